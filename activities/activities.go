@@ -1,0 +1,214 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+	"go.temporal.io/sdk/activity"
+)
+
+// Endpoint describes, without any secret, the endpoint a worker talks to.
+type Endpoint struct {
+	BaseURL string `json:"base_url"`
+	// Label is a human description such as "built-in simulator".
+	Label string `json:"label,omitempty"`
+}
+
+// Activities holds the OpenAI client. Its methods are the activities.
+type Activities struct {
+	Client   *openai.Client
+	Endpoint Endpoint
+	// HeartbeatEvery is how often a running batch heartbeats; 0 means 5s.
+	HeartbeatEvery time.Duration
+}
+
+// DescribeEndpoint returns the worker's endpoint (base URL and label, never
+// the key), so that the run's result says what was measured.
+func (a *Activities) DescribeEndpoint(ctx context.Context) (Endpoint, error) {
+	return a.Endpoint, nil
+}
+
+// Send sends a batch of chat-completion requests and times each one. A failed
+// request is a record with ok=false, not an activity error: the activity only
+// fails when it cannot run at all.
+func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error) {
+	if a.Client == nil {
+		return SendOutput{}, errors.New("activities: no OpenAI client configured")
+	}
+	attempt := activity.GetInfo(ctx).Attempt
+	conc := in.Concurrency
+	if conc < 1 {
+		conc = 1
+	}
+
+	stopHeartbeat := a.heartbeat(ctx)
+	defer stopHeartbeat()
+
+	if !in.FireAt.IsZero() {
+		if wait := time.Until(in.FireAt); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return SendOutput{}, ctx.Err()
+			}
+		}
+	}
+
+	var (
+		mu      sync.Mutex
+		records = make([]RequestRecord, 0, len(in.Requests))
+		fatal   bool
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, conc)
+	)
+	for _, spec := range in.Requests {
+		slots <- struct{}{}
+		mu.Lock()
+		stop := fatal && in.StopOnFatal
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			<-slots
+			break
+		}
+		wg.Add(1)
+		go func(spec RequestSpec) {
+			defer wg.Done()
+			defer func() { <-slots }()
+			rec := a.call(ctx, in, spec)
+			rec.Attempt = attempt
+			if !in.FireAt.IsZero() {
+				rec.DispatchDelaySeconds = rec.Sent().Sub(in.FireAt).Seconds()
+				if rec.DispatchDelaySeconds < 0 {
+					rec.DispatchDelaySeconds = 0
+				}
+			}
+			mu.Lock()
+			records = append(records, rec)
+			if rec.Fatal() {
+				fatal = true
+			}
+			mu.Unlock()
+		}(spec)
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return SendOutput{Records: records}, err
+	}
+	return SendOutput{Records: records}, nil
+}
+
+// heartbeat records a heartbeat now and then until the returned func is
+// called, so that a crashed worker is noticed and cancellation reaches us.
+func (a *Activities) heartbeat(ctx context.Context) func() {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// call sends one request and measures it. Wall-clock timestamps are for the
+// record; the latency comes from the monotonic clock.
+func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) RequestRecord {
+	rec := RequestRecord{Index: spec.Index, Pass: in.Pass, Prompt: spec.Prompt, Model: in.Model}
+	timeout := in.RequestTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	capture := &Capture{}
+	reqCtx = WithCapture(reqCtx, capture)
+
+	req := openai.ChatCompletionRequest{
+		Model:     in.Model,
+		MaxTokens: in.MaxTokens,
+		Messages:  []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: spec.Prompt}},
+	}
+	sent := time.Now()
+	resp, err := a.Client.CreateChatCompletion(reqCtx, req)
+	received := time.Now()
+
+	rec.SentAt = sent.UTC().Format(time.RFC3339Nano)
+	rec.ReceivedAt = received.UTC().Format(time.RFC3339Nano)
+	rec.LatencySeconds = received.Sub(sent).Seconds()
+	rec.HTTPStatus = capture.Status()
+	if err != nil {
+		rec.Error = describeError(reqCtx, err, timeout)
+		var apiErr *openai.APIError
+		var reqErr *openai.RequestError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
+			rec.HTTPStatus = apiErr.HTTPStatusCode
+		case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
+			rec.HTTPStatus = reqErr.HTTPStatusCode
+		}
+		return rec
+	}
+	rec.OK = true
+	if rec.HTTPStatus == 0 {
+		rec.HTTPStatus = http.StatusOK
+	}
+	if resp.Model != "" {
+		rec.Model = resp.Model
+	}
+	rec.PromptTokens = resp.Usage.PromptTokens
+	rec.CompletionTokens = resp.Usage.CompletionTokens
+	if len(resp.Choices) > 0 {
+		rec.Response = resp.Choices[0].Message.Content
+	}
+	return rec
+}
+
+// describeError turns a client error into one readable line.
+func describeError(ctx context.Context, err error, timeout time.Duration) string {
+	var apiErr *openai.APIError
+	if errors.As(err, &apiErr) {
+		msg := strings.TrimSpace(apiErr.Message)
+		if apiErr.HTTPStatusCode != 0 {
+			return fmt.Sprintf("HTTP %d: %s", apiErr.HTTPStatusCode, msg)
+		}
+		return msg
+	}
+	var reqErr *openai.RequestError
+	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
+		body := strings.TrimSpace(string(reqErr.Body))
+		if len(body) > 200 {
+			body = body[:200] + "…"
+		}
+		if body == "" {
+			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
+		}
+		return fmt.Sprintf("HTTP %d: %s", reqErr.HTTPStatusCode, body)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer within the request timeout (%s)", timeout)
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return "cancelled before the answer arrived"
+	}
+	return err.Error()
+}

@@ -1,0 +1,72 @@
+package activities
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// Capture receives the HTTP status and headers of the response to one request.
+// go-openai does not expose them for every outcome, so a RoundTripper records
+// them (see CaptureTransport).
+type Capture struct {
+	mu     sync.Mutex
+	status int
+	header http.Header
+}
+
+// Status returns the captured HTTP status, or 0 when no response arrived.
+func (c *Capture) Status() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// Header returns the captured response headers, or nil.
+func (c *Capture) Header() http.Header {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.header
+}
+
+type captureKey struct{}
+
+// WithCapture returns a context whose HTTP responses are recorded into c.
+func WithCapture(ctx context.Context, c *Capture) context.Context {
+	return context.WithValue(ctx, captureKey{}, c)
+}
+
+// CaptureTransport is an http.RoundTripper that records each response's status
+// and headers into the Capture of the request's context, if any.
+type CaptureTransport struct {
+	Base http.RoundTripper
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base := t.Base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	resp, err := base.RoundTrip(req)
+	if resp != nil {
+		if c, ok := req.Context().Value(captureKey{}).(*Capture); ok {
+			c.mu.Lock()
+			c.status = resp.StatusCode
+			c.header = resp.Header.Clone()
+			c.mu.Unlock()
+		}
+	}
+	return resp, err
+}
+
+// NewHTTPClient returns an HTTP client for go-openai sized for many requests
+// in flight at once: no cap on connections per host, enough idle connections
+// kept to reuse them, and no client-wide timeout (each request has its own).
+func NewHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 0
+	tr.MaxIdleConnsPerHost = 4096
+	tr.MaxConnsPerHost = 0
+	return &http.Client{Transport: CaptureTransport{Base: tr}}
+}

@@ -1,0 +1,112 @@
+// Package activities holds the one activity of the tool: timed chat-completion
+// calls through github.com/sashabaranov/go-openai against the endpoint that the
+// worker was configured with. The API key and the base URL live in the
+// Activities struct (worker-side), never in an activity's input or result.
+package activities
+
+import (
+	"strconv"
+	"time"
+)
+
+// Pass names.
+const (
+	PassSequential = "sequential"
+	PassConcurrent = "concurrent"
+)
+
+// RequestSpec is one request of a batch: its index in the run and its prompt.
+type RequestSpec struct {
+	Index  int    `json:"index"`
+	Prompt string `json:"prompt"`
+}
+
+// SendInput is the input of Activities.Send: a batch of requests of one pass.
+// The sequential pass sends batches of one, chained by the workflow. The
+// concurrent pass sends shards that all wait for the common instant FireAt and
+// then keep Concurrency requests in flight.
+type SendInput struct {
+	Pass        string        `json:"pass"`
+	Requests    []RequestSpec `json:"requests"`
+	Model       string        `json:"model"`
+	MaxTokens   int           `json:"max_tokens"`
+	Concurrency int           `json:"concurrency"`
+	// FireAt is the instant at which the first requests are sent. Zero means
+	// at once. An activity that starts after FireAt sends at once, and the
+	// lateness shows in each record's dispatch_delay_seconds.
+	FireAt time.Time `json:"fire_at"`
+	// RequestTimeout bounds each request.
+	RequestTimeout time.Duration `json:"request_timeout"`
+	// StopOnFatal makes the batch stop sending once a response says that the
+	// rest is pointless (401, 403, 404, 400).
+	StopOnFatal bool `json:"stop_on_fatal"`
+}
+
+// SendOutput is the result of Activities.Send: one record per request, in the
+// order in which the responses arrived. Requests not sent because an earlier
+// one was fatal are absent.
+type SendOutput struct {
+	Records []RequestRecord `json:"records"`
+}
+
+// RequestRecord is everything measured about one request.
+type RequestRecord struct {
+	Index            int     `json:"index"`
+	Pass             string  `json:"pass"`
+	Prompt           string  `json:"prompt"`
+	SentAt           string  `json:"sent_at"`
+	ReceivedAt       string  `json:"received_at"`
+	LatencySeconds   float64 `json:"latency_seconds"`
+	OK               bool    `json:"ok"`
+	HTTPStatus       int     `json:"http_status"`
+	Error            string  `json:"error"`
+	Attempt          int32   `json:"attempt"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+	Model            string  `json:"model"`
+	Response         string  `json:"response"`
+	// DispatchDelaySeconds is, for a request of the concurrent pass, how long
+	// after the pass's common send instant it was actually sent (waiting for
+	// a free concurrency slot included).
+	DispatchDelaySeconds float64 `json:"dispatch_delay_seconds"`
+}
+
+// Sent parses SentAt. Records made by this package always parse.
+func (r RequestRecord) Sent() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.SentAt)
+	return t
+}
+
+// Received parses ReceivedAt.
+func (r RequestRecord) Received() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.ReceivedAt)
+	return t
+}
+
+// Fatal reports whether the record's HTTP status makes the rest of the run
+// pointless: the key was rejected (401, 403), the model is unknown (404) or
+// the request itself is malformed (400).
+func (r RequestRecord) Fatal() bool { return IsFatalStatus(r.HTTPStatus) }
+
+// IsFatalStatus reports whether an HTTP status ends a run early.
+func IsFatalStatus(status int) bool {
+	switch status {
+	case 400, 401, 403, 404:
+		return true
+	}
+	return false
+}
+
+// FatalReason explains in one line why a fatal status ends the run, and how
+// to fix it.
+func FatalReason(r RequestRecord) string {
+	switch r.HTTPStatus {
+	case 401, 403:
+		return "the endpoint rejected the API key (HTTP " + strconv.Itoa(r.HTTPStatus) + "): check OPENAI_API_KEY in the worker's environment"
+	case 404:
+		return "the endpoint does not know model \"" + r.Model + "\" (HTTP 404): pick another with -model, or check OPENAI_BASE_URL (it usually ends in /v1)"
+	case 400:
+		return "the endpoint refused the request as malformed (HTTP 400): " + r.Error
+	}
+	return ""
+}

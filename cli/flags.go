@@ -1,0 +1,172 @@
+// Package cli is the starter program: it checks the user's input, starts a run
+// (or attaches to one), shows its progress live from the workflow's progress
+// query, writes the result JSON and prints the report.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/llmconc/llmconc/prompts"
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// DefaultModel is a current low-cost chat model on OpenAI's API.
+const DefaultModel = "gpt-4.1-nano"
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1 // the run failed, ended early, or could not be followed
+	ExitBadInput = 2 // bad flags or input, or Temporal unreachable: nothing was started
+)
+
+// exitError carries the exit code of an error.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func badInput(format string, args ...any) error {
+	return exitError{ExitBadInput, fmt.Errorf(format, args...)}
+}
+
+func failed(err error) error { return exitError{ExitFailed, err} }
+
+// ExitCode returns the exit code for an error returned by Main's steps.
+func ExitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return ExitFailed
+}
+
+// options are the starter's flags.
+type options struct {
+	requests       int
+	model          string
+	maxTokens      int
+	concurrency    int
+	passes         string
+	promptsFile    string
+	out            string
+	timeout        time.Duration
+	requestTimeout time.Duration
+	attach         string
+	dev            bool
+	shards         int
+	fireLead       time.Duration
+	taskQueue      string
+	workflowID     string
+	uiURL          string
+}
+
+func newFlagSet(o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
+	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
+	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
+	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
+	fs.StringVar(&o.passes, "passes", workflows.PassesBoth, "which passes to run: both, sequential or concurrent")
+	fs.StringVar(&o.promptsFile, "prompts", "", "file with one prompt per line (default: the built-in list of 24 prompts)")
+	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
+	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
+	fs.BoolVar(&o.dev, "dev", false, "self-contained demo: start a local Temporal dev server, an in-process worker, and the simulator when OPENAI_API_KEY is unset")
+	fs.IntVar(&o.shards, "shards", workflows.DefaultMaxShards, "at most this many activities send the concurrent pass")
+	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
+	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
+	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
+	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
+	return fs
+}
+
+// parseFlags parses args. A malformed flag is one line and ExitBadInput; -h
+// prints the usage and returns flag.ErrHelp.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := newFlagSet(&o)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintln(stderr, "Usage: starter [flags]   (see README.md)")
+			fs.PrintDefaults()
+			return o, err
+		}
+		return o, badInput("%v (run with -h for the flags)", err)
+	}
+	if fs.NArg() > 0 {
+		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", fs.Arg(0))
+	}
+	return o, nil
+}
+
+// runInput checks the options and builds the workflow input. Everything a run
+// needs is checked here, before anything is started.
+func (o options) runInput() (workflows.RunInput, error) {
+	if o.requests < 1 || o.requests > workflows.MaxRequests {
+		return workflows.RunInput{}, badInput("-requests must be between 1 and %d, got %d", workflows.MaxRequests, o.requests)
+	}
+	conc := o.concurrency
+	if conc == 0 {
+		conc = o.requests
+	}
+	base, source := prompts.BuiltIn, "built-in list"
+	if o.promptsFile != "" {
+		p, err := prompts.ReadFile(o.promptsFile)
+		if err != nil {
+			return workflows.RunInput{}, badInput("%v", err)
+		}
+		base, source = p, o.promptsFile
+	}
+	in := workflows.RunInput{
+		Requests:       o.requests,
+		Model:          strings.TrimSpace(o.model),
+		MaxTokens:      o.maxTokens,
+		Concurrency:    conc,
+		Passes:         o.passes,
+		Prompts:        prompts.ForRequests(base, o.requests),
+		PromptsSource:  source,
+		RequestTimeout: o.requestTimeout,
+		Timeout:        o.timeout,
+		MaxShards:      o.shards,
+		FireLead:       o.fireLead,
+	}
+	if err := in.Validate(); err != nil {
+		return in, badInput("%v", err)
+	}
+	return in, nil
+}
+
+// outPath returns the result file's path and checks that its folder takes a
+// file, so that a finished run's result is not lost to a typo.
+func (o options) outPath(now time.Time) (string, error) {
+	path := o.out
+	if path == "" {
+		path = report.DefaultPath(now)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return "", badInput("cannot write the result to %s: %v", path, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return path, nil
+}

@@ -1,0 +1,280 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// Main runs the starter with args (without the program name) and returns the
+// exit code. Errors are printed as one line on stderr.
+func Main(args []string, stdout, stderr io.Writer) int {
+	err := run(args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "starter: "+oneLine(err.Error()))
+	}
+	return ExitCode(err)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func run(args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	var in workflows.RunInput
+	if o.attach == "" {
+		if in, err = o.runInput(); err != nil {
+			return err
+		}
+	}
+	outPath, err := o.outPath(now)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	address := ""
+	taskQueue := o.taskQueue
+	var extra []string
+	var dev *devEnv
+	if o.dev {
+		if dev, err = startDev(ctx, o, stdout, stderr); err != nil {
+			return err
+		}
+		defer dev.close()
+		address, taskQueue, extra = dev.address, dev.taskQueue, dev.describe()
+		o.uiURL = dev.uiURL
+	}
+	copts, err := temporalenv.Options(address, temporalenv.QuietLogger(stderr))
+	if err != nil {
+		return badInput("%v", err)
+	}
+	c, err := temporalenv.Dial(ctx, copts, 10*time.Second)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	defer c.Close()
+
+	w := &watcher{
+		c:         c,
+		namespace: copts.Namespace,
+		uiURL:     o.uiURL,
+		out:       outPath,
+		display:   newDisplay(report.Text{W: stdout}),
+		stdout:    stdout,
+		extra:     extra,
+	}
+	if o.attach != "" {
+		err = w.attach(ctx, o.attach)
+	} else {
+		id := o.workflowID
+		if id == "" {
+			id = DefaultWorkflowID(in.Model, now)
+		}
+		w.input = &in
+		err = w.start(ctx, id, taskQueue, in)
+	}
+	if dev != nil && err == nil {
+		dev.linger(ctx, stdout, w.link())
+	}
+	return err
+}
+
+var unsafeIDChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// DefaultWorkflowID is concurrency-test-<model>-<UTC timestamp>.
+func DefaultWorkflowID(model string, now time.Time) string {
+	return "concurrency-test-" + unsafeIDChars.ReplaceAllString(model, "_") + "-" + now.UTC().Format("20060102T150405.000Z")
+}
+
+// watcher follows one run to its end.
+type watcher struct {
+	c         client.Client
+	namespace string
+	uiURL     string
+	out       string
+	display   *display
+	stdout    io.Writer
+	extra     []string
+	input     *workflows.RunInput
+
+	workflowID, runID string
+}
+
+func (w *watcher) link() string {
+	if w.uiURL == "" {
+		return ""
+	}
+	return strings.TrimRight(w.uiURL, "/") + "/namespaces/" + w.namespace + "/workflows/" + w.workflowID + "/" + w.runID + "/history"
+}
+
+func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.RunInput) error {
+	run, err := w.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		StaticSummary:            fmt.Sprintf("%s: %d requests, passes %s, concurrency %d", in.Model, in.Requests, in.Passes, in.Concurrency),
+	}, workflows.ConcurrencyTest, in)
+	if err != nil {
+		var exists *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &exists) {
+			return badInput("a run with workflow ID %q already exists: choose another -id, or follow it with -attach %s", id, id)
+		}
+		return failed(fmt.Errorf("start the run: %w", err))
+	}
+	w.workflowID, w.runID = run.GetID(), run.GetRunID()
+	return w.follow(ctx, run)
+}
+
+func (w *watcher) attach(ctx context.Context, id string) error {
+	desc, err := w.c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return badInput("no run with workflow ID %q in namespace %q", id, w.namespace)
+		}
+		return failed(fmt.Errorf("look up run %s: %w", id, err))
+	}
+	runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	w.workflowID, w.runID = id, runID
+	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
+}
+
+type outcome struct {
+	result workflows.RunResult
+	err    error
+}
+
+// follow shows the run's progress until it ends, then writes and prints the
+// result.
+func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
+	done := make(chan outcome, 1)
+	go func() {
+		var r workflows.RunResult
+		err := run.Get(ctx, &r)
+		done <- outcome{r, err}
+	}()
+	if w.input != nil {
+		fmt.Fprintf(w.stdout, "Started run %s (run ID %s)\n", w.workflowID, w.runID)
+	} else {
+		fmt.Fprintf(w.stdout, "Attached to run %s (run ID %s)\n", w.workflowID, w.runID)
+	}
+	if l := w.link(); l != "" {
+		fmt.Fprintf(w.stdout, "Temporal UI: %s\n", l)
+	}
+	fmt.Fprintln(w.stdout)
+
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	next, failures := 0, 0
+	for {
+		select {
+		case o := <-done:
+			return w.finish(o)
+		case <-ctx.Done():
+			return failed(fmt.Errorf("stopped following; the run goes on in Temporal: resume with `starter -attach %s`", w.workflowID))
+		case <-tick.C:
+			p, err := w.query(ctx, next)
+			if err != nil {
+				failures++
+				if failures == 12 {
+					fmt.Fprintf(w.stdout, "(no progress yet: is a worker running on this task queue? Start one with `go run ./worker`.)\n")
+				}
+				continue
+			}
+			failures = 0
+			if p.Endpoint.BaseURL == "" {
+				continue
+			}
+			cfg := report.ConfigOf(p.Config, p.Endpoint)
+			w.display.config(cfg, w.configExtra(cfg)...)
+			w.display.progress(p, cfg)
+			next = p.Next
+		}
+	}
+}
+
+func (w *watcher) configExtra(c report.Config) []string {
+	extra := append([]string(nil), w.extra...)
+	if len(extra) == 0 {
+		ep := c.Endpoint
+		if c.EndpointLabel != "" {
+			ep += " (" + c.EndpointLabel + ")"
+		}
+		extra = append(extra, "Endpoint:          "+ep)
+	}
+	return extra
+}
+
+func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, error) {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := w.c.QueryWorkflow(qctx, w.workflowID, w.runID, workflows.ProgressQuery, from)
+	if err != nil {
+		return workflows.Progress{}, err
+	}
+	var p workflows.Progress
+	if err := v.Get(&p); err != nil {
+		return workflows.Progress{}, err
+	}
+	return p, nil
+}
+
+// finish turns the run's outcome into the JSON file, the report and the exit
+// code. A run that ended early still has its measurements written.
+func (w *watcher) finish(o outcome) error {
+	result := o.result
+	if o.err != nil {
+		var appErr *temporal.ApplicationError
+		if !errors.As(o.err, &appErr) {
+			return failed(fmt.Errorf("run %s ended without a result: %v", w.workflowID, o.err))
+		}
+		switch appErr.Type() {
+		case workflows.InvalidInputErrorType:
+			return badInput("the worker rejected the run's input: %s", appErr.Message())
+		case workflows.AbortedErrorType:
+			if err := appErr.Details(&result); err != nil {
+				return failed(fmt.Errorf("run %s ended early (%s) and its partial result cannot be read: %v", w.workflowID, appErr.Message(), err))
+			}
+		default:
+			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
+		}
+	}
+	doc := report.Build(w.workflowID, w.runID, result)
+	w.display.config(doc.Config, w.configExtra(doc.Config)...)
+	w.display.result(doc)
+	if err := report.WriteJSON(w.out, doc); err != nil {
+		return failed(err)
+	}
+	fmt.Fprintf(w.stdout, "Results saved to %s\n", w.out)
+	if doc.Error != "" {
+		return failed(fmt.Errorf("the run ended early: %s", doc.Error))
+	}
+	return nil
+}

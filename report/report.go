@@ -1,0 +1,161 @@
+// Package report presents what a run measured: it builds the result document
+// (the JSON users and scripts read, schema_version 1) and writes the terminal
+// text. It does not measure anything; the figures come from package analysis.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// SchemaVersion is the version of the result document.
+const SchemaVersion = 1
+
+// Document is the result JSON. Its field names are a contract; see README.
+type Document struct {
+	SchemaVersion int                  `json:"schema_version"`
+	WorkflowID    string               `json:"workflow_id"`
+	RunID         string               `json:"run_id"`
+	StartedAt     string               `json:"started_at"`
+	FinishedAt    string               `json:"finished_at"`
+	Config        Config               `json:"config"`
+	Sequential    *Pass                `json:"sequential"`
+	Concurrent    *Pass                `json:"concurrent"`
+	Comparison    *analysis.Comparison `json:"comparison"`
+	Conclusion    analysis.Conclusion  `json:"conclusion"`
+	// Error is set when the run ended early; what it measured is still here.
+	Error string `json:"error,omitempty"`
+}
+
+// Config is the run's configuration as the document shows it.
+type Config struct {
+	Requests              int     `json:"requests"`
+	Model                 string  `json:"model"`
+	MaxTokens             int     `json:"max_tokens"`
+	Concurrency           int     `json:"concurrency"`
+	Passes                string  `json:"passes"`
+	PromptsSource         string  `json:"prompts_source"`
+	RequestTimeoutSeconds float64 `json:"request_timeout_seconds"`
+	TimeoutSeconds        float64 `json:"timeout_seconds"`
+	MaxShards             int     `json:"max_shards"`
+	// Endpoint is the base URL the worker sent the requests to; never a key.
+	Endpoint      string `json:"endpoint"`
+	EndpointLabel string `json:"endpoint_label,omitempty"`
+}
+
+// Pass is one pass: its summary figures, inlined, and every request.
+type Pass struct {
+	analysis.PassSummary
+	// FireAt is the concurrent pass's common send instant.
+	FireAt   string                     `json:"fire_at,omitempty"`
+	Shards   int                        `json:"shards"`
+	Requests []activities.RequestRecord `json:"requests"`
+}
+
+// ConfigOf returns the document's view of a run's input and endpoint.
+func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
+	return Config{
+		Requests:              in.Requests,
+		Model:                 in.Model,
+		MaxTokens:             in.MaxTokens,
+		Concurrency:           in.Concurrency,
+		Passes:                in.Passes,
+		PromptsSource:         in.PromptsSource,
+		RequestTimeoutSeconds: in.RequestTimeout.Seconds(),
+		TimeoutSeconds:        in.Timeout.Seconds(),
+		MaxShards:             in.MaxShards,
+		Endpoint:              ep.BaseURL,
+		EndpointLabel:         ep.Label,
+	}
+}
+
+// Build makes the document of a run's result.
+func Build(workflowID, runID string, r workflows.RunResult) Document {
+	d := Document{
+		SchemaVersion: SchemaVersion,
+		WorkflowID:    workflowID,
+		RunID:         runID,
+		StartedAt:     timestamp(r.StartedAt),
+		FinishedAt:    timestamp(r.FinishedAt),
+		Config:        ConfigOf(r.Config, r.Endpoint),
+		Sequential:    passOf(r.Sequential),
+		Concurrent:    passOf(r.Concurrent),
+		Error:         r.Aborted,
+	}
+	var seq, conc *analysis.PassSummary
+	if d.Sequential != nil {
+		seq = &d.Sequential.PassSummary
+	}
+	if d.Concurrent != nil {
+		conc = &d.Concurrent.PassSummary
+	}
+	if seq != nil && conc != nil {
+		c := analysis.Compare(*seq, *conc)
+		d.Comparison = &c
+	}
+	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
+	if r.Aborted != "" {
+		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
+	}
+	return d
+}
+
+func passOf(p *workflows.PassResult) *Pass {
+	if p == nil {
+		return nil
+	}
+	recs := p.Records
+	if recs == nil {
+		recs = []activities.RequestRecord{}
+	}
+	return &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
+}
+
+func timestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// DefaultPath is test_results_YYYYMMDD_HHMMSS.json in the current folder, in
+// local time like the original script.
+func DefaultPath(now time.Time) string {
+	return now.Format("test_results_20060102_150405.json")
+}
+
+// WriteJSON writes the document to path, indented, through a temporary file
+// in the same folder so that a reader never sees half a file.
+func WriteJSON(path string, d Document) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode the result: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("write the result next to %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write the result to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,98 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+const rule = "============================================================"
+
+// Text writes the terminal report, in the order of the original script:
+// configuration, each pass's live lines and summary, comparison, conclusion.
+type Text struct {
+	W io.Writer
+}
+
+// ConfigBlock prints the run's configuration. extra lines (endpoint, run ID,
+// links) follow the fixed ones.
+func (t Text) ConfigBlock(c Config, extra ...string) {
+	fmt.Fprintln(t.W, rule)
+	fmt.Fprintln(t.W, "LLM API concurrency test")
+	fmt.Fprintln(t.W, rule)
+	fmt.Fprintf(t.W, "  Requests per pass: %d\n", c.Requests)
+	fmt.Fprintf(t.W, "  Model:             %s\n", c.Model)
+	fmt.Fprintf(t.W, "  Max tokens:        %d\n", c.MaxTokens)
+	fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
+	fmt.Fprintf(t.W, "  Passes:            %s\n", c.Passes)
+	fmt.Fprintf(t.W, "  Prompts:           %s\n", c.PromptsSource)
+	for _, e := range extra {
+		fmt.Fprintf(t.W, "  %s\n", e)
+	}
+	fmt.Fprintln(t.W)
+}
+
+// PassHeader announces a pass.
+func (t Text) PassHeader(pass string, requests, concurrency int) {
+	switch pass {
+	case workflows.PassesSequential:
+		fmt.Fprintf(t.W, "SEQUENTIAL PASS: %d requests, one after another\n", requests)
+	default:
+		fmt.Fprintf(t.W, "CONCURRENT PASS: %d requests, %d at a time\n", requests, concurrency)
+	}
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+}
+
+// Request prints one completed request.
+func (t Text) Request(ev workflows.ProgressEvent, total int) {
+	if ev.OK {
+		fmt.Fprintf(t.W, "  Request %d/%d ✓ Completed in %.2fs\n", ev.Index+1, total, ev.LatencySeconds)
+		return
+	}
+	fmt.Fprintf(t.W, "  Request %d/%d ✗ Failed after %.2fs: %s\n", ev.Index+1, total, ev.LatencySeconds, oneLine(ev.Error))
+}
+
+// PassSummary prints a pass's summary figures.
+func (t Text) PassSummary(pass string, s analysis.PassSummary) {
+	fmt.Fprintf(t.W, "\n  %s summary\n", strings.ToUpper(pass[:1])+pass[1:])
+	fmt.Fprintf(t.W, "    Successful:            %d\n", s.Successful)
+	fmt.Fprintf(t.W, "    Failed:                %d\n", s.Failed)
+	fmt.Fprintf(t.W, "    Total time:            %.2fs\n", s.TotalSeconds)
+	fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
+	fmt.Fprintf(t.W, "    Start spread:          %.3fs\n", s.StartSpreadSeconds)
+	fmt.Fprintf(t.W, "    Max in flight:         %d\n", s.MaxInFlight)
+	fmt.Fprintln(t.W)
+}
+
+// Comparison prints the two passes side by side.
+func (t Text) Comparison(c analysis.Comparison) {
+	fmt.Fprintln(t.W, "COMPARISON")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	fmt.Fprintf(t.W, "  Sequential total:      %.2fs\n", c.SequentialSeconds)
+	fmt.Fprintf(t.W, "  Concurrent total:      %.2fs\n", c.ConcurrentSeconds)
+	fmt.Fprintf(t.W, "  Time saved:            %.2fs\n", c.TimeSavedSeconds)
+	fmt.Fprintf(t.W, "  Speedup:               %.2fx\n", c.Speedup)
+	fmt.Fprintf(t.W, "  Time reduction:        %.1f%%\n", c.TimeReductionPercent)
+	fmt.Fprintf(t.W, "  Effective parallelism: %.2f\n", c.EffectiveParallelism)
+	fmt.Fprintln(t.W)
+}
+
+// Conclusion prints the verdict and its explanation.
+func (t Text) Conclusion(c analysis.Conclusion) {
+	fmt.Fprintln(t.W, "CONCLUSION")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	fmt.Fprintf(t.W, "  Verdict: %s\n", c.Verdict)
+	fmt.Fprintf(t.W, "  %s\n", c.Text)
+	fmt.Fprintln(t.W)
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 160 {
+		s = s[:160] + "…"
+	}
+	return s
+}

@@ -1,0 +1,54 @@
+// Package temporalenv connects to Temporal with the SDK's standard environment
+// configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the
+// config file), and turns connection failures into one line that says how to
+// fix them.
+package temporalenv
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
+)
+
+// Options loads the client options from the environment. A non-empty address
+// overrides TEMPORAL_ADDRESS (used by -dev).
+func Options(address string, logger log.Logger) (client.Options, error) {
+	opts, err := envconfig.LoadDefaultClientOptions()
+	if err != nil {
+		return client.Options{}, fmt.Errorf("read the Temporal client configuration (TEMPORAL_* variables, config file): %w", err)
+	}
+	if address != "" {
+		opts.HostPort = address
+	}
+	if opts.HostPort == "" {
+		opts.HostPort = client.DefaultHostPort
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = client.DefaultNamespace
+	}
+	opts.Logger = logger
+	return opts, nil
+}
+
+// Dial connects and checks that the server answers, within timeout.
+func Dial(ctx context.Context, opts client.Options, timeout time.Duration) (client.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the Temporal server at %s (namespace %q): %v; start one with `docker compose up -d`, set TEMPORAL_ADDRESS, or run the demo with -dev",
+			opts.HostPort, opts.Namespace, err)
+	}
+	return c, nil
+}
+
+// QuietLogger logs only warnings and errors, to w.
+func QuietLogger(w io.Writer) log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+}

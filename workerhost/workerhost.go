@@ -1,0 +1,103 @@
+// Package workerhost builds the Temporal worker that runs the concurrency test:
+// it reads the endpoint configuration (API key, base URL) from the worker's
+// environment and registers the workflow and the activities. The key stays in
+// this process; no workflow or activity input or result carries it.
+package workerhost
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// DefaultBaseURL is OpenAI's API.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvAPIKey  = "OPENAI_API_KEY"
+	EnvBaseURL = "OPENAI_BASE_URL"
+)
+
+// Config is the worker's endpoint configuration.
+type Config struct {
+	APIKey  string
+	BaseURL string
+	// Label describes the endpoint in results, e.g. "built-in simulator".
+	Label string
+	// TaskQueue defaults to workflows.TaskQueue.
+	TaskQueue string
+}
+
+// ConfigFromEnv reads OPENAI_API_KEY and OPENAI_BASE_URL through getenv
+// (os.Getenv in production) and checks them.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{APIKey: strings.TrimSpace(getenv(EnvAPIKey)), BaseURL: strings.TrimSpace(getenv(EnvBaseURL))}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	return cfg, cfg.Validate()
+}
+
+// Validate checks the configuration with the messages a user needs.
+func (c Config) Validate() error {
+	if c.APIKey == "" {
+		return errors.New(EnvAPIKey + " is not set: the worker needs the API key in its environment (export " + EnvAPIKey + "=...)")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q is not an http(s) URL such as %s", EnvBaseURL, c.BaseURL, DefaultBaseURL)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%s must not carry credentials; put the key in %s", EnvBaseURL, EnvAPIKey)
+	}
+	return nil
+}
+
+// NewActivities returns the activities bound to the configured endpoint.
+func NewActivities(cfg Config) *activities.Activities {
+	oc := openai.DefaultConfig(cfg.APIKey)
+	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	oc.HTTPClient = activities.NewHTTPClient()
+	return &activities.Activities{
+		Client:   openai.NewClientWithConfig(oc),
+		Endpoint: activities.Endpoint{BaseURL: oc.BaseURL, Label: cfg.Label},
+	}
+}
+
+// Options sizes the worker. The concurrent pass runs at most a few dozen
+// activities at once (the shards), each of which keeps its share of the
+// requests in flight on goroutines, so any concurrency fits; the pollers are
+// raised so that all shards are picked up quickly.
+func Options() worker.Options {
+	return worker.Options{
+		MaxConcurrentActivityExecutionSize:     1000,
+		MaxConcurrentActivityTaskPollers:       16,
+		MaxConcurrentWorkflowTaskPollers:       4,
+		MaxConcurrentWorkflowTaskExecutionSize: 100,
+	}
+}
+
+// New returns a worker on the configured task queue with the workflow and the
+// activities registered. The caller starts and stops it.
+func New(c client.Client, cfg Config) (worker.Worker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tq := cfg.TaskQueue
+	if tq == "" {
+		tq = workflows.TaskQueue
+	}
+	w := worker.New(c, tq, Options())
+	w.RegisterWorkflow(workflows.ConcurrencyTest)
+	w.RegisterActivity(NewActivities(cfg))
+	return w, nil
+}

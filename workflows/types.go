@@ -1,0 +1,182 @@
+// Package workflows holds the workflow of one concurrency test run: a
+// sequential pass of chained activities, then a concurrent pass of fanned-out
+// activities that all send at one common instant.
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
+)
+
+// TaskQueue is the task queue the worker polls and the starter starts runs on.
+const TaskQueue = "llm-concurrency-test"
+
+// ProgressQuery is the name of the query that returns a run's Progress.
+const ProgressQuery = "progress"
+
+// Passes values.
+const (
+	PassesBoth       = "both"
+	PassesSequential = activities.PassSequential
+	PassesConcurrent = activities.PassConcurrent
+)
+
+// Defaults and limits.
+const (
+	DefaultRequests       = 10
+	DefaultMaxTokens      = 100
+	DefaultMaxShards      = 50
+	DefaultRequestTimeout = 2 * time.Minute
+	DefaultTimeout        = 30 * time.Minute
+	MaxRequests           = 10000
+)
+
+// RunInput configures one run. The API key and base URL are deliberately not
+// here: they belong to the worker.
+type RunInput struct {
+	Requests    int    `json:"requests"`
+	Model       string `json:"model"`
+	MaxTokens   int    `json:"max_tokens"`
+	Concurrency int    `json:"concurrency"`
+	Passes      string `json:"passes"`
+	// Prompts holds exactly Requests prompts, one per request.
+	Prompts       []string `json:"prompts,omitempty"`
+	PromptsSource string   `json:"prompts_source"`
+	// RequestTimeout bounds each request.
+	RequestTimeout time.Duration `json:"request_timeout"`
+	// Timeout bounds the run: once it has passed, no new request is sent.
+	Timeout time.Duration `json:"timeout"`
+	// MaxShards caps the number of activities of the concurrent pass; each
+	// shard sends its share of the requests at the common instant.
+	MaxShards int `json:"max_shards"`
+	// FireLead is how far after the concurrent pass is scheduled its requests
+	// are sent, so that every shard is ready by then. 0 picks it from the
+	// number of shards.
+	FireLead time.Duration `json:"fire_lead"`
+}
+
+// WithDefaults fills in the zero fields.
+func (in RunInput) WithDefaults() RunInput {
+	if in.Requests == 0 {
+		in.Requests = DefaultRequests
+	}
+	if in.MaxTokens == 0 {
+		in.MaxTokens = DefaultMaxTokens
+	}
+	if in.Concurrency == 0 {
+		in.Concurrency = in.Requests
+	}
+	if in.Passes == "" {
+		in.Passes = PassesBoth
+	}
+	if in.RequestTimeout == 0 {
+		in.RequestTimeout = DefaultRequestTimeout
+	}
+	if in.Timeout == 0 {
+		in.Timeout = DefaultTimeout
+	}
+	if in.MaxShards == 0 {
+		in.MaxShards = DefaultMaxShards
+	}
+	return in
+}
+
+// Validate checks a RunInput with its defaults applied. Its messages name the
+// starter's flags.
+func (in RunInput) Validate() error {
+	switch {
+	case in.Requests < 1 || in.Requests > MaxRequests:
+		return fmt.Errorf("-requests must be between 1 and %d, got %d", MaxRequests, in.Requests)
+	case in.Concurrency < 1 || in.Concurrency > in.Requests:
+		return fmt.Errorf("-concurrency must be between 1 and -requests (%d), got %d", in.Requests, in.Concurrency)
+	case in.Model == "":
+		return fmt.Errorf("-model must not be empty")
+	case in.MaxTokens < 1:
+		return fmt.Errorf("-max-tokens must be at least 1, got %d", in.MaxTokens)
+	case in.Passes != PassesBoth && in.Passes != PassesSequential && in.Passes != PassesConcurrent:
+		return fmt.Errorf("-passes must be both, sequential or concurrent, got %q", in.Passes)
+	case len(in.Prompts) != in.Requests:
+		return fmt.Errorf("need one prompt per request: %d prompts for %d requests", len(in.Prompts), in.Requests)
+	case in.RequestTimeout <= 0:
+		return fmt.Errorf("the request timeout must be positive, got %s", in.RequestTimeout)
+	case in.Timeout <= 0:
+		return fmt.Errorf("-timeout must be positive, got %s", in.Timeout)
+	case in.MaxShards < 1:
+		return fmt.Errorf("-shards must be at least 1, got %d", in.MaxShards)
+	case in.FireLead < 0:
+		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
+	}
+	return nil
+}
+
+// RunsSequential reports whether the sequential pass is part of the run.
+func (in RunInput) RunsSequential() bool { return in.Passes != PassesConcurrent }
+
+// RunsConcurrent reports whether the concurrent pass is part of the run.
+func (in RunInput) RunsConcurrent() bool { return in.Passes != PassesSequential }
+
+// RunResult is what a run measured. The workflow returns it, and on an early
+// abort it travels as the details of the workflow's error, so nothing measured
+// is lost.
+type RunResult struct {
+	// Config is the run's input without the prompts (each record has its own).
+	Config     RunInput            `json:"config"`
+	Endpoint   activities.Endpoint `json:"endpoint"`
+	StartedAt  time.Time           `json:"started_at"`
+	FinishedAt time.Time           `json:"finished_at"`
+	Sequential *PassResult         `json:"sequential,omitempty"`
+	Concurrent *PassResult         `json:"concurrent,omitempty"`
+	// Aborted says why the run ended early, if it did.
+	Aborted string `json:"aborted,omitempty"`
+}
+
+// PassResult holds one pass's records, ordered by request index.
+type PassResult struct {
+	Pass string `json:"pass"`
+	// FireAt is the concurrent pass's common send instant.
+	FireAt time.Time `json:"fire_at,omitempty"`
+	// Shards is the number of activities that sent the pass's requests.
+	Shards  int                        `json:"shards"`
+	Records []activities.RequestRecord `json:"records"`
+}
+
+// Progress is the answer to the progress query.
+type Progress struct {
+	// Phase is starting, sequential, concurrent, done or aborted.
+	Phase      string              `json:"phase"`
+	Config     RunInput            `json:"config"`
+	Endpoint   activities.Endpoint `json:"endpoint"`
+	Sequential PassProgress        `json:"sequential"`
+	Concurrent PassProgress        `json:"concurrent"`
+	// Events are the completed requests from the query's argument on, in
+	// the order the workflow saw them complete.
+	Events []ProgressEvent `json:"events"`
+	// Next is the argument that asks for the events after these.
+	Next    int    `json:"next"`
+	Aborted string `json:"aborted,omitempty"`
+}
+
+// PassProgress counts one pass's requests. Summary is set once the pass is done.
+type PassProgress struct {
+	Total   int                   `json:"total"`
+	Done    int                   `json:"done"`
+	Summary *analysis.PassSummary `json:"summary,omitempty"`
+}
+
+// ProgressEvent is one completed request, as the live display needs it.
+type ProgressEvent struct {
+	Pass           string  `json:"pass"`
+	Index          int     `json:"index"`
+	OK             bool    `json:"ok"`
+	HTTPStatus     int     `json:"http_status"`
+	LatencySeconds float64 `json:"latency_seconds"`
+	Error          string  `json:"error,omitempty"`
+}
+
+// EventOf returns the progress event of a record.
+func EventOf(r activities.RequestRecord) ProgressEvent {
+	return ProgressEvent{Pass: r.Pass, Index: r.Index, OK: r.OK, HTTPStatus: r.HTTPStatus, LatencySeconds: r.LatencySeconds, Error: r.Error}
+}

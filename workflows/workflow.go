@@ -1,0 +1,287 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
+)
+
+// AbortedErrorType is the ApplicationError type of a run that ended early.
+// Its details hold the RunResult measured so far.
+const AbortedErrorType = "RunAborted"
+
+// InvalidInputErrorType is the ApplicationError type of a run whose input was
+// rejected before any request was sent.
+const InvalidInputErrorType = "InvalidInput"
+
+// heartbeatTimeout lets Temporal notice a dead worker long before a batch's
+// start-to-close timeout.
+const heartbeatTimeout = 30 * time.Second
+
+// run is the state of one run, shared with the progress query.
+type run struct {
+	in       RunInput
+	result   RunResult
+	phase    string
+	events   []ProgressEvent
+	progress map[string]*PassProgress
+	records  map[string][]activities.RequestRecord
+}
+
+// ConcurrencyTest is the workflow: one run of the concurrency test.
+func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
+	in = in.WithDefaults()
+	if err := in.Validate(); err != nil {
+		return RunResult{}, temporal.NewNonRetryableApplicationError(err.Error(), InvalidInputErrorType, nil)
+	}
+	r := &run{
+		in:       in,
+		phase:    "starting",
+		progress: map[string]*PassProgress{activities.PassSequential: {}, activities.PassConcurrent: {}},
+		records:  map[string][]activities.RequestRecord{},
+	}
+	cfg := in
+	cfg.Prompts = nil
+	r.result = RunResult{Config: cfg, StartedAt: workflow.Now(ctx)}
+	if in.RunsSequential() {
+		r.progress[activities.PassSequential].Total = in.Requests
+	}
+	if in.RunsConcurrent() {
+		r.progress[activities.PassConcurrent].Total = in.Requests
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.query); err != nil {
+		return RunResult{}, fmt.Errorf("register the progress query: %w", err)
+	}
+
+	var a *activities.Activities
+	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		Summary:             "describe the worker's endpoint",
+	})
+	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint).Get(ctx, &r.result.Endpoint); err != nil {
+		return RunResult{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
+	}
+
+	deadline := r.result.StartedAt.Add(in.Timeout)
+	if in.RunsSequential() {
+		r.phase = activities.PassSequential
+		r.sequential(ctx, deadline)
+		r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
+	}
+	if r.result.Aborted == "" && in.RunsConcurrent() {
+		r.phase = activities.PassConcurrent
+		fireAt, shards := r.concurrent(ctx, deadline)
+		r.finishPass(activities.PassConcurrent, fireAt, shards)
+	}
+	r.result.FinishedAt = workflow.Now(ctx)
+	if r.result.Aborted != "" {
+		r.phase = "aborted"
+		return RunResult{}, temporal.NewNonRetryableApplicationError(r.result.Aborted, AbortedErrorType, nil, r.result)
+	}
+	r.phase = "done"
+	return r.result, nil
+}
+
+// sequential sends the requests one after another: request i+1 is scheduled
+// only after the activity of request i has returned.
+func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
+	var a *activities.Activities
+	for i := 0; i < r.in.Requests; i++ {
+		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
+		if !workflow.Now(ctx).Before(deadline) {
+			r.add(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			continue
+		}
+		actx := workflow.WithActivityOptions(ctx, r.activityOptions(
+			fmt.Sprintf("sequential #%d", i+1), 1, 0))
+		var out activities.SendOutput
+		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+			Pass:           activities.PassSequential,
+			Requests:       []activities.RequestSpec{spec},
+			Model:          r.in.Model,
+			MaxTokens:      r.in.MaxTokens,
+			Concurrency:    1,
+			RequestTimeout: r.in.RequestTimeout,
+			StopOnFatal:    true,
+		}).Get(ctx, &out)
+		if err != nil {
+			r.add(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
+			continue
+		}
+		r.add(out.Records...)
+		if r.result.Aborted != "" {
+			return
+		}
+	}
+}
+
+// concurrent fans the requests out over shards that all send at one common
+// instant, fireAt, and returns it with the number of shards.
+func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, int) {
+	specs := make([]activities.RequestSpec, r.in.Requests)
+	for i := range specs {
+		specs[i] = activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
+	}
+	if !workflow.Now(ctx).Before(deadline) {
+		for _, s := range specs {
+			r.add(notSent(activities.PassConcurrent, s, r.in.Model, "not sent: the run's -timeout had passed"))
+		}
+		return time.Time{}, 0
+	}
+	shards := Shard(specs, r.in.Concurrency, r.in.MaxShards)
+	lead := r.in.FireLead
+	if lead == 0 {
+		lead = AutoFireLead(len(shards))
+	}
+	fireAt := workflow.Now(ctx).Add(lead)
+
+	cctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	var a *activities.Activities
+	sel := workflow.NewSelector(ctx)
+	for i, sh := range shards {
+		summary := fmt.Sprintf("concurrent #%d", sh.Requests[0].Index+1)
+		if len(sh.Requests) > 1 {
+			summary = fmt.Sprintf("concurrent shard %d/%d: %d requests, %d at a time", i+1, len(shards), len(sh.Requests), sh.Concurrency)
+		}
+		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
+		actx := workflow.WithActivityOptions(cctx, r.activityOptions(summary, waves, lead))
+		sh := sh
+		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+			Pass:           activities.PassConcurrent,
+			Requests:       sh.Requests,
+			Model:          r.in.Model,
+			MaxTokens:      r.in.MaxTokens,
+			Concurrency:    sh.Concurrency,
+			FireAt:         fireAt,
+			RequestTimeout: r.in.RequestTimeout,
+			StopOnFatal:    true,
+		})
+		sel.AddFuture(f, func(f workflow.Future) {
+			var out activities.SendOutput
+			if err := f.Get(ctx, &out); err != nil {
+				if temporal.IsCanceledError(err) {
+					return
+				}
+				for _, s := range sh.Requests {
+					r.add(notSent(activities.PassConcurrent, s, r.in.Model, "the worker could not run the request: "+err.Error()))
+				}
+				return
+			}
+			r.add(out.Records...)
+		})
+	}
+	for range shards {
+		sel.Select(ctx)
+		if r.result.Aborted != "" {
+			break
+		}
+	}
+	return fireAt, len(shards)
+}
+
+// activityOptions sizes a batch's timeouts: the wait for the common instant,
+// then waves of requests each bounded by the request timeout.
+func (r *run) activityOptions(summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+	return workflow.ActivityOptions{
+		StartToCloseTimeout: lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second,
+		HeartbeatTimeout:    heartbeatTimeout,
+		Summary:             summary,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumAttempts:    3,
+		},
+	}
+}
+
+// add records completed requests, and marks the run aborted on the first
+// response that makes the rest pointless.
+func (r *run) add(recs ...activities.RequestRecord) {
+	for _, rec := range recs {
+		r.records[rec.Pass] = append(r.records[rec.Pass], rec)
+		r.progress[rec.Pass].Done++
+		r.events = append(r.events, EventOf(rec))
+		if r.result.Aborted == "" && rec.Fatal() {
+			r.result.Aborted = activities.FatalReason(rec)
+		}
+	}
+}
+
+// finishPass stores a pass's records, ordered by index, and its summary.
+func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
+	recs := r.records[pass]
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Index < recs[j].Index })
+	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Records: recs}
+	if pass == activities.PassSequential {
+		pr.Shards = len(recs)
+		r.result.Sequential = pr
+	} else {
+		r.result.Concurrent = pr
+	}
+	s := analysis.Summarize(recs)
+	r.progress[pass].Summary = &s
+}
+
+func (r *run) query(from int) (Progress, error) {
+	if from < 0 || from > len(r.events) {
+		from = len(r.events)
+	}
+	p := Progress{
+		Phase:      r.phase,
+		Config:     r.result.Config,
+		Endpoint:   r.result.Endpoint,
+		Sequential: *r.progress[activities.PassSequential],
+		Concurrent: *r.progress[activities.PassConcurrent],
+		Events:     append([]ProgressEvent(nil), r.events[from:]...),
+		Next:       len(r.events),
+		Aborted:    r.result.Aborted,
+	}
+	return p, nil
+}
+
+func notSent(pass string, spec activities.RequestSpec, model, why string) activities.RequestRecord {
+	return activities.RequestRecord{Index: spec.Index, Pass: pass, Prompt: spec.Prompt, Model: model, Error: why}
+}
+
+// ShardSpec is one activity's share of the concurrent pass.
+type ShardSpec struct {
+	Requests    []activities.RequestSpec
+	Concurrency int
+}
+
+// Shard splits the requests over at most maxShards activities (and at most
+// concurrency, so each has at least one slot), round robin, and splits the
+// concurrency among them so that the shards together keep exactly
+// concurrency requests in flight.
+func Shard(specs []activities.RequestSpec, concurrency, maxShards int) []ShardSpec {
+	n := min(len(specs), concurrency, maxShards)
+	if n < 1 {
+		return nil
+	}
+	shards := make([]ShardSpec, n)
+	for i, s := range specs {
+		shards[i%n].Requests = append(shards[i%n].Requests, s)
+	}
+	for i := range shards {
+		shards[i].Concurrency = concurrency / n
+		if i < concurrency%n {
+			shards[i].Concurrency++
+		}
+		shards[i].Concurrency = min(shards[i].Concurrency, len(shards[i].Requests))
+	}
+	return shards
+}
+
+// AutoFireLead is the default time between scheduling the concurrent pass and
+// its common send instant: enough for the server to hand every shard to a
+// worker (the Temporal dev server starts a few hundred activities a second).
+func AutoFireLead(shards int) time.Duration {
+	return 500*time.Millisecond + time.Duration(shards)*10*time.Millisecond
+}
