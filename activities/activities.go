@@ -24,9 +24,20 @@ type Endpoint struct {
 type Activities struct {
 	Client   *openai.Client
 	Endpoint Endpoint
+	// Pool, when set, is the connection pool of Client's transport: a
+	// concurrent batch opens its connections in it before its send instant.
+	Pool *ConnPool
 	// HeartbeatEvery is how often a running batch heartbeats; 0 means 5s.
 	HeartbeatEvery time.Duration
+
+	gates fireGates
 }
+
+var closedChan = func() <-chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // DescribeEndpoint returns the worker's endpoint (base URL and label, never
 // the key), so that the run's result says what was measured.
@@ -50,53 +61,61 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	stopHeartbeat := a.heartbeat(ctx)
 	defer stopHeartbeat()
 
+	// The senders are started before the common instant and wait at a gate
+	// shared by every batch of this worker, so that at FireAt nothing is
+	// left to do but send: the start spread is the scheduler's, not our
+	// set-up's.
+	fire := closedChan
 	if !in.FireAt.IsZero() {
-		if wait := time.Until(in.FireAt); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return SendOutput{}, ctx.Err()
-			}
+		var done func()
+		fire, done = a.gates.wait(in.FireAt)
+		defer done()
+		if a.Pool != nil && time.Until(in.FireAt) > 0 {
+			warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
+			release := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(in.Requests)))
+			cancel()
+			defer release()
 		}
 	}
-
 	var (
 		mu      sync.Mutex
 		records = make([]RequestRecord, 0, len(in.Requests))
 		fatal   bool
 		wg      sync.WaitGroup
-		slots   = make(chan struct{}, conc)
+		queue   = make(chan RequestSpec, len(in.Requests))
 	)
 	for _, spec := range in.Requests {
-		slots <- struct{}{}
-		mu.Lock()
-		stop := fatal && in.StopOnFatal
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
-			<-slots
-			break
-		}
+		queue <- spec
+	}
+	close(queue)
+	for range min(conc, len(in.Requests)) {
 		wg.Add(1)
-		go func(spec RequestSpec) {
+		go func() {
 			defer wg.Done()
-			defer func() { <-slots }()
-			rec := a.call(ctx, in, spec)
-			rec.Attempt = attempt
-			if !in.FireAt.IsZero() {
-				rec.DispatchDelaySeconds = rec.Sent().Sub(in.FireAt).Seconds()
-				if rec.DispatchDelaySeconds < 0 {
-					rec.DispatchDelaySeconds = 0
+			growStack()
+			select {
+			case <-fire:
+			case <-ctx.Done():
+				return
+			}
+			for spec := range queue {
+				mu.Lock()
+				stop := fatal && in.StopOnFatal
+				mu.Unlock()
+				if stop || ctx.Err() != nil {
+					return
 				}
+				rec := a.call(ctx, in, spec)
+				rec.Attempt = attempt
+				if !in.FireAt.IsZero() {
+					rec.DispatchDelaySeconds = max(0, rec.Sent().Sub(in.FireAt).Seconds())
+				}
+				mu.Lock()
+				records = append(records, rec)
+				fatal = fatal || rec.Fatal()
+				mu.Unlock()
 			}
-			mu.Lock()
-			records = append(records, rec)
-			if rec.Fatal() {
-				fatal = true
-			}
-			mu.Unlock()
-		}(spec)
+		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -212,3 +231,16 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	return err.Error()
 }
+
+// growStack grows the calling goroutine's stack ahead of time to the size a
+// request needs, so that senders released at the common instant do not each
+// stop to copy their stacks.
+//
+//go:noinline
+func growStack() {
+	var pad [16 << 10]byte
+	pad[len(pad)-1] = 1
+	stackSink = pad[len(pad)-1]
+}
+
+var stackSink byte

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Capture receives the HTTP status and headers of the response to one request.
@@ -62,11 +64,16 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // NewHTTPClient returns an HTTP client for go-openai sized for many requests
 // in flight at once: no cap on connections per host, enough idle connections
-// kept to reuse them, and no client-wide timeout (each request has its own).
-func NewHTTPClient() *http.Client {
+// kept to reuse them, no client-wide timeout (each request has its own), and
+// a dialer that takes connections pre-opened in pool first.
+func NewHTTPClient(pool *ConnPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0
 	tr.MaxIdleConnsPerHost = 4096
 	tr.MaxConnsPerHost = 0
+	if pool != nil {
+		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		tr.DialContext = pool.DialContext
+	}
 	return &http.Client{Transport: CaptureTransport{Base: tr}}
 }

@@ -104,6 +104,7 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		return nil, failed(err)
 	}
 	cfg.TaskQueue = env.taskQueue
+	workerhost.TuneRuntime(os.Getenv)
 	if env.worker, err = workerhost.New(env.client, cfg); err != nil {
 		return nil, badInput("%v", err)
 	}

@@ -19,6 +19,7 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 	if err != nil {
 		return err
 	}
+	TuneRuntime(getenv)
 	opts, err := temporalenv.Options("", nil)
 	if err != nil {
 		return err

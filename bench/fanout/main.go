@@ -1,0 +1,139 @@
+// Command fanout measures how honestly the concurrent pass is concurrent on a
+// real Temporal dev server: for each N it runs a concurrent-only pass against
+// the simulator at a fixed latency and prints the start spread (last send
+// minus first send) and the pass's wall time against the target
+// latency + 0.1 s + spread. Each run gets a fresh worker, so its connections
+// start cold, as in a real first run.
+//
+//	go run ./bench/fanout                 # N=100 and N=1000, 2 s latency
+//	go run ./bench/fanout -n 100,1000 -latency 2s -repeat 3
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/prompts"
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/simulator"
+	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/workerhost"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+func main() {
+	ns := flag.String("n", "100,1000", "comma-separated request counts")
+	latency := flag.Duration("latency", 2*time.Second, "simulator latency per request (fixed)")
+	repeat := flag.Int("repeat", 3, "runs per N")
+	shards := flag.Int("shards", workflows.DefaultMaxShards, "max shards of the concurrent pass")
+	flag.StringVar(&saveDir, "save", "", "folder to write each run's result JSON to")
+	flag.StringVar(&external, "endpoint", "", "use the simulator already serving at this base URL (key bench-key) instead of an in-process one")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			_ = pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if err := run(*ns, *latency, *repeat, *shards); err != nil {
+		fmt.Fprintln(os.Stderr, "fanout: "+err.Error())
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+var saveDir, external string
+
+func run(nList string, latency time.Duration, repeat, shards int) error {
+	ctx := context.Background()
+	var counts []int
+	for _, f := range strings.Split(nList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad -n entry %q", f)
+		}
+		counts = append(counts, n)
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	workerhost.TuneRuntime(os.Getenv)
+	base := external
+	if base == "" {
+		sim := simulator.New(simulator.Config{Latency: latency, APIKey: "bench-key", Seed: 1})
+		if base, err = sim.Start("127.0.0.1:0"); err != nil {
+			return err
+		}
+		defer sim.Close()
+	}
+
+	copts, err := temporalenv.Options(srv.Address, temporalenv.QuietLogger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	c, err := temporalenv.Dial(ctx, copts, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Printf("Temporal dev server %s, simulator latency %s fixed, shards <= %d\n", srv.Address, latency, shards)
+	fmt.Printf("%6s %4s %7s %14s %12s %12s %12s %6s\n", "N", "run", "shards", "spread_ms", "wall_s", "target_s", "max_inflight", "ok")
+	for _, n := range counts {
+		for i := 1; i <= repeat; i++ {
+			in := workflows.RunInput{
+				Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
+				Passes: workflows.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
+				PromptsSource: "built-in list", MaxShards: shards,
+			}.WithDefaults()
+			res, id, runID, err := runCold(ctx, c, base, in)
+			if err != nil {
+				return err
+			}
+			doc := report.Build(id, runID, res)
+			p := doc.Concurrent
+			if saveDir != "" {
+				if err := report.WriteJSON(fmt.Sprintf("%s/fanout-n%d-run%d.json", saveDir, n, i), doc); err != nil {
+					return err
+				}
+			}
+			target := latency.Seconds() + 0.1 + p.StartSpreadSeconds
+			ok := p.StartSpreadSeconds <= 0.050 && p.TotalSeconds <= target && p.Failed == 0
+			fmt.Printf("%6d %4d %7d %14.1f %12.3f %12.3f %12d %6v\n", n, i, p.Shards, p.StartSpreadSeconds*1000, p.TotalSeconds, target, p.MaxInFlight, ok)
+		}
+	}
+	return nil
+}
+
+// runCold runs one workflow on a worker of its own, started for it, so that
+// every run starts with cold connections as a real first run does.
+func runCold(ctx context.Context, c client.Client, base string, in workflows.RunInput) (workflows.RunResult, string, string, error) {
+	tq := fmt.Sprintf("%s-bench-%d", workflows.TaskQueue, time.Now().UnixNano())
+	w, err := workerhost.New(c, workerhost.Config{APIKey: "bench-key", BaseURL: base, TaskQueue: tq})
+	if err != nil {
+		return workflows.RunResult{}, "", "", err
+	}
+	if err := w.Start(); err != nil {
+		return workflows.RunResult{}, "", "", err
+	}
+	defer w.Stop()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, workflows.ConcurrencyTest, in)
+	if err != nil {
+		return workflows.RunResult{}, "", "", err
+	}
+	var res workflows.RunResult
+	err = run.Get(ctx, &res)
+	return res, run.GetID(), run.GetRunID(), err
+}

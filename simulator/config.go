@@ -1,0 +1,254 @@
+package simulator
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Default values applied by New to zero (or invalid) Config fields.
+const (
+	DefaultOutputTokens = 50
+	DefaultRateWindow   = time.Minute
+	DefaultTokenLimit   = 200000
+	DefaultStallFor     = 10 * time.Minute
+)
+
+// DefaultModels returns the models served when Config.Models is empty.
+func DefaultModels() []string {
+	return []string{"gpt-4.1-nano", "gpt-4o-mini", "sim-model"}
+}
+
+// Config describes the behaviour of a simulated endpoint. The zero value is
+// usable: New fills in the documented defaults.
+type Config struct {
+	// Latency is the base time to answer a request. Non-streamed: the time
+	// before the whole response is written (plus Jitter and PerToken).
+	// Streamed: the time to the first token when TTFT is 0.
+	Latency time.Duration
+	// Jitter is extra latency drawn uniformly from [0, Jitter), derived
+	// deterministically from the request (see the package documentation).
+	Jitter time.Duration
+	// PerToken is extra latency per output token. Non-streamed: added to
+	// Latency once per completion token. Streamed: the gap between content
+	// chunks.
+	PerToken time.Duration
+	// TTFT is, for streamed responses only, the time to the first content
+	// chunk. 0 means Latency plus jitter; when set, it is used as is
+	// (Jitter is not added).
+	TTFT time.Duration
+	// OutputTokens is the number of tokens (words) generated per
+	// completion, capped by the request's max_tokens / max_completion_tokens.
+	// Values <= 0 mean DefaultOutputTokens (50).
+	OutputTokens int
+	// MaxConcurrent is how many requests are served at once: 0 means
+	// unlimited, 1 serial, K at most K; the rest wait in a FIFO queue. Queue
+	// time is not part of the latency: latency starts when a request gets a
+	// slot. A request keeps its slot until its response (or stream) is
+	// fully written.
+	MaxConcurrent int
+	// RateLimit is the number of chat completion requests allowed per
+	// RateWindow; 0 means no limit. Requests over the limit get HTTP 429.
+	// The window is fixed: it starts at the first request counted and a new
+	// one starts at the first request after it ends. Rejected (429) requests
+	// do not count against the limit.
+	RateLimit int
+	// RateWindow is the length of the rate-limit window (default 1 minute).
+	RateWindow time.Duration
+	// TokenLimit is the number of tokens per RateWindow reported in the
+	// x-ratelimit-*-tokens headers (default 200000). It is informational
+	// only and never enforced. Each accepted request uses its prompt tokens
+	// plus the completion tokens it will generate.
+	TokenLimit int
+	// APIKey, if non-empty, is required as "Authorization: Bearer <APIKey>";
+	// otherwise requests get 401 invalid_api_key. Empty means any (or no)
+	// key is accepted.
+	APIKey string
+	// Models are the model IDs served (listed by GET /v1/models). Chat
+	// completion requests for any other model get 404 model_not_found.
+	// Empty means DefaultModels().
+	Models []string
+	// Faults selects the fraction of requests that get each fault.
+	Faults Faults
+	// Seed makes all per-request random choices reproducible.
+	Seed int64
+}
+
+// Faults lists fractions in [0,1] of chat completion requests that get each
+// fault. Which requests get a fault is chosen deterministically per request
+// (see the package documentation). Fractions are cumulative in field order:
+// a request draws u in [0,1) and gets Error500 if u < Error500, else Error503
+// if u < Error500+Error503, and so on; if the fractions sum to more than 1 the
+// later faults get the remainder.
+type Faults struct {
+	// Error500 answers HTTP 500 (type server_error) immediately.
+	Error500 float64
+	// Error503 answers HTTP 503 (type server_error, code overloaded)
+	// immediately.
+	Error503 float64
+	// Drop closes the connection without any response.
+	Drop float64
+	// Stall accepts the request and then sends nothing until the client
+	// gives up, StallFor elapses or the Server is closed; the connection is
+	// then closed without a response. Stalled requests do not occupy a
+	// concurrency slot (faults are applied before the concurrency gate).
+	Stall float64
+	// StallFor bounds a stall (default 10 minutes, in effect until the
+	// client gives up).
+	StallFor time.Duration
+}
+
+// withDefaults returns a copy of c with defaults applied and out-of-range
+// values clamped, so that any Config, including the zero value, is usable.
+func (c Config) withDefaults() Config {
+	for _, d := range []*time.Duration{&c.Latency, &c.Jitter, &c.PerToken, &c.TTFT} {
+		if *d < 0 {
+			*d = 0
+		}
+	}
+	if c.OutputTokens <= 0 {
+		c.OutputTokens = DefaultOutputTokens
+	}
+	if c.MaxConcurrent < 0 {
+		c.MaxConcurrent = 0
+	}
+	if c.RateLimit < 0 {
+		c.RateLimit = 0
+	}
+	if c.RateWindow <= 0 {
+		c.RateWindow = DefaultRateWindow
+	}
+	if c.TokenLimit <= 0 {
+		c.TokenLimit = DefaultTokenLimit
+	}
+	if len(c.Models) == 0 {
+		c.Models = DefaultModels()
+	} else {
+		c.Models = append([]string(nil), c.Models...)
+	}
+	for _, f := range []*float64{&c.Faults.Error500, &c.Faults.Error503, &c.Faults.Drop, &c.Faults.Stall} {
+		switch {
+		case math.IsNaN(*f) || *f < 0:
+			*f = 0
+		case *f > 1:
+			*f = 1
+		}
+	}
+	if c.Faults.StallFor <= 0 {
+		c.Faults.StallFor = DefaultStallFor
+	}
+	return c
+}
+
+// Validate reports the first invalid field of c, phrased so that it can be
+// shown to a command-line user as a single line. New never requires a valid
+// Config (it clamps instead); Validate is for front ends that prefer to
+// reject bad input.
+func (c Config) Validate() error {
+	durations := []struct {
+		name string
+		flag string
+		v    time.Duration
+	}{
+		{"Latency", "latency", c.Latency},
+		{"Jitter", "jitter", c.Jitter},
+		{"PerToken", "per-token", c.PerToken},
+		{"TTFT", "ttft", c.TTFT},
+		{"RateWindow", "rate-window", c.RateWindow},
+		{"Faults.StallFor", "stall-for", c.Faults.StallFor},
+	}
+	for _, d := range durations {
+		if d.v < 0 {
+			return fmt.Errorf("%s (-%s) must not be negative, got %v", d.name, d.flag, d.v)
+		}
+	}
+	ints := []struct {
+		name string
+		flag string
+		v    int
+	}{
+		{"OutputTokens", "tokens", c.OutputTokens},
+		{"MaxConcurrent", "max-concurrent", c.MaxConcurrent},
+		{"RateLimit", "rate-limit", c.RateLimit},
+		{"TokenLimit", "token-limit", c.TokenLimit},
+	}
+	for _, i := range ints {
+		if i.v < 0 {
+			return fmt.Errorf("%s (-%s) must not be negative, got %d", i.name, i.flag, i.v)
+		}
+	}
+	fractions := []struct {
+		name string
+		flag string
+		v    float64
+	}{
+		{"Faults.Error500", "fault-500", c.Faults.Error500},
+		{"Faults.Error503", "fault-503", c.Faults.Error503},
+		{"Faults.Drop", "fault-drop", c.Faults.Drop},
+		{"Faults.Stall", "fault-stall", c.Faults.Stall},
+	}
+	sum := 0.0
+	for _, f := range fractions {
+		if math.IsNaN(f.v) || f.v < 0 || f.v > 1 {
+			return fmt.Errorf("%s (-%s) must be a fraction in [0,1], got %v", f.name, f.flag, f.v)
+		}
+		sum += f.v
+	}
+	if sum > 1+1e-9 {
+		return fmt.Errorf("fault fractions (-fault-500, -fault-503, -fault-drop, -fault-stall) must sum to at most 1, got %v", sum)
+	}
+	for _, m := range c.Models {
+		if strings.TrimSpace(m) == "" {
+			return errors.New("model list (-models) must not contain empty model IDs")
+		}
+	}
+	return nil
+}
+
+// RegisterFlags defines command-line flags on fs that set the fields of c.
+// The current values of c are used as the flags' defaults, so callers set
+// their preferred defaults on c before calling RegisterFlags. Flags:
+//
+//	-latency -jitter -per-token -ttft -tokens -max-concurrent
+//	-rate-limit -rate-window -token-limit -api-key -models
+//	-fault-500 -fault-503 -fault-drop -fault-stall -stall-for -seed
+//
+// The listen address is not part of Config; the command defines -addr
+// itself.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Latency, "latency", c.Latency, "base time to answer a request (streamed: time to first token unless -ttft is set)")
+	fs.DurationVar(&c.Jitter, "jitter", c.Jitter, "extra latency drawn uniformly from [0, jitter), deterministic per request")
+	fs.DurationVar(&c.PerToken, "per-token", c.PerToken, "extra latency per output token (streamed: gap between chunks)")
+	fs.DurationVar(&c.TTFT, "ttft", c.TTFT, "streamed responses: time to first token (0 = latency + jitter)")
+	fs.IntVar(&c.OutputTokens, "tokens", c.OutputTokens, "tokens (words) generated per completion, capped by the request's max_tokens")
+	fs.IntVar(&c.MaxConcurrent, "max-concurrent", c.MaxConcurrent, "requests served at once, the rest queue FIFO (0 = unlimited)")
+	fs.IntVar(&c.RateLimit, "rate-limit", c.RateLimit, "requests allowed per rate window, over the limit -> 429 (0 = no limit)")
+	fs.DurationVar(&c.RateWindow, "rate-window", c.RateWindow, "length of the fixed rate-limit window")
+	fs.IntVar(&c.TokenLimit, "token-limit", c.TokenLimit, "tokens per rate window reported in x-ratelimit-*-tokens headers (not enforced)")
+	fs.StringVar(&c.APIKey, "api-key", c.APIKey, "if set, require \"Authorization: Bearer <key>\"")
+	defModels := strings.Join(c.Models, ",")
+	if defModels == "" {
+		defModels = strings.Join(DefaultModels(), ",")
+	}
+	fs.Func("models", "comma-separated model IDs to serve (default "+defModels+")", func(v string) error {
+		var models []string
+		for _, m := range strings.Split(v, ",") {
+			m = strings.TrimSpace(m)
+			if m == "" {
+				return fmt.Errorf("empty model ID in %q", v)
+			}
+			models = append(models, m)
+		}
+		c.Models = models
+		return nil
+	})
+	fs.Float64Var(&c.Faults.Error500, "fault-500", c.Faults.Error500, "fraction of requests answered with HTTP 500")
+	fs.Float64Var(&c.Faults.Error503, "fault-503", c.Faults.Error503, "fraction of requests answered with HTTP 503")
+	fs.Float64Var(&c.Faults.Drop, "fault-drop", c.Faults.Drop, "fraction of requests whose connection is closed without a response")
+	fs.Float64Var(&c.Faults.Stall, "fault-stall", c.Faults.Stall, "fraction of requests that never get an answer")
+	fs.DurationVar(&c.Faults.StallFor, "stall-for", c.Faults.StallFor, "how long a stalled request is held before its connection is closed (0 = 10m)")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for all per-request random choices")
+}
