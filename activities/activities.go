@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
 	"go.temporal.io/sdk/activity"
@@ -216,7 +218,11 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
 		body := strings.TrimSpace(string(reqErr.Body))
 		if len(body) > 200 {
-			body = body[:200] + "…"
+			cut := 200
+			for cut > 0 && !utf8.RuneStart(body[cut]) {
+				cut--
+			}
+			body = body[:cut] + "…"
 		}
 		if body == "" {
 			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
@@ -240,7 +246,7 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 func growStack() {
 	var pad [16 << 10]byte
 	pad[len(pad)-1] = 1
-	stackSink = pad[len(pad)-1]
+	stackSink.Store(uint32(pad[len(pad)-1]))
 }
 
-var stackSink byte
+var stackSink atomic.Uint32

@@ -88,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		display:   newDisplay(report.Text{W: stdout}),
 		stdout:    stdout,
 		extra:     extra,
+		ephemeral: dev != nil && dev.server != nil,
 	}
 	if o.attach != "" {
 		err = w.attach(ctx, o.attach)
@@ -122,6 +123,9 @@ type watcher struct {
 	stdout    io.Writer
 	extra     []string
 	input     *workflows.RunInput
+	// ephemeral is set when the Temporal server lives only as long as this
+	// process (-dev started it).
+	ephemeral bool
 
 	workflowID, runID string
 }
@@ -198,6 +202,9 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 		case o := <-done:
 			return w.finish(o)
 		case <-ctx.Done():
+			if w.ephemeral {
+				return failed(fmt.Errorf("interrupted: the demo's dev server stops with the starter, and run %s with it", w.workflowID))
+			}
 			return failed(fmt.Errorf("stopped following; the run goes on in Temporal: resume with `starter -attach %s`", w.workflowID))
 		case <-tick.C:
 			p, err := w.query(ctx, next)
@@ -265,6 +272,9 @@ func (w *watcher) finish(o outcome) error {
 		default:
 			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
 		}
+	}
+	if err := workflows.ResponsesFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result); err != nil {
+		fmt.Fprintf(w.stdout, "Warning: the response texts are left out of the JSON: %v\n", err)
 	}
 	doc := report.Build(w.workflowID, w.runID, result)
 	w.display.config(doc.Config, w.configExtra(doc.Config)...)

@@ -54,11 +54,14 @@ func (c Config) Validate() error {
 		return errors.New(EnvAPIKey + " is not set: the worker needs the API key in its environment (export " + EnvAPIKey + "=...)")
 	}
 	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s=%q is not an http(s) URL such as %s", EnvBaseURL, c.BaseURL, DefaultBaseURL)
+	if err != nil {
+		return fmt.Errorf("%s is not a URL such as %s", EnvBaseURL, DefaultBaseURL)
 	}
 	if u.User != nil {
 		return fmt.Errorf("%s must not carry credentials; put the key in %s", EnvBaseURL, EnvAPIKey)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q is not an http(s) URL such as %s", EnvBaseURL, c.BaseURL, DefaultBaseURL)
 	}
 	return nil
 }

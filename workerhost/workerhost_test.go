@@ -1,0 +1,149 @@
+package workerhost
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/testsuite"
+)
+
+const secret = "sk-test-SECRET-0123456789abcdef"
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestConfigFromEnvMissingKey(t *testing.T) {
+	for _, key := range []string{"", "   "} {
+		_, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: key}))
+		if err == nil {
+			t.Fatalf("%s=%q accepted", EnvAPIKey, key)
+		}
+		if !strings.Contains(err.Error(), "OPENAI_API_KEY") {
+			t.Errorf("error %q does not name OPENAI_API_KEY", err)
+		}
+	}
+}
+
+func TestConfigFromEnvDefaults(t *testing.T) {
+	cfg, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: "  " + secret + "\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BaseURL != "https://api.openai.com/v1" {
+		t.Errorf("default base URL %q, want https://api.openai.com/v1", cfg.BaseURL)
+	}
+	if cfg.APIKey != secret {
+		t.Errorf("key %q, want it trimmed to %q", cfg.APIKey, secret)
+	}
+}
+
+func TestConfigFromEnvBaseURL(t *testing.T) {
+	cfg, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: secret, EnvBaseURL: " http://127.0.0.1:8000/v1 "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BaseURL != "http://127.0.0.1:8000/v1" {
+		t.Errorf("base URL %q, want http://127.0.0.1:8000/v1", cfg.BaseURL)
+	}
+}
+
+func TestConfigFromEnvBadBaseURL(t *testing.T) {
+	for _, u := range []string{
+		"ftp://example.com/v1",
+		"api.openai.com/v1",
+		"http://",
+		"https:///v1",
+		"://nope",
+	} {
+		_, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: secret, EnvBaseURL: u}))
+		if err == nil {
+			t.Errorf("%s=%q accepted", EnvBaseURL, u)
+			continue
+		}
+		if !strings.Contains(err.Error(), EnvBaseURL) {
+			t.Errorf("error %q for %q does not name %s", err, u, EnvBaseURL)
+		}
+	}
+}
+
+func TestConfigFromEnvCredentialsInURL(t *testing.T) {
+	for _, u := range []string{"https://user:hunter2@example.com/v1", "http://user@example.com/v1"} {
+		_, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: secret, EnvBaseURL: u}))
+		if err == nil {
+			t.Errorf("%s=%q with credentials accepted", EnvBaseURL, u)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error %q echoes the password", err)
+		}
+		if !strings.Contains(err.Error(), EnvAPIKey) {
+			t.Errorf("error %q does not point to %s", err, EnvAPIKey)
+		}
+	}
+}
+
+func TestOptions(t *testing.T) {
+	o := Options()
+	if o.MaxConcurrentActivityTaskPollers <= 2 {
+		t.Errorf("MaxConcurrentActivityTaskPollers = %d, want more than the SDK's 2", o.MaxConcurrentActivityTaskPollers)
+	}
+	if o.MaxConcurrentActivityExecutionSize < 1000 {
+		t.Errorf("MaxConcurrentActivityExecutionSize = %d, want at least 1000", o.MaxConcurrentActivityExecutionSize)
+	}
+}
+
+func TestNewActivities(t *testing.T) {
+	acts := NewActivities(Config{APIKey: secret, BaseURL: "http://127.0.0.1:8000/v1/", Label: "local"})
+	if acts.Client == nil {
+		t.Fatal("no client")
+	}
+	if acts.Pool == nil {
+		t.Error("no connection pool: concurrent batches cannot pre-open connections")
+	}
+	if acts.Endpoint.BaseURL != "http://127.0.0.1:8000/v1" {
+		t.Errorf("endpoint base URL %q, want the trailing slash trimmed", acts.Endpoint.BaseURL)
+	}
+	if acts.Endpoint.Label != "local" {
+		t.Errorf("endpoint label %q, want local", acts.Endpoint.Label)
+	}
+
+	ep, err := acts.DescribeEndpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), secret) {
+		t.Errorf("the endpoint exposes the key: %s", b)
+	}
+
+	// Through Temporal's payload encoding too.
+	var s testsuite.WorkflowTestSuite
+	tenv := s.NewTestActivityEnvironment()
+	tenv.RegisterActivity(acts)
+	val, err := tenv.ExecuteActivity(acts.DescribeEndpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw json.RawMessage
+	if err := val.Get(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(raw), secret) {
+		t.Errorf("DescribeEndpoint's result exposes the key: %s", raw)
+	}
+	if !strings.Contains(string(raw), "http://127.0.0.1:8000/v1") {
+		t.Errorf("DescribeEndpoint's result %s lacks the base URL", raw)
+	}
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	if _, err := New(nil, Config{BaseURL: DefaultBaseURL}); err == nil || !strings.Contains(err.Error(), EnvAPIKey) {
+		t.Errorf("New without a key: err = %v, want one naming %s", err, EnvAPIKey)
+	}
+}
