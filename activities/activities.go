@@ -178,7 +178,7 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	rec.LatencySeconds = received.Sub(sent).Seconds()
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		rec.Error = describeError(reqCtx, err, timeout)
+		rec.Error = truncate(describeError(reqCtx, err, timeout), maxErrorLen)
 		var apiErr *openai.APIError
 		var reqErr *openai.RequestError
 		switch {
@@ -216,14 +216,7 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	var reqErr *openai.RequestError
 	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
-		body := strings.TrimSpace(string(reqErr.Body))
-		if len(body) > 200 {
-			cut := 200
-			for cut > 0 && !utf8.RuneStart(body[cut]) {
-				cut--
-			}
-			body = body[:cut] + "…"
-		}
+		body := truncate(strings.TrimSpace(string(reqErr.Body)), 200)
 		if body == "" {
 			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
 		}
@@ -250,3 +243,20 @@ func growStack() {
 }
 
 var stackSink atomic.Uint32
+
+// maxErrorLen caps a record's error text, which keeps a run's result size
+// predictable.
+const maxErrorLen = 300
+
+// truncate shortens s to at most n bytes, on a character boundary, marking
+// the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}

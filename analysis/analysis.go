@@ -177,7 +177,7 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 	case cmp.Speedup >= ideal:
 		return Conclusion{VerdictConcurrent, fmt.Sprintf(
 			"The endpoint served %d requests at once: the concurrent pass took %.2fs against %.2fs one after another, "+
-				"a %.1fx speedup (effective parallelism %.1f). This key handles at least %d simultaneous requests.",
+				"a speedup of %.1fx (effective parallelism %.1f). This key handles at least %d simultaneous requests.",
 			limit, cmp.ConcurrentSeconds, cmp.SequentialSeconds, cmp.Speedup, cmp.EffectiveParallelism, limit)}
 	case cmp.Speedup < 1.5:
 		return Conclusion{VerdictSerialized, fmt.Sprintf(
@@ -186,7 +186,7 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 			limit, cmp.ConcurrentSeconds, cmp.SequentialSeconds, cmp.Speedup)}
 	default:
 		return Conclusion{VerdictPartiallyConcurrent, fmt.Sprintf(
-			"Requests overlapped only in part: a %.1fx speedup where %d was possible. Effective parallelism %.1f: "+
+			"Requests overlapped only in part: a speedup of %.1fx where %d was possible. Effective parallelism %.1f: "+
 				"the endpoint works on about %.0f requests at once; the rest queue.",
 			cmp.Speedup, limit, cmp.EffectiveParallelism, math.Round(cmp.EffectiveParallelism))}
 	}

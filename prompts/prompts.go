@@ -41,8 +41,11 @@ var BuiltIn = []string{
 
 // ForRequests returns exactly n prompts, all different. It uses the base list
 // in order; when n exceeds it, later rounds get a suffix that makes them
-// distinct ("(variation 2)").
+// distinct ("(variation 2)"). An empty base means BuiltIn.
 func ForRequests(base []string, n int) []string {
+	if len(base) == 0 {
+		base = BuiltIn
+	}
 	out := make([]string, n)
 	for i := range out {
 		p := base[i%len(base)]

@@ -32,6 +32,12 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultTimeout        = 30 * time.Minute
 	MaxRequests           = 10000
+	// MaxResultBytes bounds a run's estimated result (see
+	// RunInput.EstimatedResultBytes), below Temporal's 2 MiB payload limit.
+	MaxResultBytes = 1800 << 10
+	// recordOverheadBytes bounds a result record's size without its prompt
+	// (the response text is not in the result; errors are capped).
+	recordOverheadBytes = 700
 )
 
 // RunInput configures one run. The API key and base URL are deliberately not
@@ -108,8 +114,26 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("-shards must be at least 1, got %d", in.MaxShards)
 	case in.FireLead < 0:
 		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
+	case in.EstimatedResultBytes() > MaxResultBytes:
+		return fmt.Errorf("%d requests in %s would make a result of about %d KiB, over Temporal's 2 MiB payload limit: "+
+			"run fewer -requests, one pass at a time (-passes sequential, then concurrent), or shorter prompts",
+			in.Requests, in.Passes, in.EstimatedResultBytes()>>10)
 	}
 	return nil
+}
+
+// EstimatedResultBytes bounds the size of the run's result: one record per
+// request and pass, each with its prompt but without its response text.
+func (in RunInput) EstimatedResultBytes() int {
+	perPass := 0
+	for _, p := range in.Prompts {
+		perPass += len(p) + recordOverheadBytes
+	}
+	passes := 1
+	if in.Passes == PassesBoth {
+		passes = 2
+	}
+	return passes * perPass
 }
 
 // RunsSequential reports whether the sequential pass is part of the run.
@@ -133,7 +157,8 @@ type RunResult struct {
 	Aborted string `json:"aborted,omitempty"`
 }
 
-// PassResult holds one pass's records, ordered by request index.
+// PassResult holds one pass's records, ordered by request index, without
+// their response texts (see ResponsesFromHistory).
 type PassResult struct {
 	Pass string `json:"pass"`
 	// FireAt is the concurrent pass's common send instant.

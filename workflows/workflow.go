@@ -218,7 +218,15 @@ func (r *run) add(recs ...activities.RequestRecord) {
 func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
 	recs := r.records[pass]
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Index < recs[j].Index })
-	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Records: recs}
+	// The responses stay in the history, in each batch's activity result:
+	// carrying them all in one payload would cap the run's size at
+	// Temporal's 2 MB payload limit. ResponsesFromHistory puts them back.
+	slim := make([]activities.RequestRecord, len(recs))
+	for i, rec := range recs {
+		rec.Response = ""
+		slim[i] = rec
+	}
+	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Records: slim}
 	if pass == activities.PassSequential {
 		pr.Shards = len(recs)
 		r.result.Sequential = pr

@@ -1,0 +1,378 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+var start = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func ts(sec float64) string {
+	return start.Add(time.Duration(sec * float64(time.Second))).Format(time.RFC3339Nano)
+}
+
+func rec(pass string, index int, from, to float64) activities.RequestRecord {
+	return activities.RequestRecord{
+		Index: index, Pass: pass, Prompt: "prompt", SentAt: ts(from), ReceivedAt: ts(to),
+		LatencySeconds: to - from, OK: true, HTTPStatus: 200, Attempt: 1,
+		PromptTokens: 12, CompletionTokens: 34, Model: "test-model", Response: "an answer",
+	}
+}
+
+// result is a run of n requests, both passes, served fully concurrently.
+func result(n int) workflows.RunResult {
+	var seq, conc []activities.RequestRecord
+	for i := range n {
+		seq = append(seq, rec(activities.PassSequential, i, float64(i)*2, float64(i)*2+2))
+		r := rec(activities.PassConcurrent, i, 100, 102)
+		r.DispatchDelaySeconds = 0.001
+		conc = append(conc, r)
+	}
+	return workflows.RunResult{
+		Config: workflows.RunInput{
+			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: workflows.PassesBoth,
+			PromptsSource: "built-in list", RequestTimeout: 2 * time.Minute, Timeout: 30 * time.Minute, MaxShards: 50,
+		},
+		Endpoint:   activities.Endpoint{BaseURL: "http://127.0.0.1:8000/v1", Label: "simulator"},
+		StartedAt:  start,
+		FinishedAt: start.Add(103 * time.Second),
+		Sequential: &workflows.PassResult{Pass: activities.PassSequential, Shards: n, Records: seq},
+		Concurrent: &workflows.PassResult{Pass: activities.PassConcurrent, FireAt: start.Add(100 * time.Second), Shards: n, Records: conc},
+	}
+}
+
+// asMap marshals v and decodes it as generic JSON.
+func asMap(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	return m
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sorted(s ...string) []string {
+	sort.Strings(s)
+	return s
+}
+
+var (
+	topKeys = []string{"schema_version", "workflow_id", "run_id", "started_at", "finished_at", "config",
+		"sequential", "concurrent", "comparison", "conclusion"}
+	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
+		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label"}
+	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
+		"max_in_flight", "dispatch_gap_seconds", "shards", "requests"}
+	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",
+		"error", "attempt", "prompt_tokens", "completion_tokens", "model", "response", "dispatch_delay_seconds"}
+	comparisonKeys = []string{"sequential_seconds", "concurrent_seconds", "time_saved_seconds", "speedup",
+		"time_reduction_percent", "effective_parallelism"}
+)
+
+func TestBuildSchema(t *testing.T) {
+	d := report.Build("wf-id", "run-id", result(3))
+	m := asMap(t, d)
+
+	assert.Equal(t, sorted(topKeys...), keys(m), "top-level keys")
+	assert.EqualValues(t, 1, m["schema_version"])
+	assert.Equal(t, "wf-id", m["workflow_id"])
+	assert.Equal(t, "run-id", m["run_id"])
+	assert.Equal(t, "2025-06-01T12:00:00Z", m["started_at"])
+	assert.Equal(t, "2025-06-01T12:01:43Z", m["finished_at"])
+
+	cfg := m["config"].(map[string]any)
+	assert.Equal(t, sorted(configKeys...), keys(cfg), "config keys")
+	assert.EqualValues(t, 3, cfg["requests"])
+	assert.Equal(t, "test-model", cfg["model"])
+	assert.EqualValues(t, 100, cfg["max_tokens"])
+	assert.EqualValues(t, 3, cfg["concurrency"])
+	assert.Equal(t, "both", cfg["passes"])
+	assert.Equal(t, "built-in list", cfg["prompts_source"])
+	assert.EqualValues(t, 120, cfg["request_timeout_seconds"])
+	assert.EqualValues(t, 1800, cfg["timeout_seconds"])
+	assert.EqualValues(t, 50, cfg["max_shards"])
+	assert.Equal(t, "http://127.0.0.1:8000/v1", cfg["endpoint"])
+	assert.Equal(t, "simulator", cfg["endpoint_label"])
+
+	seq := m["sequential"].(map[string]any)
+	assert.Equal(t, sorted(passKeys...), keys(seq), "sequential pass keys (no fire_at)")
+	conc := m["concurrent"].(map[string]any)
+	assert.Equal(t, sorted(append([]string{"fire_at"}, passKeys...)...), keys(conc), "concurrent pass keys")
+	assert.Equal(t, "2025-06-01T12:01:40Z", conc["fire_at"])
+	assert.EqualValues(t, 3, conc["shards"])
+	assert.EqualValues(t, 3, conc["max_in_flight"])
+	assert.EqualValues(t, 1, seq["max_in_flight"])
+	assert.EqualValues(t, 3, seq["successful"])
+	assert.EqualValues(t, 0, seq["failed"])
+	assert.EqualValues(t, 6, seq["total_seconds"])
+
+	for _, p := range []map[string]any{seq, conc} {
+		reqs := p["requests"].([]any)
+		require.Len(t, reqs, 3)
+		for i, r := range reqs {
+			rm := r.(map[string]any)
+			assert.Equal(t, sorted(requestKeys...), keys(rm), "request keys")
+			assert.EqualValues(t, i, rm["index"])
+			assert.Equal(t, true, rm["ok"])
+			assert.EqualValues(t, 200, rm["http_status"])
+			assert.Equal(t, "an answer", rm["response"])
+			assert.EqualValues(t, 34, rm["completion_tokens"])
+		}
+	}
+
+	cmp := m["comparison"].(map[string]any)
+	assert.Equal(t, sorted(comparisonKeys...), keys(cmp), "comparison keys")
+	assert.EqualValues(t, 3, cmp["speedup"])
+	concl := m["conclusion"].(map[string]any)
+	assert.Equal(t, sorted("verdict", "text"), keys(concl), "conclusion keys")
+	assert.Equal(t, analysis.VerdictConcurrent, concl["verdict"])
+	assert.NotEmpty(t, concl["text"])
+}
+
+func TestBuildFiguresComeFromAnalysis(t *testing.T) {
+	r := result(4)
+	r.Concurrent.Records[2].OK = false
+	r.Concurrent.Records[2].HTTPStatus = 429
+	d := report.Build("w", "r", r)
+
+	seq := analysis.Summarize(r.Sequential.Records)
+	conc := analysis.Summarize(r.Concurrent.Records)
+	assert.Equal(t, seq, d.Sequential.PassSummary)
+	assert.Equal(t, conc, d.Concurrent.PassSummary)
+	require.NotNil(t, d.Comparison)
+	cmp := analysis.Compare(seq, conc)
+	assert.Equal(t, cmp, *d.Comparison)
+	assert.Equal(t, analysis.Conclude(&seq, &conc, &cmp, 4, 4), d.Conclusion)
+	assert.Equal(t, analysis.VerdictInconclusive, d.Conclusion.Verdict, "1 of 4 failed: more than 20%")
+	assert.Empty(t, d.Error)
+	assert.Equal(t, r.Concurrent.Records, d.Concurrent.Requests)
+}
+
+func TestBuildOnePass(t *testing.T) {
+	r := result(3)
+	r.Concurrent = nil
+	r.Config.Passes = workflows.PassesSequential
+	d := report.Build("w", "r", r)
+	m := asMap(t, d)
+
+	assert.Equal(t, sorted(topKeys...), keys(m), "a pass that did not run is null, not absent")
+	assert.Nil(t, m["concurrent"])
+	assert.Nil(t, m["comparison"])
+	assert.NotNil(t, m["sequential"])
+	assert.Equal(t, analysis.VerdictInconclusive, d.Conclusion.Verdict)
+}
+
+func TestBuildEmptyPassHasEmptyRequests(t *testing.T) {
+	r := result(2)
+	r.Concurrent.Records = nil
+	m := asMap(t, report.Build("w", "r", r))
+	reqs, ok := m["concurrent"].(map[string]any)["requests"].([]any)
+	require.True(t, ok, "requests must be a JSON array, not null")
+	assert.Empty(t, reqs)
+}
+
+func TestBuildAbortedRun(t *testing.T) {
+	r := result(3) // its figures alone would say concurrent
+	r.Aborted = "the endpoint rejected the API key (HTTP 401): check OPENAI_API_KEY in the worker's environment"
+	d := report.Build("w", "r", r)
+	m := asMap(t, d)
+
+	assert.Equal(t, sorted(append([]string{"error"}, topKeys...)...), keys(m))
+	assert.Equal(t, r.Aborted, m["error"])
+	assert.Equal(t, analysis.VerdictInconclusive, d.Conclusion.Verdict)
+	assert.Contains(t, d.Conclusion.Text, r.Aborted)
+	assert.NotNil(t, d.Sequential, "what was measured stays in the document")
+
+	// Aborted in the sequential pass: no concurrent pass, no comparison.
+	r.Concurrent = nil
+	r.Sequential.Records = r.Sequential.Records[:1]
+	d = report.Build("w", "r", r)
+	assert.Equal(t, analysis.VerdictInconclusive, d.Conclusion.Verdict)
+	assert.Nil(t, d.Comparison)
+	assert.Equal(t, r.Aborted, d.Error)
+}
+
+func TestBuildTimestampsAreUTC(t *testing.T) {
+	r := result(1)
+	zone := time.FixedZone("UTC+2", 2*3600)
+	r.StartedAt = time.Date(2025, 6, 1, 14, 0, 0, 123456789, zone)
+	r.FinishedAt = time.Time{}
+	d := report.Build("w", "r", r)
+	assert.Equal(t, "2025-06-01T12:00:00.123456789Z", d.StartedAt)
+	assert.Empty(t, d.FinishedAt, "a zero time is empty, not year 1")
+	r.Concurrent.FireAt = time.Time{}
+	m := asMap(t, report.Build("w", "r", r))
+	assert.NotContains(t, m["concurrent"], "fire_at")
+}
+
+func TestWriteJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "result.json")
+	d := report.Build("wf", "run", result(2))
+	require.NoError(t, report.WriteJSON(path, d))
+
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "the result must be readable by others")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "ends with a newline")
+	assert.True(t, bytes.HasPrefix(b, []byte("{\n  \"schema_version\": 1,")), "indented, schema_version first: %.40s", b)
+	var back report.Document
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, d, back)
+	assertOnly(t, dir, "result.json")
+
+	// Writing again replaces the file whole, with the right mode even if
+	// the old file had another.
+	require.NoError(t, os.Chmod(path, 0o600))
+	d2 := report.Build("wf2", "run2", result(1))
+	require.NoError(t, report.WriteJSON(path, d2))
+	b, err = os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, "wf2", back.WorkflowID)
+	info, err = os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	assertOnly(t, dir, "result.json")
+}
+
+func TestWriteJSONErrors(t *testing.T) {
+	dir := t.TempDir()
+	d := report.Build("wf", "run", result(1))
+
+	missing := filepath.Join(dir, "no-such-dir", "out.json")
+	err := report.WriteJSON(missing, d)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), missing)
+
+	// A folder in the way: the write fails and leaves nothing behind.
+	target := filepath.Join(dir, "taken")
+	require.NoError(t, os.Mkdir(target, 0o755))
+	err = report.WriteJSON(target, d)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), target)
+	assertOnly(t, dir, "taken")
+}
+
+// assertOnly checks that dir holds exactly the named entries: no temporary
+// file is left behind.
+func assertOnly(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	assert.Equal(t, sorted(names...), got)
+}
+
+func TestDefaultPath(t *testing.T) {
+	zone := time.FixedZone("UTC-5", -5*3600)
+	now := time.Date(2025, 3, 7, 9, 5, 1, 999_000_000, zone)
+	assert.Equal(t, "test_results_20250307_090501.json", report.DefaultPath(now), "local time of now, not UTC")
+	assert.Equal(t, "test_results_20251231_235959.json", report.DefaultPath(time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)))
+	assert.Regexp(t, regexp.MustCompile(`^test_results_\d{8}_\d{6}\.json$`), report.DefaultPath(time.Now()))
+}
+
+func TestTextRequestLines(t *testing.T) {
+	var buf bytes.Buffer
+	tx := report.Text{W: &buf}
+	tx.Request(workflows.ProgressEvent{Pass: activities.PassSequential, Index: 2, OK: true, HTTPStatus: 200, LatencySeconds: 2.3401}, 10)
+	tx.Request(workflows.ProgressEvent{Pass: activities.PassConcurrent, Index: 9, HTTPStatus: 429, LatencySeconds: 0.5,
+		Error: "HTTP 429: Rate limit reached\n  for gpt-4.1-nano"}, 10)
+	tx.Request(workflows.ProgressEvent{Pass: activities.PassSequential, Index: 0, Error: "not sent: the run's -timeout had passed"}, 1)
+
+	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
+	assert.Equal(t, "  Request 3/10 ✓ Completed in 2.34s", lines[0])
+	assert.Equal(t, "  Request 10/10 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
+	assert.Equal(t, "  Request 1/1 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
+}
+
+func TestTextLongErrorIsShortened(t *testing.T) {
+	var buf bytes.Buffer
+	report.Text{W: &buf}.Request(workflows.ProgressEvent{Index: 0, Error: strings.Repeat("x", 500)}, 1)
+	line := strings.TrimSuffix(buf.String(), "\n")
+	assert.NotContains(t, line, "\n")
+	assert.True(t, strings.HasSuffix(line, strings.Repeat("x", 10)+"…"), "a long error is cut with an ellipsis: %q", line)
+	assert.Less(t, len(line), 220)
+}
+
+// TestTextShortenedErrorIsValidUTF8 fails today: the error is cut at 160
+// bytes, which can split a multi-byte character in two.
+func TestTextShortenedErrorIsValidUTF8(t *testing.T) {
+	var buf bytes.Buffer
+	// "a" then 2-byte runes: byte 160 falls inside a rune.
+	report.Text{W: &buf}.Request(workflows.ProgressEvent{Index: 0, Error: "a" + strings.Repeat("é", 120)}, 1)
+	assert.True(t, utf8.ValidString(buf.String()), "the shortened error is not valid UTF-8: %q", buf.String())
+}
+
+func TestTextBlocks(t *testing.T) {
+	d := report.Build("wf", "run", result(3))
+	var buf bytes.Buffer
+	tx := report.Text{W: &buf}
+	tx.ConfigBlock(d.Config, "Endpoint:          http://127.0.0.1:8000/v1")
+	tx.PassHeader(workflows.PassesSequential, 3, 3)
+	tx.PassHeader(workflows.PassesConcurrent, 3, 2)
+	tx.PassSummary(activities.PassSequential, d.Sequential.PassSummary)
+	tx.PassSummary(activities.PassConcurrent, d.Concurrent.PassSummary)
+	tx.Comparison(*d.Comparison)
+	tx.Conclusion(d.Conclusion)
+	out := buf.String()
+
+	for _, want := range []string{
+		"LLM API concurrency test",
+		"  Requests per pass: 3\n",
+		"  Model:             test-model\n",
+		"  Concurrency:       3\n",
+		"  Passes:            both\n",
+		"  Prompts:           built-in list\n",
+		"  Endpoint:          http://127.0.0.1:8000/v1\n",
+		"SEQUENTIAL PASS: 3 requests, one after another\n",
+		"CONCURRENT PASS: 3 requests, 2 at a time\n",
+		"  Sequential summary\n",
+		"  Concurrent summary\n",
+		"    Successful:            3\n",
+		"    Total time:            6.00s\n",
+		"    Total time:            2.00s\n",
+		"    Max in flight:         3\n",
+		"    Max in flight:         1\n",
+		"COMPARISON",
+		"  Speedup:               3.00x\n",
+		"  Time saved:            4.00s\n",
+		"  Time reduction:        66.7%\n",
+		"CONCLUSION",
+		"  Verdict: concurrent\n",
+		d.Conclusion.Text,
+	} {
+		assert.Contains(t, out, want)
+	}
+}
