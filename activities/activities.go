@@ -94,10 +94,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			growStack()
-			select {
-			case <-fire:
-			case <-ctx.Done():
+			if !waitDeep(ctx, fire) {
 				return
 			}
 			for spec := range queue {
@@ -231,15 +228,24 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	return err.Error()
 }
 
-// growStack grows the calling goroutine's stack ahead of time to the size a
-// request needs, so that senders released at the common instant do not each
-// stop to copy their stacks.
+// waitDeep waits for fire (true) or the end of ctx (false) inside a large
+// stack frame. That grows the sender's stack ahead of time to the size a
+// request needs, and, because the frame is in use while it waits, keeps the
+// garbage collector from shrinking the stack back before the instant: the
+// senders released together then do not each stop to copy their stacks.
 //
 //go:noinline
-func growStack() {
+func waitDeep(ctx context.Context, fire <-chan struct{}) bool {
 	var pad [16 << 10]byte
 	pad[len(pad)-1] = 1
+	ok := false
+	select {
+	case <-fire:
+		ok = true
+	case <-ctx.Done():
+	}
 	stackSink.Store(uint32(pad[len(pad)-1]))
+	return ok
 }
 
 var stackSink atomic.Uint32
