@@ -273,9 +273,7 @@ func (w *watcher) finish(o outcome) error {
 			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
 		}
 	}
-	if err := workflows.ResponsesFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result); err != nil {
-		fmt.Fprintf(w.stdout, "Warning: the response texts are left out of the JSON: %v\n", err)
-	}
+	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result)
 	doc := report.Build(w.workflowID, w.runID, result)
 	w.display.config(doc.Config, w.configExtra(doc.Config)...)
 	w.display.result(doc)
@@ -283,6 +281,9 @@ func (w *watcher) finish(o outcome) error {
 		return failed(err)
 	}
 	fmt.Fprintf(w.stdout, "Results saved to %s\n", w.out)
+	if historyErr != nil {
+		return failed(fmt.Errorf("the JSON lacks the per-request records (%v); they are safe in the run's history: `starter -attach %s` writes them", historyErr, w.workflowID))
+	}
 	if doc.Error != "" {
 		return failed(fmt.Errorf("the run ended early: %s", doc.Error))
 	}

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -14,13 +15,12 @@ import (
 // sendActivityName is the registered name of Activities.Send.
 const sendActivityName = "Send"
 
-// ResponsesFromHistory puts the response texts back into a run's result. The
-// workflow's result leaves them out to stay small; every batch's activity
-// result in the run's history has them.
-func ResponsesFromHistory(ctx context.Context, c client.Client, workflowID, runID string, r *RunResult) error {
+// RecordsFromHistory completes a run's result with the records of its batch
+// activities, read from the run's history (see PassResult).
+func RecordsFromHistory(ctx context.Context, c client.Client, workflowID, runID string, r *RunResult) error {
 	dc := converter.GetDefaultDataConverter()
 	sendScheduled := map[int64]bool{}
-	texts := map[string]map[int]string{}
+	var outputs []activities.SendOutput
 	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -38,22 +38,34 @@ func ResponsesFromHistory(ctx context.Context, c client.Client, workflowID, runI
 		if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
 			return fmt.Errorf("decode a batch result in the history of run %s: %w", workflowID, err)
 		}
-		for _, rec := range out.Records {
-			if texts[rec.Pass] == nil {
-				texts[rec.Pass] = map[int]string{}
-			}
-			texts[rec.Pass][rec.Index] = rec.Response
-		}
+		outputs = append(outputs, out)
 	}
-	for _, p := range []*PassResult{r.Sequential, r.Concurrent} {
-		if p == nil {
-			continue
-		}
-		for i := range p.Records {
-			if t, ok := texts[p.Pass][p.Records[i].Index]; ok {
-				p.Records[i].Response = t
-			}
-		}
-	}
+	MergeRecords(r, outputs)
 	return nil
+}
+
+// MergeRecords adds the records of batch outputs to the passes of a run's
+// result, once per request, and orders each pass's records by index.
+func MergeRecords(r *RunResult, outputs []activities.SendOutput) {
+	passes := map[string]*PassResult{}
+	for _, p := range []*PassResult{r.Sequential, r.Concurrent} {
+		if p != nil {
+			passes[p.Pass] = p
+		}
+	}
+	for _, p := range passes {
+		seen := map[int]bool{}
+		for _, rec := range p.Records {
+			seen[rec.Index] = true
+		}
+		for _, out := range outputs {
+			for _, rec := range out.Records {
+				if rec.Pass == p.Pass && !seen[rec.Index] {
+					seen[rec.Index] = true
+					p.Records = append(p.Records, rec)
+				}
+			}
+		}
+		sort.SliceStable(p.Records, func(i, j int) bool { return p.Records[i].Index < p.Records[j].Index })
+	}
 }

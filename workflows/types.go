@@ -32,12 +32,9 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultTimeout        = 30 * time.Minute
 	MaxRequests           = 10000
-	// MaxResultBytes bounds a run's estimated result (see
-	// RunInput.EstimatedResultBytes), below Temporal's 2 MiB payload limit.
-	MaxResultBytes = 1800 << 10
-	// recordOverheadBytes bounds a result record's size without its prompt
-	// (the response text is not in the result; errors are capped).
-	recordOverheadBytes = 700
+	// MaxPromptBytes bounds the prompts of a run, which travel in its input,
+	// and the result of one batch, below Temporal's 2 MiB payload limit.
+	MaxPromptBytes = 1800 << 10
 )
 
 // RunInput configures one run. The API key and base URL are deliberately not
@@ -114,26 +111,40 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("-shards must be at least 1, got %d", in.MaxShards)
 	case in.FireLead < 0:
 		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
-	case in.EstimatedResultBytes() > MaxResultBytes:
-		return fmt.Errorf("%d requests in %s would make a result of about %d KiB, over Temporal's 2 MiB payload limit: "+
-			"run fewer -requests, one pass at a time (-passes sequential, then concurrent), or shorter prompts",
-			in.Requests, in.Passes, in.EstimatedResultBytes()>>10)
+	case in.RunsConcurrent() && in.shardResultBytes() > MaxPromptBytes:
+		return fmt.Errorf("each concurrent batch would return about %d KiB (%d requests of up to %d tokens), over Temporal's 2 MiB payload limit: raise -shards or lower -max-tokens",
+			in.shardResultBytes()>>10, in.requestsPerShard(), in.MaxTokens)
+	case in.promptBytes() > MaxPromptBytes:
+		return fmt.Errorf("the prompts add up to %d KiB; the run's input must stay under Temporal's 2 MiB payload limit: use fewer -requests or shorter prompts",
+			in.promptBytes()>>10)
 	}
 	return nil
 }
 
-// EstimatedResultBytes bounds the size of the run's result: one record per
-// request and pass, each with its prompt but without its response text.
-func (in RunInput) EstimatedResultBytes() int {
-	perPass := 0
+// requestsPerShard is the most requests one batch of the concurrent pass
+// sends (see Shard).
+func (in RunInput) requestsPerShard() int {
+	shards := min(in.Requests, in.Concurrency, in.MaxShards)
+	return (in.Requests + shards - 1) / shards
+}
+
+// shardResultBytes bounds the size of one concurrent batch's result: per
+// request its prompt, its fields and error (600 bytes), and a response of
+// MaxTokens tokens at no more than 6 bytes each.
+func (in RunInput) shardResultBytes() int {
+	longest := 0
 	for _, p := range in.Prompts {
-		perPass += len(p) + recordOverheadBytes
+		longest = max(longest, len(p))
 	}
-	passes := 1
-	if in.Passes == PassesBoth {
-		passes = 2
+	return in.requestsPerShard() * (longest + 600 + 6*in.MaxTokens)
+}
+
+func (in RunInput) promptBytes() int {
+	n := 0
+	for _, p := range in.Prompts {
+		n += len(p) + 3
 	}
-	return passes * perPass
+	return n
 }
 
 // RunsSequential reports whether the sequential pass is part of the run.
@@ -157,14 +168,23 @@ type RunResult struct {
 	Aborted string `json:"aborted,omitempty"`
 }
 
-// PassResult holds one pass's records, ordered by request index, without
-// their response texts (see ResponsesFromHistory).
+// PassResult is one pass of a run's result. The records of the requests
+// that the batch activities sent are not in it: each batch's activity result
+// in the run's history has them, with their response texts, and
+// RecordsFromHistory (or MergeRecords) puts them into Records. That keeps the
+// workflow's result small whatever the number of requests, under Temporal's
+// 2 MB payload limit.
 type PassResult struct {
 	Pass string `json:"pass"`
 	// FireAt is the concurrent pass's common send instant.
 	FireAt time.Time `json:"fire_at,omitempty"`
 	// Shards is the number of activities that sent the pass's requests.
-	Shards  int                        `json:"shards"`
+	Shards int `json:"shards"`
+	// Summary holds the pass's figures over all its records.
+	Summary analysis.PassSummary `json:"summary"`
+	// Records, as the workflow returns it, holds only the requests that no
+	// batch reported: never sent (the run's -timeout had passed), or whose
+	// batch failed. MergeRecords adds the rest, ordered by index.
 	Records []activities.RequestRecord `json:"records"`
 }
 

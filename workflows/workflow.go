@@ -32,7 +32,12 @@ type run struct {
 	events   []ProgressEvent
 	progress map[string]*PassProgress
 	records  map[string][]activities.RequestRecord
+	// unreported marks the records the workflow made itself, for requests
+	// that no batch activity reported.
+	unreported map[string]bool
 }
+
+func key(rec activities.RequestRecord) string { return fmt.Sprintf("%s/%d", rec.Pass, rec.Index) }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test.
 func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
@@ -45,6 +50,8 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		phase:    "starting",
 		progress: map[string]*PassProgress{activities.PassSequential: {}, activities.PassConcurrent: {}},
 		records:  map[string][]activities.RequestRecord{},
+
+		unreported: map[string]bool{},
 	}
 	cfg := in
 	cfg.Prompts = nil
@@ -95,7 +102,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 	for i := 0; i < r.in.Requests; i++ {
 		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
-			r.add(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
 			continue
 		}
 		actx := workflow.WithActivityOptions(ctx, r.activityOptions(
@@ -111,7 +118,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			StopOnFatal:    true,
 		}).Get(ctx, &out)
 		if err != nil {
-			r.add(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
+			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
 			continue
 		}
 		r.add(out.Records...)
@@ -130,7 +137,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, i
 	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
-			r.add(notSent(activities.PassConcurrent, s, r.in.Model, "not sent: the run's -timeout had passed"))
+			r.addUnreported(notSent(activities.PassConcurrent, s, r.in.Model, "not sent: the run's -timeout had passed"))
 		}
 		return time.Time{}, 0
 	}
@@ -170,7 +177,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, i
 					return
 				}
 				for _, s := range sh.Requests {
-					r.add(notSent(activities.PassConcurrent, s, r.in.Model, "the worker could not run the request: "+err.Error()))
+					r.addUnreported(notSent(activities.PassConcurrent, s, r.in.Model, "the worker could not run the request: "+err.Error()))
 				}
 				return
 			}
@@ -214,27 +221,25 @@ func (r *run) add(recs ...activities.RequestRecord) {
 	}
 }
 
-// finishPass stores a pass's records, ordered by index, and its summary.
+// finishPass stores a pass's summary over all its records, and the records
+// no batch reported (see PassResult).
 func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
 	recs := r.records[pass]
-	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Index < recs[j].Index })
-	// The responses stay in the history, in each batch's activity result:
-	// carrying them all in one payload would cap the run's size at
-	// Temporal's 2 MB payload limit. ResponsesFromHistory puts them back.
-	slim := make([]activities.RequestRecord, len(recs))
-	for i, rec := range recs {
-		rec.Response = ""
-		slim[i] = rec
+	s := analysis.Summarize(recs)
+	r.progress[pass].Summary = &s
+	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: []activities.RequestRecord{}}
+	for _, rec := range recs {
+		if r.unreported[key(rec)] {
+			pr.Records = append(pr.Records, rec)
+		}
 	}
-	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Records: slim}
+	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == activities.PassSequential {
 		pr.Shards = len(recs)
 		r.result.Sequential = pr
 	} else {
 		r.result.Concurrent = pr
 	}
-	s := analysis.Summarize(recs)
-	r.progress[pass].Summary = &s
 }
 
 func (r *run) query(from int) (Progress, error) {
@@ -252,6 +257,14 @@ func (r *run) query(from int) (Progress, error) {
 		Aborted:    r.result.Aborted,
 	}
 	return p, nil
+}
+
+// addUnreported records requests that no batch reported.
+func (r *run) addUnreported(recs ...activities.RequestRecord) {
+	for _, rec := range recs {
+		r.unreported[key(rec)] = true
+	}
+	r.add(recs...)
 }
 
 func notSent(pass string, spec activities.RequestSpec, model, why string) activities.RequestRecord {

@@ -36,6 +36,7 @@ var testEndpoint = activities.Endpoint{BaseURL: "http://sim.invalid/v1", Label: 
 type fakeSend struct {
 	mu          sync.Mutex
 	calls       []activities.SendInput
+	outputs     []activities.SendOutput
 	log         []string
 	inFlight    map[string]int
 	maxInFlight map[string]int
@@ -86,7 +87,18 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 			break
 		}
 	}
+	f.mu.Lock()
+	f.outputs = append(f.outputs, out)
+	f.mu.Unlock()
 	return out, nil
+}
+
+// complete puts the records that the batches returned into a run's result,
+// as the starter does from the history.
+func (f *fakeSend) complete(r *workflows.RunResult) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	workflows.MergeRecords(r, f.outputs)
 }
 
 // callsOf returns the calls of one pass, in the order they started.
@@ -178,12 +190,15 @@ func newEnv(t *testing.T, f *fakeSend) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
-func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.RunResult {
+// runResult returns the completed run's result with the batches' records
+// merged in.
+func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) workflows.RunResult {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var r workflows.RunResult
 	require.NoError(t, env.GetWorkflowResult(&r))
+	f.complete(&r)
 	return r
 }
 
@@ -198,7 +213,7 @@ func progress(t *testing.T, env *testsuite.TestWorkflowEnvironment, from int) wo
 
 // abortedResult checks that the run failed with the aborted error and
 // returns the RunResult carried in its details.
-func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) (*temporal.ApplicationError, workflows.RunResult) {
+func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) (*temporal.ApplicationError, workflows.RunResult) {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
@@ -211,6 +226,7 @@ func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) (*tempo
 	var r workflows.RunResult
 	require.NoError(t, appErr.Details(&r))
 	assert.Equal(t, appErr.Message(), r.Aborted)
+	f.complete(&r)
 	return appErr, r
 }
 
@@ -235,7 +251,7 @@ func TestSequentialPassIsChained(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	seq := f.callsOf(activities.PassSequential)
 	require.Len(t, seq, n)
@@ -317,7 +333,7 @@ func TestSequentialPassIsChainedOnTheWorkflowClock(t *testing.T) {
 	in := testInput(n)
 	in.Passes = workflows.PassesSequential
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	assert.Equal(t, []int{1, 2, 3, 4}, seen, "requests started by 5s, 15s, 25s, 35s")
 	assert.Equal(t, time.Duration(n)*each, r.FinishedAt.Sub(r.StartedAt), "the pass takes the sum of its requests")
@@ -383,7 +399,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 			}
 			env := newEnv(t, f)
 			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-			r := runResult(t, env)
+			r := runResult(t, env, f)
 
 			gateMu.Lock()
 			assert.False(t, timedOut, "not all %d shards were running at once (%d entered)", tc.wantShards, entered)
@@ -449,7 +465,7 @@ func TestFailedRequestsAreRecordedAndTheRunGoesOn(t *testing.T) {
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	assert.Len(t, f.callsOf(activities.PassSequential), n)
 	assert.Len(t, f.callsOf(activities.PassConcurrent), n)
@@ -505,7 +521,7 @@ func TestFatalStatusAbortsTheSequentialPass(t *testing.T) {
 			}
 			env := newEnv(t, f)
 			env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-			appErr, r := abortedResult(t, env)
+			appErr, r := abortedResult(t, env, f)
 
 			assert.Contains(t, appErr.Message(), tc.want)
 			seq := f.callsOf(activities.PassSequential)
@@ -570,7 +586,7 @@ func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-	appErr, r := abortedResult(t, env)
+	appErr, r := abortedResult(t, env, f)
 
 	assert.Contains(t, appErr.Message(), "HTTP 401")
 	assert.Len(t, f.callsOf(activities.PassConcurrent), n, "every shard was scheduled")
@@ -594,7 +610,7 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	attempts := 0
 	for _, c := range f.callsOf(activities.PassSequential) {
@@ -636,7 +652,7 @@ func TestShardActivityErrorFailsItsRequests(t *testing.T) {
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	require.NotNil(t, r.Concurrent)
 	require.Equal(t, upTo(4), indexes(r.Concurrent.Records))
@@ -747,7 +763,7 @@ func TestProgressQuery(t *testing.T) {
 	}, 35*time.Second)
 
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
-	runResult(t, env)
+	runResult(t, env, f)
 	assert.Equal(t, []string{"15s", "35s"}, checked, "both progress checks must have run during the run")
 
 	p := progress(t, env, 0)
@@ -793,7 +809,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		in := testInput(n)
 		in.Passes = workflows.PassesSequential
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-		r := runResult(t, env)
+		r := runResult(t, env, f)
 
 		assert.Len(t, f.callsOf(activities.PassSequential), n)
 		assert.Empty(t, f.callsOf(activities.PassConcurrent))
@@ -811,7 +827,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		in := testInput(n)
 		in.Passes = workflows.PassesConcurrent
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-		r := runResult(t, env)
+		r := runResult(t, env, f)
 
 		assert.Empty(t, f.callsOf(activities.PassSequential))
 		assert.Len(t, f.callsOf(activities.PassConcurrent), n)
@@ -836,7 +852,7 @@ func TestRunTimeoutStopsSendingNewRequests(t *testing.T) {
 	in := testInput(n)
 	in.Timeout = 25 * time.Second // requests start at 0s, 10s, 20s; 30s is too late
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
-	r := runResult(t, env)
+	r := runResult(t, env, f)
 
 	assert.Len(t, f.callsOf(activities.PassSequential), 3)
 	assert.Empty(t, f.callsOf(activities.PassConcurrent))

@@ -134,6 +134,9 @@ func runCold(ctx context.Context, c client.Client, base string, in workflows.Run
 		return workflows.RunResult{}, "", "", err
 	}
 	var res workflows.RunResult
-	err = run.Get(ctx, &res)
+	if err := run.Get(ctx, &res); err != nil {
+		return res, "", "", err
+	}
+	err = workflows.RecordsFromHistory(ctx, c, run.GetID(), run.GetRunID(), &res)
 	return res, run.GetID(), run.GetRunID(), err
 }
