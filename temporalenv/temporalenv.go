@@ -49,6 +49,10 @@ func Dial(ctx context.Context, opts client.Options, timeout time.Duration) (clie
 }
 
 // QuietLogger logs only warnings and errors, to w.
-func QuietLogger(w io.Writer) log.Logger {
-	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn})))
+func QuietLogger(w io.Writer) log.Logger { return Logger(w, slog.LevelWarn) }
+
+// Logger logs from level up, to w. The SDK's default logger also logs every
+// activity it starts (debug level), which drowns a worker's log.
+func Logger(w io.Writer, level slog.Level) log.Logger {
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
 }

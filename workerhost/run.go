@@ -3,6 +3,8 @@ package workerhost
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/worker"
@@ -20,7 +22,7 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 		return err
 	}
 	TuneRuntime(getenv)
-	opts, err := temporalenv.Options("", nil)
+	opts, err := temporalenv.Options("", temporalenv.Logger(os.Stderr, slog.LevelInfo))
 	if err != nil {
 		return err
 	}
