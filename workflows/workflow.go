@@ -32,12 +32,10 @@ type run struct {
 	events   []ProgressEvent
 	progress map[string]*PassProgress
 	records  map[string][]activities.RequestRecord
-	// unreported marks the records the workflow made itself, for requests
-	// that no batch activity reported.
-	unreported map[string]bool
+	// own holds, per pass, the records the workflow made itself, for
+	// requests that no batch activity reported.
+	own map[string][]activities.RequestRecord
 }
-
-func key(rec activities.RequestRecord) string { return fmt.Sprintf("%s/%d", rec.Pass, rec.Index) }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test.
 func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
@@ -50,8 +48,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		phase:    "starting",
 		progress: map[string]*PassProgress{activities.PassSequential: {}, activities.PassConcurrent: {}},
 		records:  map[string][]activities.RequestRecord{},
-
-		unreported: map[string]bool{},
+		own:      map[string][]activities.RequestRecord{},
 	}
 	cfg := in
 	cfg.Prompts = nil
@@ -227,12 +224,7 @@ func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
 	recs := r.records[pass]
 	s := analysis.Summarize(recs)
 	r.progress[pass].Summary = &s
-	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: []activities.RequestRecord{}}
-	for _, rec := range recs {
-		if r.unreported[key(rec)] {
-			pr.Records = append(pr.Records, rec)
-		}
-	}
+	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]activities.RequestRecord{}, r.own[pass]...)}
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == activities.PassSequential {
 		pr.Shards = len(recs)
@@ -262,7 +254,7 @@ func (r *run) query(from int) (Progress, error) {
 // addUnreported records requests that no batch reported.
 func (r *run) addUnreported(recs ...activities.RequestRecord) {
 	for _, rec := range recs {
-		r.unreported[key(rec)] = true
+		r.own[rec.Pass] = append(r.own[rec.Pass], rec)
 	}
 	r.add(recs...)
 }
