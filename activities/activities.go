@@ -29,6 +29,11 @@ type Activities struct {
 	// Pool, when set, is the connection pool of Client's transport: a
 	// concurrent batch opens its connections in it before its send instant.
 	Pool *ConnPool
+	// HTTPClient, when set, is Client's HTTP client; a process done with
+	// these activities, or that wants the next pass to start cold, closes
+	// its idle connections. (Every exported method of Activities is an
+	// activity, hence a field and not a method.)
+	HTTPClient *http.Client
 	// HeartbeatEvery is how often a running batch heartbeats; 0 means 5s.
 	HeartbeatEvery time.Duration
 

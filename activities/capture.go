@@ -62,15 +62,28 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CloseIdleConnections closes the base transport's idle connections, so that
+// http.Client.CloseIdleConnections reaches them.
+func (t CaptureTransport) CloseIdleConnections() {
+	if ci, ok := t.Base.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+}
+
 // NewHTTPClient returns an HTTP client for go-openai sized for many requests
-// in flight at once: no cap on connections per host, enough idle connections
-// kept to reuse them, no client-wide timeout (each request has its own), and
+// in flight at once: no cap on connections per host, idle connections kept
+// for 30 s, no client-wide timeout (each request has its own), and
 // a dialer that takes connections pre-opened in pool first.
 func NewHTTPClient(pool *ConnPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0
-	tr.MaxIdleConnsPerHost = 4096
 	tr.MaxConnsPerHost = 0
+	// A connection whose response is in goes back to the idle pool rather
+	// than being closed in the middle of the burst of responses; the pool
+	// closes it after 30 s unused, so a pass of thousands of requests does
+	// not hold thousands of sockets for long.
+	tr.MaxIdleConnsPerHost = 1 << 16
+	tr.IdleConnTimeout = 30 * time.Second
 	if pool != nil {
 		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		tr.DialContext = pool.DialContext

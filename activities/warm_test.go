@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -298,3 +299,19 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseIdleConnectionsReachesTheTransport: the capture wrapper must pass
+// CloseIdleConnections on, or a worker's idle sockets stay open.
+func TestCloseIdleConnectionsReachesTheTransport(t *testing.T) {
+	base := &closeCounter{}
+	hc := &http.Client{Transport: CaptureTransport{Base: base}}
+	hc.CloseIdleConnections()
+	if base.closed != 1 {
+		t.Fatalf("CloseIdleConnections reached the base transport %d times, want 1", base.closed)
+	}
+}
+
+type closeCounter struct{ closed int }
+
+func (c *closeCounter) RoundTrip(*http.Request) (*http.Response, error) { return nil, nil }
+func (c *closeCounter) CloseIdleConnections()                           { c.closed++ }

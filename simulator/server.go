@@ -128,7 +128,7 @@ func (s *Server) Start(addr string) (baseURL string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("simulator: %w", err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	serveDone := make(chan struct{})
 	s.httpSrv, s.serveDone = srv, serveDone
 	go func() {

@@ -71,11 +71,13 @@ func NewActivities(cfg Config) *activities.Activities {
 	oc := openai.DefaultConfig(cfg.APIKey)
 	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	pool := &activities.ConnPool{}
-	oc.HTTPClient = activities.NewHTTPClient(pool)
+	hc := activities.NewHTTPClient(pool)
+	oc.HTTPClient = hc
 	return &activities.Activities{
-		Client:   openai.NewClientWithConfig(oc),
-		Endpoint: activities.Endpoint{BaseURL: oc.BaseURL, Label: cfg.Label},
-		Pool:     pool,
+		Client:     openai.NewClientWithConfig(oc),
+		Endpoint:   activities.Endpoint{BaseURL: oc.BaseURL, Label: cfg.Label},
+		Pool:       pool,
+		HTTPClient: hc,
 	}
 }
 
@@ -98,14 +100,19 @@ func New(c client.Client, cfg Config) (worker.Worker, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	tq := cfg.TaskQueue
-	if tq == "" {
-		tq = workflows.TaskQueue
+	return NewWith(c, cfg.TaskQueue, NewActivities(cfg)), nil
+}
+
+// NewWith returns a worker on taskQueue (default workflows.TaskQueue) that
+// runs the workflow and the given activities.
+func NewWith(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
+	if taskQueue == "" {
+		taskQueue = workflows.TaskQueue
 	}
-	w := worker.New(c, tq, Options())
+	w := worker.New(c, taskQueue, Options())
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
-	w.RegisterActivity(NewActivities(cfg))
-	return w, nil
+	w.RegisterActivity(acts)
+	return w
 }
 
 // TuneRuntime sets the garbage collector for a load generator: a concurrent

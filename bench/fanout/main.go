@@ -173,13 +173,12 @@ func sequentialGap(ctx context.Context, c client.Client, n int) error {
 // every run starts with cold connections as a real first run does.
 func runCold(ctx context.Context, c client.Client, base string, in workflows.RunInput) (workflows.RunResult, string, string, error) {
 	tq := fmt.Sprintf("%s-bench-%d", workflows.TaskQueue, time.Now().UnixNano())
-	w, err := workerhost.New(c, workerhost.Config{APIKey: "bench-key", BaseURL: base, TaskQueue: tq})
-	if err != nil {
-		return workflows.RunResult{}, "", "", err
-	}
+	acts := workerhost.NewActivities(workerhost.Config{APIKey: "bench-key", BaseURL: base})
+	w := workerhost.NewWith(c, tq, acts)
 	if err := w.Start(); err != nil {
 		return workflows.RunResult{}, "", "", err
 	}
+	defer acts.HTTPClient.CloseIdleConnections()
 	defer w.Stop()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, workflows.ConcurrencyTest, in)
 	if err != nil {
