@@ -29,6 +29,10 @@ type Activities struct {
 	// Pool, when set, is the connection pool of Client's transport: a
 	// concurrent batch opens its connections in it before its send instant.
 	Pool *ConnPool
+	// Secret, when set, is removed from every error and response text that
+	// the activities return: an endpoint or proxy that echoes the request's
+	// Authorization header must not carry the key into Temporal's history.
+	Secret string
 	// HTTPClient, when set, is Client's HTTP client; a process done with
 	// these activities, or that wants the next pass to start cold, closes
 	// its idle connections. (Every exported method of Activities is an
@@ -180,7 +184,7 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	rec.LatencySeconds = received.Sub(sent).Seconds()
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		rec.Error = truncate(describeError(reqCtx, err, timeout), maxErrorLen)
+		rec.Error = truncate(a.redact(describeError(reqCtx, err, timeout)), maxErrorLen)
 		var apiErr *openai.APIError
 		var reqErr *openai.RequestError
 		switch {
@@ -201,7 +205,7 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	rec.PromptTokens = resp.Usage.PromptTokens
 	rec.CompletionTokens = resp.Usage.CompletionTokens
 	if len(resp.Choices) > 0 {
-		rec.Response = resp.Choices[0].Message.Content
+		rec.Response = a.redact(resp.Choices[0].Message.Content)
 	}
 	return rec
 }
@@ -254,6 +258,14 @@ func waitDeep(ctx context.Context, fire <-chan struct{}) bool {
 }
 
 var stackSink atomic.Uint32
+
+// redact replaces the secret in s.
+func (a *Activities) redact(s string) string {
+	if a.Secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, a.Secret, "[redacted API key]")
+}
 
 // maxErrorLen caps a record's error text, which keeps a run's result size
 // predictable.

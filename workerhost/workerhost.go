@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 	"go.temporal.io/sdk/client"
@@ -78,10 +79,13 @@ func NewActivities(cfg Config) *activities.Activities {
 		Endpoint:   activities.Endpoint{BaseURL: oc.BaseURL, Label: cfg.Label},
 		Pool:       pool,
 		HTTPClient: hc,
+		Secret:     cfg.APIKey,
 	}
 }
 
-// Options sizes the worker. The concurrent pass runs at most a few dozen
+// Options sizes the worker. WorkerStopTimeout lets batches in flight finish
+// (or time out and be recorded) when the worker is stopped, instead of being
+// cancelled and sent again by another worker. The concurrent pass runs at most a few dozen
 // activities at once (the shards), each of which keeps its share of the
 // requests in flight on goroutines, so any concurrency fits; the pollers are
 // raised so that all shards are picked up quickly.
@@ -91,6 +95,7 @@ func Options() worker.Options {
 		MaxConcurrentActivityTaskPollers:       16,
 		MaxConcurrentWorkflowTaskPollers:       4,
 		MaxConcurrentWorkflowTaskExecutionSize: 100,
+		WorkerStopTimeout:                      30 * time.Second,
 	}
 }
 
