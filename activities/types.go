@@ -40,6 +40,8 @@ type SendInput struct {
 	// StopOnFatal makes the batch stop sending once a response says that the
 	// rest is pointless (401, 403, 404, 400).
 	StopOnFatal bool `json:"stop_on_fatal"`
+	// Stream asks for streamed responses (SSE) and per-chunk timing.
+	Stream bool `json:"stream"`
 }
 
 // SendOutput is the result of Activities.Send: one record per request, in the
@@ -69,6 +71,37 @@ type RequestRecord struct {
 	// after the pass's common send instant it was actually sent (waiting for
 	// a free concurrency slot included).
 	DispatchDelaySeconds float64 `json:"dispatch_delay_seconds"`
+
+	// Stream is set when the response was streamed (SSE).
+	Stream bool `json:"stream"`
+	// TTFTSeconds is the first content chunk's arrival minus the send
+	// (streamed requests only).
+	TTFTSeconds *float64 `json:"ttft_seconds,omitempty"`
+	// TPOTSeconds is (latency - TTFT) / (output tokens - 1), vLLM's
+	// definition (streamed requests with at least 2 output tokens).
+	TPOTSeconds *float64 `json:"tpot_seconds,omitempty"`
+	// ChunkGapsSeconds are the gaps between consecutive content chunks.
+	ChunkGapsSeconds []float64 `json:"chunk_gaps_seconds,omitempty"`
+	// OutputTokensPerSecond is completion tokens / latency.
+	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+	// TokensEstimated is set when the server sent no usage and the
+	// completion tokens were counted from the content chunks.
+	TokensEstimated bool `json:"tokens_estimated,omitempty"`
+	// RateLimit holds the x-ratelimit-* headers of the response, if any.
+	RateLimit *RateLimit `json:"rate_limit,omitempty"`
+	// RetryAfterSeconds is the Retry-After header of a 429 (or 503).
+	RetryAfterSeconds *float64 `json:"retry_after_seconds,omitempty"`
+}
+
+// RateLimit is what a response said about the key's rate limits, from
+// OpenAI's x-ratelimit-* headers. A header that was absent stays nil/empty.
+type RateLimit struct {
+	LimitRequests     *int   `json:"limit_requests,omitempty"`
+	RemainingRequests *int   `json:"remaining_requests,omitempty"`
+	ResetRequests     string `json:"reset_requests,omitempty"`
+	LimitTokens       *int   `json:"limit_tokens,omitempty"`
+	RemainingTokens   *int   `json:"remaining_tokens,omitempty"`
+	ResetTokens       string `json:"reset_tokens,omitempty"`
 }
 
 // Sent parses SentAt. Records made by this package always parse.

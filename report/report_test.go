@@ -89,7 +89,8 @@ var (
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests"}
 	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",
-		"error", "attempt", "prompt_tokens", "completion_tokens", "model", "response", "dispatch_delay_seconds"}
+		"error", "attempt", "prompt_tokens", "completion_tokens", "model", "response", "dispatch_delay_seconds",
+		"stream", "output_tokens_per_second"}
 	comparisonKeys = []string{"sequential_seconds", "concurrent_seconds", "time_saved_seconds", "speedup",
 		"time_reduction_percent", "effective_parallelism"}
 )

@@ -55,6 +55,9 @@ type RunInput struct {
 	// MaxShards caps the number of activities of the concurrent pass; each
 	// shard sends its share of the requests at the common instant.
 	MaxShards int `json:"max_shards"`
+	// Stream asks for streamed responses and streaming metrics (TTFT, TPOT,
+	// inter-chunk gaps).
+	Stream bool `json:"stream"`
 	// FireLead is how far after the concurrent pass is scheduled its requests
 	// are sent, so that every shard is ready by then. 0 picks it from the
 	// number of shards.

@@ -113,6 +113,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			Concurrency:    1,
 			RequestTimeout: r.in.RequestTimeout,
 			StopOnFatal:    true,
+			Stream:         r.in.Stream,
 		}).Get(ctx, &out)
 		if err != nil {
 			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
@@ -166,6 +167,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, i
 			FireAt:         fireAt,
 			RequestTimeout: r.in.RequestTimeout,
 			StopOnFatal:    true,
+			Stream:         r.in.Stream,
 		})
 		sel.AddFuture(f, func(f workflow.Future) {
 			var out activities.SendOutput
