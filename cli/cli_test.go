@@ -291,7 +291,7 @@ func TestDisplayPrintsEachItemOnce(t *testing.T) {
 	seqSummary := analysis.Summarize(seq)
 
 	var buf bytes.Buffer
-	d := newDisplay(report.Text{W: &buf})
+	d := newDisplay(report.Text{W: &buf}, false)
 	cfg := report.ConfigOf(in, ep)
 	d.config(cfg)
 
@@ -370,7 +370,7 @@ func TestDisplayResultOnly(t *testing.T) {
 		Sequential: &workflows.PassResult{Pass: activities.PassSequential, Records: seq},
 	})
 	var buf bytes.Buffer
-	d := newDisplay(report.Text{W: &buf})
+	d := newDisplay(report.Text{W: &buf}, false)
 	d.config(doc.Config)
 	d.result(doc)
 	text := buf.String()

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -20,14 +21,28 @@ type display struct {
 	headers     map[string]bool
 	requests    map[string]map[int]bool
 	summaries   map[string]bool
+	// tty is set when the output is a terminal: a progress bar is then
+	// redrawn in place; otherwise it prints a line every 10 %.
+	tty     bool
+	failed  map[string]int
+	shown   map[string]int  // the last progress bar step shown, per pass
+	barOpen map[string]bool // a bar drawn in place awaits its newline
 }
 
-func newDisplay(t report.Text) *display {
+// barAbove is the number of requests per pass above which a progress bar
+// replaces the per-request lines.
+const barAbove = 20
+
+func newDisplay(t report.Text, tty bool) *display {
 	return &display{
 		t:         t,
 		headers:   map[string]bool{},
 		requests:  map[string]map[int]bool{activities.PassSequential: {}, activities.PassConcurrent: {}},
 		summaries: map[string]bool{},
+		tty:       tty,
+		failed:    map[string]int{},
+		shown:     map[string]int{},
+		barOpen:   map[string]bool{},
 	}
 }
 
@@ -54,7 +69,33 @@ func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
 		return
 	}
 	d.requests[ev.Pass][ev.Index] = true
-	d.t.Request(ev, c.Requests)
+	if c.Requests <= barAbove {
+		d.t.Request(ev, c.Requests)
+		return
+	}
+	if !ev.OK {
+		d.failed[ev.Pass]++
+	}
+	done := len(d.requests[ev.Pass])
+	step := 10 * done / c.Requests
+	if d.tty || step > d.shown[ev.Pass] {
+		d.shown[ev.Pass] = step
+		d.barOpen[ev.Pass] = d.tty
+		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty)
+	}
+}
+
+// summary ends a pass: its progress bar's line, then its summary, once.
+func (d *display) summary(pass string, s analysis.PassSummary) {
+	if d.summaries[pass] {
+		return
+	}
+	d.summaries[pass] = true
+	if d.barOpen[pass] {
+		d.barOpen[pass] = false
+		d.t.EndBar()
+	}
+	d.t.PassSummary(pass, s)
 }
 
 // progress shows what a progress query returned.
@@ -65,9 +106,8 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 	}
 	for _, ev := range p.Events {
 		if d.current != "" && d.current != ev.Pass {
-			if s := passes[d.current].Summary; s != nil && !d.summaries[d.current] {
-				d.summaries[d.current] = true
-				d.t.PassSummary(d.current, *s)
+			if s := passes[d.current].Summary; s != nil {
+				d.summary(d.current, *s)
 			}
 		}
 		d.header(ev.Pass, c)
@@ -77,8 +117,7 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 		pp := passes[pass]
 		if pp.Summary != nil && pp.Total > 0 && pp.Done == pp.Total && !d.summaries[pass] {
 			d.header(pass, c)
-			d.summaries[pass] = true
-			d.t.PassSummary(pass, *pp.Summary)
+			d.summary(pass, *pp.Summary)
 		}
 	}
 }
@@ -100,10 +139,7 @@ func (d *display) result(doc report.Document) {
 		for _, r := range recs {
 			d.request(workflows.EventOf(r), doc.Config)
 		}
-		if !d.summaries[pass] {
-			d.summaries[pass] = true
-			d.t.PassSummary(pass, p.PassSummary)
-		}
+		d.summary(pass, p.PassSummary)
 	}
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)

@@ -67,6 +67,9 @@ type options struct {
 	timeout        time.Duration
 	requestTimeout time.Duration
 	attach         string
+	stream         bool
+	quiet          bool
+	jsonOut        bool
 	dev            bool
 	shards         int
 	fireLead       time.Duration
@@ -86,6 +89,9 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
 	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
+	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
+	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
+	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
 	fs.BoolVar(&o.dev, "dev", false, "self-contained demo: start a local Temporal dev server, an in-process worker, and the simulator when OPENAI_API_KEY is unset")
 	fs.IntVar(&o.shards, "shards", workflows.DefaultMaxShards, "at most this many activities send the concurrent pass")
@@ -147,6 +153,7 @@ func (o options) runInput() (workflows.RunInput, error) {
 		Timeout:        o.timeout,
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
+		Stream:         o.stream,
 	}
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)

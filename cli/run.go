@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/term"
 
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
@@ -58,12 +59,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	// The report goes to human: stdout, or stderr when stdout carries the
+	// JSON, or nowhere but the conclusion with -quiet.
+	human, final := stdout, stdout
+	if o.jsonOut {
+		human, final = stderr, stderr
+	}
+	if o.quiet {
+		human = io.Discard
+	}
+
 	address := ""
 	taskQueue := o.taskQueue
 	var extra []string
 	var dev *devEnv
 	if o.dev {
-		if dev, err = startDev(ctx, o, stdout, stderr); err != nil {
+		if dev, err = startDev(ctx, o, human, stderr); err != nil {
 			return err
 		}
 		defer dev.close()
@@ -85,8 +96,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		namespace: copts.Namespace,
 		uiURL:     o.uiURL,
 		out:       outPath,
-		display:   newDisplay(report.Text{W: stdout}),
-		stdout:    stdout,
+		display:   newDisplay(report.Text{W: human}, isTerminal(human)),
+		stdout:    human,
+		final:     final,
+		jsonOut:   stdout,
+		quiet:     o.quiet,
+		json:      o.jsonOut,
 		extra:     extra,
 		ephemeral: dev != nil && dev.server != nil,
 	}
@@ -101,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		err = w.start(ctx, id, taskQueue, in)
 	}
 	if dev != nil && err == nil {
-		dev.linger(ctx, stdout, w.link())
+		dev.linger(ctx, human, w.link())
 	}
 	return err
 }
@@ -120,7 +135,11 @@ type watcher struct {
 	uiURL     string
 	out       string
 	display   *display
-	stdout    io.Writer
+	stdout    io.Writer // the report
+	final     io.Writer // the conclusion, even with -quiet
+	jsonOut   io.Writer // the result JSON, with -json
+	quiet     bool
+	json      bool
 	extra     []string
 	input     *workflows.RunInput
 	// ephemeral is set when the Temporal server lives only as long as this
@@ -277,10 +296,18 @@ func (w *watcher) finish(o outcome) error {
 	doc := report.Build(w.workflowID, w.runID, result)
 	w.display.config(doc.Config, w.configExtra(doc.Config)...)
 	w.display.result(doc)
+	if w.quiet {
+		report.Text{W: w.final}.Conclusion(doc.Conclusion)
+	}
 	if err := report.WriteJSON(w.out, doc); err != nil {
 		return failed(err)
 	}
 	fmt.Fprintf(w.stdout, "Results saved to %s\n", w.out)
+	if w.json {
+		if err := report.EncodeJSON(w.jsonOut, doc); err != nil {
+			return failed(err)
+		}
+	}
 	if historyErr != nil {
 		return failed(fmt.Errorf("the JSON lacks the per-request records (%v); they are safe in the run's history: `starter -attach %s` writes them", historyErr, w.workflowID))
 	}
@@ -288,4 +315,10 @@ func (w *watcher) finish(o outcome) error {
 		return failed(fmt.Errorf("the run ended early: %s", doc.Error))
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -56,6 +56,23 @@ func (t Text) Request(ev workflows.ProgressEvent, total int) {
 	fmt.Fprintf(t.W, "  Request %d/%d ✗ Failed after %.2fs: %s\n", ev.Index+1, total, ev.LatencySeconds, oneLine(ev.Error))
 }
 
+// Bar draws a progress bar of a pass: in place (a carriage return, no
+// newline) for a terminal, or as a line of its own.
+func (t Text) Bar(done, total, failed int, inPlace bool) {
+	const width = 30
+	filled := width * done / max(total, 1)
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	line := fmt.Sprintf("  [%s] %*d/%d  ✓ %d  ✗ %d", bar, len(fmt.Sprint(total)), done, total, done-failed, failed)
+	if inPlace {
+		fmt.Fprint(t.W, "\r"+line)
+		return
+	}
+	fmt.Fprintln(t.W, line)
+}
+
+// EndBar ends the line of a progress bar drawn in place.
+func (t Text) EndBar() { fmt.Fprintln(t.W) }
+
 // PassSummary prints a pass's summary figures.
 func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	fmt.Fprintf(t.W, "\n  %s summary\n", strings.ToUpper(pass[:1])+pass[1:])

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmconc/llmconc/simulator"
+)
+
+// TestOutputModes checks the starter's terminal modes on one endpoint: above
+// 20 requests a progress bar replaces the per-request lines; -quiet prints
+// only the conclusion; -json prints the result JSON on stdout and the report
+// on stderr.
+func TestOutputModes(t *testing.T) {
+	key := "e2e-output-key-" + randHex(8)
+	sim := simulator.New(simulator.Config{Latency: 20 * time.Millisecond, APIKey: key, Seed: 1})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start the simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	startWorker(t, key, base)
+
+	t.Run("progress bar", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "r.json")
+		p, code := runStarter(t, 2*time.Minute, "-requests", "25", "-max-tokens", "8", "-out", out)
+		if code != 0 {
+			t.Fatalf("starter exited %d\n%s", code, p.output())
+		}
+		stdout := p.stdout.String()
+		if strings.Contains(stdout, "Request 1/25") {
+			t.Errorf("per-request lines above 20 requests; want a progress bar\n%s", stdout)
+		}
+		if got := strings.Count(stdout, "25/25  ✓ 25  ✗ 0"); got != 2 {
+			t.Errorf("want one finished progress bar per pass, found %d\n%s", got, stdout)
+		}
+		for _, want := range []string{"Sequential summary", "Concurrent summary", "COMPARISON", "CONCLUSION"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("stdout lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("quiet", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "r.json")
+		p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "8", "-quiet", "-out", out)
+		if code != 0 {
+			t.Fatalf("starter exited %d\n%s", code, p.output())
+		}
+		stdout := p.stdout.String()
+		if !strings.HasPrefix(stdout, "CONCLUSION") || strings.Contains(stdout, "SEQUENTIAL PASS") || strings.Contains(stdout, "Results saved") {
+			t.Errorf("-quiet must print only the conclusion, got:\n%s", stdout)
+		}
+		if _, d := readDoc(t, out); d.Conclusion.Verdict == "" {
+			t.Error("-quiet must still write the JSON")
+		}
+	})
+
+	t.Run("json", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "r.json")
+		p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "8", "-json", "-out", out)
+		if code != 0 {
+			t.Fatalf("starter exited %d\n%s", code, p.output())
+		}
+		var d resultDoc
+		if err := json.Unmarshal(p.stdout.Bytes(), &d); err != nil {
+			t.Fatalf("-json: stdout is not the result JSON: %v\n%s", err, p.stdout.String())
+		}
+		checkCompleted(t, d, d.WorkflowID, 4)
+		fileRaw, _ := readDoc(t, out)
+		if string(fileRaw) != p.stdout.String() {
+			t.Error("-json: stdout differs from the written file")
+		}
+		if !strings.Contains(p.stderr.String(), "CONCLUSION") {
+			t.Errorf("-json: the report belongs on stderr\n%s", p.stderr.String())
+		}
+	})
+}
