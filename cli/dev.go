@@ -54,12 +54,15 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		return nil, badInput("%v", err)
 	}
 	if cfg.APIKey == "" {
+		// 1-2 s to the first token, then 50 tokens 20 ms apart: 2-3 s per
+		// request, streamed or not.
 		env.sim = simulator.New(simulator.Config{
-			Latency: 2 * time.Second,
-			Jitter:  time.Second,
-			APIKey:  "sim-" + randomHex(8),
-			Models:  append(simulator.DefaultModels(), o.model),
-			Seed:    1,
+			Latency:  time.Second,
+			Jitter:   time.Second,
+			PerToken: 20 * time.Millisecond,
+			APIKey:   "sim-" + randomHex(8),
+			Models:   append(simulator.DefaultModels(), o.model),
+			Seed:     1,
 		})
 		base, err := env.sim.Start("127.0.0.1:0")
 		if err != nil {
