@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/stats"
 )
 
 // PassSummary holds the figures of one pass.
@@ -28,24 +30,108 @@ type PassSummary struct {
 	// and the next send while nothing was in flight: the orchestration cost
 	// inside TotalSeconds (for the sequential pass, Temporal's chaining).
 	DispatchGapSeconds float64 `json:"dispatch_gap_seconds"`
+
+	// Stream is set when any request of the pass was streamed.
+	Stream bool `json:"stream"`
+	// Latency describes latency_seconds of the successful requests (its mean
+	// is AverageLatencySeconds). Null when no request succeeded.
+	Latency *stats.Summary `json:"latency"`
+	// TTFT describes ttft_seconds, over every record that has one. Null
+	// when none has.
+	TTFT *stats.Summary `json:"ttft"`
+	// TPOT describes tpot_seconds, over every record that has one. Null
+	// when none has.
+	TPOT *stats.Summary `json:"tpot"`
+	// ITL (inter-token latency) describes the chunk_gaps_seconds of all
+	// successful streamed requests pooled together: each gap is one value.
+	// Null when there is no gap.
+	ITL *stats.Summary `json:"itl"`
+	// OutputTokensPerSecond is the pass's aggregate output throughput: the
+	// completion tokens of the successful requests over TotalSeconds. 0 when
+	// TotalSeconds is 0.
+	OutputTokensPerSecond float64 `json:"output_tokens_per_second"`
+	// StatusCounts counts the requests by HTTP status, keyed by the status
+	// in decimal ("200", "429"); "0" counts the requests that got no
+	// response (timeout, dropped connection, never sent). The counts add up
+	// to Successful + Failed. Never null.
+	StatusCounts map[string]int `json:"status_counts"`
+	// RateLimit is the tightest rate limit that the responses' x-ratelimit-*
+	// headers showed, including those of failed requests (a 429 usually says
+	// remaining 0). Null when no response had such a header.
+	RateLimit *RateLimitSummary `json:"rate_limit"`
+	// RetryAfterMaxSeconds is the largest Retry-After of the pass's
+	// responses; absent when none had one.
+	RetryAfterMaxSeconds *float64 `json:"retry_after_max_seconds,omitempty"`
+}
+
+// RateLimitSummary is the tightest of the rate limits a pass's responses
+// reported, one window per limit that OpenAI's headers describe.
+type RateLimitSummary struct {
+	// Requests comes from the response with the fewest remaining requests
+	// (x-ratelimit-*-requests). Null when no response said anything about
+	// the request limit.
+	Requests *RateLimitWindow `json:"requests"`
+	// Tokens comes from the response with the fewest remaining tokens
+	// (x-ratelimit-*-tokens), which need not be the same response. Null
+	// when no response said anything about the token limit.
+	Tokens *RateLimitWindow `json:"tokens"`
+}
+
+// RateLimitWindow is what one response said about one limit. Of the
+// responses that said something about the limit, it is the one with the
+// lowest remaining count; responses without a remaining count come last;
+// ties go to the response received first, then to the lower index, so the
+// choice does not depend on the order of the records.
+type RateLimitWindow struct {
+	// Remaining is x-ratelimit-remaining-requests or -tokens; null if the
+	// response did not send it.
+	Remaining *int `json:"remaining"`
+	// Limit is x-ratelimit-limit-requests or -tokens of the same response;
+	// null if it did not send it.
+	Limit *int `json:"limit"`
+	// Reset is x-ratelimit-reset-requests or -tokens of the same response,
+	// as sent (e.g. "1s", "6m0s"); empty if it did not send it.
+	Reset string `json:"reset"`
+	// Index is the index of the request whose response it was.
+	Index int `json:"index"`
 }
 
 // Summarize computes a pass's summary. Requests that were never sent count as
 // failed and take no part in the timings. The average latency is over the
-// successful requests.
+// successful requests. The result does not depend on the order of records.
 func Summarize(records []activities.RequestRecord) PassSummary {
-	var s PassSummary
+	s := PassSummary{StatusCounts: map[string]int{}}
 	type event struct {
 		at    int64
 		delta int
 	}
 	var events []event
 	var first, last int64
-	var latencySum float64
+	var latencies, ttfts, tpots, gaps []float64
+	var completionTokens int
+	var limits rateLimits
 	for _, r := range records {
+		s.StatusCounts[strconv.Itoa(r.HTTPStatus)]++
+		s.Stream = s.Stream || r.Stream
+		if r.TTFTSeconds != nil {
+			ttfts = append(ttfts, *r.TTFTSeconds)
+		}
+		if r.TPOTSeconds != nil {
+			tpots = append(tpots, *r.TPOTSeconds)
+		}
+		if ra := r.RetryAfterSeconds; ra != nil && !math.IsNaN(*ra) && !math.IsInf(*ra, 0) &&
+			(s.RetryAfterMaxSeconds == nil || *ra > *s.RetryAfterMaxSeconds) {
+			v := *ra
+			s.RetryAfterMaxSeconds = &v
+		}
+		limits.add(r)
 		if r.OK {
 			s.Successful++
-			latencySum += r.LatencySeconds
+			latencies = append(latencies, r.LatencySeconds)
+			completionTokens += r.CompletionTokens
+			if r.Stream {
+				gaps = append(gaps, r.ChunkGapsSeconds...)
+			}
 		} else {
 			s.Failed++
 		}
@@ -61,13 +147,21 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 		}
 		events = append(events, event{sent, +1}, event{recv, -1})
 	}
-	if s.Successful > 0 {
-		s.AverageLatencySeconds = latencySum / float64(s.Successful)
+	s.Latency = stats.Describe(latencies)
+	if s.Latency != nil {
+		s.AverageLatencySeconds = s.Latency.Mean
 	}
+	s.TTFT = stats.Describe(ttfts)
+	s.TPOT = stats.Describe(tpots)
+	s.ITL = stats.Describe(gaps)
+	s.RateLimit = limits.summary()
 	if len(events) == 0 {
 		return s
 	}
 	s.TotalSeconds = float64(last-first) / 1e9
+	if s.TotalSeconds > 0 {
+		s.OutputTokensPerSecond = float64(completionTokens) / s.TotalSeconds
+	}
 	// A response that arrives at the very instant of another send frees its
 	// slot first.
 	sort.Slice(events, func(i, j int) bool {
@@ -96,6 +190,66 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 	}
 	s.StartSpreadSeconds = float64(lastSend-first) / 1e9
 	return s
+}
+
+// rateLimits collects the tightest window of each limit (see
+// RateLimitWindow).
+type rateLimits struct {
+	requests, tokens     *RateLimitWindow
+	requestsAt, tokensAt int64 // when the chosen responses arrived
+}
+
+func (l *rateLimits) add(r activities.RequestRecord) {
+	rl := r.RateLimit
+	if rl == nil {
+		return
+	}
+	at := int64(math.MaxInt64) // a response without a time ranks last among equals
+	if r.ReceivedAt != "" {
+		at = r.Received().UnixNano()
+	}
+	if rl.LimitRequests != nil || rl.RemainingRequests != nil || rl.ResetRequests != "" {
+		w := &RateLimitWindow{Remaining: copyInt(rl.RemainingRequests), Limit: copyInt(rl.LimitRequests), Reset: rl.ResetRequests, Index: r.Index}
+		if l.requests == nil || tighter(w, at, l.requests, l.requestsAt) {
+			l.requests, l.requestsAt = w, at
+		}
+	}
+	if rl.LimitTokens != nil || rl.RemainingTokens != nil || rl.ResetTokens != "" {
+		w := &RateLimitWindow{Remaining: copyInt(rl.RemainingTokens), Limit: copyInt(rl.LimitTokens), Reset: rl.ResetTokens, Index: r.Index}
+		if l.tokens == nil || tighter(w, at, l.tokens, l.tokensAt) {
+			l.tokens, l.tokensAt = w, at
+		}
+	}
+}
+
+func (l *rateLimits) summary() *RateLimitSummary {
+	if l.requests == nil && l.tokens == nil {
+		return nil
+	}
+	return &RateLimitSummary{Requests: l.requests, Tokens: l.tokens}
+}
+
+// tighter reports whether window a, received at aAt, ranks before b.
+func tighter(a *RateLimitWindow, aAt int64, b *RateLimitWindow, bAt int64) bool {
+	switch {
+	case a.Remaining != nil && b.Remaining == nil:
+		return true
+	case a.Remaining == nil && b.Remaining != nil:
+		return false
+	case a.Remaining != nil && *a.Remaining != *b.Remaining:
+		return *a.Remaining < *b.Remaining
+	case aAt != bAt:
+		return aAt < bAt
+	}
+	return a.Index < b.Index
+}
+
+func copyInt(p *int) *int {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Comparison sets the two passes side by side.

@@ -50,7 +50,12 @@ type Config struct {
 	EndpointLabel string `json:"endpoint_label,omitempty"`
 }
 
-// Pass is one pass: its summary figures, inlined, and every request.
+// Pass is one pass: its summary figures, inlined, and every request. The
+// figures are analysis.PassSummary's: counts and timings, the latency, ttft,
+// tpot and itl statistics (stats.Summary objects, null without data), the
+// aggregate output_tokens_per_second, status_counts, the tightest rate_limit
+// and retry_after_max_seconds. They are additions to schema_version 1: no
+// earlier field changed name or meaning.
 type Pass struct {
 	analysis.PassSummary
 	// FireAt is the concurrent pass's common send instant.

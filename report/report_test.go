@@ -87,7 +87,10 @@ var (
 	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
 		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
-		"max_in_flight", "dispatch_gap_seconds", "shards", "requests"}
+		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
+		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit"}
+	// statsKeys are the names of every stats object (latency, ttft, tpot, itl).
+	statsKeys   = []string{"mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "n"}
 	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",
 		"error", "attempt", "prompt_tokens", "completion_tokens", "model", "response", "dispatch_delay_seconds",
 		"stream", "output_tokens_per_second"}
@@ -131,6 +134,16 @@ func TestBuildSchema(t *testing.T) {
 	assert.EqualValues(t, 3, seq["successful"])
 	assert.EqualValues(t, 0, seq["failed"])
 	assert.EqualValues(t, 6, seq["total_seconds"])
+	assert.Equal(t, false, seq["stream"])
+	assert.Equal(t, sorted(statsKeys...), keys(seq["latency"].(map[string]any)), "latency keys")
+	assert.EqualValues(t, 2, seq["latency"].(map[string]any)["p99"])
+	assert.EqualValues(t, 3, seq["latency"].(map[string]any)["n"])
+	for _, k := range []string{"ttft", "tpot", "itl", "rate_limit"} {
+		assert.Nil(t, seq[k], "%s is null without streaming or headers", k)
+	}
+	assert.Equal(t, map[string]any{"200": 3.0}, seq["status_counts"])
+	assert.EqualValues(t, 3*34/6.0, seq["output_tokens_per_second"])
+	assert.EqualValues(t, 3*34/2.0, conc["output_tokens_per_second"])
 
 	for _, p := range []map[string]any{seq, conc} {
 		reqs := p["requests"].([]any)
@@ -172,6 +185,59 @@ func TestBuildFiguresComeFromAnalysis(t *testing.T) {
 	assert.Equal(t, analysis.VerdictInconclusive, d.Conclusion.Verdict, "1 of 4 failed: more than 20%")
 	assert.Empty(t, d.Error)
 	assert.Equal(t, r.Concurrent.Records, d.Concurrent.Requests)
+}
+
+// TestBuildStreamingFigures checks that a streamed run's figures reach each
+// pass of the document under their names.
+func TestBuildStreamingFigures(t *testing.T) {
+	r := result(3)
+	for i := range r.Concurrent.Records {
+		rr := &r.Concurrent.Records[i]
+		ttft, tpot := 0.2*float64(i+1), 0.01*float64(i+1)
+		rr.Stream, rr.TTFTSeconds, rr.TPOTSeconds = true, &ttft, &tpot
+		rr.ChunkGapsSeconds = []float64{0.01, 0.02 * float64(i+1)}
+		remaining, limit := 10-i, 60
+		rr.RateLimit = &activities.RateLimit{RemainingRequests: &remaining, LimitRequests: &limit, ResetRequests: "1s"}
+	}
+	failed := &r.Concurrent.Records[2]
+	failed.OK, failed.HTTPStatus, failed.Error = false, 429, "HTTP 429: rate limited"
+	retry := 12.0
+	failed.RetryAfterSeconds = &retry
+	d := report.Build("w", "r", r)
+	require.NotNil(t, d.Concurrent)
+	assert.Equal(t, analysis.Summarize(r.Concurrent.Records), d.Concurrent.PassSummary)
+
+	m := asMap(t, d)
+	conc := m["concurrent"].(map[string]any)
+	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds"}, passKeys...)...), keys(conc))
+	assert.Equal(t, true, conc["stream"])
+	for _, k := range []string{"latency", "ttft", "tpot", "itl"} {
+		assert.Equal(t, sorted(statsKeys...), keys(conc[k].(map[string]any)), "%s keys", k)
+	}
+	assert.EqualValues(t, 2, conc["latency"].(map[string]any)["n"], "successful requests only")
+	assert.EqualValues(t, 3, conc["ttft"].(map[string]any)["n"])
+	assert.InDelta(t, 0.4, conc["ttft"].(map[string]any)["p50"], 1e-9)
+	assert.EqualValues(t, 4, conc["itl"].(map[string]any)["n"], "gaps of the two successful streams, pooled")
+	assert.InDelta(t, 0.04, conc["itl"].(map[string]any)["max"], 1e-9)
+	assert.Equal(t, map[string]any{"200": 2.0, "429": 1.0}, conc["status_counts"])
+	assert.InDelta(t, 2*34/2.0, conc["output_tokens_per_second"], 1e-9)
+	assert.EqualValues(t, 12, conc["retry_after_max_seconds"])
+	rl := conc["rate_limit"].(map[string]any)
+	assert.Nil(t, rl["tokens"])
+	assert.Equal(t, map[string]any{"remaining": 8.0, "limit": 60.0, "reset": "1s", "index": 2.0}, rl["requests"])
+
+	seq := m["sequential"].(map[string]any)
+	assert.Equal(t, false, seq["stream"], "each pass has its own figures")
+	assert.NotContains(t, seq, "retry_after_max_seconds")
+
+	// The figures survive a write and a read.
+	path := filepath.Join(t.TempDir(), "r.json")
+	require.NoError(t, report.WriteJSON(path, d))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var back report.Document
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, d, back)
 }
 
 func TestBuildOnePass(t *testing.T) {
