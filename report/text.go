@@ -3,10 +3,12 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -82,7 +84,72 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
 	fmt.Fprintf(t.W, "    Start spread:          %.3fs\n", s.StartSpreadSeconds)
 	fmt.Fprintf(t.W, "    Max in flight:         %d\n", s.MaxInFlight)
+	if s.OutputTokensPerSecond > 0 {
+		fmt.Fprintf(t.W, "    Output tokens/s:       %.1f\n", s.OutputTokensPerSecond)
+	}
+	if len(s.StatusCounts) > 0 && s.StatusCounts["200"] != s.Successful+s.Failed {
+		fmt.Fprintf(t.W, "    HTTP statuses:         %s\n", statusLine(s.StatusCounts))
+	}
+	if rl := s.RateLimit; rl != nil && rl.Requests != nil && rl.Requests.Remaining != nil {
+		fmt.Fprintf(t.W, "    Rate limit (requests): %d remaining of %s, resets in %s\n", *rl.Requests.Remaining, intOr(rl.Requests.Limit, "?"), orDash(rl.Requests.Reset))
+	}
+	if s.RetryAfterMaxSeconds != nil {
+		fmt.Fprintf(t.W, "    Longest Retry-After:   %.0fs\n", *s.RetryAfterMaxSeconds)
+	}
+	t.statsTable(s)
 	fmt.Fprintln(t.W)
+}
+
+// statsTable prints the latency distributions as an aligned table, in ms.
+func (t Text) statsTable(s analysis.PassSummary) {
+	rows := []struct {
+		name string
+		sum  *stats.Summary
+	}{{"latency", s.Latency}, {"TTFT", s.TTFT}, {"TPOT", s.TPOT}, {"ITL", s.ITL}}
+	header := false
+	for _, r := range rows {
+		if r.sum == nil {
+			continue
+		}
+		if !header {
+			header = true
+			fmt.Fprintf(t.W, "\n    %-8s %9s %9s %9s %9s %9s %9s %9s\n", "ms", "mean", "p50", "p90", "p95", "p99", "min", "max")
+		}
+		m := r.sum
+		fmt.Fprintf(t.W, "    %-8s %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", r.name,
+			1000*m.Mean, 1000*m.P50, 1000*m.P90, 1000*m.P95, 1000*m.P99, 1000*m.Min, 1000*m.Max)
+	}
+}
+
+func statusLine(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := k
+		if k == "0" {
+			name = "no response"
+		}
+		parts[i] = fmt.Sprintf("%s ×%d", name, counts[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func intOr(p *int, alt string) string {
+	if p == nil {
+		return alt
+	}
+	return fmt.Sprint(*p)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 // Comparison prints the two passes side by side.
