@@ -1,0 +1,195 @@
+package htmlreport_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/report"
+)
+
+// The browser checks render a report in headless Chromium: the Debian
+// package "chromium", found as "chromium" on PATH. Without it they skip,
+// unless the environment variable CI is set, where they fail.
+
+const chromiumTimeout = 2 * time.Minute
+
+var updateDocs = flag.Bool("update-docs", false, "render ../docs/html-report.png from testdata/simulator_run.json with chromium")
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("chromium is not on PATH and CI is set: install the Debian package chromium (%v)", err)
+		}
+		t.Skip("chromium is not on PATH (Debian package chromium); with CI set, this fails instead")
+	}
+	return path
+}
+
+// runChromium runs headless Chromium with a fresh profile and args, bounded
+// by chromiumTimeout, and returns its standard output.
+func runChromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), chromiumTimeout)
+	defer cancel()
+	all := append([]string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--no-first-run", "--disable-sync",
+		"--user-data-dir=" + t.TempDir(),
+	}, args...)
+	cmd := exec.CommandContext(ctx, bin, all...)
+	ownProcessGroup(cmd)
+	// Helper processes that keep the output pipes open cannot hold Wait.
+	cmd.WaitDelay = 10 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("chromium %s did not finish within %s; its stderr ends:\n%s", strings.Join(args, " "), chromiumTimeout, tail(stderr.String()))
+	}
+	require.NoError(t, err, "chromium %s; its stderr ends:\n%s", strings.Join(args, " "), tail(stderr.String()))
+	return stdout.Bytes()
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "…" + s[len(s)-3000:]
+	}
+	return s
+}
+
+func fileURL(path string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
+}
+
+// browserDocument is the mixed run (failures, streamed requests, requests
+// never sent) whose prompts try to inject markup.
+func browserDocument() report.Document {
+	d := mixed()
+	for i := range d.Sequential.Requests {
+		d.Sequential.Requests[i].Prompt = `</title></svg><script>document.body.innerHTML=""</script><rect class="req">`
+	}
+	d.Conclusion.Text = `<script>document.body.innerHTML=""</script>` + d.Conclusion.Text
+	return d
+}
+
+func writeReport(t *testing.T, d report.Document, opts htmlreport.Options) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.html")
+	require.NoError(t, htmlreport.WriteFile(path, d, opts))
+	return path
+}
+
+// The DOM that Chromium builds from the page has the charts and one bar per
+// request sent, and no script: the escaped prompts stayed text.
+func TestBrowserDOM(t *testing.T) {
+	bin := chromium(t)
+	path := writeReport(t, browserDocument(), htmlreport.Options{Sweep: sweep()})
+	dom := string(runChromium(t, bin, "--dump-dom", fileURL(path)))
+	require.Contains(t, dom, "</html>", "a whole DOM")
+
+	es := elements(dom)
+	assert.Len(t, find(es, "svg", "waterfall"), 2)
+	assert.Len(t, find(es, "svg", "histogram"), 2)
+	assert.Len(t, find(es, "svg", "sweep"), 2)
+	assert.Len(t, find(es, "rect", "req", "data-pass", seqP), 8)
+	assert.Len(t, find(es, "rect", "req", "data-pass", concP), 10)
+	assert.Len(t, find(es, "rect", "failed"), 3)
+	assert.Len(t, find(es, "line", "ttft"), 3)
+	assert.Empty(t, find(es, "script", ""))
+	assert.Equal(t, strings.Count(dom, "<svg"), strings.Count(dom, "</svg>"))
+	// The bars are still inside their charts: the prompts closed nothing.
+	for _, pass := range []string{seqP, concP} {
+		i := strings.Index(dom, `<svg class="chart waterfall" data-pass="`+pass+`"`)
+		require.GreaterOrEqual(t, i, 0, pass)
+		j := i + strings.Index(dom[i:], "</svg>")
+		assert.Equal(t, len(find(es, "rect", "req", "data-pass", pass)), strings.Count(dom[i:j], `<rect class="req`), pass)
+	}
+}
+
+// The screenshot is a 1280×1600 PNG with the charts painted: many colors,
+// among them those of the successful and failed bars.
+func TestBrowserScreenshot(t *testing.T) {
+	bin := chromium(t)
+	path := writeReport(t, browserDocument(), htmlreport.Options{})
+	shot := filepath.Join(t.TempDir(), "report.png")
+	runChromium(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
+		"--screenshot="+shot, "--window-size=1280,1600", fileURL(path))
+
+	b, err := os.ReadFile(shot)
+	require.NoError(t, err)
+	require.Equal(t, "image/png", http.DetectContentType(b))
+	img, err := png.Decode(bytes.NewReader(b))
+	require.NoError(t, err)
+	assert.Equal(t, image.Rect(0, 0, 1280, 1600), img.Bounds())
+
+	colors := map[color.RGBA]int{}
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			colors[color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)]++
+		}
+	}
+	assert.Greater(t, len(colors), 50, "not blank: text, bars and axes make many colors")
+	near := func(want color.RGBA) int {
+		n := 0
+		for c, k := range colors {
+			if diff(c.R, want.R) <= 8 && diff(c.G, want.G) <= 8 && diff(c.B, want.B) <= 8 {
+				n += k
+			}
+		}
+		return n
+	}
+	ok, fail, white := near(color.RGBA{0x2f, 0x6b, 0xd8, 0xff}), near(color.RGBA{0xd9, 0x41, 0x2b, 0xff}), near(color.RGBA{0xff, 0xff, 0xff, 0xff})
+	t.Logf("%d colors; pixels: %d of successful bars, %d of failed ones, %d white", len(colors), ok, fail, white)
+	assert.Greater(t, ok, 5000, "pixels of successful bars (--ok)")
+	assert.Greater(t, fail, 800, "pixels of failed bars (--fail), beyond the legend's swatch")
+	assert.Greater(t, white, 100000, "the white cards")
+}
+
+func diff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+// TestDocsScreenshot regenerates docs/html-report.png, the picture in
+// docs/html-report.md, from the real simulator run in testdata:
+//
+//	go test ./htmlreport/ -run TestDocsScreenshot -update-docs
+func TestDocsScreenshot(t *testing.T) {
+	if !*updateDocs {
+		t.Skip("run with -update-docs to regenerate docs/html-report.png")
+	}
+	bin := chromium(t)
+	path := writeReport(t, loadDocument(t, "testdata/simulator_run.json"), htmlreport.Options{})
+	out, err := filepath.Abs(filepath.Join("..", "docs", "html-report.png"))
+	require.NoError(t, err)
+	runChromium(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
+		"--screenshot="+out, "--window-size=1280,"+docsShotHeight, fileURL(path))
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Less(t, info.Size(), int64(300_000), "keep the committed PNG small")
+	t.Logf("wrote %s (%d bytes)", out, info.Size())
+}
+
+// docsShotHeight shows the summary, both timelines and the histograms.
+const docsShotHeight = "1560"

@@ -1,0 +1,102 @@
+// Package htmlreport renders a run's result document (report.Document) as one
+// self-contained HTML page: inline CSS and inline SVG charts drawn here in Go,
+// no script, no external resource, so the file opens offline in any browser
+// and renders the same every time for the same document.
+//
+// The page shows the verdict and the key figures, a timeline (waterfall) of
+// each pass on a common time scale, a latency histogram of each pass, the
+// failed requests, and, when given, the throughput and latency of a
+// concurrency sweep.
+//
+// Every chart element carries stable class names and data attributes, which
+// tests (and anyone scripting against the page) can count:
+//
+//	<svg class="chart waterfall" data-pass="sequential|concurrent" data-scale="shared|own" data-seconds-per-px="…">
+//	<rect class="req" data-pass="…" data-index="3" data-ok="true">       one per request that was sent
+//	<rect class="req failed" …>                                          a failed one
+//	<line class="ttft" data-pass="…" data-index="3">                     time to first token (streamed requests)
+//	<svg class="chart histogram" data-pass="…" data-count="N">           successful requests' latencies
+//	<rect class="bin" data-pass="…" data-count="k" data-lo="…" data-hi="…">
+//	<svg class="chart sweep" data-metric="throughput|latency">          only with Options.Sweep
+//	<circle class="point" data-metric="…" data-series="…" data-concurrency="C">
+package htmlreport
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/llmconc/llmconc/report"
+)
+
+// Options holds what the page may show besides the document.
+type Options struct {
+	// Sweep holds the levels of a concurrency sweep, in any order. The page
+	// has a sweep section only when it is not empty.
+	Sweep []SweepLevel
+}
+
+// SweepLevel is what one concurrency level of a sweep measured.
+type SweepLevel struct {
+	Concurrency           int
+	RequestsPerSecond     float64
+	OutputTokensPerSecond float64
+	P50LatencySeconds     float64
+	P95LatencySeconds     float64
+	// ErrorRate is the fraction (0 to 1) of the level's requests that failed.
+	ErrorRate float64
+	// Count429 is how many of them were answered HTTP 429 (rate limited).
+	Count429 int
+}
+
+// Render writes the page of d to w. Nothing is written when the page cannot
+// be made.
+func Render(w io.Writer, d report.Document, opts Options) error {
+	b, err := render(d, opts)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return fmt.Errorf("write the HTML report: %w", err)
+	}
+	return nil
+}
+
+func render(d report.Document, opts Options) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, buildPage(d, opts)); err != nil {
+		return nil, fmt.Errorf("render the HTML report: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteFile writes the page of d to path through a temporary file in the same
+// folder, like report.WriteJSON, so that a reader never sees half a page.
+func WriteFile(path string, d report.Document, opts Options) error {
+	b, err := render(d, opts)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("write the HTML report next to %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write the HTML report to %s: %w", path, err)
+	}
+	return nil
+}
