@@ -70,6 +70,7 @@ type options struct {
 	stream         bool
 	quiet          bool
 	jsonOut        bool
+	html           string
 	dev            bool
 	shards         int
 	fireLead       time.Duration
@@ -90,6 +91,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
+	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
@@ -168,12 +170,35 @@ func (o options) outPath(now time.Time) (string, error) {
 	if path == "" {
 		path = report.DefaultPath(now)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err := checkWritable(path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// htmlPath returns the HTML report's path ("" for none): -html, or the JSON's
+// path with .html.
+func (o options) htmlPath(jsonPath string) (string, error) {
+	switch o.html {
+	case "none":
+		return "", nil
+	case "":
+		return strings.TrimSuffix(jsonPath, filepath.Ext(jsonPath)) + ".html", nil
+	}
+	if err := checkWritable(o.html); err != nil {
+		return "", err
+	}
+	return o.html, nil
+}
+
+// checkWritable checks that path's folder takes a file, so that a finished
+// run's result is not lost to a typo.
+func checkWritable(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".write-check-*")
 	if err != nil {
-		return "", badInput("cannot write the result to %s: %v", path, err)
+		return badInput("cannot write to %s: %v", path, err)
 	}
 	f.Close()
 	os.Remove(f.Name())
-	return path, nil
+	return nil
 }

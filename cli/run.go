@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
@@ -52,6 +53,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	outPath, err := o.outPath(now)
+	if err != nil {
+		return err
+	}
+	htmlPath, err := o.htmlPath(outPath)
 	if err != nil {
 		return err
 	}
@@ -96,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		namespace: copts.Namespace,
 		uiURL:     o.uiURL,
 		out:       outPath,
+		html:      htmlPath,
 		display:   newDisplay(report.Text{W: human}, isTerminal(human)),
 		stdout:    human,
 		final:     final,
@@ -134,6 +140,7 @@ type watcher struct {
 	namespace string
 	uiURL     string
 	out       string
+	html      string // the HTML report's path, or "" for none
 	display   *display
 	stdout    io.Writer // the report
 	final     io.Writer // the conclusion, even with -quiet
@@ -303,6 +310,12 @@ func (w *watcher) finish(o outcome) error {
 		return failed(err)
 	}
 	fmt.Fprintf(w.stdout, "Results saved to %s\n", w.out)
+	if w.html != "" {
+		if err := htmlreport.WriteFile(w.html, doc, htmlreport.Options{}); err != nil {
+			return failed(err)
+		}
+		fmt.Fprintf(w.stdout, "HTML report: %s\n", w.html)
+	}
 	if w.json {
 		if err := report.EncodeJSON(w.jsonOut, doc); err != nil {
 			return failed(err)

@@ -193,6 +193,11 @@ func TestAPIKeyNeverInHistory(t *testing.T) {
 		t.Errorf("result JSON does not name the endpoint %s", base)
 	}
 	checkNoKey(t, "the result JSON", resultJSON, forms)
+	html, err := os.ReadFile(strings.TrimSuffix(out, ".json") + ".html")
+	if err != nil || !bytes.Contains(html, []byte(base)) {
+		t.Errorf("the HTML report next to the JSON is missing or does not name the endpoint (%v)", err)
+	}
+	checkNoKey(t, "the HTML report", html, forms)
 	checkNoKey(t, "the worker's stdout", worker.stdout.Bytes(), forms)
 	checkNoKey(t, "the worker's stderr", worker.stderr.Bytes(), forms)
 	checkNoKey(t, "the starter's stdout", starter.stdout.Bytes(), forms)

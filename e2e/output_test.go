@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -57,11 +58,15 @@ func TestOutputModes(t *testing.T) {
 		if _, d := readDoc(t, out); d.Conclusion.Verdict == "" {
 			t.Error("-quiet must still write the JSON")
 		}
+		html, err := os.ReadFile(strings.TrimSuffix(out, ".json") + ".html")
+		if err != nil || !strings.Contains(string(html), `class="chart waterfall"`) {
+			t.Errorf("the HTML report next to the JSON is missing or has no timeline (%v)", err)
+		}
 	})
 
 	t.Run("json", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "r.json")
-		p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "8", "-json", "-out", out)
+		p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "8", "-json", "-html", "none", "-out", out)
 		if code != 0 {
 			t.Fatalf("starter exited %d\n%s", code, p.output())
 		}
@@ -76,6 +81,9 @@ func TestOutputModes(t *testing.T) {
 		}
 		if !strings.Contains(p.stderr.String(), "CONCLUSION") {
 			t.Errorf("-json: the report belongs on stderr\n%s", p.stderr.String())
+		}
+		if _, err := os.Stat(strings.TrimSuffix(out, ".json") + ".html"); !os.IsNotExist(err) {
+			t.Errorf("-html none must write no HTML report (stat: %v)", err)
 		}
 	})
 }
