@@ -19,7 +19,10 @@ const ProgressQuery = "progress"
 
 // Passes values.
 const (
-	PassesBoth       = "both"
+	PassesBoth = "both"
+	// PassesSweep runs one concurrent pass per level of RunInput.Sweep
+	// instead of the sequential and concurrent passes.
+	PassesSweep      = "sweep"
 	PassesSequential = activities.PassSequential
 	PassesConcurrent = activities.PassConcurrent
 )
@@ -58,6 +61,9 @@ type RunInput struct {
 	// Stream asks for streamed responses and streaming metrics (TTFT, TPOT,
 	// inter-chunk gaps).
 	Stream bool `json:"stream"`
+	// Sweep, with Passes "sweep", lists concurrency levels: one concurrent
+	// pass of Requests requests per level, in this order.
+	Sweep []int `json:"sweep,omitempty"`
 	// FireLead is how far after the concurrent pass is scheduled its requests
 	// are sent, so that every shard is ready by then. 0 picks it from the
 	// number of shards.
@@ -102,8 +108,12 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("-model must not be empty")
 	case in.MaxTokens < 1:
 		return fmt.Errorf("-max-tokens must be at least 1, got %d", in.MaxTokens)
-	case in.Passes != PassesBoth && in.Passes != PassesSequential && in.Passes != PassesConcurrent:
+	case in.Passes != PassesBoth && in.Passes != PassesSequential && in.Passes != PassesConcurrent && in.Passes != PassesSweep:
 		return fmt.Errorf("-passes must be both, sequential or concurrent, got %q", in.Passes)
+	case (in.Passes == PassesSweep) != (len(in.Sweep) > 0):
+		return fmt.Errorf("a sweep needs its levels (-sweep 1,2,4,8), and levels need passes \"sweep\"")
+	case in.sweepError() != nil:
+		return in.sweepError()
 	case len(in.Prompts) != in.Requests:
 		return fmt.Errorf("need one prompt per request: %d prompts for %d requests", len(in.Prompts), in.Requests)
 	case in.RequestTimeout <= 0:
@@ -150,11 +160,32 @@ func (in RunInput) promptBytes() int {
 	return n
 }
 
+func (in RunInput) sweepError() error {
+	seen := map[int]bool{}
+	for _, l := range in.Sweep {
+		if l < 1 || l > in.Requests {
+			return fmt.Errorf("-sweep levels must be between 1 and -requests (%d), got %d", in.Requests, l)
+		}
+		if seen[l] {
+			return fmt.Errorf("-sweep lists level %d twice", l)
+		}
+		seen[l] = true
+	}
+	return nil
+}
+
+// SweepPass is the pass name of a sweep level, as records carry it.
+func SweepPass(level int) string { return fmt.Sprintf("sweep-c%d", level) }
+
 // RunsSequential reports whether the sequential pass is part of the run.
-func (in RunInput) RunsSequential() bool { return in.Passes != PassesConcurrent }
+func (in RunInput) RunsSequential() bool {
+	return in.Passes == PassesBoth || in.Passes == PassesSequential
+}
 
 // RunsConcurrent reports whether the concurrent pass is part of the run.
-func (in RunInput) RunsConcurrent() bool { return in.Passes != PassesSequential }
+func (in RunInput) RunsConcurrent() bool {
+	return in.Passes == PassesBoth || in.Passes == PassesConcurrent
+}
 
 // RunResult is what a run measured. The workflow returns it, and on an early
 // abort it travels as the details of the workflow's error, so nothing measured
@@ -167,6 +198,8 @@ type RunResult struct {
 	FinishedAt time.Time           `json:"finished_at"`
 	Sequential *PassResult         `json:"sequential,omitempty"`
 	Concurrent *PassResult         `json:"concurrent,omitempty"`
+	// Sweep has one concurrent pass per level, in the input's order.
+	Sweep []*PassResult `json:"sweep,omitempty"`
 	// Aborted says why the run ended early, if it did.
 	Aborted string `json:"aborted,omitempty"`
 }
@@ -183,6 +216,8 @@ type PassResult struct {
 	FireAt time.Time `json:"fire_at,omitempty"`
 	// Shards is the number of activities that sent the pass's requests.
 	Shards int `json:"shards"`
+	// Concurrency is a sweep level's concurrency (0 for the two passes).
+	Concurrency int `json:"concurrency,omitempty"`
 	// Summary holds the pass's figures over all its records.
 	Summary analysis.PassSummary `json:"summary"`
 	// Records, as the workflow returns it, holds only the requests that no
@@ -202,6 +237,8 @@ type Progress struct {
 	// Events are the completed requests from the query's argument on, in
 	// the order the workflow saw them complete.
 	Events []ProgressEvent `json:"events"`
+	// Sweep has the progress of each sweep level.
+	Sweep []SweepProgress `json:"sweep,omitempty"`
 	// Next is the argument that asks for the events after these.
 	Next    int    `json:"next"`
 	Aborted string `json:"aborted,omitempty"`
@@ -212,6 +249,13 @@ type PassProgress struct {
 	Total   int                   `json:"total"`
 	Done    int                   `json:"done"`
 	Summary *analysis.PassSummary `json:"summary,omitempty"`
+}
+
+// SweepProgress is the progress of one sweep level.
+type SweepProgress struct {
+	Concurrency int    `json:"concurrency"`
+	Pass        string `json:"pass"`
+	PassProgress
 }
 
 // ProgressEvent is one completed request, as the live display needs it.

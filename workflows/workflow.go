@@ -59,6 +59,9 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	if in.RunsConcurrent() {
 		r.progress[activities.PassConcurrent].Total = in.Requests
 	}
+	for _, level := range in.Sweep {
+		r.progress[SweepPass(level)] = &PassProgress{Total: in.Requests}
+	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.query); err != nil {
 		return RunResult{}, fmt.Errorf("register the progress query: %w", err)
 	}
@@ -76,12 +79,23 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	if in.RunsSequential() {
 		r.phase = activities.PassSequential
 		r.sequential(ctx, deadline)
-		r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
+		r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
 	}
 	if r.result.Aborted == "" && in.RunsConcurrent() {
 		r.phase = activities.PassConcurrent
-		fireAt, shards := r.concurrent(ctx, deadline)
-		r.finishPass(activities.PassConcurrent, fireAt, shards)
+		fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
+		r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
+	}
+	for _, level := range in.Sweep {
+		if r.result.Aborted != "" {
+			break
+		}
+		pass := SweepPass(level)
+		r.phase = pass
+		fireAt, shards := r.concurrent(ctx, deadline, pass, level)
+		pr := r.finishPass(pass, fireAt, shards)
+		pr.Concurrency = level
+		r.result.Sweep = append(r.result.Sweep, pr)
 	}
 	r.result.FinishedAt = workflow.Now(ctx)
 	if r.result.Aborted != "" {
@@ -128,18 +142,18 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 
 // concurrent fans the requests out over shards that all send at one common
 // instant, fireAt, and returns it with the number of shards.
-func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, int) {
+func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, concurrency int) (time.Time, int) {
 	specs := make([]activities.RequestSpec, r.in.Requests)
 	for i := range specs {
 		specs[i] = activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
 	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
-			r.addUnreported(notSent(activities.PassConcurrent, s, r.in.Model, "not sent: the run's -timeout had passed"))
+			r.addUnreported(notSent(pass, s, r.in.Model, "not sent: the run's -timeout had passed"))
 		}
 		return time.Time{}, 0
 	}
-	shards := Shard(specs, r.in.Concurrency, r.in.MaxShards)
+	shards := Shard(specs, concurrency, r.in.MaxShards)
 	lead := r.in.FireLead
 	if lead == 0 {
 		lead = AutoFireLead(len(shards))
@@ -151,15 +165,15 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, i
 	var a *activities.Activities
 	sel := workflow.NewSelector(ctx)
 	for i, sh := range shards {
-		summary := fmt.Sprintf("concurrent #%d", sh.Requests[0].Index+1)
+		summary := fmt.Sprintf("%s #%d", pass, sh.Requests[0].Index+1)
 		if len(sh.Requests) > 1 {
-			summary = fmt.Sprintf("concurrent shard %d/%d: %d requests, %d at a time", i+1, len(shards), len(sh.Requests), sh.Concurrency)
+			summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, len(shards), len(sh.Requests), sh.Concurrency)
 		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
 		actx := workflow.WithActivityOptions(cctx, r.activityOptions(summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
-			Pass:           activities.PassConcurrent,
+			Pass:           pass,
 			Requests:       sh.Requests,
 			Model:          r.in.Model,
 			MaxTokens:      r.in.MaxTokens,
@@ -176,7 +190,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time) (time.Time, i
 					return
 				}
 				for _, s := range sh.Requests {
-					r.addUnreported(notSent(activities.PassConcurrent, s, r.in.Model, "the worker could not run the request: "+err.Error()))
+					r.addUnreported(notSent(pass, s, r.in.Model, "the worker could not run the request: "+err.Error()))
 				}
 				return
 			}
@@ -222,7 +236,7 @@ func (r *run) add(recs ...activities.RequestRecord) {
 
 // finishPass stores a pass's summary over all its records, and the records
 // no batch reported (see PassResult).
-func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
+func (r *run) finishPass(pass string, fireAt time.Time, shards int) *PassResult {
 	recs := r.records[pass]
 	s := analysis.Summarize(recs)
 	r.progress[pass].Summary = &s
@@ -230,10 +244,8 @@ func (r *run) finishPass(pass string, fireAt time.Time, shards int) {
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == activities.PassSequential {
 		pr.Shards = len(recs)
-		r.result.Sequential = pr
-	} else {
-		r.result.Concurrent = pr
 	}
+	return pr
 }
 
 func (r *run) query(from int) (Progress, error) {
@@ -249,6 +261,9 @@ func (r *run) query(from int) (Progress, error) {
 		Events:     append([]ProgressEvent(nil), r.events[from:]...),
 		Next:       len(r.events),
 		Aborted:    r.result.Aborted,
+	}
+	for _, level := range r.in.Sweep {
+		p.Sweep = append(p.Sweep, SweepProgress{Concurrency: level, Pass: SweepPass(level), PassProgress: *r.progress[SweepPass(level)]})
 	}
 	return p, nil
 }
