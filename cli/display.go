@@ -65,6 +65,9 @@ func (d *display) header(pass string, c report.Config) {
 }
 
 func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
+	if d.requests[ev.Pass] == nil {
+		d.requests[ev.Pass] = map[int]bool{}
+	}
 	if d.requests[ev.Pass][ev.Index] {
 		return
 	}
@@ -104,6 +107,11 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 		activities.PassSequential: p.Sequential,
 		activities.PassConcurrent: p.Concurrent,
 	}
+	order := append([]string(nil), passOrder...)
+	for _, sp := range p.Sweep {
+		passes[sp.Pass] = sp.PassProgress
+		order = append(order, sp.Pass)
+	}
 	for _, ev := range p.Events {
 		if d.current != "" && d.current != ev.Pass {
 			if s := passes[d.current].Summary; s != nil {
@@ -113,7 +121,7 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 		d.header(ev.Pass, c)
 		d.request(ev, c)
 	}
-	for _, pass := range passOrder {
+	for _, pass := range order {
 		pp := passes[pass]
 		if pp.Summary != nil && pp.Total > 0 && pp.Done == pp.Total && !d.summaries[pass] {
 			d.header(pass, c)
@@ -125,14 +133,19 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 // result shows whatever the live display missed, then the comparison and the
 // conclusion.
 func (d *display) result(doc report.Document) {
-	for _, pass := range passOrder {
-		p := doc.Sequential
-		if pass == activities.PassConcurrent {
-			p = doc.Concurrent
+	passes := []*report.Pass{doc.Sequential, doc.Concurrent}
+	names := append([]string(nil), passOrder...)
+	if doc.Sweep != nil {
+		for i, p := range doc.Sweep.Passes {
+			passes = append(passes, p)
+			names = append(names, workflows.SweepPass(doc.Config.Sweep[i]))
 		}
+	}
+	for i, p := range passes {
 		if p == nil {
 			continue
 		}
+		pass := names[i]
 		d.header(pass, doc.Config)
 		recs := append([]activities.RequestRecord(nil), p.Requests...)
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
@@ -140,6 +153,9 @@ func (d *display) result(doc report.Document) {
 			d.request(workflows.EventOf(r), doc.Config)
 		}
 		d.summary(pass, p.PassSummary)
+	}
+	if doc.Sweep != nil {
+		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)

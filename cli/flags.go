@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,6 +72,7 @@ type options struct {
 	quiet          bool
 	jsonOut        bool
 	html           string
+	sweep          string
 	dev            bool
 	shards         int
 	fireLead       time.Duration
@@ -92,6 +94,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
 	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
+	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
@@ -156,6 +159,16 @@ func (o options) runInput() (workflows.RunInput, error) {
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
 		Stream:         o.stream,
+	}
+	if o.sweep != "" {
+		for _, f := range strings.Split(o.sweep, ",") {
+			level, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return in, badInput("-sweep takes concurrency levels separated by commas, such as 1,2,4,8; %q is not a number", f)
+			}
+			in.Sweep = append(in.Sweep, level)
+		}
+		in.Passes = workflows.PassesSweep
 	}
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)

@@ -311,7 +311,7 @@ func (w *watcher) finish(o outcome) error {
 	}
 	fmt.Fprintf(w.stdout, "Results saved to %s\n", w.out)
 	if w.html != "" {
-		if err := htmlreport.WriteFile(w.html, doc, htmlreport.Options{}); err != nil {
+		if err := htmlreport.WriteFile(w.html, doc, htmlOptions(doc)); err != nil {
 			return failed(err)
 		}
 		fmt.Fprintf(w.stdout, "HTML report: %s\n", w.html)
@@ -334,4 +334,13 @@ func (w *watcher) finish(o outcome) error {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// htmlOptions passes a sweep's levels to the HTML report.
+func htmlOptions(doc report.Document) htmlreport.Options {
+	var o htmlreport.Options
+	if doc.Sweep != nil {
+		o.Sweep = doc.Sweep.Levels
+	}
+	return o
 }

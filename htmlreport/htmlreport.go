@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
 )
 
@@ -38,18 +39,9 @@ type Options struct {
 	Sweep []SweepLevel
 }
 
-// SweepLevel is what one concurrency level of a sweep measured.
-type SweepLevel struct {
-	Concurrency           int
-	RequestsPerSecond     float64
-	OutputTokensPerSecond float64
-	P50LatencySeconds     float64
-	P95LatencySeconds     float64
-	// ErrorRate is the fraction (0 to 1) of the level's requests that failed.
-	ErrorRate float64
-	// Count429 is how many of them were answered HTTP 429 (rate limited).
-	Count429 int
-}
+// SweepLevel is one level of a concurrency sweep, as package analysis
+// computes it.
+type SweepLevel = analysis.SweepLevel
 
 // Render writes the page of d to w. Nothing is written when the page cannot
 // be made.

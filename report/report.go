@@ -29,9 +29,21 @@ type Document struct {
 	Sequential    *Pass                `json:"sequential"`
 	Concurrent    *Pass                `json:"concurrent"`
 	Comparison    *analysis.Comparison `json:"comparison"`
-	Conclusion    analysis.Conclusion  `json:"conclusion"`
+	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
+	Sweep      *Sweep              `json:"sweep,omitempty"`
+	Conclusion analysis.Conclusion `json:"conclusion"`
 	// Error is set when the run ended early; what it measured is still here.
 	Error string `json:"error,omitempty"`
+}
+
+// Sweep is a sweep's result: each level's figures, the knee, and each
+// level's pass with its requests.
+type Sweep struct {
+	Levels []analysis.SweepLevel `json:"levels"`
+	// Knee is the level after which throughput grows by less than 10 % or
+	// errors appear; 0 when the sweep did not reach it.
+	Knee   int     `json:"knee"`
+	Passes []*Pass `json:"passes"`
 }
 
 // Config is the run's configuration as the document shows it.
@@ -45,6 +57,8 @@ type Config struct {
 	RequestTimeoutSeconds float64 `json:"request_timeout_seconds"`
 	TimeoutSeconds        float64 `json:"timeout_seconds"`
 	MaxShards             int     `json:"max_shards"`
+	Stream                bool    `json:"stream"`
+	Sweep                 []int   `json:"sweep,omitempty"`
 	// Endpoint is the base URL the worker sent the requests to; never a key.
 	Endpoint      string `json:"endpoint"`
 	EndpointLabel string `json:"endpoint_label,omitempty"`
@@ -76,6 +90,8 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		RequestTimeoutSeconds: in.RequestTimeout.Seconds(),
 		TimeoutSeconds:        in.Timeout.Seconds(),
 		MaxShards:             in.MaxShards,
+		Stream:                in.Stream,
+		Sweep:                 in.Sweep,
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,
 	}
@@ -106,6 +122,15 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
+	if len(r.Sweep) > 0 {
+		d.Sweep = &Sweep{}
+		for _, p := range r.Sweep {
+			d.Sweep.Passes = append(d.Sweep.Passes, passOf(p))
+			d.Sweep.Levels = append(d.Sweep.Levels, analysis.Level(p.Concurrency, p.Records))
+		}
+		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
+		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
+	}
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}

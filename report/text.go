@@ -32,6 +32,12 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
 	fmt.Fprintf(t.W, "  Passes:            %s\n", c.Passes)
 	fmt.Fprintf(t.W, "  Prompts:           %s\n", c.PromptsSource)
+	if c.Stream {
+		fmt.Fprintf(t.W, "  Streaming:         yes (TTFT, TPOT, inter-chunk gaps)\n")
+	}
+	if len(c.Sweep) > 0 {
+		fmt.Fprintf(t.W, "  Sweep levels:      %s\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
+	}
 	for _, e := range extra {
 		fmt.Fprintf(t.W, "  %s\n", e)
 	}
@@ -40,9 +46,11 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 
 // PassHeader announces a pass.
 func (t Text) PassHeader(pass string, requests, concurrency int) {
-	switch pass {
-	case workflows.PassesSequential:
+	switch {
+	case pass == workflows.PassesSequential:
 		fmt.Fprintf(t.W, "SEQUENTIAL PASS: %d requests, one after another\n", requests)
+	case strings.HasPrefix(pass, "sweep-c"):
+		fmt.Fprintf(t.W, "SWEEP LEVEL: %d requests, %s at a time\n", requests, strings.TrimPrefix(pass, "sweep-c"))
 	default:
 		fmt.Fprintf(t.W, "CONCURRENT PASS: %d requests, %d at a time\n", requests, concurrency)
 	}
@@ -56,6 +64,22 @@ func (t Text) Request(ev workflows.ProgressEvent, total int) {
 		return
 	}
 	fmt.Fprintf(t.W, "  Request %d/%d ✗ Failed after %.2fs: %s\n", ev.Index+1, total, ev.LatencySeconds, oneLine(ev.Error))
+}
+
+// SweepTable prints a sweep's levels, aligned, marking the knee.
+func (t Text) SweepTable(levels []analysis.SweepLevel, knee int) {
+	fmt.Fprintln(t.W, "SWEEP")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	fmt.Fprintf(t.W, "  %11s %10s %10s %9s %9s %7s %5s\n", "concurrency", "req/s", "tokens/s", "p50 (s)", "p95 (s)", "errors", "429")
+	for _, l := range levels {
+		mark := ""
+		if l.Concurrency == knee {
+			mark = "  ← knee"
+		}
+		fmt.Fprintf(t.W, "  %11d %10.2f %10.1f %9.2f %9.2f %6.0f%% %5d%s\n", l.Concurrency, l.RequestsPerSecond,
+			l.OutputTokensPerSecond, l.P50LatencySeconds, l.P95LatencySeconds, 100*l.ErrorRate, l.Count429, mark)
+	}
+	fmt.Fprintln(t.W)
 }
 
 // Bar draws a progress bar of a pass: in place (a carriage return, no

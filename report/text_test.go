@@ -55,3 +55,25 @@ func TestPassSummaryPrintsStatisticsAligned(t *testing.T) {
 		t.Errorf("latency p50 of 1..5 s must print as 3000.0 ms: %q", latency)
 	}
 }
+
+func TestSweepTableMarksTheKnee(t *testing.T) {
+	var buf bytes.Buffer
+	Text{W: &buf}.SweepTable([]analysis.SweepLevel{
+		{Concurrency: 4, RequestsPerSecond: 20},
+		{Concurrency: 8, RequestsPerSecond: 39.5},
+		{Concurrency: 16, RequestsPerSecond: 40, ErrorRate: 0.25, Count429: 4},
+	}, 8)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 6 {
+		t.Fatalf("want a title, a rule, a header and 3 rows:\n%s", buf.String())
+	}
+	if !strings.HasSuffix(lines[4], "← knee") || strings.Contains(lines[3], "knee") || strings.Contains(lines[5], "knee") {
+		t.Errorf("only the level-8 row is the knee:\n%s", buf.String())
+	}
+	if !strings.Contains(lines[5], "25%") || !strings.HasSuffix(strings.TrimSpace(lines[5]), "4") {
+		t.Errorf("level 16 shows its error rate and 429 count: %q", lines[5])
+	}
+	if len(lines[2]) != len(strings.TrimSuffix(lines[4], "  ← knee")) {
+		t.Errorf("rows not aligned with the header:\n%s", buf.String())
+	}
+}
