@@ -160,5 +160,8 @@ func (d *display) result(doc report.Document) {
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}
+	if doc.Repeat != nil {
+		d.t.RepeatTable(doc.Repeat)
+	}
 	d.t.Conclusion(doc.Conclusion)
 }

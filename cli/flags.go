@@ -73,6 +73,7 @@ type options struct {
 	jsonOut        bool
 	html           string
 	sweep          string
+	repeat         int
 	dev            bool
 	shards         int
 	fireLead       time.Duration
@@ -95,6 +96,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
 	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
+	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
@@ -159,6 +161,12 @@ func (o options) runInput() (workflows.RunInput, error) {
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
 		Stream:         o.stream,
+	}
+	if o.repeat < 1 || o.repeat > 100 {
+		return workflows.RunInput{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)
+	}
+	if o.repeat > 1 && (o.sweep != "" || o.passes != workflows.PassesBoth) {
+		return workflows.RunInput{}, badInput("-repeat repeats the comparison of both passes: it does not combine with -sweep or -passes")
 	}
 	if o.sweep != "" {
 		for _, f := range strings.Split(o.sweep, ",") {

@@ -119,7 +119,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 			id = DefaultWorkflowID(in.Model, now)
 		}
 		w.input = &in
-		err = w.start(ctx, id, taskQueue, in)
+		if o.repeat <= 1 {
+			err = w.start(ctx, id, taskQueue, in)
+		} else {
+			w.repeat = &repeatState{total: o.repeat}
+			for i := 1; i <= o.repeat && err == nil; i++ {
+				w.repeat.index = i
+				fmt.Fprintf(human, "REPEAT %d OF %d\n\n", i, o.repeat)
+				w.display = newDisplay(report.Text{W: human}, isTerminal(human))
+				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
+			}
+		}
 	}
 	if dev != nil && err == nil {
 		dev.linger(ctx, human, w.link())
@@ -152,6 +162,9 @@ type watcher struct {
 	// ephemeral is set when the Temporal server lives only as long as this
 	// process (-dev started it).
 	ephemeral bool
+	// repeat collects the runs of -repeat R; the files are written after the
+	// last.
+	repeat *repeatState
 
 	workflowID, runID string
 }
@@ -301,6 +314,16 @@ func (w *watcher) finish(o outcome) error {
 	}
 	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result)
 	doc := report.Build(w.workflowID, w.runID, result)
+	if w.repeat != nil {
+		w.repeat.docs = append(w.repeat.docs, doc)
+		if w.repeat.index == w.repeat.total || doc.Error != "" || historyErr != nil {
+			report.AddRepeat(&doc, w.repeat.docs)
+		} else {
+			w.display.config(doc.Config, w.configExtra(doc.Config)...)
+			w.display.result(doc)
+			return nil
+		}
+	}
 	w.display.config(doc.Config, w.configExtra(doc.Config)...)
 	w.display.result(doc)
 	if w.quiet {
@@ -343,4 +366,10 @@ func htmlOptions(doc report.Document) htmlreport.Options {
 		o.Sweep = doc.Sweep.Levels
 	}
 	return o
+}
+
+// repeatState is the progress of -repeat R.
+type repeatState struct {
+	total, index int
+	docs         []report.Document
 }

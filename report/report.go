@@ -30,7 +30,10 @@ type Document struct {
 	Concurrent    *Pass                `json:"concurrent"`
 	Comparison    *analysis.Comparison `json:"comparison"`
 	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
-	Sweep      *Sweep              `json:"sweep,omitempty"`
+	Sweep *Sweep `json:"sweep,omitempty"`
+	// Repeat is set when the comparison was repeated (-repeat R); the rest
+	// of the document is the last run's.
+	Repeat     *Repeat             `json:"repeat,omitempty"`
 	Conclusion analysis.Conclusion `json:"conclusion"`
 	// Error is set when the run ended early; what it measured is still here.
 	Error string `json:"error,omitempty"`

@@ -66,6 +66,24 @@ func (t Text) Request(ev workflows.ProgressEvent, total int) {
 	fmt.Fprintf(t.W, "  Request %d/%d ✗ Failed after %.2fs: %s\n", ev.Index+1, total, ev.LatencySeconds, oneLine(ev.Error))
 }
 
+// RepeatTable prints the runs of a repeated comparison and the mean speedup
+// with its confidence interval.
+func (t Text) RepeatTable(r *Repeat) {
+	fmt.Fprintln(t.W, "REPEATS")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	fmt.Fprintf(t.W, "  %3s %14s %14s %9s  %s\n", "run", "sequential (s)", "concurrent (s)", "speedup", "verdict")
+	for i, run := range r.Runs {
+		fmt.Fprintf(t.W, "  %3d %14.2f %14.2f %8.2fx  %s\n", i+1, run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, run.Verdict)
+	}
+	fmt.Fprintf(t.W, "  Mean speedup: %.2fx, 95%% confidence interval %.2f–%.2f\n", r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
+	if r.SequentialSeconds != nil && r.ConcurrentSeconds != nil {
+		fmt.Fprintf(t.W, "  Sequential total: %.2f–%.2fs (stddev %.2fs); concurrent total: %.2f–%.2fs (stddev %.2fs)\n",
+			r.SequentialSeconds.Min, r.SequentialSeconds.Max, r.SequentialSeconds.Stddev,
+			r.ConcurrentSeconds.Min, r.ConcurrentSeconds.Max, r.ConcurrentSeconds.Stddev)
+	}
+	fmt.Fprintln(t.W)
+}
+
 // SweepTable prints a sweep's levels, aligned, marking the knee.
 func (t Text) SweepTable(levels []analysis.SweepLevel, knee int) {
 	fmt.Fprintln(t.W, "SWEEP")
