@@ -158,16 +158,18 @@ func (a *Activities) heartbeat(ctx context.Context) func() {
 }
 
 // call sends one request and measures it. Wall-clock timestamps are for the
-// record; the latency comes from the monotonic clock.
+// record; the latency comes from the monotonic clock. Whatever the outcome,
+// the response's rate-limit headers, as CaptureTransport saw them, go into
+// the record.
 func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) RequestRecord {
-	rec := RequestRecord{Index: spec.Index, Pass: in.Pass, Prompt: spec.Prompt, Model: in.Model}
+	rec := RequestRecord{Index: spec.Index, Pass: in.Pass, Prompt: spec.Prompt, Model: in.Model, Stream: in.Stream}
 	timeout := in.RequestTimeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	capture := &Capture{}
+	capture := &Capture{TimeEvents: in.Stream}
 	reqCtx = WithCapture(reqCtx, capture)
 
 	req := openai.ChatCompletionRequest{
@@ -175,25 +177,34 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 		MaxTokens: in.MaxTokens,
 		Messages:  []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: spec.Prompt}},
 	}
+	if in.Stream {
+		a.callStream(reqCtx, cancel, req, capture, timeout, &rec)
+	} else {
+		a.callOnce(reqCtx, req, capture, timeout, &rec)
+	}
+	if h := capture.Header(); h != nil {
+		rec.RateLimit = rateLimitFrom(h)
+		if rec.HTTPStatus == http.StatusTooManyRequests || rec.HTTPStatus == http.StatusServiceUnavailable {
+			rec.RetryAfterSeconds = retryAfterSeconds(h, time.Now())
+		}
+	}
+	if rec.OK && rec.LatencySeconds > 0 {
+		rec.OutputTokensPerSecond = float64(rec.CompletionTokens) / rec.LatencySeconds
+	}
+	return rec
+}
+
+// callOnce sends a non-streamed request.
+func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequest, capture *Capture, timeout time.Duration, rec *RequestRecord) {
 	sent := time.Now()
-	resp, err := a.Client.CreateChatCompletion(reqCtx, req)
+	resp, err := a.Client.CreateChatCompletion(ctx, req)
 	received := time.Now()
 
-	rec.SentAt = sent.UTC().Format(time.RFC3339Nano)
-	rec.ReceivedAt = received.UTC().Format(time.RFC3339Nano)
-	rec.LatencySeconds = received.Sub(sent).Seconds()
+	rec.setTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		rec.Error = truncate(a.redact(describeError(reqCtx, err, timeout)), maxErrorLen)
-		var apiErr *openai.APIError
-		var reqErr *openai.RequestError
-		switch {
-		case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
-			rec.HTTPStatus = apiErr.HTTPStatusCode
-		case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
-			rec.HTTPStatus = reqErr.HTTPStatusCode
-		}
-		return rec
+		a.requestFailed(ctx, err, timeout, rec)
+		return
 	}
 	rec.OK = true
 	if rec.HTTPStatus == 0 {
@@ -207,7 +218,43 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	if len(resp.Choices) > 0 {
 		rec.Response = a.redact(resp.Choices[0].Message.Content)
 	}
-	return rec
+}
+
+// setTimes records when the request was sent and its answer received.
+func (r *RequestRecord) setTimes(sent, received time.Time) {
+	r.SentAt = sent.UTC().Format(time.RFC3339Nano)
+	r.ReceivedAt = received.UTC().Format(time.RFC3339Nano)
+	r.LatencySeconds = received.Sub(sent).Seconds()
+}
+
+// requestFailed records a request that go-openai reports as failed: the
+// error in one line, and the HTTP status it carries, if any.
+func (a *Activities) requestFailed(ctx context.Context, err error, timeout time.Duration, rec *RequestRecord) {
+	a.fail(rec, describeError(ctx, err, timeout))
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
+		rec.HTTPStatus = apiErr.HTTPStatusCode
+	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
+		rec.HTTPStatus = reqErr.HTTPStatusCode
+	}
+}
+
+// fail marks rec as failed with msg, made safe for the record: one line,
+// the key redacted, then truncated (in that order: a key cut in two would
+// escape redaction).
+func (a *Activities) fail(rec *RequestRecord, msg string) {
+	rec.OK = false
+	rec.Error = truncate(a.redact(oneLine(msg)), maxErrorLen)
+}
+
+// oneLine joins the lines of s with spaces.
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // describeError turns a client error into one readable line.
@@ -222,7 +269,9 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	var reqErr *openai.RequestError
 	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
-		body := truncate(strings.TrimSpace(string(reqErr.Body)), 200)
+		// Cut far beyond the record's error length: the error is cut for
+		// good once the key is redacted (see fail).
+		body := truncate(strings.TrimSpace(string(reqErr.Body)), 16*maxErrorLen)
 		if body == "" {
 			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
 		}

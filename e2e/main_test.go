@@ -24,6 +24,7 @@ import (
 var (
 	repoRoot   string        // the module's root folder
 	workerBin  string        // the worker binary, built by TestMain
+	simBin     string        // the simulator binary, built by TestMain
 	starterBin string        // the starter binary, built by TestMain
 	homeDir    string        // HOME of the binaries: no Temporal config file there
 	devAddr    string        // the dev server's gRPC address
@@ -54,6 +55,7 @@ func runMain(m *testing.M) int {
 		}
 	}
 	workerBin, starterBin = filepath.Join(binDir, "worker"), filepath.Join(binDir, "starter")
+	simBin = filepath.Join(binDir, "simulator")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -61,11 +63,11 @@ func runMain(m *testing.M) int {
 	// Build the binaries while the dev server starts.
 	built := make(chan error, 1)
 	go func() {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", binDir+string(filepath.Separator), "./worker", "./starter")
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", binDir+string(filepath.Separator), "./worker", "./starter", "./cmd/simulator")
 		cmd.Dir = repoRoot
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			err = fmt.Errorf("go build ./worker ./starter: %v\n%s", err, out)
+			err = fmt.Errorf("go build ./worker ./starter ./cmd/simulator: %v\n%s", err, out)
 		}
 		built <- err
 	}()

@@ -339,6 +339,10 @@ func (s *Server) stream(ex *exchange, a answer) {
 	if first <= 0 {
 		first = s.cfg.Latency + a.jitter
 	}
+	// Chunks keep to a fixed schedule from the start (first chunk at first,
+	// token i PerToken×i after it), so that the time spent writing them and
+	// a timer's lateness do not add up over a long stream.
+	start := time.Now()
 	if err := s.sleep(ctx, first); err != nil {
 		s.abandon(ex, err)
 		return
@@ -377,7 +381,7 @@ func (s *Server) stream(ex *exchange, a answer) {
 	}
 	for i, w := range a.words {
 		if i > 0 {
-			if err := s.sleep(ctx, s.cfg.PerToken); err != nil {
+			if err := s.sleep(ctx, time.Until(start.Add(first+time.Duration(i)*s.cfg.PerToken))); err != nil {
 				s.abandon(ex, err)
 				return
 			}

@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/llmconc/llmconc/simulator"
+)
+
+// TestStreamingMetrics: with -stream against a simulator with 300 ms to the
+// first token, 20 ms between tokens and 50 tokens, the reported mean TTFT and
+// TPOT are within 5 % and the usage tokens are exact.
+func TestStreamingMetrics(t *testing.T) {
+	key := "e2e-stream-key-" + randHex(8)
+	// The simulator runs as its own process, built like the worker: a
+	// race-instrumented endpoint in the test's process would add its own
+	// delay to the first token.
+	base := startSimulatorProcess(t, "-ttft", "300ms", "-per-token", "20ms", "-tokens", "50", "-api-key", key)
+	startWorker(t, key, base)
+
+	out := filepath.Join(t.TempDir(), "stream.json")
+	p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "100", "-stream", "-out", out)
+	if code != 0 {
+		t.Fatalf("starter exited %d\n%s", code, p.output())
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Config struct {
+			Stream bool `json:"stream"`
+		} `json:"config"`
+		Sequential streamPass `json:"sequential"`
+		Concurrent streamPass `json:"concurrent"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Config.Stream {
+		t.Error("config.stream is false")
+	}
+	for name, pass := range map[string]*streamPass{"sequential": &d.Sequential, "concurrent": &d.Concurrent} {
+		if !pass.Stream || pass.TTFT == nil || pass.TPOT == nil || pass.ITL == nil {
+			t.Errorf("%s: stream %v ttft %v tpot %v itl %v; want all set", name, pass.Stream, pass.TTFT, pass.TPOT, pass.ITL)
+			continue
+		}
+		t.Logf("%s: mean TTFT %.1f ms, mean TPOT %.2f ms", name, 1000*pass.TTFT.Mean, 1000*pass.TPOT.Mean)
+		if math.Abs(pass.TTFT.Mean-0.300)/0.300 > 0.05 {
+			t.Errorf("%s: mean TTFT %.4fs, want within 5%% of 0.300s", name, pass.TTFT.Mean)
+		}
+		if math.Abs(pass.TPOT.Mean-0.020)/0.020 > 0.05 {
+			t.Errorf("%s: mean TPOT %.5fs, want within 5%% of 0.020s", name, pass.TPOT.Mean)
+		}
+		if pass.ITL.N != 4*49 {
+			t.Errorf("%s: ITL pooled over %d gaps, want %d", name, pass.ITL.N, 4*49)
+		}
+		for i, r := range pass.Requests {
+			if !r.OK || !r.Stream || r.CompletionTokens != 50 || r.TokensEstimated || len(r.ChunkGaps) != 49 {
+				t.Errorf("%s request %d: ok %v stream %v tokens %d estimated %v gaps %d; want a streamed 50-token answer from usage",
+					name, i, r.OK, r.Stream, r.CompletionTokens, r.TokensEstimated, len(r.ChunkGaps))
+			}
+		}
+	}
+}
+
+type dist struct {
+	Mean float64 `json:"mean"`
+	N    int     `json:"n"`
+}
+
+// streamPass is what TestStreamingMetrics reads of a pass.
+type streamPass struct {
+	Stream   bool  `json:"stream"`
+	TTFT     *dist `json:"ttft"`
+	TPOT     *dist `json:"tpot"`
+	ITL      *dist `json:"itl"`
+	Requests []struct {
+		Stream           bool      `json:"stream"`
+		CompletionTokens int       `json:"completion_tokens"`
+		TokensEstimated  bool      `json:"tokens_estimated"`
+		ChunkGaps        []float64 `json:"chunk_gaps_seconds"`
+		OK               bool      `json:"ok"`
+	} `json:"requests"`
+}
+
+// TestRateLimitTold: a limit of 5 requests a minute and 12 concurrent
+// requests: exactly 7 answers are 429, each with Retry-After and the
+// x-ratelimit headers in the JSON.
+func TestRateLimitTold(t *testing.T) {
+	key := "e2e-ratelimit-key-" + randHex(8)
+	sim := simulator.New(simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: time.Minute, APIKey: key, Seed: 1})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start the simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	startWorker(t, key, base)
+
+	out := filepath.Join(t.TempDir(), "ratelimit.json")
+	p, code := runStarter(t, 2*time.Minute, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-out", out)
+	if code != 0 {
+		t.Fatalf("starter exited %d\n%s", code, p.output())
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Concurrent struct {
+			StatusCounts map[string]int `json:"status_counts"`
+			RateLimit    *struct {
+				Requests *struct {
+					Remaining *int `json:"remaining"`
+					Limit     *int `json:"limit"`
+				} `json:"requests"`
+			} `json:"rate_limit"`
+			Requests []struct {
+				HTTPStatus int      `json:"http_status"`
+				RetryAfter *float64 `json:"retry_after_seconds"`
+				RateLimit  *struct {
+					LimitRequests *int `json:"limit_requests"`
+				} `json:"rate_limit"`
+			} `json:"requests"`
+		} `json:"concurrent"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Concurrent.StatusCounts["429"] != 7 || d.Concurrent.StatusCounts["200"] != 5 {
+		t.Errorf("status_counts %v, want 5×200 and 7×429", d.Concurrent.StatusCounts)
+	}
+	n429 := 0
+	for i, r := range d.Concurrent.Requests {
+		if r.RateLimit == nil || r.RateLimit.LimitRequests == nil || *r.RateLimit.LimitRequests != 5 {
+			t.Errorf("request %d (%d): x-ratelimit headers missing from the JSON", i, r.HTTPStatus)
+		}
+		if r.HTTPStatus == 429 {
+			n429++
+			if r.RetryAfter == nil || *r.RetryAfter <= 0 {
+				t.Errorf("request %d: a 429 without retry_after_seconds", i)
+			}
+		}
+	}
+	if n429 != 7 {
+		t.Errorf("%d records with status 429, want exactly 7", n429)
+	}
+	rl := d.Concurrent.RateLimit
+	if rl == nil || rl.Requests == nil || rl.Requests.Remaining == nil || *rl.Requests.Remaining != 0 {
+		t.Errorf("the pass's tightest limit must show 0 requests remaining: %+v", rl)
+	}
+}
+
+// startSimulatorProcess runs the simulator binary with args on a free port
+// and returns its base URL; the test's cleanup stops it.
+func startSimulatorProcess(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(simBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the simulator: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		l, _ := bufio.NewReader(stdout).ReadString('\n')
+		line <- l
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	timer := time.NewTimer(30 * time.Second)
+	defer timer.Stop()
+	select {
+	case l := <-line:
+		i := strings.Index(l, "http://")
+		if i < 0 {
+			t.Fatalf("the simulator did not say where it serves: %q", l)
+		}
+		return strings.TrimSpace(l[i:])
+	case <-timer.C:
+		t.Fatal("the simulator did not start within 30s")
+		return ""
+	}
+}
