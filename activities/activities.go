@@ -114,7 +114,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 					return
 				}
 				rec := a.call(ctx, in, spec)
-				rec.Attempt = attempt
+				rec.Attempt = max(in.Attempt, 1) + attempt - 1
 				if !in.FireAt.IsZero() {
 					rec.DispatchDelaySeconds = max(0, rec.Sent().Sub(in.FireAt).Seconds())
 				}

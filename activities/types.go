@@ -42,6 +42,9 @@ type SendInput struct {
 	StopOnFatal bool `json:"stop_on_fatal"`
 	// Stream asks for streamed responses (SSE) and per-chunk timing.
 	Stream bool `json:"stream"`
+	// Attempt numbers the requests' try when the workflow resends them
+	// (-retry backoff); 0 means the first.
+	Attempt int32 `json:"attempt,omitempty"`
 }
 
 // SendOutput is the result of Activities.Send: one record per request, in the
@@ -91,6 +94,36 @@ type RequestRecord struct {
 	RateLimit *RateLimit `json:"rate_limit,omitempty"`
 	// RetryAfterSeconds is the Retry-After header of a 429 (or 503).
 	RetryAfterSeconds *float64 `json:"retry_after_seconds,omitempty"`
+	// Attempts, for a request sent more than once (-retry backoff), lists
+	// every try in order, this one last; the record's other fields are the
+	// last try's.
+	Attempts []AttemptRecord `json:"attempts,omitempty"`
+	// TotalLatencySeconds, for a request sent more than once, runs from the
+	// first try's send to the final answer, waits included.
+	TotalLatencySeconds float64 `json:"total_latency_seconds,omitempty"`
+}
+
+// AttemptRecord is one try of a request that was sent more than once.
+type AttemptRecord struct {
+	Attempt           int32    `json:"attempt"`
+	SentAt            string   `json:"sent_at"`
+	ReceivedAt        string   `json:"received_at"`
+	LatencySeconds    float64  `json:"latency_seconds"`
+	HTTPStatus        int      `json:"http_status"`
+	Error             string   `json:"error"`
+	RetryAfterSeconds *float64 `json:"retry_after_seconds,omitempty"`
+	// WaitSeconds is the time from the previous try's answer to this send.
+	WaitSeconds float64 `json:"wait_seconds"`
+}
+
+// Retryable reports whether -retry backoff sends the request again: a rate
+// limit (429) or a server error (500, 502, 503, 504).
+func (r RequestRecord) Retryable() bool {
+	switch r.HTTPStatus {
+	case 429, 500, 502, 503, 504:
+		return true
+	}
+	return false
 }
 
 // RateLimit is what a response said about the key's rate limits, from

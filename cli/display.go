@@ -19,7 +19,8 @@ type display struct {
 	configShown bool
 	current     string
 	headers     map[string]bool
-	requests    map[string]map[int]bool
+	requests    map[string]map[int]int32 // per pass: the last try shown of each request
+	ok          map[string]map[int]bool  // per pass: whether each request's last try shown succeeded
 	summaries   map[string]bool
 	// tty is set when the output is a terminal: a progress bar is then
 	// redrawn in place; otherwise it prints a line every 10 %.
@@ -37,7 +38,8 @@ func newDisplay(t report.Text, tty bool) *display {
 	return &display{
 		t:         t,
 		headers:   map[string]bool{},
-		requests:  map[string]map[int]bool{activities.PassSequential: {}, activities.PassConcurrent: {}},
+		requests:  map[string]map[int]int32{},
+		ok:        map[string]map[int]bool{},
 		summaries: map[string]bool{},
 		tty:       tty,
 		failed:    map[string]int{},
@@ -66,18 +68,23 @@ func (d *display) header(pass string, c report.Config) {
 
 func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
 	if d.requests[ev.Pass] == nil {
-		d.requests[ev.Pass] = map[int]bool{}
+		d.requests[ev.Pass], d.ok[ev.Pass] = map[int]int32{}, map[int]bool{}
 	}
-	if d.requests[ev.Pass][ev.Index] {
+	try := max(ev.Attempt, 1)
+	if d.requests[ev.Pass][ev.Index] >= try {
 		return
 	}
-	d.requests[ev.Pass][ev.Index] = true
+	d.requests[ev.Pass][ev.Index] = try
+	d.ok[ev.Pass][ev.Index] = ev.OK
 	if c.Requests <= barAbove {
 		d.t.Request(ev, c.Requests)
 		return
 	}
-	if !ev.OK {
-		d.failed[ev.Pass]++
+	d.failed[ev.Pass] = 0
+	for _, ok := range d.ok[ev.Pass] {
+		if !ok {
+			d.failed[ev.Pass]++
+		}
 	}
 	done := len(d.requests[ev.Pass])
 	step := 10 * done / c.Requests
@@ -150,6 +157,10 @@ func (d *display) result(doc report.Document) {
 		recs := append([]activities.RequestRecord(nil), p.Requests...)
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
 		for _, r := range recs {
+			for _, a := range r.Attempts[:max(len(r.Attempts)-1, 0)] {
+				d.request(workflows.ProgressEvent{Pass: r.Pass, Index: r.Index, OK: a.HTTPStatus == 200 && a.Error == "",
+					HTTPStatus: a.HTTPStatus, LatencySeconds: a.LatencySeconds, Error: a.Error, Attempt: a.Attempt}, doc.Config)
+			}
 			d.request(workflows.EventOf(r), doc.Config)
 		}
 		d.summary(pass, p.PassSummary)

@@ -74,6 +74,7 @@ type options struct {
 	html           string
 	sweep          string
 	repeat         int
+	retry          string
 	dev            bool
 	shards         int
 	fireLead       time.Duration
@@ -97,6 +98,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
+	fs.StringVar(&o.retry, "retry", workflows.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
@@ -161,6 +163,8 @@ func (o options) runInput() (workflows.RunInput, error) {
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
 		Stream:         o.stream,
+		Retry:          o.retry,
+		RetryAttempts:  workflows.DefaultRetryAttempts,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return workflows.RunInput{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)

@@ -195,3 +195,86 @@ func startSimulatorProcess(t *testing.T, args ...string) string {
 		return ""
 	}
 }
+
+// TestRateLimitBackoff: the same limit with a short window and -retry
+// backoff: every request succeeds in the end, and every try is recorded.
+func TestRateLimitBackoff(t *testing.T) {
+	key := "e2e-backoff-key-" + randHex(8)
+	sim := simulator.New(simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, APIKey: key, Seed: 1})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start the simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	startWorker(t, key, base)
+
+	out := filepath.Join(t.TempDir(), "backoff.json")
+	p, code := runStarter(t, 2*time.Minute, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff", "-out", out)
+	if code != 0 {
+		t.Fatalf("starter exited %d\n%s", code, p.output())
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Concurrent struct {
+			Successful int `json:"successful"`
+			Requests   []struct {
+				OK                  bool    `json:"ok"`
+				Attempt             int     `json:"attempt"`
+				LatencySeconds      float64 `json:"latency_seconds"`
+				TotalLatencySeconds float64 `json:"total_latency_seconds"`
+				Attempts            []struct {
+					Attempt     int      `json:"attempt"`
+					HTTPStatus  int      `json:"http_status"`
+					RetryAfter  *float64 `json:"retry_after_seconds"`
+					WaitSeconds float64  `json:"wait_seconds"`
+					SentAt      string   `json:"sent_at"`
+				} `json:"attempts"`
+			} `json:"requests"`
+		} `json:"concurrent"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Concurrent.Successful != 12 || len(d.Concurrent.Requests) != 12 {
+		t.Fatalf("%d of %d requests succeeded, want all 12\n%s", d.Concurrent.Successful, len(d.Concurrent.Requests), p.output())
+	}
+	retried, tries := 0, 0
+	for i, r := range d.Concurrent.Requests {
+		if !r.OK {
+			t.Errorf("request %d failed in the end", i)
+		}
+		if r.Attempt == 1 {
+			if len(r.Attempts) != 0 {
+				t.Errorf("request %d succeeded first time but lists tries", i)
+			}
+			tries++
+			continue
+		}
+		retried++
+		tries += len(r.Attempts)
+		if len(r.Attempts) != r.Attempt {
+			t.Errorf("request %d: attempt %d but %d tries recorded", i, r.Attempt, len(r.Attempts))
+			continue
+		}
+		for k, a := range r.Attempts[:len(r.Attempts)-1] {
+			if a.HTTPStatus != 429 || a.RetryAfter == nil || a.SentAt == "" {
+				t.Errorf("request %d try %d: status %d retry-after %v; want a recorded 429 with Retry-After", i, k+1, a.HTTPStatus, a.RetryAfter)
+			}
+			if next := r.Attempts[k+1]; next.WaitSeconds < *a.RetryAfter*0.9 {
+				t.Errorf("request %d: waited %.2fs before try %d, less than its Retry-After %.0fs", i, next.WaitSeconds, k+2, *a.RetryAfter)
+			}
+		}
+		if r.TotalLatencySeconds <= r.LatencySeconds {
+			t.Errorf("request %d: total latency %.2fs must exceed the last try's %.2fs", i, r.TotalLatencySeconds, r.LatencySeconds)
+		}
+	}
+	if retried < 7 {
+		t.Errorf("%d requests were retried, want at least the 7 rate-limited ones", retried)
+	}
+	if got := sim.Stats().Requests; got != tries {
+		t.Errorf("the simulator saw %d requests, the JSON records %d tries", got, tries)
+	}
+}

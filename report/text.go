@@ -59,11 +59,15 @@ func (t Text) PassHeader(pass string, requests, concurrency int) {
 
 // Request prints one completed request.
 func (t Text) Request(ev workflows.ProgressEvent, total int) {
+	try := ""
+	if ev.Attempt > 1 {
+		try = fmt.Sprintf(" (try %d)", ev.Attempt)
+	}
 	if ev.OK {
-		fmt.Fprintf(t.W, "  Request %d/%d ✓ Completed in %.2fs\n", ev.Index+1, total, ev.LatencySeconds)
+		fmt.Fprintf(t.W, "  Request %d/%d%s ✓ Completed in %.2fs\n", ev.Index+1, total, try, ev.LatencySeconds)
 		return
 	}
-	fmt.Fprintf(t.W, "  Request %d/%d ✗ Failed after %.2fs: %s\n", ev.Index+1, total, ev.LatencySeconds, oneLine(ev.Error))
+	fmt.Fprintf(t.W, "  Request %d/%d%s ✗ Failed after %.2fs: %s\n", ev.Index+1, total, try, ev.LatencySeconds, oneLine(ev.Error))
 }
 
 // RepeatTable prints the runs of a repeated comparison and the mean speedup

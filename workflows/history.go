@@ -54,18 +54,63 @@ func MergeRecords(r *RunResult, outputs []activities.SendOutput) {
 		}
 	}
 	for _, p := range passes {
-		seen := map[int]bool{}
-		for _, rec := range p.Records {
-			seen[rec.Index] = true
-		}
+		recs := p.Records
 		for _, out := range outputs {
 			for _, rec := range out.Records {
-				if rec.Pass == p.Pass && !seen[rec.Index] {
-					seen[rec.Index] = true
-					p.Records = append(p.Records, rec)
+				if rec.Pass == p.Pass {
+					recs = append(recs, rec)
 				}
 			}
 		}
-		sort.SliceStable(p.Records, func(i, j int) bool { return p.Records[i].Index < p.Records[j].Index })
+		p.Records = CollapseAttempts(recs)
 	}
+}
+
+// CollapseAttempts makes one record per request, ordered by index. A request
+// reported more than once with the same attempt counts once (the first
+// report wins); one sent more than once (-retry backoff) becomes its last
+// try's record, with every try in Attempts and TotalLatencySeconds from the
+// first send to the final answer.
+func CollapseAttempts(recs []activities.RequestRecord) []activities.RequestRecord {
+	type key struct {
+		index   int
+		attempt int32
+	}
+	seen := map[key]bool{}
+	tries := map[int][]activities.RequestRecord{}
+	var order []int
+	for _, rec := range recs {
+		k := key{rec.Index, rec.Attempt}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if tries[rec.Index] == nil {
+			order = append(order, rec.Index)
+		}
+		tries[rec.Index] = append(tries[rec.Index], rec)
+	}
+	sort.Ints(order)
+	out := make([]activities.RequestRecord, 0, len(order))
+	for _, idx := range order {
+		ts := tries[idx]
+		sort.SliceStable(ts, func(i, j int) bool { return ts[i].Attempt < ts[j].Attempt })
+		last := ts[len(ts)-1]
+		if len(ts) > 1 {
+			last.Attempts = make([]activities.AttemptRecord, len(ts))
+			for i, t := range ts {
+				a := activities.AttemptRecord{Attempt: t.Attempt, SentAt: t.SentAt, ReceivedAt: t.ReceivedAt, LatencySeconds: t.LatencySeconds,
+					HTTPStatus: t.HTTPStatus, Error: t.Error, RetryAfterSeconds: t.RetryAfterSeconds}
+				if i > 0 && t.SentAt != "" && ts[i-1].ReceivedAt != "" {
+					a.WaitSeconds = t.Sent().Sub(ts[i-1].Received()).Seconds()
+				}
+				last.Attempts[i] = a
+			}
+			if ts[0].SentAt != "" && last.ReceivedAt != "" {
+				last.TotalLatencySeconds = last.Received().Sub(ts[0].Sent()).Seconds()
+			}
+		}
+		out = append(out, last)
+	}
+	return out
 }

@@ -35,6 +35,7 @@ const (
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultTimeout        = 30 * time.Minute
 	MaxRequests           = 10000
+	DefaultRetryAttempts  = 5
 	// MaxPromptBytes bounds the prompts of a run, which travel in its input,
 	// and the result of one batch, below Temporal's 2 MiB payload limit.
 	MaxPromptBytes = 1800 << 10
@@ -61,6 +62,12 @@ type RunInput struct {
 	// Stream asks for streamed responses and streaming metrics (TTFT, TPOT,
 	// inter-chunk gaps).
 	Stream bool `json:"stream"`
+	// Retry is "none" (the default: a failed request is recorded, not sent
+	// again) or "backoff": a request answered 429 or 5xx is sent again after
+	// its Retry-After (or 1 s, 2 s, 4 s, … without one), up to
+	// RetryAttempts tries in all.
+	Retry         string `json:"retry,omitempty"`
+	RetryAttempts int    `json:"retry_attempts,omitempty"`
 	// Sweep, with Passes "sweep", lists concurrency levels: one concurrent
 	// pass of Requests requests per level, in this order.
 	Sweep []int `json:"sweep,omitempty"`
@@ -93,6 +100,12 @@ func (in RunInput) WithDefaults() RunInput {
 	if in.MaxShards == 0 {
 		in.MaxShards = DefaultMaxShards
 	}
+	if in.Retry == "" {
+		in.Retry = RetryNone
+	}
+	if in.RetryAttempts == 0 {
+		in.RetryAttempts = DefaultRetryAttempts
+	}
 	return in
 }
 
@@ -122,6 +135,10 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("-timeout must be positive, got %s", in.Timeout)
 	case in.MaxShards < 1:
 		return fmt.Errorf("-shards must be at least 1, got %d", in.MaxShards)
+	case in.Retry != RetryNone && in.Retry != RetryBackoff:
+		return fmt.Errorf("-retry must be none or backoff, got %q", in.Retry)
+	case in.RetryAttempts < 1 || in.RetryAttempts > 20:
+		return fmt.Errorf("the retry attempts must be between 1 and 20, got %d", in.RetryAttempts)
 	case in.FireLead < 0:
 		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
 	case in.RunsConcurrent() && in.shardResultBytes() > MaxPromptBytes:
@@ -176,6 +193,32 @@ func (in RunInput) sweepError() error {
 
 // SweepPass is the pass name of a sweep level, as records carry it.
 func SweepPass(level int) string { return fmt.Sprintf("sweep-c%d", level) }
+
+// Retry modes.
+const (
+	RetryNone    = "none"
+	RetryBackoff = "backoff"
+)
+
+// retrying reports whether a request answered with rec is sent again.
+func (in RunInput) retrying(rec activities.RequestRecord) bool {
+	return in.Retry == RetryBackoff && rec.Retryable() && int(rec.Attempt) < in.RetryAttempts
+}
+
+// retryWait is how long to wait before sending again requests answered with
+// recs: the longest Retry-After among them, or an exponential backoff from
+// 1 s (capped at 60 s) when none said.
+func retryWait(recs []activities.RequestRecord) time.Duration {
+	var wait time.Duration
+	for _, rec := range recs {
+		d := time.Duration(1<<min(max(rec.Attempt-1, 0), 6)) * time.Second
+		if rec.RetryAfterSeconds != nil {
+			d = time.Duration(*rec.RetryAfterSeconds * float64(time.Second))
+		}
+		wait = max(wait, min(d, time.Minute))
+	}
+	return wait
+}
 
 // RunsSequential reports whether the sequential pass is part of the run.
 func (in RunInput) RunsSequential() bool {
@@ -266,9 +309,16 @@ type ProgressEvent struct {
 	HTTPStatus     int     `json:"http_status"`
 	LatencySeconds float64 `json:"latency_seconds"`
 	Error          string  `json:"error,omitempty"`
+	// Attempt numbers the try of a request sent more than once (0 for the
+	// first).
+	Attempt int32 `json:"attempt,omitempty"`
 }
 
 // EventOf returns the progress event of a record.
 func EventOf(r activities.RequestRecord) ProgressEvent {
-	return ProgressEvent{Pass: r.Pass, Index: r.Index, OK: r.OK, HTTPStatus: r.HTTPStatus, LatencySeconds: r.LatencySeconds, Error: r.Error}
+	ev := ProgressEvent{Pass: r.Pass, Index: r.Index, OK: r.OK, HTTPStatus: r.HTTPStatus, LatencySeconds: r.LatencySeconds, Error: r.Error}
+	if r.Attempt > 1 {
+		ev.Attempt = r.Attempt
+	}
+	return ev
 }

@@ -35,6 +35,8 @@ type run struct {
 	// own holds, per pass, the records the workflow made itself, for
 	// requests that no batch activity reported.
 	own map[string][]activities.RequestRecord
+	// done marks, per pass, the requests with at least one answer.
+	done map[string]map[int]bool
 }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test.
@@ -49,6 +51,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		progress: map[string]*PassProgress{activities.PassSequential: {}, activities.PassConcurrent: {}},
 		records:  map[string][]activities.RequestRecord{},
 		own:      map[string][]activities.RequestRecord{},
+		done:     map[string]map[int]bool{},
 	}
 	cfg := in
 	cfg.Prompts = nil
@@ -116,26 +119,41 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
 			continue
 		}
-		actx := workflow.WithActivityOptions(ctx, r.activityOptions(
-			fmt.Sprintf("sequential #%d", i+1), 1, 0))
-		var out activities.SendOutput
-		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
-			Pass:           activities.PassSequential,
-			Requests:       []activities.RequestSpec{spec},
-			Model:          r.in.Model,
-			MaxTokens:      r.in.MaxTokens,
-			Concurrency:    1,
-			RequestTimeout: r.in.RequestTimeout,
-			StopOnFatal:    true,
-			Stream:         r.in.Stream,
-		}).Get(ctx, &out)
-		if err != nil {
-			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
-			continue
-		}
-		r.add(out.Records...)
-		if r.result.Aborted != "" {
-			return
+		for attempt := int32(1); ; attempt++ {
+			summary := fmt.Sprintf("sequential #%d", i+1)
+			if attempt > 1 {
+				summary += fmt.Sprintf(" (try %d)", attempt)
+			}
+			actx := workflow.WithActivityOptions(ctx, r.activityOptions(summary, 1, 0))
+			var out activities.SendOutput
+			in := activities.SendInput{
+				Pass:           activities.PassSequential,
+				Requests:       []activities.RequestSpec{spec},
+				Model:          r.in.Model,
+				MaxTokens:      r.in.MaxTokens,
+				Concurrency:    1,
+				RequestTimeout: r.in.RequestTimeout,
+				StopOnFatal:    true,
+				Stream:         r.in.Stream,
+			}
+			if attempt > 1 {
+				in.Attempt = attempt
+			}
+			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
+			if err != nil {
+				r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
+				break
+			}
+			r.add(out.Records...)
+			if r.result.Aborted != "" {
+				return
+			}
+			if len(out.Records) != 1 || !r.in.retrying(out.Records[0]) || !workflow.Now(ctx).Before(deadline) {
+				break
+			}
+			if err := workflow.Sleep(ctx, retryWait(out.Records)); err != nil {
+				return
+			}
 		}
 	}
 }
@@ -153,6 +171,35 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 		}
 		return time.Time{}, 0
 	}
+	fireAt, shards := r.fire(ctx, pass, specs, concurrency, 0)
+	// -retry backoff: resend what was rate-limited or failed on the
+	// server's side, all together again, after the longest Retry-After.
+	for attempt := int32(2); r.in.Retry == RetryBackoff && r.result.Aborted == ""; attempt++ {
+		var again []activities.RequestRecord
+		for _, rec := range CollapseAttempts(r.records[pass]) {
+			if r.in.retrying(rec) {
+				again = append(again, rec)
+			}
+		}
+		if len(again) == 0 || !workflow.Now(ctx).Before(deadline) {
+			break
+		}
+		if err := workflow.Sleep(ctx, retryWait(again)); err != nil {
+			break
+		}
+		retry := make([]activities.RequestSpec, len(again))
+		for i, rec := range again {
+			retry[i] = activities.RequestSpec{Index: rec.Index, Prompt: r.in.Prompts[rec.Index]}
+		}
+		r.fire(ctx, pass, retry, min(concurrency, len(retry)), attempt)
+	}
+	return fireAt, shards
+}
+
+// fire sends specs in shards that all start at one common instant, and
+// returns that instant with the number of shards. attempt numbers a resend
+// (0 for the first).
+func (r *run) fire(ctx workflow.Context, pass string, specs []activities.RequestSpec, concurrency int, attempt int32) (time.Time, int) {
 	shards := Shard(specs, concurrency, r.in.MaxShards)
 	lead := r.in.FireLead
 	if lead == 0 {
@@ -169,6 +216,9 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 		if len(sh.Requests) > 1 {
 			summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, len(shards), len(sh.Requests), sh.Concurrency)
 		}
+		if attempt > 1 {
+			summary += fmt.Sprintf(" (try %d)", attempt)
+		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
 		actx := workflow.WithActivityOptions(cctx, r.activityOptions(summary, waves, lead))
 		sh := sh
@@ -182,6 +232,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 			RequestTimeout: r.in.RequestTimeout,
 			StopOnFatal:    true,
 			Stream:         r.in.Stream,
+			Attempt:        attempt,
 		})
 		sel.AddFuture(f, func(f workflow.Future) {
 			var out activities.SendOutput
@@ -226,7 +277,13 @@ func (r *run) activityOptions(summary string, waves int, lead time.Duration) wor
 func (r *run) add(recs ...activities.RequestRecord) {
 	for _, rec := range recs {
 		r.records[rec.Pass] = append(r.records[rec.Pass], rec)
-		r.progress[rec.Pass].Done++
+		if !r.done[rec.Pass][rec.Index] {
+			if r.done[rec.Pass] == nil {
+				r.done[rec.Pass] = map[int]bool{}
+			}
+			r.done[rec.Pass][rec.Index] = true
+			r.progress[rec.Pass].Done++
+		}
 		r.events = append(r.events, EventOf(rec))
 		if r.result.Aborted == "" && rec.Fatal() {
 			r.result.Aborted = activities.FatalReason(rec)
@@ -237,7 +294,7 @@ func (r *run) add(recs ...activities.RequestRecord) {
 // finishPass stores a pass's summary over all its records, and the records
 // no batch reported (see PassResult).
 func (r *run) finishPass(pass string, fireAt time.Time, shards int) *PassResult {
-	recs := r.records[pass]
+	recs := CollapseAttempts(r.records[pass])
 	s := analysis.Summarize(recs)
 	r.progress[pass].Summary = &s
 	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]activities.RequestRecord{}, r.own[pass]...)}
