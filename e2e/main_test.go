@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
 )
 
@@ -368,4 +369,35 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// simulatedEndpoint starts a simulator with cfg, under a fresh key, and the
+// worker binary in front of it; the test's cleanup stops both.
+func simulatedEndpoint(t *testing.T, cfg simulator.Config) *simulator.Server {
+	t.Helper()
+	cfg.APIKey = "e2e-key-" + randHex(8)
+	sim := simulator.New(cfg)
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start the simulator: %v", err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	startWorker(t, cfg.APIKey, base)
+	return sim
+}
+
+// runToJSON runs the starter with args, writing its JSON to a fresh file,
+// requires exit 0, and returns the starter, exited, and the file's bytes.
+func runToJSON(t *testing.T, args ...string) (*proc, []byte) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "result.json")
+	p, code := runStarter(t, 3*time.Minute, append(args, "-out", out)...)
+	if code != 0 {
+		t.Fatalf("starter exited %d\n%s", code, p.output())
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, raw
 }

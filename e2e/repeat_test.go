@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,25 +14,9 @@ import (
 // With a fixed latency L, N requests and no limit, the true speedup is
 // N·L / L = N, less the orchestration cost each pass pays.
 func TestRepeatConfidenceInterval(t *testing.T) {
-	key := "e2e-repeat-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 300 * time.Millisecond, Jitter: 20 * time.Millisecond, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	startWorker(t, key, base)
-
+	simulatedEndpoint(t, simulator.Config{Latency: 300 * time.Millisecond, Jitter: 20 * time.Millisecond, Seed: 1})
 	const n = 6
-	out := filepath.Join(t.TempDir(), "repeat.json")
-	p, code := runStarter(t, 3*time.Minute, "-requests", "6", "-max-tokens", "8", "-repeat", "3", "-id", "e2e-repeat-"+randHex(4), "-out", out)
-	if code != 0 {
-		t.Fatalf("starter exited %d\n%s", code, p.output())
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, raw := runToJSON(t, "-requests", "6", "-max-tokens", "8", "-repeat", "3", "-id", "e2e-repeat-"+randHex(4))
 	var d struct {
 		WorkflowID string `json:"workflow_id"`
 		Sequential struct {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,15 +24,7 @@ func TestStreamingMetrics(t *testing.T) {
 	base := startSimulatorProcess(t, "-ttft", "300ms", "-per-token", "20ms", "-tokens", "50", "-api-key", key)
 	startWorker(t, key, base)
 
-	out := filepath.Join(t.TempDir(), "stream.json")
-	p, code := runStarter(t, 2*time.Minute, "-requests", "4", "-max-tokens", "100", "-stream", "-out", out)
-	if code != 0 {
-		t.Fatalf("starter exited %d\n%s", code, p.output())
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, raw := runToJSON(t, "-requests", "4", "-max-tokens", "100", "-stream")
 	var d struct {
 		Config struct {
 			Stream bool `json:"stream"`
@@ -96,24 +86,8 @@ type streamPass struct {
 // requests: exactly 7 answers are 429, each with Retry-After and the
 // x-ratelimit headers in the JSON.
 func TestRateLimitTold(t *testing.T) {
-	key := "e2e-ratelimit-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: time.Minute, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	startWorker(t, key, base)
-
-	out := filepath.Join(t.TempDir(), "ratelimit.json")
-	p, code := runStarter(t, 2*time.Minute, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-out", out)
-	if code != 0 {
-		t.Fatalf("starter exited %d\n%s", code, p.output())
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: time.Minute, Seed: 1})
+	_, raw := runToJSON(t, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent")
 	var d struct {
 		Concurrent struct {
 			StatusCounts map[string]int `json:"status_counts"`
@@ -199,24 +173,8 @@ func startSimulatorProcess(t *testing.T, args ...string) string {
 // TestRateLimitBackoff: the same limit with a short window and -retry
 // backoff: every request succeeds in the end, and every try is recorded.
 func TestRateLimitBackoff(t *testing.T) {
-	key := "e2e-backoff-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	startWorker(t, key, base)
-
-	out := filepath.Join(t.TempDir(), "backoff.json")
-	p, code := runStarter(t, 2*time.Minute, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff", "-out", out)
-	if code != 0 {
-		t.Fatalf("starter exited %d\n%s", code, p.output())
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim := simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, Seed: 1})
+	p, raw := runToJSON(t, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff")
 	var d struct {
 		Concurrent struct {
 			Successful int `json:"successful"`

@@ -14,24 +14,9 @@ import (
 // TestSweepFindsTheKnee: against a server that serves at most 8 requests at
 // once, a sweep over 1..16 finds the knee at 8.
 func TestSweepFindsTheKnee(t *testing.T) {
-	key := "e2e-sweep-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 200 * time.Millisecond, MaxConcurrent: 8, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	startWorker(t, key, base)
-
+	sim := simulatedEndpoint(t, simulator.Config{Latency: 200 * time.Millisecond, MaxConcurrent: 8, Seed: 1})
 	out := filepath.Join(t.TempDir(), "sweep.json")
-	p, code := runStarter(t, 3*time.Minute, "-requests", "16", "-max-tokens", "8", "-sweep", "1,2,4,8,16", "-out", out)
-	if code != 0 {
-		t.Fatalf("starter exited %d\n%s", code, p.output())
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, raw := runToJSON(t, "-requests", "16", "-max-tokens", "8", "-sweep", "1,2,4,8,16", "-html", strings.TrimSuffix(out, ".json")+".html")
 	var d struct {
 		Sequential *json.RawMessage `json:"sequential"`
 		Sweep      *struct {
