@@ -11,6 +11,7 @@ import (
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/stats"
 )
 
 // page is everything the template shows, computed beforehand: the template
@@ -396,13 +397,13 @@ func buildLatency(d report.Document) latency {
 		case len(lat[i]) == 0:
 			ph.Missing = "No successful request in this pass."
 		default:
-			s := lat[i]
+			s := stats.Describe(lat[i])
 			ph.Stats = []string{
-				fmt.Sprintf("n = %d", len(s)),
-				"median " + seconds(percentile(s, 50)),
-				"p95 " + seconds(percentile(s, 95)),
-				"min " + seconds(s[0]),
-				"max " + seconds(s[len(s)-1]),
+				fmt.Sprintf("n = %d", s.N),
+				"median " + seconds(s.P50),
+				"p95 " + seconds(s.P95),
+				"min " + seconds(s.Min),
+				"max " + seconds(s.Max),
 			}
 			ph.Chart = buildHistogram(x.name, bins, counts[i], maxCount)
 		}

@@ -87,20 +87,6 @@ func formatTick(v, step float64) string {
 }
 
 // percentile is the p-th percentile (0..100) of sorted values, interpolated
-// linearly between the closest ranks (numpy's default, Hyndman & Fan type 7).
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	h := float64(len(sorted)-1) * p / 100
-	lo := math.Floor(h)
-	i := int(lo)
-	if i+1 >= len(sorted) {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
-}
-
 // sortedFinite returns the finite values, sorted, in a new slice.
 func sortedFinite(values []float64) []float64 {
 	out := make([]float64, 0, len(values))
