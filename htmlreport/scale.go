@@ -86,7 +86,6 @@ func formatTick(v, step float64) string {
 	return strconv.FormatFloat(v, 'f', decimals(step), 64)
 }
 
-// percentile is the p-th percentile (0..100) of sorted values, interpolated
 // sortedFinite returns the finite values, sorted, in a new slice.
 func sortedFinite(values []float64) []float64 {
 	out := make([]float64, 0, len(values))
