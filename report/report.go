@@ -61,6 +61,7 @@ type Config struct {
 	TimeoutSeconds        float64 `json:"timeout_seconds"`
 	MaxShards             int     `json:"max_shards"`
 	Stream                bool    `json:"stream"`
+	Retry                 string  `json:"retry"`
 	Sweep                 []int   `json:"sweep,omitempty"`
 	// Endpoint is the base URL the worker sent the requests to; never a key.
 	Endpoint      string `json:"endpoint"`
@@ -94,6 +95,7 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		TimeoutSeconds:        in.Timeout.Seconds(),
 		MaxShards:             in.MaxShards,
 		Stream:                in.Stream,
+		Retry:                 in.Retry,
 		Sweep:                 in.Sweep,
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,

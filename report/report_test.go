@@ -85,7 +85,7 @@ var (
 	topKeys = []string{"schema_version", "workflow_id", "run_id", "started_at", "finished_at", "config",
 		"sequential", "concurrent", "comparison", "conclusion"}
 	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
-		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "stream"}
+		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "stream", "retry"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
 		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit"}

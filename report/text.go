@@ -32,6 +32,9 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
 	fmt.Fprintf(t.W, "  Passes:            %s\n", c.Passes)
 	fmt.Fprintf(t.W, "  Prompts:           %s\n", c.PromptsSource)
+	if c.Retry == "backoff" {
+		fmt.Fprintf(t.W, "  Retries:           backoff (429 and 5xx sent again after Retry-After)\n")
+	}
 	if c.Stream {
 		fmt.Fprintf(t.W, "  Streaming:         yes (TTFT, TPOT, inter-chunk gaps)\n")
 	}
