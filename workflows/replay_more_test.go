@@ -1,0 +1,50 @@
+package workflows_test
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// TestReplayRetryAndSweepHistories replays real runs that took the newer
+// paths: resends after 429s (-retry backoff, with durable timers), and a
+// streamed sweep. Both were recorded against the simulator with a rate limit
+// of 3 requests per 2 s, so both contain resends.
+func TestReplayRetryAndSweepHistories(t *testing.T) {
+	for _, file := range []string{"testdata/retry_backoff_history.json", "testdata/sweep_stream_history.json"} {
+		t.Run(file, func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			require.NoError(t, err)
+			hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
+			require.NoError(t, err)
+			timers, tries := 0, 0
+			for _, ev := range hist.GetEvents() {
+				if ev.GetTimerStartedEventAttributes() != nil {
+					timers++
+				}
+				if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+					for _, p := range a.GetInput().GetPayloads() {
+						if strings.Contains(string(p.GetData()), `"attempt":2`) {
+							tries++
+						}
+					}
+				}
+			}
+			assert.Positive(t, timers, "the recorded run waited on a retry timer")
+			assert.Positive(t, tries, "the recorded run sent requests a second time")
+			assert.NotContains(t, string(raw), "replay-fake-key", "the recording's key is not in its history")
+
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflow(workflows.ConcurrencyTest)
+			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), file))
+		})
+	}
+}
