@@ -120,7 +120,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage: starter [flags]   (see README.md)")
+			fmt.Fprintln(stderr, "Usage: starter [flags]            start a run (see README.md)")
+			fmt.Fprintln(stderr, "       starter list [-n N]       recent runs: status, verdict, speedup")
+			fmt.Fprintln(stderr, "       starter result [-out FILE] WORKFLOW_ID   rebuild a finished run's JSON and HTML from its history")
 			fs.PrintDefaults()
 			return o, err
 		}

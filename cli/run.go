@@ -28,7 +28,12 @@ import (
 // Main runs the starter with args (without the program name) and returns the
 // exit code. Errors are printed as one line on stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
-	err := run(args, stdout, stderr)
+	var err error
+	if len(args) > 0 && commands[args[0]] != nil {
+		err = commands[args[0]](args[1:], stdout, stderr)
+	} else {
+		err = run(args, stdout, stderr)
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+// commands are the starter's subcommands; without one it starts a run.
+var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"list":   runList,
+	"result": runResult,
+}
+
+// dial connects with the standard environment configuration; failing to is
+// bad input (the address is the user's to fix).
+func dial(ctx context.Context, stderr io.Writer) (client.Client, string, error) {
+	opts, err := temporalenv.Options("", temporalenv.QuietLogger(stderr))
+	if err != nil {
+		return nil, "", badInput("%v", err)
+	}
+	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
+	if err != nil {
+		return nil, "", badInput("%v", err)
+	}
+	return c, opts.Namespace, nil
+}
+
+func subFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("starter "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fs.SetOutput(stderr)
+		fmt.Fprintln(stderr, "Usage: starter "+name+" "+usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseSub(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return err
+		}
+		return badInput("%v (run %s -h for the flags)", err, fs.Name())
+	}
+	return nil
+}
+
+// runList shows recent runs: status, verdict, speedup and start time.
+func runList(args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("list", "[-n N]", stderr)
+	n := fs.Int("n", 20, "how many runs, newest first")
+	if err := parseSub(fs, args); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return badInput("-n must be at least 1, got %d", *n)
+	}
+	ctx := context.Background()
+	c, ns, err := dial(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: ns, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
+	})
+	if err != nil {
+		return failed(fmt.Errorf("list the runs: %w", err))
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
+	for _, ex := range resp.GetExecutions() {
+		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
+		verdict, speedup := "-", "-"
+		switch ex.GetStatus() {
+		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+			var r workflows.RunResult
+			if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r); err == nil {
+				verdict, speedup = headline(r)
+			}
+		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+			verdict = "ended early"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), verdict, speedup,
+			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
+	}
+	return tw.Flush()
+}
+
+// headline is a finished run's verdict and speedup, from the summaries in
+// its result (no history needed).
+func headline(r workflows.RunResult) (verdict, speedup string) {
+	switch {
+	case len(r.Sweep) > 0:
+		var levels []analysis.SweepLevel
+		for _, p := range r.Sweep {
+			levels = append(levels, analysis.SweepLevel{Concurrency: p.Concurrency, RequestsPerSecond: requestsPerSecond(p.Summary),
+				ErrorRate: errorRate(p.Summary)})
+		}
+		knee, _ := analysis.Knee(levels)
+		if knee == 0 {
+			return "sweep: no knee", "-"
+		}
+		return fmt.Sprintf("sweep: knee at %d", knee), "-"
+	case r.Sequential != nil && r.Concurrent != nil:
+		cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
+		c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, r.Config.Requests, r.Config.Concurrency)
+		return c.Verdict, fmt.Sprintf("%.2fx", cmp.Speedup)
+	}
+	return analysis.VerdictInconclusive, "-"
+}
+
+func requestsPerSecond(s analysis.PassSummary) float64 {
+	if s.TotalSeconds <= 0 {
+		return 0
+	}
+	return float64(s.Successful) / s.TotalSeconds
+}
+
+func errorRate(s analysis.PassSummary) float64 {
+	if n := s.Successful + s.Failed; n > 0 {
+		return float64(s.Failed) / float64(n)
+	}
+	return 0
+}
+
+func statusName(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "running"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "completed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "failed"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "canceled"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed out"
+	}
+	return s.String()
+}
+
+// runResult rebuilds a finished run's JSON and HTML report from its history,
+// sending no request.
+func runResult(args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("result", "[-out FILE] [-html FILE] WORKFLOW_ID", stderr)
+	var o options
+	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON; \"none\" for no report)")
+	if err := parseSub(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return badInput("starter result takes one workflow ID (starter list shows them)")
+	}
+	id := fs.Arg(0)
+	outPath, err := o.outPath(time.Now())
+	if err != nil {
+		return err
+	}
+	htmlPath, err := o.htmlPath(outPath)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	c, ns, err := dial(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return badInput("no run with workflow ID %q in namespace %q", id, ns)
+		}
+		return failed(fmt.Errorf("look up run %s: %w", id, err))
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
+	}
+	w := &watcher{
+		c: c, namespace: ns, out: outPath, html: htmlPath,
+		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
+		workflowID: id, runID: info.GetExecution().GetRunId(),
+	}
+	var r workflows.RunResult
+	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &r)
+	return w.finish(outcome{r, err})
+}
