@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
@@ -24,6 +25,7 @@ import (
 var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"list":   runList,
 	"result": runResult,
+	"rerun":  runRerun,
 }
 
 // dial connects with the standard environment configuration; failing to is
@@ -207,4 +209,69 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 	var r workflows.RunResult
 	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &r)
 	return w.finish(outcome{r, err})
+}
+
+// runRerun starts a new run with the configuration of an earlier one, read
+// from the earlier run's history (its input, prompts included, and its task
+// queue), and follows it like a new run.
+func runRerun(args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("rerun", "[-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
+	var o options
+	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON; \"none\" for no report)")
+	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
+	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
+	if err := parseSub(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return badInput("starter rerun takes one workflow ID (starter list shows them)")
+	}
+	now := time.Now()
+	outPath, err := o.outPath(now)
+	if err != nil {
+		return err
+	}
+	htmlPath, err := o.htmlPath(outPath)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	c, ns, err := dial(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	orig := fs.Arg(0)
+	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return badInput("no run with workflow ID %q in namespace %q", orig, ns)
+	}
+	first, err := it.Next()
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return badInput("no run with workflow ID %q in namespace %q", orig, ns)
+		}
+		return failed(fmt.Errorf("read the history of run %s: %w", orig, err))
+	}
+	started := first.GetWorkflowExecutionStartedEventAttributes()
+	var in workflows.RunInput
+	if started == nil || converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in) != nil {
+		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	}
+	if err := in.WithDefaults().Validate(); err != nil {
+		return badInput("run %s's configuration is not valid any more: %v", orig, err)
+	}
+	id := o.workflowID
+	if id == "" {
+		id = DefaultWorkflowID(in.Model, now)
+	}
+	fmt.Fprintf(stdout, "Rerunning %s with its configuration.\n", orig)
+	w := &watcher{
+		c: c, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
+		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
+		input: &in,
+	}
+	return w.start(ctx, id, started.GetTaskQueue().GetName(), in)
 }

@@ -123,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			fmt.Fprintln(stderr, "Usage: starter [flags]            start a run (see README.md)")
 			fmt.Fprintln(stderr, "       starter list [-n N]       recent runs: status, verdict, speedup")
 			fmt.Fprintln(stderr, "       starter result [-out FILE] WORKFLOW_ID   rebuild a finished run's JSON and HTML from its history")
+			fmt.Fprintln(stderr, "       starter rerun WORKFLOW_ID    a new run with an earlier run's configuration")
 			fs.PrintDefaults()
 			return o, err
 		}

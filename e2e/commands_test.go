@@ -64,3 +64,34 @@ func TestListAndResult(t *testing.T) {
 		t.Errorf("result of an unknown run: exit %d, stderr %q; want 2 and one clear line", code, p.stderr.String())
 	}
 }
+
+// TestRerun: `starter rerun ID` starts a new run with the first run's
+// configuration, prompts included, read from its history.
+func TestRerun(t *testing.T) {
+	simulatedEndpoint(t, simulator.Config{Latency: 100 * time.Millisecond, Seed: 1})
+	id := "e2e-rerun-" + randHex(4)
+	_, raw := runToJSON(t, "-requests", "3", "-concurrency", "2", "-max-tokens", "8", "-id", id)
+	_, first := decodeDoc(t, raw)
+
+	out := filepath.Join(t.TempDir(), "rerun.json")
+	p, code := runStarter(t, 2*time.Minute, "rerun", "-out", out, id)
+	if code != 0 {
+		t.Fatalf("starter rerun exited %d\n%s", code, p.output())
+	}
+	_, again := readDoc(t, out)
+	if again.WorkflowID == id || again.RunID == first.RunID {
+		t.Errorf("the rerun must be a new run, got %s/%s", again.WorkflowID, again.RunID)
+	}
+	checkCompleted(t, again, again.WorkflowID, 3)
+	if again.Config.Requests != 3 || again.Config.Concurrency != 2 || again.Config.Model != first.Config.Model {
+		t.Errorf("the rerun's configuration %+v differs from the first run's %+v", again.Config, first.Config)
+	}
+	for i := range first.Sequential.Requests {
+		if again.Sequential.Requests[i].Prompt != first.Sequential.Requests[i].Prompt {
+			t.Errorf("request %d: prompt %q, the first run sent %q", i, again.Sequential.Requests[i].Prompt, first.Sequential.Requests[i].Prompt)
+		}
+	}
+	if !strings.Contains(p.stdout.String(), "Rerunning "+id) {
+		t.Errorf("the rerun does not say what it reruns\n%s", p.stdout.String())
+	}
+}

@@ -288,9 +288,15 @@ func readDoc(t *testing.T, path string) ([]byte, resultDoc) {
 	if err != nil {
 		t.Fatalf("read the result JSON: %v", err)
 	}
+	return decodeDoc(t, b)
+}
+
+// decodeDoc decodes a result document.
+func decodeDoc(t *testing.T, b []byte) ([]byte, resultDoc) {
+	t.Helper()
 	var d resultDoc
 	if err := json.Unmarshal(b, &d); err != nil {
-		t.Fatalf("decode the result JSON %s: %v\n%s", path, err, b)
+		t.Fatalf("decode the result JSON: %v\n%s", err, b)
 	}
 	return b, d
 }
