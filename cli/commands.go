@@ -166,8 +166,7 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 func runResult(args []string, stdout, stderr io.Writer) error {
 	fs := subFlags("result", "[-out FILE] [-html FILE] WORKFLOW_ID", stderr)
 	var o options
-	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
-	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON; \"none\" for no report)")
+	o.outputFlags(fs)
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
@@ -175,11 +174,7 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return badInput("starter result takes one workflow ID (starter list shows them)")
 	}
 	id := fs.Arg(0)
-	outPath, err := o.outPath(time.Now())
-	if err != nil {
-		return err
-	}
-	htmlPath, err := o.htmlPath(outPath)
+	outPath, htmlPath, err := o.outputPaths(time.Now())
 	if err != nil {
 		return err
 	}
@@ -189,15 +184,10 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	info, err := describeRun(ctx, c, ns, id)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return badInput("no run with workflow ID %q in namespace %q", id, ns)
-		}
-		return failed(fmt.Errorf("look up run %s: %w", id, err))
+		return err
 	}
-	info := desc.GetWorkflowExecutionInfo()
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
 	}
@@ -217,8 +207,7 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 func runRerun(args []string, stdout, stderr io.Writer) error {
 	fs := subFlags("rerun", "[-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
 	var o options
-	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
-	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON; \"none\" for no report)")
+	o.outputFlags(fs)
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
 	if err := parseSub(fs, args); err != nil {
@@ -228,11 +217,7 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 		return badInput("starter rerun takes one workflow ID (starter list shows them)")
 	}
 	now := time.Now()
-	outPath, err := o.outPath(now)
-	if err != nil {
-		return err
-	}
-	htmlPath, err := o.htmlPath(outPath)
+	outPath, htmlPath, err := o.outputPaths(now)
 	if err != nil {
 		return err
 	}

@@ -91,11 +91,10 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
 	fs.StringVar(&o.passes, "passes", workflows.PassesBoth, "which passes to run: both, sequential or concurrent")
 	fs.StringVar(&o.promptsFile, "prompts", "", "file with one prompt per line (default: the built-in list of 24 prompts)")
-	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	o.outputFlags(fs)
 	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
-	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", workflows.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
@@ -202,6 +201,25 @@ func (o options) outPath(now time.Time) (string, error) {
 		return "", err
 	}
 	return path, nil
+}
+
+// outputFlags registers -out and -html, which every command that writes a
+// result takes.
+func (o *options) outputFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
+}
+
+// outputPaths returns the result JSON's and the HTML report's paths ("" for
+// no report), both checked.
+func (o options) outputPaths(now time.Time) (jsonPath, htmlPath string, err error) {
+	if jsonPath, err = o.outPath(now); err != nil {
+		return "", "", err
+	}
+	if htmlPath, err = o.htmlPath(jsonPath); err != nil {
+		return "", "", err
+	}
+	return jsonPath, htmlPath, nil
 }
 
 // htmlPath returns the HTML report's path ("" for none): -html, or the JSON's

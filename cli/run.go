@@ -15,6 +15,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
@@ -57,11 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	outPath, err := o.outPath(now)
-	if err != nil {
-		return err
-	}
-	htmlPath, err := o.htmlPath(outPath)
+	outPath, htmlPath, err := o.outputPaths(now)
 	if err != nil {
 		return err
 	}
@@ -201,17 +198,27 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 }
 
 func (w *watcher) attach(ctx context.Context, id string) error {
-	desc, err := w.c.DescribeWorkflowExecution(ctx, id, "")
+	info, err := describeRun(ctx, w.c, w.namespace, id)
+	if err != nil {
+		return err
+	}
+	runID := info.GetExecution().GetRunId()
+	w.workflowID, w.runID = id, runID
+	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
+}
+
+// describeRun looks up the latest run of a workflow ID; an unknown ID is bad
+// input.
+func describeRun(ctx context.Context, c client.Client, namespace, id string) (*workflowpb.WorkflowExecutionInfo, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return badInput("no run with workflow ID %q in namespace %q", id, w.namespace)
+			return nil, badInput("no run with workflow ID %q in namespace %q", id, namespace)
 		}
-		return failed(fmt.Errorf("look up run %s: %w", id, err))
+		return nil, failed(fmt.Errorf("look up run %s: %w", id, err))
 	}
-	runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-	w.workflowID, w.runID = id, runID
-	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
+	return desc.GetWorkflowExecutionInfo(), nil
 }
 
 type outcome struct {
