@@ -15,14 +15,7 @@ import (
 // and speedup, and `starter result ID` rebuilds the same JSON from the
 // history with no worker running and no request sent.
 func TestListAndResult(t *testing.T) {
-	key := "e2e-result-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 100 * time.Millisecond, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	worker := startWorker(t, key, base)
+	sim, worker := simulatedEndpoint(t, simulator.Config{Latency: 100 * time.Millisecond, Seed: 1})
 	id := "e2e-result-" + randHex(4)
 	_, raw := runToJSON(t, "-requests", "3", "-max-tokens", "8", "-id", id)
 	sent := sim.Stats().Requests

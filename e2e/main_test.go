@@ -378,8 +378,9 @@ func lines(s string) []string {
 }
 
 // simulatedEndpoint starts a simulator with cfg, under a fresh key, and the
-// worker binary in front of it; the test's cleanup stops both.
-func simulatedEndpoint(t *testing.T, cfg simulator.Config) *simulator.Server {
+// worker binary in front of it, and returns both; the test's cleanup stops
+// them.
+func simulatedEndpoint(t *testing.T, cfg simulator.Config) (*simulator.Server, *proc) {
 	t.Helper()
 	cfg.APIKey = "e2e-key-" + randHex(8)
 	sim := simulator.New(cfg)
@@ -388,8 +389,7 @@ func simulatedEndpoint(t *testing.T, cfg simulator.Config) *simulator.Server {
 		t.Fatalf("start the simulator: %v", err)
 	}
 	t.Cleanup(func() { sim.Close() })
-	startWorker(t, cfg.APIKey, base)
-	return sim
+	return sim, startWorker(t, cfg.APIKey, base)
 }
 
 // runToJSON runs the starter with args, writing its JSON to a fresh file,

@@ -16,14 +16,7 @@ import (
 // only the conclusion; -json prints the result JSON on stdout and the report
 // on stderr.
 func TestOutputModes(t *testing.T) {
-	key := "e2e-output-key-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 20 * time.Millisecond, APIKey: key, Seed: 1})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	startWorker(t, key, base)
+	simulatedEndpoint(t, simulator.Config{Latency: 20 * time.Millisecond, Seed: 1})
 
 	t.Run("progress bar", func(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "r.json")

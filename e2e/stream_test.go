@@ -173,7 +173,7 @@ func startSimulatorProcess(t *testing.T, args ...string) string {
 // TestRateLimitBackoff: the same limit with a short window and -retry
 // backoff: every request succeeds in the end, and every try is recorded.
 func TestRateLimitBackoff(t *testing.T) {
-	sim := simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, Seed: 1})
+	sim, _ := simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, Seed: 1})
 	p, raw := runToJSON(t, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff")
 	var d struct {
 		Concurrent struct {

@@ -14,7 +14,7 @@ import (
 // TestSweepFindsTheKnee: against a server that serves at most 8 requests at
 // once, a sweep over 1..16 finds the knee at 8.
 func TestSweepFindsTheKnee(t *testing.T) {
-	sim := simulatedEndpoint(t, simulator.Config{Latency: 200 * time.Millisecond, MaxConcurrent: 8, Seed: 1})
+	sim, _ := simulatedEndpoint(t, simulator.Config{Latency: 200 * time.Millisecond, MaxConcurrent: 8, Seed: 1})
 	out := filepath.Join(t.TempDir(), "sweep.json")
 	p, raw := runToJSON(t, "-requests", "16", "-max-tokens", "8", "-sweep", "1,2,4,8,16", "-html", strings.TrimSuffix(out, ".json")+".html")
 	var d struct {
