@@ -371,7 +371,7 @@ func buildLatency(d report.Document) latency {
 				v = append(v, r.LatencySeconds)
 			}
 		}
-		lat[i] = sortedFinite(v)
+		lat[i] = stats.FiniteSorted(v)
 		if n := len(lat[i]); n > 0 {
 			if !found {
 				lo, hi, found = lat[i][0], lat[i][n-1], true

@@ -2,7 +2,6 @@ package htmlreport
 
 import (
 	"math"
-	"sort"
 	"strconv"
 )
 
@@ -84,16 +83,4 @@ func formatTick(v, step float64) string {
 		v = 0 // no "-0"
 	}
 	return strconv.FormatFloat(v, 'f', decimals(step), 64)
-}
-
-// sortedFinite returns the finite values, sorted, in a new slice.
-func sortedFinite(values []float64) []float64 {
-	out := make([]float64, 0, len(values))
-	for _, v := range values {
-		if !math.IsNaN(v) && !math.IsInf(v, 0) {
-			out = append(out, v)
-		}
-	}
-	sort.Float64s(out)
-	return out
 }

@@ -44,7 +44,7 @@ type Summary struct {
 // Describe summarizes values. It returns nil when there is no (finite) value.
 // values is not modified.
 func Describe(values []float64) *Summary {
-	x := finiteSorted(values)
+	x := FiniteSorted(values)
 	if len(x) == 0 {
 		return nil
 	}
@@ -66,7 +66,7 @@ func Describe(values []float64) *Summary {
 // to that range) by linear interpolation between the closest ranks, numpy's
 // default method. It returns 0 when there is no (finite) value.
 func Percentile(values []float64, p float64) float64 {
-	x := finiteSorted(values)
+	x := FiniteSorted(values)
 	if len(x) == 0 {
 		return 0
 	}
@@ -78,7 +78,7 @@ func Percentile(values []float64, p float64) float64 {
 // with s the sample standard deviation. With a single value the interval is
 // that value (low = high = mean); with none all three are 0.
 func MeanCI95(values []float64) (mean, low, high float64) {
-	x := finiteSorted(values)
+	x := FiniteSorted(values)
 	n := len(x)
 	if n == 0 {
 		return 0, 0, 0
@@ -91,8 +91,9 @@ func MeanCI95(values []float64) (mean, low, high float64) {
 	return mean, mean - half, mean + half
 }
 
-// finiteSorted returns the finite values, sorted, in a new slice.
-func finiteSorted(values []float64) []float64 {
+// FiniteSorted returns the finite values (no NaN, no ±Inf), sorted, in a new
+// slice.
+func FiniteSorted(values []float64) []float64 {
 	x := make([]float64, 0, len(values))
 	for _, v := range values {
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
