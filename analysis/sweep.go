@@ -27,8 +27,12 @@ const KneeGrowth = 0.10
 // Level computes a sweep level's figures from its pass: requests/s are the
 // successful requests over the pass's total time.
 func Level(concurrency int, recs []activities.RequestRecord) SweepLevel {
-	s := Summarize(recs)
-	l := SweepLevel{Concurrency: concurrency, Requests: len(recs), OutputTokensPerSecond: s.OutputTokensPerSecond}
+	return LevelOf(concurrency, Summarize(recs))
+}
+
+// LevelOf computes a sweep level's figures from its pass's summary.
+func LevelOf(concurrency int, s PassSummary) SweepLevel {
+	l := SweepLevel{Concurrency: concurrency, Requests: s.Successful + s.Failed, OutputTokensPerSecond: s.OutputTokensPerSecond}
 	if s.TotalSeconds > 0 {
 		l.RequestsPerSecond = float64(s.Successful) / s.TotalSeconds
 	}

@@ -113,8 +113,7 @@ func headline(r workflows.RunResult) (verdict, speedup string) {
 	case len(r.Sweep) > 0:
 		var levels []analysis.SweepLevel
 		for _, p := range r.Sweep {
-			levels = append(levels, analysis.SweepLevel{Concurrency: p.Concurrency, RequestsPerSecond: requestsPerSecond(p.Summary),
-				ErrorRate: errorRate(p.Summary)})
+			levels = append(levels, analysis.LevelOf(p.Concurrency, p.Summary))
 		}
 		knee, _ := analysis.Knee(levels)
 		if knee == 0 {
@@ -127,20 +126,6 @@ func headline(r workflows.RunResult) (verdict, speedup string) {
 		return c.Verdict, fmt.Sprintf("%.2fx", cmp.Speedup)
 	}
 	return analysis.VerdictInconclusive, "-"
-}
-
-func requestsPerSecond(s analysis.PassSummary) float64 {
-	if s.TotalSeconds <= 0 {
-		return 0
-	}
-	return float64(s.Successful) / s.TotalSeconds
-}
-
-func errorRate(s analysis.PassSummary) float64 {
-	if n := s.Successful + s.Failed; n > 0 {
-		return float64(s.Failed) / float64(n)
-	}
-	return 0
 }
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {
