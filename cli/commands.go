@@ -15,7 +15,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
@@ -109,23 +108,17 @@ func runList(args []string, stdout, stderr io.Writer) error {
 // headline is a finished run's verdict and speedup, from the summaries in
 // its result (no history needed).
 func headline(r workflows.RunResult) (verdict, speedup string) {
-	switch {
-	case len(r.Sweep) > 0:
-		var levels []analysis.SweepLevel
-		for _, p := range r.Sweep {
-			levels = append(levels, analysis.LevelOf(p.Concurrency, p.Summary))
-		}
-		knee, _ := analysis.Knee(levels)
-		if knee == 0 {
-			return "sweep: no knee", "-"
-		}
-		return fmt.Sprintf("sweep: knee at %d", knee), "-"
-	case r.Sequential != nil && r.Concurrent != nil:
-		cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
-		c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, r.Config.Requests, r.Config.Concurrency)
-		return c.Verdict, fmt.Sprintf("%.2fx", cmp.Speedup)
+	h := workflows.HeadlineOf(r)
+	verdict, speedup = h.Verdict, "-"
+	if h.Knee > 0 {
+		verdict = fmt.Sprintf("sweep: knee at %d", h.Knee)
+	} else if len(r.Sweep) > 0 {
+		verdict = "sweep: no knee"
 	}
-	return analysis.VerdictInconclusive, "-"
+	if h.Speedup > 0 {
+		speedup = fmt.Sprintf("%.2fx", h.Speedup)
+	}
+	return verdict, speedup
 }
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {

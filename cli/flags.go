@@ -81,11 +81,13 @@ type options struct {
 	taskQueue      string
 	workflowID     string
 	uiURL          string
+	maxRequests    int
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
+	fs.IntVar(&o.maxRequests, "max-requests", workflows.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
 	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
@@ -137,8 +139,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
 func (o options) runInput() (workflows.RunInput, error) {
-	if o.requests < 1 || o.requests > workflows.MaxRequests {
-		return workflows.RunInput{}, badInput("-requests must be between 1 and %d, got %d", workflows.MaxRequests, o.requests)
+	if o.maxRequests < 1 || o.maxRequests > workflows.HardMaxRequests {
+		return workflows.RunInput{}, badInput("-max-requests must be between 1 and %d, got %d", workflows.HardMaxRequests, o.maxRequests)
+	}
+	if o.requests < 1 || o.requests > o.maxRequests {
+		return workflows.RunInput{}, badInput("-requests must be between 1 and %d (-max-requests), got %d", o.maxRequests, o.requests)
 	}
 	conc := o.concurrency
 	if conc == 0 {
@@ -167,6 +172,7 @@ func (o options) runInput() (workflows.RunInput, error) {
 		Stream:         o.stream,
 		Retry:          o.retry,
 		RetryAttempts:  workflows.DefaultRetryAttempts,
+		MaxRequests:    o.maxRequests,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return workflows.RunInput{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)

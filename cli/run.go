@@ -14,6 +14,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
@@ -179,13 +180,18 @@ func (w *watcher) link() string {
 }
 
 func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.RunInput) error {
-	run, err := w.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            fmt.Sprintf("%s: %d requests, passes %s, concurrency %d", in.Model, in.Requests, in.Passes, in.Concurrency),
-	}, workflows.ConcurrencyTest, in)
+		StaticSummary:            workflows.StaticSummary(in),
+		StaticDetails:            workflows.StaticDetails(in),
+	}
+	if searchAttributesRegistered(ctx, w.c, w.namespace) {
+		opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
+	}
+	run, err := w.c.ExecuteWorkflow(ctx, opts, workflows.ConcurrencyTest, in)
 	if err != nil {
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &exists) {
@@ -195,6 +201,24 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 	}
 	w.workflowID, w.runID = run.GetID(), run.GetRunID()
 	return w.follow(ctx, run)
+}
+
+// searchAttributesRegistered reports whether the namespace has the run's
+// search attributes (workflows.SearchAttributeTypes). A run started with an
+// unregistered one would be refused, so without them runs start plainly.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string) bool {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := c.OperatorService().ListSearchAttributes(lctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return false
+	}
+	for name := range workflows.SearchAttributeTypes {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 func (w *watcher) attach(ctx context.Context, id string) error {

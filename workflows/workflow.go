@@ -57,13 +57,13 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	cfg.Prompts = nil
 	r.result = RunResult{Config: cfg, StartedAt: workflow.Now(ctx)}
 	if in.RunsSequential() {
-		r.progress[activities.PassSequential].Total = in.Requests
+		r.progress[activities.PassSequential].Total = len(in.Indices(activities.PassSequential))
 	}
 	if in.RunsConcurrent() {
-		r.progress[activities.PassConcurrent].Total = in.Requests
+		r.progress[activities.PassConcurrent].Total = len(in.Indices(activities.PassConcurrent))
 	}
 	for _, level := range in.Sweep {
-		r.progress[SweepPass(level)] = &PassProgress{Total: in.Requests}
+		r.progress[SweepPass(level)] = &PassProgress{Total: len(in.Indices(SweepPass(level)))}
 	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.query); err != nil {
 		return RunResult{}, fmt.Errorf("register the progress query: %w", err)
@@ -79,12 +79,14 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	}
 
 	deadline := r.result.StartedAt.Add(in.Timeout)
-	if in.RunsSequential() {
+	if in.RunsSequential() && in.Sends(activities.PassSequential) {
 		r.phase = activities.PassSequential
+		r.details(ctx)
 		r.sequential(ctx, deadline)
 		r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
 	}
-	if r.result.Aborted == "" && in.RunsConcurrent() {
+	if r.result.Aborted == "" && in.RunsConcurrent() && in.Sends(activities.PassConcurrent) {
+		r.details(ctx)
 		r.phase = activities.PassConcurrent
 		fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
 		r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
@@ -94,7 +96,11 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 			break
 		}
 		pass := SweepPass(level)
+		if !in.Sends(pass) {
+			continue
+		}
 		r.phase = pass
+		r.details(ctx)
 		fireAt, shards := r.concurrent(ctx, deadline, pass, level)
 		pr := r.finishPass(pass, fireAt, shards)
 		pr.Concurrency = level
@@ -103,9 +109,16 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	r.result.FinishedAt = workflow.Now(ctx)
 	if r.result.Aborted != "" {
 		r.phase = "aborted"
+	} else {
+		r.phase = "done"
+	}
+	r.details(ctx)
+	if err := r.upsertVerdict(ctx); err != nil {
+		return RunResult{}, err
+	}
+	if r.result.Aborted != "" {
 		return RunResult{}, temporal.NewNonRetryableApplicationError(r.result.Aborted, AbortedErrorType, nil, r.result)
 	}
-	r.phase = "done"
 	return r.result, nil
 }
 
@@ -113,7 +126,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 // only after the activity of request i has returned.
 func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
-	for i := 0; i < r.in.Requests; i++ {
+	for _, i := range r.in.Indices(activities.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
 			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
@@ -145,6 +158,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 				break
 			}
 			r.add(out.Records...)
+			r.details(ctx)
 			if r.result.Aborted != "" {
 				return
 			}
@@ -161,9 +175,10 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 // concurrent fans the requests out over shards that all send at one common
 // instant, fireAt, and returns it with the number of shards.
 func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, concurrency int) (time.Time, int) {
-	specs := make([]activities.RequestSpec, r.in.Requests)
-	for i := range specs {
-		specs[i] = activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
+	indices := r.in.Indices(pass)
+	specs := make([]activities.RequestSpec, len(indices))
+	for i, idx := range indices {
+		specs[i] = activities.RequestSpec{Index: idx, Prompt: r.in.Prompts[idx]}
 	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
@@ -246,6 +261,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 				return
 			}
 			r.add(out.Records...)
+			r.details(ctx)
 		})
 	}
 	for range shards {
