@@ -183,9 +183,10 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 // from the earlier run's history (its input, prompts included, and its task
 // queue), and follows it like a new run.
 func runRerun(args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("rerun", "[-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
+	fs := subFlags("rerun", "[-failed-only] [-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
 	var o options
 	o.outputFlags(fs)
+	failedOnly := fs.Bool("failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
 	if err := parseSub(fs, args); err != nil {
@@ -223,6 +224,16 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	if started == nil || converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in) != nil {
 		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
 	}
+	what := "with its configuration"
+	if *failedOnly {
+		n, err := onlyFailed(ctx, c, orig, &in)
+		if err != nil {
+			return err
+		}
+		what = fmt.Sprintf("resending its %d failed requests", n)
+	} else if in.Only == nil {
+		in.RerunOf = orig
+	}
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
@@ -230,11 +241,43 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	if id == "" {
 		id = DefaultWorkflowID(in.Model, now)
 	}
-	fmt.Fprintf(stdout, "Rerunning %s with its configuration.\n", orig)
+	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
 		c: c, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
 		input: &in,
 	}
 	return w.start(ctx, id, started.GetTaskQueue().GetName(), in)
+}
+
+// onlyFailed limits a rerun of run orig to the requests that failed in it
+// (in its result merged with the reruns before, if it was one), and returns
+// how many there are. The run must be finished.
+func onlyFailed(ctx context.Context, c client.Client, orig string, in *workflows.RunInput) (int, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, orig, "")
+	if err != nil {
+		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return 0, badInput("run %s is still running: its failed requests are known once it ends (follow it with `starter -attach %s`)", orig, orig)
+	}
+	doc, err := finishedDocument(ctx, c, orig, 0)
+	if err != nil {
+		return 0, err
+	}
+	only := map[string][]int{}
+	n := 0
+	for _, p := range doc.Passes() {
+		for _, r := range p.Requests {
+			if !r.OK {
+				only[r.Pass] = append(only[r.Pass], r.Index)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, badInput("run %s has no failed request: there is nothing to resend", orig)
+	}
+	in.Only, in.RerunOf = only, orig
+	return n, nil
 }

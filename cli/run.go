@@ -328,28 +328,81 @@ func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, erro
 	return p, nil
 }
 
+// result decodes a run's outcome: its result, or the measurements an early
+// abort carries.
+func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
+	result := o.result
+	if o.err == nil {
+		return result, nil
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(o.err, &appErr) {
+		return result, failed(fmt.Errorf("run %s ended without a result: %v", workflowID, o.err))
+	}
+	switch appErr.Type() {
+	case workflows.InvalidInputErrorType:
+		return result, badInput("the worker rejected the run's input: %s", appErr.Message())
+	case workflows.AbortedErrorType:
+		if err := appErr.Details(&result); err != nil {
+			return result, failed(fmt.Errorf("run %s ended early (%s) and its partial result cannot be read: %v", workflowID, appErr.Message(), err))
+		}
+		return result, nil
+	}
+	return result, failed(fmt.Errorf("run %s failed: %v", workflowID, o.err))
+}
+
+// maxRerunChain bounds how many reruns of failed requests a result merges.
+const maxRerunChain = 20
+
+// document builds a finished run's result document. The result of a rerun
+// of failed requests is merged into the (merged) document of the run it
+// reran, read from that run's history.
+func document(ctx context.Context, c client.Client, workflowID, runID string, r workflows.RunResult, depth int) (report.Document, error) {
+	doc := report.Build(workflowID, runID, r)
+	if r.Config.Only == nil || r.Config.RerunOf == "" {
+		return doc, nil
+	}
+	if depth >= maxRerunChain {
+		return doc, fmt.Errorf("run %s reruns failed requests of more than %d runs in a chain: the JSON has only its own requests", workflowID, maxRerunChain)
+	}
+	base, err := finishedDocument(ctx, c, r.Config.RerunOf, depth+1)
+	if err != nil {
+		return doc, fmt.Errorf("merge with run %s, which this run reran: %w", r.Config.RerunOf, err)
+	}
+	return report.Merge(base, doc), nil
+}
+
+// finishedDocument reads a finished run's result and records from its
+// history, and builds its document.
+func finishedDocument(ctx context.Context, c client.Client, workflowID string, depth int) (report.Document, error) {
+	run := c.GetWorkflow(ctx, workflowID, "")
+	var r workflows.RunResult
+	err := run.Get(ctx, &r)
+	if r, err = (outcome{r, err}).runResult(workflowID); err != nil {
+		return report.Document{}, err
+	}
+	if err := workflows.RecordsFromHistory(ctx, c, workflowID, run.GetRunID(), &r); err != nil {
+		return report.Document{}, err
+	}
+	return document(ctx, c, workflowID, run.GetRunID(), r, depth)
+}
+
 // finish turns the run's outcome into the JSON file, the report and the exit
 // code. A run that ended early still has its measurements written.
 func (w *watcher) finish(o outcome) error {
-	result := o.result
-	if o.err != nil {
-		var appErr *temporal.ApplicationError
-		if !errors.As(o.err, &appErr) {
-			return failed(fmt.Errorf("run %s ended without a result: %v", w.workflowID, o.err))
-		}
-		switch appErr.Type() {
-		case workflows.InvalidInputErrorType:
-			return badInput("the worker rejected the run's input: %s", appErr.Message())
-		case workflows.AbortedErrorType:
-			if err := appErr.Details(&result); err != nil {
-				return failed(fmt.Errorf("run %s ended early (%s) and its partial result cannot be read: %v", w.workflowID, appErr.Message(), err))
-			}
-		default:
-			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
-		}
+	result, err := o.runResult(w.workflowID)
+	if err != nil {
+		return err
 	}
 	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result)
+	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
+	if historyErr == nil {
+		doc, mergeErr = document(context.Background(), w.c, w.workflowID, w.runID, result, 0)
+	}
+	if doc.Rerun != nil {
+		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))
+	}
 	if w.repeat != nil {
 		w.repeat.docs = append(w.repeat.docs, doc)
 		if w.repeat.index == w.repeat.total || doc.Error != "" || historyErr != nil {
@@ -382,6 +435,9 @@ func (w *watcher) finish(o outcome) error {
 	}
 	if historyErr != nil {
 		return failed(fmt.Errorf("the JSON lacks the per-request records (%v); they are safe in the run's history: `starter -attach %s` writes them", historyErr, w.workflowID))
+	}
+	if mergeErr != nil {
+		return failed(fmt.Errorf("%v; `starter result %s` writes the merged JSON once that is fixed", mergeErr, w.workflowID))
 	}
 	if doc.Error != "" {
 		return failed(fmt.Errorf("the run ended early: %s", doc.Error))
