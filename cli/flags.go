@@ -130,6 +130,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, badInput("%v (run with -h for the flags)", err)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "concurrency" && o.concurrency == 0 {
+			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
+		}
+	})
 	if fs.NArg() > 0 {
 		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", fs.Arg(0))
 	}
@@ -148,6 +153,8 @@ func (o options) runInput() (workflows.RunInput, error) {
 	conc := o.concurrency
 	if conc == 0 {
 		conc = o.requests
+	} else if conc < 0 {
+		return workflows.RunInput{}, badInput("-concurrency must be between 1 and -requests (%d), got %d", o.requests, max(conc, 0))
 	}
 	base, source := prompts.BuiltIn, "built-in list"
 	if o.promptsFile != "" {

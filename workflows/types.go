@@ -174,10 +174,10 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("each concurrent batch would return about %d KiB (%d requests of up to %d tokens), over Temporal's 2 MiB payload limit: raise -shards or lower -max-tokens",
 			in.shardResultBytes()>>10, in.requestsPerShard(), in.MaxTokens)
 	case in.RunsSequential() && len(in.Indices(PassesSequential)) > MaxSequentialRequests:
-		return fmt.Errorf("a sequential pass of %d requests would take about %d events of the run's history, over Temporal's limit of 51,200: use at most %d -requests, or -passes concurrent",
+		return fmt.Errorf("a sequential pass of %d requests would take about %d events of the run's history, over the 51,200 a history may hold: use at most %d -requests, or -passes concurrent",
 			len(in.Indices(PassesSequential)), eventsPerSequentialRequest*len(in.Indices(PassesSequential)), MaxSequentialRequests)
 	case in.historyBytes() > MaxHistoryBytes:
-		return fmt.Errorf("the run's responses could fill about %d MiB of its history, over the %d MiB it may use (Temporal stops a run at 50 MiB): lower -requests or -max-tokens",
+		return fmt.Errorf("the run's responses could fill about %d MiB of its history, over the %d MiB it may use (a history may hold 50 MiB): lower -requests or -max-tokens",
 			in.historyBytes()>>20, MaxHistoryBytes>>20)
 	case in.promptBytes() > MaxPromptBytes:
 		return fmt.Errorf("the prompts add up to %d KiB; the run's input must stay under Temporal's 2 MiB payload limit: use fewer -requests or shorter prompts",
