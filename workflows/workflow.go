@@ -73,7 +73,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Without a worker for the whole of -timeout the run gives up
 		// rather than wait for one for ever.
-		ScheduleToStartTimeout: in.Timeout,
+		ScheduleToCloseTimeout: in.Timeout + 30*time.Second,
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
