@@ -195,7 +195,9 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.Body != nil {
 		w := &watchedBody{rc: resp.Body, c: c, cancel: cancel, stall: c.StallTimeout, last: time.Now()}
 		if w.stall > 0 {
+			w.mu.Lock() // checkStall reads w.timer
 			w.timer = time.AfterFunc(w.stall, w.checkStall)
+			w.mu.Unlock()
 		}
 		resp.Body = w
 		if c.TimeEvents {
