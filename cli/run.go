@@ -168,6 +168,9 @@ type watcher struct {
 	// repeat collects the runs of -repeat R; the files are written after the
 	// last.
 	repeat *repeatState
+	// noWorkerWait bounds how long the starter follows a run that no worker
+	// answers for; 0 means noWorkerWait.
+	noWorkerWait time.Duration
 
 	workflowID, runID string
 }
@@ -231,6 +234,10 @@ func (w *watcher) attach(ctx context.Context, id string) error {
 	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
 }
 
+// noWorkerWait is how long the starter follows a run that no worker
+// answers for before it gives up (the run goes on in Temporal).
+const noWorkerWait = 2 * time.Minute
+
 // describeRun looks up the latest run of a workflow ID; an unknown ID is bad
 // input.
 func describeRun(ctx context.Context, c client.Client, namespace, id string) (*workflowpb.WorkflowExecutionInfo, error) {
@@ -272,6 +279,13 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	next, failures := 0, 0
+	// A run that no worker answers for waits in Temporal; following it is
+	// bounded, and -attach resumes once a worker runs.
+	giveUp := w.noWorkerWait
+	if giveUp <= 0 {
+		giveUp = noWorkerWait
+	}
+	lastAnswer := time.Now()
 	for {
 		select {
 		case o := <-done:
@@ -288,9 +302,13 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 				if failures == 12 {
 					fmt.Fprintf(w.stdout, "(no progress yet: is a worker running on this task queue? Start one with `go run ./worker`.)\n")
 				}
+				if time.Since(lastAnswer) >= giveUp {
+					return failed(fmt.Errorf("no worker answered for run %s for %s: start one on its task queue (`go run ./worker`), then follow the run with `starter -attach %s`; it waits in Temporal meanwhile", w.workflowID, giveUp, w.workflowID))
+				}
 				continue
 			}
 			failures = 0
+			lastAnswer = time.Now()
 			if p.Endpoint.BaseURL == "" {
 				continue
 			}

@@ -71,8 +71,11 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 
 	var a *activities.Activities
 	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             "describe the worker's endpoint",
+		// Without a worker for the whole of -timeout the run gives up
+		// rather than wait for one for ever.
+		ScheduleToCloseTimeout: in.Timeout + 30*time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		Summary:                "describe the worker's endpoint",
 	})
 	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint).Get(ctx, &r.result.Endpoint); err != nil {
 		return RunResult{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
@@ -137,7 +140,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				summary += fmt.Sprintf(" (try %d)", attempt)
 			}
-			actx := workflow.WithActivityOptions(ctx, r.activityOptions(summary, 1, 0))
+			actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, summary, 1, 0))
 			var out activities.SendOutput
 			in := activities.SendInput{
 				Pass:           activities.PassSequential,
@@ -235,7 +238,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 			summary += fmt.Sprintf(" (try %d)", attempt)
 		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
-		actx := workflow.WithActivityOptions(cctx, r.activityOptions(summary, waves, lead))
+		actx := workflow.WithActivityOptions(cctx, r.activityOptions(ctx, r.result.StartedAt.Add(r.in.Timeout), summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
 			Pass:           pass,
@@ -274,16 +277,24 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 }
 
 // activityOptions sizes a batch's timeouts: the wait for the common instant,
-// then waves of requests each bounded by the request timeout.
-func (r *run) activityOptions(summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+// then waves of requests each bounded by the request timeout. A batch that
+// no worker picks up waits in the task queue at most until the run's
+// deadline (-timeout), plus the time its tries may take: after the deadline
+// nothing new is sent, so a run without a worker ends too.
+func (r *run) activityOptions(ctx workflow.Context, deadline time.Time, summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+	startToClose := lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second
+	const attempts = 3
+	// The retry intervals: 1 s, then 2 s.
+	scheduleToClose := max(deadline.Sub(workflow.Now(ctx)), 0) + attempts*startToClose + 3*time.Second
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second,
-		HeartbeatTimeout:    heartbeatTimeout,
-		Summary:             summary,
+		ScheduleToCloseTimeout: scheduleToClose,
+		StartToCloseTimeout:    startToClose,
+		HeartbeatTimeout:       heartbeatTimeout,
+		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumAttempts:    3,
+			MaximumAttempts:    attempts,
 		},
 	}
 }
