@@ -97,6 +97,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	defer c.Close()
+	// -dev checked the endpoint against its own worker's configuration.
+	if o.attach == "" && dev == nil {
+		if err := requireEndpoint(ctx, c, copts.HostPort, taskQueue, in.Endpoint, workerWait, human); err != nil {
+			return err
+		}
+	}
 
 	w := &watcher{
 		c:         c,
@@ -184,7 +190,8 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            fmt.Sprintf("%s: %d requests, passes %s, concurrency %d", in.Model, in.Requests, in.Passes, in.Concurrency),
+		StaticSummary:            fmt.Sprintf("%s on endpoint %s: %d requests, passes %s, concurrency %d", in.Model, in.WithDefaults().Endpoint, in.Requests, in.Passes, in.Concurrency),
+		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
 	}, workflows.ConcurrencyTest, in)
 	if err != nil {
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
@@ -278,16 +285,14 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	}
 }
 
+// configExtra is the configuration block's lines after the report's own:
+// the endpoint (its name, base URL and label), then w.extra.
 func (w *watcher) configExtra(c report.Config) []string {
-	extra := append([]string(nil), w.extra...)
-	if len(extra) == 0 {
-		ep := c.Endpoint
-		if c.EndpointLabel != "" {
-			ep += " (" + c.EndpointLabel + ")"
-		}
-		extra = append(extra, "Endpoint:          "+ep)
+	ep := c.EndpointName + " at " + c.Endpoint
+	if c.EndpointLabel != "" {
+		ep += " (" + c.EndpointLabel + ")"
 	}
-	return extra
+	return append([]string{"Endpoint:          " + ep}, w.extra...)
 }
 
 func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, error) {
