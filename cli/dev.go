@@ -44,9 +44,10 @@ type devEnv struct {
 // startDev brings the demo environment up.
 func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *devEnv, err error) {
 	env = &devEnv{taskQueue: workflows.TaskQueue + "-dev-" + randomHex(4)}
+	started := env // the error returns below set env to nil
 	defer func() {
 		if err != nil {
-			env.close()
+			started.close()
 		}
 	}()
 

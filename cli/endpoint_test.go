@@ -141,3 +141,23 @@ func TestConfigExtraNamesEndpoint(t *testing.T) {
 		t.Errorf("configExtra = %q, want %q", got, want)
 	}
 }
+
+// TestDevUnknownEndpoint: -dev checks -endpoint against its own worker's
+// endpoints (the simulator as "default" here) before it starts a server.
+func TestDevUnknownEndpoint(t *testing.T) {
+	isolate(t)
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("LLMCONC_ENDPOINTS", "")
+	code, stdout, stderr := runMain(t, "-dev", "-endpoint", "nope", "-out", filepath.Join(t.TempDir(), "r.json"))
+	if code != ExitBadInput {
+		t.Errorf("exit code %d, want %d", code, ExitBadInput)
+	}
+	line := oneErrorLine(t, stderr)
+	if !strings.Contains(line, `does not serve endpoint "nope"; it serves default`) {
+		t.Errorf("error line %q", line)
+	}
+	if strings.Contains(stdout, "dev server") {
+		t.Errorf("a dev server was started: %q", stdout)
+	}
+}
