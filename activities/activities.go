@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,18 +14,26 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 )
 
-// Endpoint describes, without any secret, the endpoint a worker talks to.
+// Endpoint describes, without any secret, an endpoint a worker talks to.
 type Endpoint struct {
+	// Name is the endpoint's name in the worker's allow-list ("" for
+	// DefaultEndpoint).
+	Name    string `json:"name,omitempty"`
 	BaseURL string `json:"base_url"`
 	// Label is a human description such as "built-in simulator".
 	Label string `json:"label,omitempty"`
 }
 
-// Activities holds the OpenAI client. Its methods are the activities.
+// Activities holds the OpenAI client of one endpoint, and those of the other
+// endpoints the worker serves. Its methods are the activities; each picks its
+// endpoint by the name in its input.
 type Activities struct {
-	Client   *openai.Client
+	Client *openai.Client
+	// Endpoint is the endpoint of Client; its Name ("" for DefaultEndpoint)
+	// is how runs choose it.
 	Endpoint Endpoint
 	// Pool, when set, is the connection pool of Client's transport: a
 	// concurrent batch opens its connections in it before its send instant.
@@ -40,6 +49,11 @@ type Activities struct {
 	HTTPClient *http.Client
 	// HeartbeatEvery is how often a running batch heartbeats; 0 means 5s.
 	HeartbeatEvery time.Duration
+	// Others are the other endpoints the worker serves, by name, each with
+	// its own client, connection pool, key and send gates (all the shards of
+	// a pass use one endpoint). A name that is neither Endpoint.Name nor a
+	// key of Others fails the activity, not retryably.
+	Others map[string]*Activities
 
 	gates fireGates
 }
@@ -50,16 +64,68 @@ var closedChan = func() <-chan struct{} {
 	return c
 }()
 
-// DescribeEndpoint returns the worker's endpoint (base URL and label, never
-// the key), so that the run's result says what was measured.
-func (a *Activities) DescribeEndpoint(ctx context.Context) (Endpoint, error) {
-	return a.Endpoint, nil
+// DescribeEndpoint returns the named endpoint (name, base URL and label,
+// never the key), so that the run's result says what was measured. It fails,
+// not retryably, when the worker does not serve that name.
+func (a *Activities) DescribeEndpoint(ctx context.Context, in DescribeInput) (Endpoint, error) {
+	e, err := a.serving(in.Endpoint)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	ep := e.Endpoint
+	ep.Name = e.name()
+	return ep, nil
 }
+
+// name is the name of a's own endpoint.
+func (a *Activities) name() string {
+	if a.Endpoint.Name == "" {
+		return DefaultEndpoint
+	}
+	return a.Endpoint.Name
+}
+
+// serving returns the activities of the named endpoint ("" for
+// DefaultEndpoint): a itself or one of a.Others.
+func (a *Activities) serving(name string) (*Activities, error) {
+	if name == "" {
+		name = DefaultEndpoint
+	}
+	if name == a.name() {
+		return a, nil
+	}
+	if o := a.Others[name]; o != nil {
+		return o, nil
+	}
+	return nil, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("this worker does not serve endpoint %q; it serves %s", name, strings.Join(a.names(), ", ")),
+		UnknownEndpointErrorType, nil)
+}
+
+// names lists the endpoints served, sorted. (Not exported: every exported
+// method of Activities is an activity.)
+func (a *Activities) names() []string {
+	names := []string{a.name()}
+	for n := range a.Others {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// EndpointNames lists the endpoints that a serves, sorted: the name of its
+// own and those of a.Others. (A function, not a method: every exported method
+// of Activities is an activity.)
+func EndpointNames(a *Activities) []string { return a.names() }
 
 // Send sends a batch of chat-completion requests and times each one. A failed
 // request is a record with ok=false, not an activity error: the activity only
 // fails when it cannot run at all.
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error) {
+	a, err := a.serving(in.Endpoint)
+	if err != nil {
+		return SendOutput{}, err
+	}
 	if a.Client == nil {
 		return SendOutput{}, errors.New("activities: no OpenAI client configured")
 	}

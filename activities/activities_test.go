@@ -438,7 +438,7 @@ func TestKeyNeverInResults(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(acts)
-	val, err := env.ExecuteActivity(acts.DescribeEndpoint)
+	val, err := env.ExecuteActivity(acts.DescribeEndpoint, activities.DescribeInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

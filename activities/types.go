@@ -5,6 +5,8 @@
 package activities
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"time"
 )
@@ -14,6 +16,36 @@ const (
 	PassSequential = "sequential"
 	PassConcurrent = "concurrent"
 )
+
+// DefaultEndpoint is the name of the endpoint that a worker configures with
+// OPENAI_API_KEY and OPENAI_BASE_URL, and that a run uses unless it names
+// another.
+const DefaultEndpoint = "default"
+
+// UnknownEndpointErrorType is the ApplicationError type of an activity asked
+// for an endpoint that its worker does not serve. It is not retryable.
+const UnknownEndpointErrorType = "UnknownEndpoint"
+
+// MaxEndpointNameLen bounds an endpoint's name.
+const MaxEndpointNameLen = 32
+
+var endpointName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// CheckEndpointName checks that name can name an endpoint: 1 to 32 lowercase
+// letters, digits, '.', '_' or '-', starting with a letter or a digit. The
+// error does not repeat the name.
+func CheckEndpointName(name string) error {
+	if len(name) > MaxEndpointNameLen || !endpointName.MatchString(name) {
+		return fmt.Errorf("an endpoint name is 1 to %d lowercase letters, digits, '.', '_' or '-', starting with a letter or a digit", MaxEndpointNameLen)
+	}
+	return nil
+}
+
+// DescribeInput is the input of Activities.DescribeEndpoint: the name of the
+// endpoint, never its URL ("" means DefaultEndpoint).
+type DescribeInput struct {
+	Endpoint string `json:"endpoint,omitempty"`
+}
 
 // RequestSpec is one request of a batch: its index in the run and its prompt.
 type RequestSpec struct {
@@ -26,6 +58,9 @@ type RequestSpec struct {
 // concurrent pass sends shards that all wait for the common instant FireAt and
 // then keep Concurrency requests in flight.
 type SendInput struct {
+	// Endpoint names one of the endpoints the worker serves ("" means
+	// DefaultEndpoint). A run chooses among them and never names a URL.
+	Endpoint    string        `json:"endpoint,omitempty"`
 	Pass        string        `json:"pass"`
 	Requests    []RequestSpec `json:"requests"`
 	Model       string        `json:"model"`
@@ -173,9 +208,9 @@ func IsFatalStatus(status int) bool {
 func FatalReason(r RequestRecord) string {
 	switch r.HTTPStatus {
 	case 401, 403:
-		return "the endpoint rejected the API key (HTTP " + strconv.Itoa(r.HTTPStatus) + "): check OPENAI_API_KEY in the worker's environment"
+		return "the endpoint rejected the API key (HTTP " + strconv.Itoa(r.HTTPStatus) + "): check OPENAI_API_KEY in the worker's environment (for an allow-listed endpoint, the variable its key_env names)"
 	case 404:
-		return "the endpoint does not know model \"" + r.Model + "\" (HTTP 404): pick another with -model, or check OPENAI_BASE_URL (it usually ends in /v1)"
+		return "the endpoint does not know model \"" + r.Model + "\" (HTTP 404): pick another with -model, or check the endpoint's base URL in the worker's environment (OPENAI_BASE_URL or its base_url; it usually ends in /v1)"
 	case 400:
 		return "the endpoint refused the request as malformed (HTTP 400): " + r.Error
 	}

@@ -29,16 +29,16 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 
 // dial connects with the standard environment configuration; failing to is
 // bad input (the address is the user's to fix).
-func dial(ctx context.Context, stderr io.Writer) (client.Client, string, error) {
+func dial(ctx context.Context, stderr io.Writer) (client.Client, client.Options, error) {
 	opts, err := temporalenv.Options("", temporalenv.QuietLogger(stderr))
 	if err != nil {
-		return nil, "", badInput("%v", err)
+		return nil, opts, badInput("%v", err)
 	}
 	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
 	if err != nil {
-		return nil, "", badInput("%v", err)
+		return nil, opts, badInput("%v", err)
 	}
-	return c, opts.Namespace, nil
+	return c, opts, nil
 }
 
 func subFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
@@ -74,10 +74,11 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		return badInput("-n must be at least 1, got %d", *n)
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	ns := opts.Namespace
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: ns, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
@@ -86,20 +87,26 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		return failed(fmt.Errorf("list the runs: %w", err))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
+	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tENDPOINT\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
 	for _, ex := range resp.GetExecutions() {
 		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
-		verdict, speedup := "-", "-"
+		verdict, speedup, endpoint := "-", "-", "-"
+		if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(p, &endpoint)
+		}
 		switch ex.GetStatus() {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 			var r workflows.RunResult
 			if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r); err == nil {
 				verdict, speedup = headline(r)
+				if endpoint == "-" {
+					endpoint = r.Config.WithDefaults().Endpoint
+				}
 			}
 		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
 			verdict = "ended early"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), verdict, speedup,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), endpoint, verdict, speedup,
 			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
 	}
 	return tw.Flush()
@@ -157,10 +164,11 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	ns := opts.Namespace
 	defer c.Close()
 	info, err := describeRun(ctx, c, ns, id)
 	if err != nil {
@@ -201,10 +209,11 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
+	ns := opts.Namespace
 	defer c.Close()
 	orig := fs.Arg(0)
 	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -240,6 +249,9 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	id := o.workflowID
 	if id == "" {
 		id = DefaultWorkflowID(in.Model, now)
+	}
+	if err := requireEndpoint(ctx, c, opts.HostPort, started.GetTaskQueue().GetName(), in.WithDefaults().Endpoint, workerWait, stdout); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{

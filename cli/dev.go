@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -32,7 +34,6 @@ type devEnv struct {
 	address   string
 	uiURL     string
 	taskQueue string
-	endpoint  string
 
 	server *devserver.Server
 	sim    *simulator.Server
@@ -43,9 +44,10 @@ type devEnv struct {
 // startDev brings the demo environment up.
 func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *devEnv, err error) {
 	env = &devEnv{taskQueue: workflows.TaskQueue + "-dev-" + randomHex(4)}
+	started := env // the error returns below set env to nil
 	defer func() {
 		if err != nil {
-			env.close()
+			started.close()
 		}
 	}()
 
@@ -71,9 +73,9 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		cfg.APIKey, cfg.BaseURL = env.sim.Config().APIKey, base
 		cfg.Label = "built-in simulator, 2-3 s per request; no OPENAI_API_KEY set"
 	}
-	env.endpoint = cfg.BaseURL
-	if cfg.Label != "" {
-		env.endpoint += " (" + cfg.Label + ")"
+	if o.attach == "" && !slices.Contains(cfg.Names(), strings.TrimSpace(o.endpoint)) {
+		return nil, badInput("the -dev worker does not serve endpoint %q; it serves %s: choose one with -endpoint, or allow-list it in %s",
+			strings.TrimSpace(o.endpoint), strings.Join(cfg.Names(), ", "), workerhost.EnvEndpoints)
 	}
 
 	local := fmt.Sprintf("127.0.0.1:%d", devPort)
@@ -117,17 +119,18 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 	return env, nil
 }
 
-// devWorkerConfig uses the real endpoint when OPENAI_API_KEY is set, and
-// leaves the key empty (for the simulator) otherwise.
+// devWorkerConfig uses the worker's configuration (OPENAI_API_KEY,
+// OPENAI_BASE_URL, LLMCONC_ENDPOINTS) when any of it is set, and leaves the
+// default endpoint's key empty (for the simulator) when OPENAI_API_KEY is not.
 func devWorkerConfig(o options) (workerhost.Config, error) {
-	if os.Getenv(workerhost.EnvAPIKey) == "" {
+	if os.Getenv(workerhost.EnvAPIKey) == "" && os.Getenv(workerhost.EnvEndpoints) == "" {
 		return workerhost.Config{}, nil
 	}
 	return workerhost.ConfigFromEnv(os.Getenv)
 }
 
 func (e *devEnv) describe() []string {
-	lines := []string{"Endpoint:          " + e.endpoint, "Temporal:          " + e.address + " (local dev server)"}
+	lines := []string{"Temporal:          " + e.address + " (local dev server)"}
 	if e.uiURL != "" {
 		lines = append(lines, "Temporal UI:       "+e.uiURL)
 	}

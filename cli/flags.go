@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
@@ -59,6 +60,7 @@ func ExitCode(err error) int {
 // options are the starter's flags.
 type options struct {
 	requests       int
+	endpoint       string
 	model          string
 	maxTokens      int
 	concurrency    int
@@ -88,6 +90,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
 	fs.IntVar(&o.maxRequests, "max-requests", workflows.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
+	fs.StringVar(&o.endpoint, "endpoint", activities.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL)")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
 	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
@@ -165,6 +168,7 @@ func (o options) runInput() (workflows.RunInput, error) {
 		base, source = p, o.promptsFile
 	}
 	in := workflows.RunInput{
+		Endpoint:       strings.TrimSpace(o.endpoint),
 		Requests:       o.requests,
 		Model:          strings.TrimSpace(o.model),
 		MaxTokens:      o.maxTokens,

@@ -98,6 +98,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return badInput("%v", err)
 	}
 	defer c.Close()
+	// -dev checked the endpoint against its own worker's configuration.
+	if o.attach == "" && dev == nil {
+		if err := requireEndpoint(ctx, c, copts.HostPort, taskQueue, in.Endpoint, workerWait, human); err != nil {
+			return err
+		}
+	}
 
 	w := &watcher{
 		c:         c,
@@ -190,6 +196,7 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		StaticSummary:            workflows.StaticSummary(in),
 		StaticDetails:            workflows.StaticDetails(in),
+		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
 	}
 	if searchAttributesRegistered(ctx, w.c, w.namespace) {
 		opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
@@ -320,16 +327,14 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	}
 }
 
+// configExtra is the configuration block's lines after the report's own:
+// the endpoint (its name, base URL and label), then w.extra.
 func (w *watcher) configExtra(c report.Config) []string {
-	extra := append([]string(nil), w.extra...)
-	if len(extra) == 0 {
-		ep := c.Endpoint
-		if c.EndpointLabel != "" {
-			ep += " (" + c.EndpointLabel + ")"
-		}
-		extra = append(extra, "Endpoint:          "+ep)
+	ep := c.EndpointName + " at " + c.Endpoint
+	if c.EndpointLabel != "" {
+		ep += " (" + c.EndpointLabel + ")"
 	}
-	return extra
+	return append([]string{"Endpoint:          " + ep}, w.extra...)
 }
 
 func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, error) {

@@ -24,9 +24,9 @@ func TestListAndResult(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("starter list exited %d\n%s", code, p.output())
 	}
-	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + `\s+completed\s+concurrent\s+\d+\.\d\dx\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
+	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + `\s+completed\s+default\s+concurrent\s+\d+\.\d\dx\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$`)
 	if !strings.HasPrefix(p.stdout.String(), "WORKFLOW ID") || !row.MatchString(p.stdout.String()) {
-		t.Errorf("starter list lacks a row for %s with status, verdict, speedup and start time:\n%s", id, p.stdout.String())
+		t.Errorf("starter list lacks a row for %s with status, endpoint, verdict, speedup and start time:\n%s", id, p.stdout.String())
 	}
 
 	// Nothing but the history from here on.

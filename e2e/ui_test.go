@@ -52,7 +52,7 @@ func TestTemporalUIShowsTheRun(t *testing.T) {
 	}
 	shown := dom + rendered.String()
 	for _, want := range []string{
-		"gpt-4.1-nano: 4 requests, passes both, concurrency 4",
+		"gpt-4.1-nano on endpoint default: 4 requests, passes both, concurrency 4",
 		"| Requests | 4 |",
 		"| Concurrency | 4 |",
 		"**Verdict: concurrent, speedup ",

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -68,6 +69,9 @@ type Config struct {
 	// Endpoint is the base URL the worker sent the requests to; never a key.
 	Endpoint      string `json:"endpoint"`
 	EndpointLabel string `json:"endpoint_label,omitempty"`
+	// EndpointName is the name the run chose the endpoint by, among those
+	// the worker allow-lists ("default" unless -endpoint said otherwise).
+	EndpointName string `json:"endpoint_name"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -101,6 +105,7 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		Sweep:                 in.Sweep,
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,
+		EndpointName:          cmp.Or(ep.Name, in.Endpoint, activities.DefaultEndpoint),
 	}
 }
 

@@ -85,7 +85,7 @@ var (
 	topKeys = []string{"schema_version", "workflow_id", "run_id", "started_at", "finished_at", "config",
 		"sequential", "concurrent", "comparison", "conclusion"}
 	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
-		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "stream", "retry"}
+		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "endpoint_name", "stream", "retry"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
 		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit"}
@@ -122,6 +122,7 @@ func TestBuildSchema(t *testing.T) {
 	assert.EqualValues(t, 50, cfg["max_shards"])
 	assert.Equal(t, "http://127.0.0.1:8000/v1", cfg["endpoint"])
 	assert.Equal(t, "simulator", cfg["endpoint_label"])
+	assert.Equal(t, "default", cfg["endpoint_name"], "a run without a name used the default endpoint")
 
 	seq := m["sequential"].(map[string]any)
 	assert.Equal(t, sorted(passKeys...), keys(seq), "sequential pass keys (no fire_at)")

@@ -1,13 +1,16 @@
 // Command worker runs the concurrency test's workflows and its API calls. It
-// alone holds the API key (OPENAI_API_KEY) and the endpoint (OPENAI_BASE_URL,
-// default https://api.openai.com/v1). Temporal is reached through the standard
-// TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_PROFILE configuration.
+// alone holds the API keys and the endpoints: "default" (OPENAI_API_KEY and
+// OPENAI_BASE_URL, default https://api.openai.com/v1) and those allow-listed by
+// name in LLMCONC_ENDPOINTS. Temporal is reached through the standard
+// TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / TEMPORAL_PROFILE configuration. A
+// configuration problem is one line each on stderr and exit code 2.
 package main
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/llmconc/llmconc/workerhost"
 )
@@ -15,7 +18,9 @@ import (
 func main() {
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	if err := workerhost.Run(context.Background(), os.Getenv, logf); err != nil {
-		fmt.Fprintln(os.Stderr, "worker: "+err.Error())
-		os.Exit(1)
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(os.Stderr, "worker: "+line)
+		}
+		os.Exit(workerhost.ExitCode(err))
 	}
 }

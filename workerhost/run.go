@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/worker"
@@ -35,7 +36,11 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 	if err != nil {
 		return err
 	}
-	logf("worker: polling task queue %q on %s (namespace %s); requests go to %s", workflows.TaskQueue, opts.HostPort, opts.Namespace, cfg.BaseURL)
+	var served []string
+	for _, ep := range cfg.All() {
+		served = append(served, ep.Name+" ("+ep.BaseURL+")")
+	}
+	logf("worker: polling task queue %q on %s (namespace %s); endpoints: %s", workflows.TaskQueue, opts.HostPort, opts.Namespace, strings.Join(served, ", "))
 	if err := w.Run(worker.InterruptCh()); err != nil {
 		return fmt.Errorf("worker stopped: %w", err)
 	}

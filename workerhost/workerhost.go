@@ -1,13 +1,19 @@
 // Package workerhost builds the Temporal worker that runs the concurrency test:
-// it reads the endpoint configuration (API key, base URL) from the worker's
-// environment and registers the workflow and the activities. The key stays in
-// this process; no workflow or activity input or result carries it.
+// it reads the endpoint configuration (the allow-list of endpoints, each with
+// its base URL and the variable holding its key) from the worker's
+// environment and registers the workflow and the activities. The keys stay in
+// this process; no workflow or activity input or result carries them, and a
+// run chooses an endpoint by name, never by URL.
 package workerhost
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -27,60 +33,307 @@ const DefaultBaseURL = "https://api.openai.com/v1"
 const (
 	EnvAPIKey  = "OPENAI_API_KEY"
 	EnvBaseURL = "OPENAI_BASE_URL"
+	// EnvEndpoints is the allow-list of further endpoints: a JSON array
+	// (see EndpointSpec), inline when it starts with '[', else the path of a
+	// file that holds it.
+	EnvEndpoints = "LLMCONC_ENDPOINTS"
 )
 
-// Config is the worker's endpoint configuration.
+// MaxEndpoints bounds the allow-list, so that the worker's identity, which
+// names every endpoint, stays well within Temporal's 1000-character limit.
+const MaxEndpoints = 20
+
+// EndpointSpec is one entry of LLMCONC_ENDPOINTS. It names the environment
+// variable that holds the endpoint's key, never the key itself.
+type EndpointSpec struct {
+	Name    string `json:"name"`
+	BaseURL string `json:"base_url"`
+	KeyEnv  string `json:"key_env"`
+	Label   string `json:"label,omitempty"`
+}
+
+// Endpoint is one endpoint the worker serves, with its key.
+type Endpoint struct {
+	Name    string
+	BaseURL string
+	// APIKey is the key, read from the worker's environment.
+	APIKey string
+	// KeyEnv is the variable the key came from, for messages.
+	KeyEnv string
+	Label  string
+}
+
+// Config is the worker's endpoint configuration: the endpoint named
+// "default" (APIKey, BaseURL, Label: OPENAI_API_KEY and OPENAI_BASE_URL) and
+// the allow-listed ones. A run chooses among them by name.
 type Config struct {
 	APIKey  string
 	BaseURL string
 	// Label describes the endpoint in results, e.g. "built-in simulator".
 	Label string
+	// Endpoints are the other endpoints, by name (LLMCONC_ENDPOINTS).
+	Endpoints []Endpoint
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
 }
 
-// ConfigFromEnv reads OPENAI_API_KEY and OPENAI_BASE_URL through getenv
-// (os.Getenv in production) and checks them.
+// ConfigError is a problem with the worker's configuration: the user's to
+// fix, one line per problem.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string { return strings.Join(e.Problems, "\n") }
+
+// ExitCode is the worker's exit code for an error of Run: 2 for a
+// configuration problem, 1 otherwise.
+func ExitCode(err error) int {
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		return 2
+	}
+	return 1
+}
+
+// ConfigFromEnv reads OPENAI_API_KEY, OPENAI_BASE_URL and LLMCONC_ENDPOINTS
+// through getenv (os.Getenv in production) and checks them. The default
+// endpoint is optional when LLMCONC_ENDPOINTS lists others.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	cfg := Config{APIKey: strings.TrimSpace(getenv(EnvAPIKey)), BaseURL: strings.TrimSpace(getenv(EnvBaseURL))}
-	if cfg.BaseURL == "" {
+	if cfg.BaseURL == "" && cfg.APIKey != "" {
 		cfg.BaseURL = DefaultBaseURL
+	}
+	spec := strings.TrimSpace(getenv(EnvEndpoints))
+	if spec == "" {
+		if cfg.BaseURL == "" {
+			cfg.BaseURL = DefaultBaseURL
+		}
+		return cfg, cfg.Validate()
+	}
+	specs, err := readEndpoints(spec)
+	if err != nil {
+		return cfg, &ConfigError{[]string{err.Error()}}
+	}
+	if cfg.APIKey == "" && cfg.BaseURL != "" {
+		return cfg, &ConfigError{[]string{EnvBaseURL + " is set but " + EnvAPIKey + " is not: set both for the endpoint \"default\", or neither"}}
+	}
+	for _, sp := range specs {
+		cfg.Endpoints = append(cfg.Endpoints, sp.resolve(getenv))
 	}
 	return cfg, cfg.Validate()
 }
 
-// Validate checks the configuration with the messages a user needs.
+// readEndpoints parses LLMCONC_ENDPOINTS: inline JSON, or a file's path.
+func readEndpoints(spec string) ([]EndpointSpec, error) {
+	where, data := EnvEndpoints, []byte(spec)
+	if !strings.HasPrefix(spec, "[") {
+		b, err := os.ReadFile(spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot read %s (%v); it takes a JSON array such as [{\"name\": \"local\", \"base_url\": \"http://127.0.0.1:8000/v1\", \"key_env\": \"LOCAL_KEY\"}], inline or in that file", EnvEndpoints, spec, errors.Unwrap(err))
+		}
+		where, data = EnvEndpoints+" file "+spec, b
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var specs []EndpointSpec
+	if err := dec.Decode(&specs); err != nil {
+		return nil, fmt.Errorf("%s is not a JSON array of {\"name\", \"base_url\", \"key_env\", \"label\"} objects: %v (a key belongs in the variable that key_env names)", where, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s holds more than one JSON array", where)
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("%s lists no endpoint", where)
+	}
+	return specs, nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// resolve reads the endpoint's key from the environment, when key_env is a
+// variable's name; Validate reports what is missing.
+func (s EndpointSpec) resolve(getenv func(string) string) Endpoint {
+	ep := Endpoint{Name: strings.TrimSpace(s.Name), BaseURL: strings.TrimSpace(s.BaseURL), KeyEnv: strings.TrimSpace(s.KeyEnv), Label: s.Label}
+	if envName.MatchString(ep.KeyEnv) {
+		ep.APIKey = strings.TrimSpace(getenv(ep.KeyEnv))
+	}
+	return ep
+}
+
+// keyProblem says why an allow-listed endpoint has no key. It never repeats
+// key_env's value unless that is a variable's name, in case a key was put
+// there by mistake.
+func keyProblem(ep Endpoint) string {
+	switch {
+	case ep.KeyEnv == "":
+		return "key_env is missing: name the environment variable that holds the key"
+	case !envName.MatchString(ep.KeyEnv):
+		return "key_env must be the name of an environment variable (letters, digits and _), not the key itself"
+	}
+	return fmt.Sprintf("%s (its key_env) is not set in the worker's environment: export %s=...", ep.KeyEnv, ep.KeyEnv)
+}
+
+// specName names an entry in messages: its name when it is one, else its
+// position.
+func specName(i int, name string) string {
+	if activities.CheckEndpointName(strings.TrimSpace(name)) == nil {
+		return fmt.Sprintf("%q", strings.TrimSpace(name))
+	}
+	return fmt.Sprintf("#%d", i+1)
+}
+
+// All lists the endpoints served: "default" first when configured, then the
+// allow-listed ones in their order.
+func (c Config) All() []Endpoint {
+	var all []Endpoint
+	if c.hasDefault() {
+		all = append(all, Endpoint{Name: activities.DefaultEndpoint, BaseURL: c.BaseURL, APIKey: c.APIKey, KeyEnv: EnvAPIKey, Label: c.Label})
+	}
+	return append(all, c.Endpoints...)
+}
+
+// hasDefault reports whether the endpoint "default" comes from APIKey and
+// BaseURL: when a key is set, or when nothing else is configured (and
+// Validate asks for the key).
+func (c Config) hasDefault() bool { return c.APIKey != "" || len(c.Endpoints) == 0 }
+
+// Names lists the names of the endpoints served, in the order of All.
+func (c Config) Names() []string {
+	var names []string
+	for _, ep := range c.All() {
+		names = append(names, ep.Name)
+	}
+	return names
+}
+
+// Validate checks the configuration with the messages a user needs, one line
+// per problem (a *ConfigError).
 func (c Config) Validate() error {
-	if c.APIKey == "" {
-		return errors.New(EnvAPIKey + " is not set: the worker needs the API key in its environment (export " + EnvAPIKey + "=...)")
+	var problems []string
+	if len(c.Endpoints) > MaxEndpoints {
+		problems = append(problems, fmt.Sprintf("%s lists %d endpoints; at most %d", EnvEndpoints, len(c.Endpoints), MaxEndpoints))
 	}
-	u, err := url.Parse(c.BaseURL)
-	if err != nil {
-		return fmt.Errorf("%s is not a URL such as %s", EnvBaseURL, DefaultBaseURL)
+	seen := map[string]bool{}
+	for i, ep := range c.All() {
+		if i == 0 && c.hasDefault() {
+			problems = append(problems, checkDefault(ep)...)
+			seen[ep.Name] = true
+			continue
+		}
+		j := i
+		if c.hasDefault() {
+			j--
+		}
+		where := fmt.Sprintf("%s: endpoint %s", EnvEndpoints, specName(j, ep.Name))
+		if err := activities.CheckEndpointName(ep.Name); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: bad name: %v", where, err))
+			continue
+		}
+		if seen[ep.Name] {
+			if ep.Name == activities.DefaultEndpoint {
+				problems = append(problems, where+": \"default\" is already the endpoint of "+EnvAPIKey+" and "+EnvBaseURL+": give this one another name, or unset "+EnvAPIKey)
+			} else {
+				problems = append(problems, where+": listed twice; names must be unique")
+			}
+			continue
+		}
+		seen[ep.Name] = true
+		if ep.APIKey == "" {
+			problems = append(problems, where+": "+keyProblem(ep))
+		}
+		if msg := checkURL(ep.BaseURL, "base_url", "the variable that key_env names"); msg != "" {
+			problems = append(problems, where+": "+msg)
+		}
 	}
-	if u.User != nil {
-		return fmt.Errorf("%s must not carry credentials; put the key in %s", EnvBaseURL, EnvAPIKey)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%s=%q is not an http(s) URL such as %s", EnvBaseURL, c.BaseURL, DefaultBaseURL)
+	if len(problems) > 0 {
+		return &ConfigError{problems}
 	}
 	return nil
 }
 
-// NewActivities returns the activities bound to the configured endpoint.
+// checkDefault checks the endpoint of OPENAI_API_KEY and OPENAI_BASE_URL.
+func checkDefault(ep Endpoint) []string {
+	if ep.APIKey == "" {
+		return []string{EnvAPIKey + " is not set: the worker needs the API key in its environment (export " + EnvAPIKey + "=..., or list endpoints in " + EnvEndpoints + ")"}
+	}
+	if msg := checkURL(ep.BaseURL, EnvBaseURL, EnvAPIKey); msg != "" {
+		return []string{msg}
+	}
+	return nil
+}
+
+// checkURL returns what is wrong with an endpoint's base URL, or "". The
+// message never repeats a URL that carries credentials; it says where the key
+// goes instead.
+func checkURL(raw, what, keyGoes string) string {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s is not a URL such as %s", what, DefaultBaseURL)
+	case u.User != nil:
+		return fmt.Sprintf("%s must not carry credentials; put the key in %s", what, keyGoes)
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Sprintf("%s=%q is not an http(s) URL such as %s", what, raw, DefaultBaseURL)
+	}
+	return ""
+}
+
+// NewActivities returns the activities bound to the configured endpoints:
+// one OpenAI client, HTTP client and connection pool per endpoint.
 func NewActivities(cfg Config) *activities.Activities {
-	oc := openai.DefaultConfig(cfg.APIKey)
-	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	var top *activities.Activities
+	for _, ep := range cfg.All() {
+		a := newEndpointActivities(ep)
+		if top == nil {
+			top = a
+			continue
+		}
+		if top.Others == nil {
+			top.Others = map[string]*activities.Activities{}
+		}
+		top.Others[ep.Name] = a
+	}
+	return top
+}
+
+func newEndpointActivities(ep Endpoint) *activities.Activities {
+	oc := openai.DefaultConfig(ep.APIKey)
+	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
 	pool := &activities.ConnPool{}
 	hc := activities.NewHTTPClient(pool)
 	oc.HTTPClient = hc
 	return &activities.Activities{
 		Client:     openai.NewClientWithConfig(oc),
-		Endpoint:   activities.Endpoint{BaseURL: oc.BaseURL, Label: cfg.Label},
+		Endpoint:   activities.Endpoint{Name: ep.Name, BaseURL: oc.BaseURL, Label: ep.Label},
 		Pool:       pool,
 		HTTPClient: hc,
-		Secret:     cfg.APIKey,
+		Secret:     ep.APIKey,
 	}
+}
+
+// Identity is the worker's identity on Temporal: the SDK's usual
+// "<pid>@<host>@" followed by "endpoints=" and the names it serves. The
+// Temporal UI shows it on the task queue's Workers tab, and the starter reads
+// it (DescribeTaskQueue) to refuse, before it starts a run, an endpoint that
+// no worker serves. Names only: never a URL or a key.
+func Identity(names []string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return fmt.Sprintf("%d@%s@ %s%s", os.Getpid(), host, identityPrefix, strings.Join(names, ","))
+}
+
+const identityPrefix = "endpoints="
+
+// EndpointsOf returns the endpoint names in a worker's identity. A worker
+// that does not list them (one from before endpoints had names) serves only
+// "default".
+func EndpointsOf(identity string) []string {
+	for _, f := range strings.Fields(identity) {
+		if rest, ok := strings.CutPrefix(f, identityPrefix); ok {
+			return strings.Split(rest, ",")
+		}
+	}
+	return []string{activities.DefaultEndpoint}
 }
 
 // Options sizes the worker. WorkerStopTimeout lets batches in flight finish
@@ -114,7 +367,9 @@ func NewWith(c client.Client, taskQueue string, acts *activities.Activities) wor
 	if taskQueue == "" {
 		taskQueue = workflows.TaskQueue
 	}
-	w := worker.New(c, taskQueue, Options())
+	opts := Options()
+	opts.Identity = Identity(activities.EndpointNames(acts))
+	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
 	w.RegisterActivity(acts)
 	return w

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/testsuite"
+
+	"github.com/llmconc/llmconc/activities"
 )
 
 const secret = "sk-test-SECRET-0123456789abcdef"
@@ -110,7 +112,7 @@ func TestNewActivities(t *testing.T) {
 		t.Errorf("endpoint label %q, want local", acts.Endpoint.Label)
 	}
 
-	ep, err := acts.DescribeEndpoint(context.Background())
+	ep, err := acts.DescribeEndpoint(context.Background(), activities.DescribeInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestNewActivities(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	tenv := s.NewTestActivityEnvironment()
 	tenv.RegisterActivity(acts)
-	val, err := tenv.ExecuteActivity(acts.DescribeEndpoint)
+	val, err := tenv.ExecuteActivity(acts.DescribeEndpoint, activities.DescribeInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	env.SetStartTime(t0)
 	env.SetTestTimeout(gateTimeout)
 	var describeBound time.Duration
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(func(ctx context.Context) (activities.Endpoint, error) {
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.DescribeInput) (activities.Endpoint, error) {
 		describeBound = activity.GetInfo(ctx).ScheduleToCloseTimeout
 		return testEndpoint, nil
 	})

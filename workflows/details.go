@@ -45,7 +45,7 @@ func StartSearchAttributes(in RunInput) temporal.SearchAttributes {
 
 // StaticSummary is the one line the Temporal UI shows for a run.
 func StaticSummary(in RunInput) string {
-	s := fmt.Sprintf("%s: %d requests, passes %s, concurrency %d", in.Model, in.Requests, in.Passes, in.Concurrency)
+	s := fmt.Sprintf("%s on endpoint %s: %d requests, passes %s, concurrency %d", in.Model, in.WithDefaults().Endpoint, in.Requests, in.Passes, in.Concurrency)
 	if in.RerunOf != "" {
 		s += ", rerun of " + in.RerunOf
 	}
@@ -57,6 +57,7 @@ func StaticSummary(in RunInput) string {
 func StaticDetails(in RunInput) string {
 	in = in.WithDefaults()
 	rows := [][2]string{
+		{"Endpoint", in.Endpoint},
 		{"Model", in.Model},
 		{"Requests", fmt.Sprint(in.Requests)},
 		{"Passes", in.Passes},

@@ -126,9 +126,9 @@ func TestStaticSummaryAndDetails(t *testing.T) {
 	in.RerunOf = "concurrency-test-x"
 	in.Only = map[string][]int{activities.PassConcurrent: {0, 3}}
 	in = in.WithDefaults()
-	assert.Equal(t, "test-model: 5 requests, passes both, concurrency 2, rerun of concurrency-test-x", workflows.StaticSummary(in))
+	assert.Equal(t, "test-model on endpoint default: 5 requests, passes both, concurrency 2, rerun of concurrency-test-x", workflows.StaticSummary(in))
 	d := workflows.StaticDetails(in)
-	for _, want := range []string{"| Model | test-model |", "| Requests | 5 |", "| Concurrency | 2 |", "| Rerun of | concurrency-test-x |", "| Resends | 2 failed requests only |"} {
+	for _, want := range []string{"| Endpoint | default |", "| Model | test-model |", "| Requests | 5 |", "| Concurrency | 2 |", "| Rerun of | concurrency-test-x |", "| Resends | 2 failed requests only |"} {
 		assert.Contains(t, d, want)
 	}
 	assert.Equal(t, strings.Count(d, "\n"), strings.Count(d, "|\n"), "every line is a table row")

@@ -79,7 +79,7 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 		{"stops after DescribeEndpoint", func(ctx workflow.Context, in workflows.RunInput) (workflows.RunResult, error) {
 			ctx = workflow.WithActivityOptions(ctx, options)
 			var ep activities.Endpoint
-			err := workflow.ExecuteActivity(ctx, a.DescribeEndpoint).Get(ctx, &ep)
+			err := workflow.ExecuteActivity(ctx, a.DescribeEndpoint, activities.DescribeInput{}).Get(ctx, &ep)
 			return workflows.RunResult{Endpoint: ep}, err
 		}},
 	} {

@@ -52,7 +52,7 @@ func TestRetryBackoffResendsRateLimitedRequests(t *testing.T) {
 			var ts testsuite.WorkflowTestSuite
 			env := ts.NewTestWorkflowEnvironment()
 			env.SetStartTime(t0)
-			env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 			env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 			in := testInput(4)
 			in.Passes, in.Retry = passes, workflows.RetryBackoff
@@ -87,7 +87,7 @@ func TestRetryNoneSendsOnce(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
 	in.Passes = workflows.PassesConcurrent

@@ -54,8 +54,12 @@ const (
 )
 
 // RunInput configures one run. The API key and base URL are deliberately not
-// here: they belong to the worker.
+// here: they belong to the worker, and a run only names one of the endpoints
+// the worker serves.
 type RunInput struct {
+	// Endpoint names one of the worker's allow-listed endpoints
+	// (activities.DefaultEndpoint when empty); never a URL.
+	Endpoint    string `json:"endpoint,omitempty"`
 	Requests    int    `json:"requests"`
 	Model       string `json:"model"`
 	MaxTokens   int    `json:"max_tokens"`
@@ -101,6 +105,9 @@ type RunInput struct {
 
 // WithDefaults fills in the zero fields.
 func (in RunInput) WithDefaults() RunInput {
+	if in.Endpoint == "" {
+		in.Endpoint = activities.DefaultEndpoint
+	}
 	if in.Requests == 0 {
 		in.Requests = DefaultRequests
 	}
@@ -138,6 +145,8 @@ func (in RunInput) WithDefaults() RunInput {
 // starter's flags.
 func (in RunInput) Validate() error {
 	switch {
+	case activities.CheckEndpointName(in.Endpoint) != nil:
+		return fmt.Errorf("-endpoint %q: %v", in.Endpoint, activities.CheckEndpointName(in.Endpoint))
 	case in.MaxRequests < 1 || in.MaxRequests > HardMaxRequests:
 		return fmt.Errorf("-max-requests must be between 1 and %d, got %d", HardMaxRequests, in.MaxRequests)
 	case in.Requests < 1 || in.Requests > in.MaxRequests:

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -77,7 +78,11 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
-	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint).Get(ctx, &r.result.Endpoint); err != nil {
+	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint, activities.DescribeInput{Endpoint: in.Endpoint}).Get(ctx, &r.result.Endpoint); err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.UnknownEndpointErrorType {
+			return RunResult{}, temporal.NewNonRetryableApplicationError(appErr.Message(), InvalidInputErrorType, nil)
+		}
 		return RunResult{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
 	}
 
@@ -143,6 +148,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, summary, 1, 0))
 			var out activities.SendOutput
 			in := activities.SendInput{
+				Endpoint:       r.in.Endpoint,
 				Pass:           activities.PassSequential,
 				Requests:       []activities.RequestSpec{spec},
 				Model:          r.in.Model,
@@ -241,6 +247,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 		actx := workflow.WithActivityOptions(cctx, r.activityOptions(ctx, r.result.StartedAt.Add(r.in.Timeout), summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+			Endpoint:       r.in.Endpoint,
 			Pass:           pass,
 			Requests:       sh.Requests,
 			Model:          r.in.Model,

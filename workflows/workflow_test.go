@@ -183,7 +183,7 @@ func newEnv(t *testing.T, f *fakeSend) *testsuite.TestWorkflowEnvironment {
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	env.SetTestTimeout(2 * gateTimeout)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	if f != nil {
 		env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	}
@@ -314,7 +314,7 @@ func TestSequentialPassIsChainedOnTheWorkflowClock(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).AfterFn(func() time.Duration {
 		mu.Lock()
 		started++
@@ -695,7 +695,7 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 			env := ts.NewTestWorkflowEnvironment()
 			var mu sync.Mutex
 			called := 0
-			env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(func(context.Context) (activities.Endpoint, error) {
+			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(context.Context, activities.DescribeInput) (activities.Endpoint, error) {
 				mu.Lock()
 				called++
 				mu.Unlock()
@@ -730,7 +730,7 @@ func TestProgressQuery(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	// Every batch takes 10s on the workflow clock: the sequential requests
 	// end at 10s, 20s and 30s, the concurrent pass at 30s + lead + 10s.
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(10 * time.Second).Return(f.Send)
@@ -847,7 +847,7 @@ func TestRunTimeoutStopsSendingNewRequests(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything).Return(testEndpoint, nil)
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(10 * time.Second).Return(f.Send)
 	in := testInput(n)
 	in.Timeout = 25 * time.Second // requests start at 0s, 10s, 20s; 30s is too late

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/llmconc/llmconc/workerhost"
+)
+
+// workerWait bounds how long the starter waits, before it starts a run, for
+// a worker on the task queue that serves the run's endpoint: long enough for
+// a worker started at the same time to begin polling.
+const workerWait = 10 * time.Second
+
+// memoEndpoint is the memo field that records a run's endpoint name, for
+// `starter list` (and the Temporal UI).
+const memoEndpoint = "endpoint"
+
+// requireEndpoint makes sure, before a run is started, that a worker polling
+// taskQueue serves the endpoint called name: a run can only choose among the
+// endpoints that workers allow-list, and an unknown one is bad input (exit
+// code 2) with nothing started. Each worker names its endpoints in its
+// identity (see workerhost.Identity), which DescribeTaskQueue lists for every
+// worker that polled the queue in the last few minutes. A worker that
+// stopped within those minutes still counts; if it alone served the name,
+// the worker that picks the run up refuses it as invalid input, also exit 2.
+func requireEndpoint(ctx context.Context, c client.Client, address, taskQueue, name string, wait time.Duration, note io.Writer) error {
+	deadline := time.Now().Add(wait)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	noted := false
+	for {
+		served, pollers, err := servedEndpoints(ctx, c, taskQueue)
+		if err == nil && slices.Contains(served, name) {
+			return nil
+		}
+		var denied *serviceerror.PermissionDenied
+		if errors.As(err, &denied) {
+			fmt.Fprintf(note, "(Not allowed to list the workers of task queue %q, so the worker will check endpoint %q itself.)\n", taskQueue, name)
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			switch {
+			case err != nil:
+				return badInput("cannot list the workers of task queue %q at %s: %v", taskQueue, address, err)
+			case pollers == 0:
+				return badInput("no worker is polling task queue %q at %s: start one (`go run ./worker`, with the same TEMPORAL_ADDRESS and namespace), then run again; -dev runs one of its own", taskQueue, address)
+			}
+			return badInput("no worker on task queue %q serves endpoint %q; the workers serve %s: choose one with -endpoint, or allow-list it in the worker's %s",
+				taskQueue, name, strings.Join(served, ", "), workerhost.EnvEndpoints)
+		}
+		if !noted {
+			fmt.Fprintf(note, "Waiting up to %s for a worker on task queue %q that serves endpoint %q…\n", wait, taskQueue, name)
+			noted = true
+		}
+		select {
+		case <-ctx.Done():
+			return failed(fmt.Errorf("interrupted while waiting for a worker: nothing was started"))
+		case <-tick.C:
+		}
+	}
+}
+
+// servedEndpoints returns the endpoint names served by the workers polling
+// taskQueue for activities, sorted, and how many workers there are.
+func servedEndpoints(ctx context.Context, c client.Client, taskQueue string) ([]string, int, error) {
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := c.DescribeTaskQueue(dctx, taskQueue, enumspb.TASK_QUEUE_TYPE_ACTIVITY)
+	if err != nil {
+		return nil, 0, err
+	}
+	var served []string
+	for _, p := range resp.GetPollers() {
+		served = append(served, workerhost.EndpointsOf(p.GetIdentity())...)
+	}
+	slices.Sort(served)
+	return slices.Compact(served), len(resp.GetPollers()), nil
+}
