@@ -436,6 +436,9 @@ func TestWorkerSIGTERMFinishesItsBatch(t *testing.T) {
 	if total, ok := chatRequests(sim); total != 4 || ok != 4 {
 		t.Errorf("when the stopped worker exited, the simulator had answered %d of %d requests with 200; want all 4: the batch in flight must finish first", ok, total)
 	}
+	if s := first.stderr.String(); !strings.Contains(s, "worker: terminated: taking no new work; batches in flight finish first") || !strings.Contains(s, "worker: stopped") {
+		t.Errorf("the stopped worker does not say that it lets its batches finish, then stopped:\n%s", s)
+	}
 	if s := first.stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
 		t.Errorf("the stopped worker's stderr holds a stack trace:\n%s", s)
 	}
