@@ -159,10 +159,10 @@ func (p *batchProgress) snapshot() (encodedProgress, int) {
 	return ep, p.version
 }
 
-// Heartbeat pacing: a batch heartbeats its progress at most every
-// heartbeatGap (the worker's MaxHeartbeatThrottleInterval matches, see
-// workerhost.Options), and at least every heartbeatGap*heartbeatIdleGaps
-// when nothing changed, well inside the workflow's heartbeat timeout.
+// Heartbeat pacing: by default a batch heartbeats its progress at most
+// every defaultHeartbeatGap (the worker's MaxHeartbeatThrottleInterval
+// matches, see workerhost.Options), and at least every heartbeatIdleGaps of
+// those when nothing changed, well inside the workflow's heartbeat timeout.
 const (
 	defaultHeartbeatGap = time.Second
 	heartbeatIdleGaps   = 3
@@ -187,8 +187,9 @@ func (a *Activities) heartbeat(ctx context.Context, p *batchProgress) func() {
 	}
 	go func() {
 		defer close(stopped)
-		sent := send()
-		idle := 0
+		// Nothing to report before the first tick: a fresh batch has no
+		// answer yet, and a resumed one's progress is still on the server.
+		sent, idle := 0, 0
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
