@@ -47,7 +47,8 @@ type Activities struct {
 	// its idle connections. (Every exported method of Activities is an
 	// activity, hence a field and not a method.)
 	HTTPClient *http.Client
-	// HeartbeatEvery is how often a running batch heartbeats; 0 means 5s.
+	// HeartbeatEvery is how often a running batch heartbeats the progress
+	// it made (at least every third time even without any); 0 means 1s.
 	HeartbeatEvery time.Duration
 	// Others are the other endpoints the worker serves, by name, each with
 	// its own client, connection pool, key and send gates (all the shards of
@@ -121,6 +122,13 @@ func EndpointNames(a *Activities) []string { return a.names() }
 // Send sends a batch of chat-completion requests and times each one. A failed
 // request is a record with ok=false, not an activity error: the activity only
 // fails when it cannot run at all.
+//
+// The batch heartbeats the records answered so far (see SendProgress). When
+// Temporal retries it because its worker was lost, the new attempt keeps
+// those records and sends only the other requests, at once (the common
+// instant has passed): each request is recorded once, by the attempt that
+// answered it (activity_attempt), and one that the lost attempt had already
+// sent is marked resent.
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error) {
 	a, err := a.serving(in.Endpoint)
 	if err != nil {
@@ -129,13 +137,24 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	if a.Client == nil {
 		return SendOutput{}, errors.New("activities: no OpenAI client configured")
 	}
-	attempt := activity.GetInfo(ctx).Attempt
+	activityAttempt := activity.GetInfo(ctx).Attempt
 	conc := in.Concurrency
 	if conc < 1 {
 		conc = 1
 	}
+	progress, err := resumeProgress(ctx, in)
+	if err != nil {
+		return SendOutput{}, err
+	}
+	answered := progress.answered()
+	todo := make([]RequestSpec, 0, len(in.Requests))
+	for _, spec := range in.Requests {
+		if !answered[spec.Index] {
+			todo = append(todo, spec)
+		}
+	}
 
-	stopHeartbeat := a.heartbeat(ctx)
+	stopHeartbeat := a.heartbeat(ctx, progress)
 	defer stopHeartbeat()
 
 	// The senders are started before the common instant and wait at a gate
@@ -149,23 +168,26 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		defer done()
 		if a.Pool != nil && time.Until(in.FireAt) > 0 {
 			warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
-			release := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(in.Requests)))
+			release := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(todo)))
 			cancel()
 			defer release()
 		}
 	}
 	var (
-		mu      sync.Mutex
-		records = make([]RequestRecord, 0, len(in.Requests))
-		fatal   bool
-		wg      sync.WaitGroup
-		queue   = make(chan RequestSpec, len(in.Requests))
+		mu    sync.Mutex
+		fatal bool
+		errs  []error
+		wg    sync.WaitGroup
+		queue = make(chan RequestSpec, len(todo))
 	)
-	for _, spec := range in.Requests {
+	for _, rec := range progress.all() {
+		fatal = fatal || rec.Fatal()
+	}
+	for _, spec := range todo {
 		queue <- spec
 	}
 	close(queue)
-	for range min(conc, len(in.Requests)) {
+	for range min(conc, len(todo)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -179,48 +201,37 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 				if stop || ctx.Err() != nil {
 					return
 				}
+				resent := progress.sending(spec.Index)
 				rec := a.call(ctx, in, spec)
-				rec.Attempt = max(in.Attempt, 1) + attempt - 1
+				rec.Attempt = max(in.Attempt, 1)
+				rec.ActivityAttempt = activityAttempt
+				rec.Resent = resent
 				if !in.FireAt.IsZero() {
 					rec.DispatchDelaySeconds = max(0, rec.Sent().Sub(in.FireAt).Seconds())
 				}
+				if ctx.Err() != nil {
+					// Cut short by the end of this attempt: the next one
+					// sends it again.
+					return
+				}
+				err := progress.add(rec)
 				mu.Lock()
-				records = append(records, rec)
 				fatal = fatal || rec.Fatal()
+				if err != nil {
+					errs = append(errs, err)
+				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return SendOutput{Records: records}, err
+		return SendOutput{}, err
 	}
-	return SendOutput{Records: records}, nil
-}
-
-// heartbeat records a heartbeat now and then until the returned func is
-// called, so that a crashed worker is noticed and cancellation reaches us.
-func (a *Activities) heartbeat(ctx context.Context) func() {
-	every := a.HeartbeatEvery
-	if every <= 0 {
-		every = 5 * time.Second
+	if err := errors.Join(errs...); err != nil {
+		return SendOutput{}, err
 	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
-	return func() { close(done) }
+	return SendOutput{Records: progress.all()}, nil
 }
 
 // call sends one request and measures it. Wall-clock timestamps are for the

@@ -141,6 +141,18 @@ type RequestRecord struct {
 	// TotalLatencySeconds, for a request sent more than once, runs from the
 	// first try's send to the final answer, waits included.
 	TotalLatencySeconds float64 `json:"total_latency_seconds,omitempty"`
+
+	// Attempt (above) numbers the request's try: 1, or 2, 3… for the
+	// workflow's resends with -retry backoff.
+
+	// ActivityAttempt is Temporal's attempt of the batch activity that sent
+	// the request: 1, unless the worker running the batch was lost and
+	// Temporal retried the batch on another worker (see Activities.Send).
+	ActivityAttempt int32 `json:"activity_attempt"`
+	// Resent is set when a lost attempt of the batch had already sent the
+	// request without its answer being recorded: the endpoint saw it more
+	// than once, and this record is the answer to the last send.
+	Resent bool `json:"resent,omitempty"`
 }
 
 // AttemptRecord is one try of a request that was sent more than once.

@@ -67,6 +67,15 @@ type PassSummary struct {
 	// RetryAfterMaxSeconds is the largest Retry-After of the pass's
 	// responses; absent when none had one.
 	RetryAfterMaxSeconds *float64 `json:"retry_after_max_seconds,omitempty"`
+	// SentAfterWorkerLoss counts the requests sent by a batch that Temporal
+	// retried because its worker was lost (activity_attempt > 1): they left
+	// late, not with the rest of the pass, and the pass's timing includes
+	// the time it took to notice the loss.
+	SentAfterWorkerLoss int `json:"sent_after_worker_loss,omitempty"`
+	// ResentAfterWorkerLoss counts those of them that the lost attempt had
+	// already sent (resent): the endpoint saw them twice; each is counted
+	// once here, with its last send.
+	ResentAfterWorkerLoss int `json:"resent_after_worker_loss,omitempty"`
 }
 
 // RateLimitSummary is the tightest of the rate limits a pass's responses
@@ -130,6 +139,12 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 			s.RetryAfterMaxSeconds = &v
 		}
 		limits.add(r)
+		if r.ActivityAttempt > 1 {
+			s.SentAfterWorkerLoss++
+		}
+		if r.Resent {
+			s.ResentAfterWorkerLoss++
+		}
 		if r.OK {
 			s.Successful++
 			latencies = append(latencies, r.LatencySeconds)
@@ -326,6 +341,17 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. "+
 					"The errors are in the JSON (HTTP 429 means a rate limit).",
 				p.s.Failed, total, p.name, 100*MaxFailedFraction)}
+		}
+	}
+	for _, p := range []struct {
+		name string
+		s    *PassSummary
+	}{{"sequential", seq}, {"concurrent", conc}} {
+		if p.s != nil && p.s.SentAfterWorkerLoss > 0 {
+			return Conclusion{VerdictInconclusive, fmt.Sprintf(
+				"A worker was lost during the %s pass: Temporal retried its work on another worker, which sent %d requests late "+
+					"(%d of them a second time; each is counted once). The pass's timing includes that recovery: run again for a verdict.",
+				p.name, p.s.SentAfterWorkerLoss, p.s.ResentAfterWorkerLoss)}
 		}
 	}
 	if seq == nil || conc == nil || cmp == nil {

@@ -124,10 +124,20 @@ type Server struct {
 	UIURL     string
 	Namespace string
 
+	cli  string
+	args []string
+	opts Options
+	tail *tailBuffer
+
+	mu   sync.Mutex
+	proc *process
+}
+
+// process is one run of the server's process: a restart makes another.
+type process struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	waitErr error
-	tail    *tailBuffer
 	once    sync.Once
 }
 
@@ -153,7 +163,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Address: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Namespace: opts.Namespace, exited: make(chan struct{}), tail: &tailBuffer{}}
+	s := &Server{Address: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Namespace: opts.Namespace, cli: cli, opts: opts, tail: &tailBuffer{}}
 	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--namespace", opts.Namespace, "--log-level", "warn", "--log-format", "pretty"}
 	for _, kv := range DynamicConfig {
@@ -175,30 +185,43 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	for name, typ := range opts.SearchAttributes {
 		args = append(args, "--search-attribute", name+"="+typ)
 	}
-	s.cmd = exec.Command(cli, args...)
-	setProcessAttributes(s.cmd)
-	var out io.Writer = s.tail
-	if opts.ServerLog != nil {
-		out = io.MultiWriter(s.tail, opts.ServerLog)
-	}
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the Temporal dev server (%s): %w", cli, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
-		s.Stop()
+	s.args = args
+	if err := s.launch(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// launch starts the server's process with the server's arguments and waits
+// until it answers.
+func (s *Server) launch(ctx context.Context) error {
+	p := &process{cmd: exec.Command(s.cli, s.args...), exited: make(chan struct{})}
+	setProcessAttributes(p.cmd)
+	var out io.Writer = s.tail
+	if s.opts.ServerLog != nil {
+		out = io.MultiWriter(s.tail, s.opts.ServerLog)
+	}
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("start the Temporal dev server (%s): %w", s.cli, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	s.mu.Lock()
+	s.proc = p
+	s.mu.Unlock()
+	if err := s.waitReady(ctx, p, s.opts.ReadyTimeout); err != nil {
+		p.stop()
+		return err
+	}
+	return nil
+}
+
 // waitReady polls the server's health until it answers, the process exits, or
 // the timeout passes.
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+func (s *Server) waitReady(ctx context.Context, p *process, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -208,8 +231,8 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
-			return fmt.Errorf("the Temporal dev server exited at start (%v): %s", s.waitErr, lastLines(s.tail.String(), 5))
+		case <-p.exited:
+			return fmt.Errorf("the Temporal dev server exited at start (%v): %s", p.waitErr, lastLines(s.tail.String(), 5))
 		case <-ctx.Done():
 			return fmt.Errorf("the Temporal dev server did not answer at %s within %s: %s", s.Address, timeout, lastLines(s.tail.String(), 5))
 		case <-tick.C:
@@ -229,24 +252,50 @@ func Answers(ctx context.Context, address, namespace string) bool {
 	return true
 }
 
+func (s *Server) current() *process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.proc
+}
+
 // Stop stops the server gracefully (SIGINT), then kills it after 10 s.
-func (s *Server) Stop() {
-	s.once.Do(func() {
-		_ = interrupt(s.cmd)
+func (s *Server) Stop() { s.current().stop() }
+
+// Kill stops the server at once (SIGKILL), as a crash would.
+func (s *Server) Kill() { s.current().kill() }
+
+// Restart stops the server, gracefully or, with crash, at once (SIGKILL),
+// then starts it again with the same options, on the same ports, and waits
+// until it answers. The server's state survives only in a DBFile: without
+// one, Restart refuses.
+func (s *Server) Restart(ctx context.Context, crash bool) error {
+	if s.opts.DBFile == "" {
+		return errors.New("restart the Temporal dev server: it keeps its state in memory (no DBFile), so a restart would lose it")
+	}
+	if crash {
+		s.Kill()
+	} else {
+		s.Stop()
+	}
+	return s.launch(ctx)
+}
+
+func (p *process) stop() {
+	p.once.Do(func() {
+		_ = interrupt(p.cmd)
 		select {
-		case <-s.exited:
+		case <-p.exited:
 		case <-time.After(10 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	})
 }
 
-// Kill stops the server at once (SIGKILL), as a crash would.
-func (s *Server) Kill() {
-	s.once.Do(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+func (p *process) kill() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
 	})
 }
 

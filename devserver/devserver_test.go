@@ -98,3 +98,50 @@ func TestStartFailsClearlyWithABrokenCLI(t *testing.T) {
 		t.Fatalf("Start with a CLI that exits at once: got %v, want an 'exited at start' error", err)
 	}
 }
+
+// TestRestartAfterACrash kills a dev server that keeps its state in a file
+// and restarts it: same address, and the workflow started before the crash
+// is still there.
+func TestRestartAfterACrash(t *testing.T) {
+	cli, ok := FindCLI()
+	if !ok {
+		t.Skip("the Temporal CLI is not installed (go install " + CLIPackage + "); the e2e tests and .ci/run install it")
+	}
+	ctx := context.Background()
+	srv, err := Start(ctx, Options{CLI: cli, UIPort: -1, DBFile: filepath.Join(t.TempDir(), "temporal.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Kill()
+	addr := srv.Address
+	c, err := client.Dial(client.Options{HostPort: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "devserver-crash-test", TaskQueue: "nobody"}, "NoSuchWorkflow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Restart(ctx, true); err != nil {
+		t.Fatalf("restart after a crash: %v", err)
+	}
+	if srv.Address != addr {
+		t.Errorf("address after restart = %s, want %s", srv.Address, addr)
+	}
+	// The client of the first server reconnects to the second.
+	desc, err := c.DescribeWorkflowExecution(ctx, "devserver-crash-test", "")
+	if err != nil {
+		t.Fatalf("the workflow started before the crash is gone: %v", err)
+	}
+	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
+		t.Errorf("run ID after restart = %q, want %q", got, run.GetRunID())
+	}
+}
+
+func TestRestartRefusesWithoutADBFile(t *testing.T) {
+	err := (&Server{}).Restart(context.Background(), false)
+	if err == nil || !strings.Contains(err.Error(), "DBFile") {
+		t.Fatalf("Restart without a DBFile: got %v, want a refusal naming DBFile", err)
+	}
+}

@@ -93,7 +93,7 @@ var (
 	statsKeys   = []string{"mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "n"}
 	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",
 		"error", "attempt", "prompt_tokens", "completion_tokens", "model", "response", "dispatch_delay_seconds",
-		"stream", "output_tokens_per_second"}
+		"stream", "output_tokens_per_second", "activity_attempt"}
 	comparisonKeys = []string{"sequential_seconds", "concurrent_seconds", "time_saved_seconds", "speedup",
 		"time_reduction_percent", "effective_parallelism"}
 )

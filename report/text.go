@@ -148,6 +148,9 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	if s.RetryAfterMaxSeconds != nil {
 		fmt.Fprintf(t.W, "    Longest Retry-After:   %.0fs\n", *s.RetryAfterMaxSeconds)
 	}
+	if s.SentAfterWorkerLoss > 0 {
+		fmt.Fprintf(t.W, "    After a lost worker:   %d sent late by a retried batch, %d of them a second time\n", s.SentAfterWorkerLoss, s.ResentAfterWorkerLoss)
+	}
 	t.statsTable(s)
 	fmt.Fprintln(t.W)
 }

@@ -41,8 +41,26 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 		served = append(served, ep.Name+" ("+ep.BaseURL+")")
 	}
 	logf("worker: polling task queue %q on %s (namespace %s); endpoints: %s", workflows.TaskQueue, opts.HostPort, opts.Namespace, strings.Join(served, ", "))
-	if err := w.Run(worker.InterruptCh()); err != nil {
+	if err := w.Run(stopOnSignal(worker.InterruptCh(), logf)); err != nil {
 		return fmt.Errorf("worker stopped: %w", err)
 	}
+	logf("worker: stopped")
 	return nil
+}
+
+// stopOnSignal passes the first signal (SIGINT or SIGTERM) on to the worker,
+// saying what happens next: the worker polls no more tasks and lets the
+// batches in flight finish (up to Options' WorkerStopTimeout), so that
+// their records reach Temporal and nothing is sent twice.
+func stopOnSignal(signals <-chan any, logf func(format string, args ...any)) <-chan any {
+	stop := make(chan any, 1)
+	go func() {
+		sig, ok := <-signals
+		if ok {
+			logf("worker: %v: taking no new work; batches in flight finish first (up to %s)", sig, Options().WorkerStopTimeout)
+		}
+		stop <- sig
+		close(stop)
+	}()
+	return stop
 }

@@ -3,7 +3,9 @@ package workerhost
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.temporal.io/sdk/testsuite"
@@ -147,5 +149,23 @@ func TestNewActivities(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	if _, err := New(nil, Config{BaseURL: DefaultBaseURL}); err == nil || !strings.Contains(err.Error(), EnvAPIKey) {
 		t.Errorf("New without a key: err = %v, want one naming %s", err, EnvAPIKey)
+	}
+}
+
+func TestStopOnSignalSaysWhatHappens(t *testing.T) {
+	signals := make(chan any, 1)
+	var logged []string
+	logDone := make(chan struct{})
+	stop := stopOnSignal(signals, func(format string, args ...any) {
+		logged = append(logged, fmt.Sprintf(format, args...))
+		close(logDone)
+	})
+	signals <- syscall.SIGTERM
+	if got := <-stop; got != syscall.SIGTERM {
+		t.Errorf("the worker got %v, want the signal", got)
+	}
+	<-logDone
+	if len(logged) != 1 || !strings.Contains(logged[0], "terminated: taking no new work; batches in flight finish first (up to 30s)") {
+		t.Errorf("logged %q, want one line saying that batches in flight finish first", logged)
 	}
 }

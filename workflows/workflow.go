@@ -21,9 +21,13 @@ const AbortedErrorType = "RunAborted"
 // rejected before any request was sent.
 const InvalidInputErrorType = "InvalidInput"
 
-// heartbeatTimeout lets Temporal notice a dead worker long before a batch's
-// start-to-close timeout.
-const heartbeatTimeout = 30 * time.Second
+// heartbeatTimeout is how long Temporal waits for a batch's heartbeat before
+// it takes the batch's worker for lost and retries the batch on another
+// (which resumes from the last heartbeat; see activities.Send). A batch
+// heartbeats at least every 3 s, so 10 s tolerates a slow heartbeat or two
+// and still notices a dead worker within seconds rather than at the
+// batch's start-to-close timeout.
+const heartbeatTimeout = 10 * time.Second
 
 // run is the state of one run, shared with the progress query.
 type run struct {
@@ -163,7 +167,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			}
 			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
 			if err != nil {
-				r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "the worker could not run the request: "+err.Error()))
+				r.batchFailed(activities.PassSequential, in.Requests, err)
 				break
 			}
 			r.add(out.Records...)
@@ -265,9 +269,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 				if temporal.IsCanceledError(err) {
 					return
 				}
-				for _, s := range sh.Requests {
-					r.addUnreported(notSent(pass, s, r.in.Model, "the worker could not run the request: "+err.Error()))
-				}
+				r.batchFailed(pass, sh.Requests, err)
 				return
 			}
 			r.add(out.Records...)
@@ -365,6 +367,34 @@ func (r *run) addUnreported(recs ...activities.RequestRecord) {
 		r.own[rec.Pass] = append(r.own[rec.Pass], rec)
 	}
 	r.add(recs...)
+}
+
+// batchFailed records the requests of a batch that failed for good: those
+// that its last attempt had answered, as its last heartbeat reported them
+// (when the attempt's worker was lost), and the others as failed.
+func (r *run) batchFailed(pass string, specs []activities.RequestSpec, err error) {
+	answered := map[int]bool{}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
+		var p activities.SendProgress
+		if timeoutErr.LastHeartbeatDetails(&p) == nil {
+			want := map[int]bool{}
+			for _, s := range specs {
+				want[s.Index] = true
+			}
+			for _, rec := range p.Records {
+				if want[rec.Index] && !answered[rec.Index] && rec.Pass == pass {
+					answered[rec.Index] = true
+					r.addUnreported(rec)
+				}
+			}
+		}
+	}
+	for _, s := range specs {
+		if !answered[s.Index] {
+			r.addUnreported(notSent(pass, s, r.in.Model, "the worker could not run the request: "+err.Error()))
+		}
+	}
 }
 
 func notSent(pass string, spec activities.RequestSpec, model, why string) activities.RequestRecord {

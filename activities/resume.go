@@ -1,0 +1,213 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+)
+
+// SendProgress is the heartbeat detail of a running batch: what a retried
+// attempt of the same batch needs to go on where a lost one stopped. When a
+// worker dies mid-batch, Temporal retries the batch on another worker with
+// the last details it received; that attempt keeps the answered records and
+// sends only the rest.
+type SendProgress struct {
+	// Records are the requests answered so far, in order of arrival.
+	Records []RequestRecord `json:"records"`
+	// InFlight are the indices of requests sent (by this attempt or a lost
+	// earlier one) and not answered yet: a later attempt that sends one of
+	// them again marks its record Resent.
+	InFlight []int `json:"in_flight,omitempty"`
+}
+
+// encodedProgress is SendProgress with each record encoded once, when it is
+// answered: a heartbeat then costs a concatenation, not the encoding of every
+// record so far.
+type encodedProgress struct {
+	Records  json.RawMessage `json:"records"`
+	InFlight []int           `json:"in_flight,omitempty"`
+}
+
+// batchProgress tracks a batch's answered and in-flight requests for its
+// heartbeats, and what it resumed from a lost attempt.
+type batchProgress struct {
+	mu       sync.Mutex
+	records  []RequestRecord
+	encoded  []byte // the records as a JSON array body, without brackets
+	inFlight map[int]bool
+	// sentBefore holds the requests a lost attempt had sent without a
+	// recorded answer.
+	sentBefore map[int]bool
+	// version counts the changes; a heartbeat carries the latest.
+	version int
+}
+
+// resumeProgress returns the progress a retried attempt starts from: the
+// records and in-flight requests of the last heartbeat of a lost attempt,
+// if there was one. A record whose index is not part of the batch is
+// dropped.
+func resumeProgress(ctx context.Context, in SendInput) (*batchProgress, error) {
+	p := &batchProgress{inFlight: map[int]bool{}, sentBefore: map[int]bool{}}
+	if !activity.HasHeartbeatDetails(ctx) {
+		return p, nil
+	}
+	var prev SendProgress
+	if err := activity.GetHeartbeatDetails(ctx, &prev); err != nil {
+		return nil, fmt.Errorf("read the progress of the batch's lost attempt: %w", err)
+	}
+	want := map[int]bool{}
+	for _, s := range in.Requests {
+		want[s.Index] = true
+	}
+	for _, rec := range prev.Records {
+		if want[rec.Index] {
+			want[rec.Index] = false
+			if err := p.addLocked(rec); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, idx := range prev.InFlight {
+		if want[idx] {
+			p.sentBefore[idx] = true
+		}
+	}
+	return p, nil
+}
+
+// answered returns the indices of the requests with a record.
+func (p *batchProgress) answered() map[int]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	done := make(map[int]bool, len(p.records))
+	for _, r := range p.records {
+		done[r.Index] = true
+	}
+	return done
+}
+
+// sending marks a request as sent, and reports whether a lost attempt had
+// sent it already.
+func (p *batchProgress) sending(idx int) (resent bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inFlight[idx] = true
+	p.version++
+	return p.sentBefore[idx]
+}
+
+// add records an answer.
+func (p *batchProgress) add(rec RequestRecord) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inFlight, rec.Index)
+	delete(p.sentBefore, rec.Index)
+	return p.addLocked(rec)
+}
+
+func (p *batchProgress) addLocked(rec RequestRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode the record of request %d: %w", rec.Index, err)
+	}
+	if len(p.encoded) > 0 {
+		p.encoded = append(p.encoded, ',')
+	}
+	p.encoded = append(p.encoded, b...)
+	p.records = append(p.records, rec)
+	p.version++
+	return nil
+}
+
+// all returns the records so far.
+func (p *batchProgress) all() []RequestRecord {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]RequestRecord(nil), p.records...)
+}
+
+// changedSince reports whether anything changed after version v.
+func (p *batchProgress) changedSince(v int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.version != v
+}
+
+// snapshot returns the heartbeat detail and its version.
+func (p *batchProgress) snapshot() (encodedProgress, int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	recs := make([]byte, 0, len(p.encoded)+2)
+	recs = append(append(append(recs, '['), p.encoded...), ']')
+	ep := encodedProgress{Records: recs}
+	// A request that a lost attempt sent and this one has not sent yet is
+	// still one that a later attempt resends.
+	for idx := range p.sentBefore {
+		if !p.inFlight[idx] {
+			ep.InFlight = append(ep.InFlight, idx)
+		}
+	}
+	for idx := range p.inFlight {
+		ep.InFlight = append(ep.InFlight, idx)
+	}
+	sort.Ints(ep.InFlight)
+	return ep, p.version
+}
+
+// Heartbeat pacing: by default a batch heartbeats its progress at most
+// every defaultHeartbeatGap (the worker's MaxHeartbeatThrottleInterval
+// matches, see workerhost.Options), and at least every heartbeatIdleGaps of
+// those when nothing changed, well inside the workflow's heartbeat timeout.
+const (
+	defaultHeartbeatGap = time.Second
+	heartbeatIdleGaps   = 3
+)
+
+// heartbeat records the batch's progress as heartbeat details until the
+// returned func is called: whenever it changed, at most every
+// HeartbeatEvery, and at least every few of those. That lets Temporal notice
+// a crashed worker, brings cancellation to us, and gives a retried attempt
+// the requests already answered.
+func (a *Activities) heartbeat(ctx context.Context, p *batchProgress) func() {
+	every := a.HeartbeatEvery
+	if every <= 0 {
+		every = defaultHeartbeatGap
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	send := func() int {
+		ep, v := p.snapshot()
+		activity.RecordHeartbeat(ctx, ep)
+		return v
+	}
+	go func() {
+		defer close(stopped)
+		// Nothing to report before the first tick: a fresh batch has no
+		// answer yet, and a resumed one's progress is still on the server.
+		sent, idle := 0, 0
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				idle++
+				if p.changedSince(sent) || idle >= heartbeatIdleGaps {
+					sent, idle = send(), 0
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
