@@ -13,9 +13,9 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
@@ -28,18 +28,28 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"rerun":  runRerun,
 }
 
-// dial connects with the standard environment configuration; failing to is
-// bad input (the address is the user's to fix).
-func dial(ctx context.Context, stderr io.Writer) (client.Client, string, error) {
+// dial connects with the standard environment configuration, and returns
+// the options it used (namespace, data converter); failing to is bad input
+// (the address or the key is the user's to fix).
+func dial(ctx context.Context, stderr io.Writer) (client.Client, client.Options, error) {
 	opts, err := temporalenv.Options("", temporalenv.QuietLogger(stderr))
 	if err != nil {
-		return nil, "", badInput("%v", err)
+		return nil, opts, badInput("%v", err)
 	}
 	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
 	if err != nil {
-		return nil, "", badInput("%v", err)
+		return nil, opts, badInput("%v", err)
 	}
-	return c, opts.Namespace, nil
+	return c, opts, nil
+}
+
+// encrypted is the error of a run whose payloads this starter cannot
+// decrypt (no LLMCONC_CODEC_KEY, or another key): the codec's own line.
+func encrypted(id string, err error) error {
+	if ke, ok := codec.IsKeyError(err); ok {
+		return badInput("run %s: %v", id, ke)
+	}
+	return nil
 }
 
 func subFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
@@ -75,27 +85,34 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		return badInput("-n must be at least 1, got %d", *n)
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: ns, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
+		Namespace: opts.Namespace, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
+	var keyErr error // the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
 		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
 		verdict, speedup := "-", "-"
 		switch ex.GetStatus() {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 			var r workflows.RunResult
-			if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r); err == nil {
+			err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
+			if err == nil {
 				verdict, speedup = headline(r)
+			} else if ke, ok := codec.IsKeyError(err); ok {
+				verdict = "encrypted"
+				if keyErr == nil {
+					keyErr = badInput("some runs' results cannot be read: %v", ke)
+				}
 			}
 		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
 			verdict = "ended early"
@@ -103,7 +120,10 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), verdict, speedup,
 			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return keyErr
 }
 
 // headline is a finished run's verdict and speedup, from the summaries in
@@ -164,11 +184,12 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	ns := opts.Namespace
 	info, err := describeRun(ctx, c, ns, id)
 	if err != nil {
 		return err
@@ -177,7 +198,7 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
 	}
 	w := &watcher{
-		c: c, namespace: ns, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: ns, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
 		workflowID: id, runID: info.GetExecution().GetRunId(),
 	}
@@ -207,11 +228,12 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	c, ns, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	ns := opts.Namespace
 	orig := fs.Arg(0)
 	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
@@ -227,7 +249,13 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	}
 	started := first.GetWorkflowExecutionStartedEventAttributes()
 	var in workflows.RunInput
-	if started == nil || converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in) != nil {
+	if started == nil {
+		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	}
+	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
+		if err := encrypted(orig, err); err != nil {
+			return err
+		}
 		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
 	}
 	if err := in.WithDefaults().Validate(); err != nil {
@@ -239,7 +267,7 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Rerunning %s with its configuration.\n", orig)
 	w := &watcher{
-		c: c, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
 		input: &in,
 	}

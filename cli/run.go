@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
@@ -100,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	w := &watcher{
 		c:         c,
+		dc:        copts.DataConverter,
 		namespace: copts.Namespace,
 		uiURL:     o.uiURL,
 		out:       outPath,
@@ -149,6 +151,7 @@ func DefaultWorkflowID(model string, now time.Time) string {
 // watcher follows one run to its end.
 type watcher struct {
 	c         client.Client
+	dc        converter.DataConverter // c's, for the payloads of its history
 	namespace string
 	uiURL     string
 	out       string
@@ -259,6 +262,9 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 			return failed(fmt.Errorf("stopped following; the run goes on in Temporal: resume with `starter -attach %s`", w.workflowID))
 		case <-tick.C:
 			p, err := w.query(ctx, next)
+			if err := encrypted(w.workflowID, err); err != nil {
+				return err
+			}
 			if err != nil {
 				failures++
 				if failures == 12 {
@@ -309,6 +315,9 @@ func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, erro
 func (w *watcher) finish(o outcome) error {
 	result := o.result
 	if o.err != nil {
+		if err := encrypted(w.workflowID, o.err); err != nil {
+			return err
+		}
 		var appErr *temporal.ApplicationError
 		if !errors.As(o.err, &appErr) {
 			return failed(fmt.Errorf("run %s ended without a result: %v", w.workflowID, o.err))
@@ -324,7 +333,7 @@ func (w *watcher) finish(o outcome) error {
 			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
 		}
 	}
-	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result)
+	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
 	doc := report.Build(w.workflowID, w.runID, result)
 	if w.repeat != nil {
 		w.repeat.docs = append(w.repeat.docs, doc)
