@@ -98,7 +98,8 @@ func runList(args []string, stdout, stderr io.Writer) error {
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
-	var keyErr error // the first run whose result cannot be decrypted
+	var encryptedRuns int
+	var keyErr error // of the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
 		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
 		verdict, speedup := "-", "-"
@@ -110,8 +111,9 @@ func runList(args []string, stdout, stderr io.Writer) error {
 				verdict, speedup = headline(r)
 			} else if ke, ok := codec.IsKeyError(err); ok {
 				verdict = "encrypted"
+				encryptedRuns++
 				if keyErr == nil {
-					keyErr = badInput("some runs' results cannot be read: %v", ke)
+					keyErr = ke
 				}
 			}
 		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
@@ -123,7 +125,10 @@ func runList(args []string, stdout, stderr io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return keyErr
+	if keyErr != nil {
+		return badInput("the verdicts of %d runs listed cannot be read: %v", encryptedRuns, keyErr)
+	}
+	return nil
 }
 
 // headline is a finished run's verdict and speedup, from the summaries in

@@ -207,7 +207,7 @@ func (noKey) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 func (noKey) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	for _, p := range payloads {
 		if IsEncrypted(p) {
-			return nil, keyError("the run's payloads are encrypted (key ID %q): set %s to the key the worker uses",
+			return nil, keyError("payloads are encrypted (key ID %q): set %s to the key the worker uses",
 				string(p.GetMetadata()[MetadataKeyID]), EnvKey)
 		}
 	}
