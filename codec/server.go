@@ -15,9 +15,10 @@ import (
 )
 
 // DefaultOrigins are the Temporal UIs allowed to call the codec server by
-// default: the dev server's (`temporal server start-dev`) and the one of
-// docker-compose.yml.
-var DefaultOrigins = []string{"http://localhost:8233", "http://localhost:8080"}
+// default: the dev server's (`temporal server start-dev`, port 8233) and the
+// one of docker-compose.yml (8080). A browser's origin is the host as typed,
+// so both localhost and 127.0.0.1 (which `starter -dev` prints) are listed.
+var DefaultOrigins = []string{"http://localhost:8233", "http://127.0.0.1:8233", "http://localhost:8080", "http://127.0.0.1:8080"}
 
 // EnvServerToken, when set, is the bearer token the codec server requires
 // (`Authorization: Bearer TOKEN`).

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/simulator"
 )
 
@@ -179,6 +181,30 @@ func TestEncryptedRun(t *testing.T) {
 	}
 	checkSecretsIn(t, "the payloads decoded by the codec server", viaServer.GetPayloads(), secrets)
 
+	// The temporal CLI through the codec server shows the prompts; without
+	// it, it does not.
+	if cli, ok := devserver.FindCLI(); ok {
+		show := func(extra ...string) string {
+			args := append([]string{"workflow", "show", "--address", devAddr, "--namespace", "default", "-w", id, "-o", "json"}, extra...)
+			cmd := exec.CommandContext(ctx, cli, args...)
+			cmd.Env = binEnv()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("temporal workflow show: %v\n%s", err, out)
+			}
+			return string(out)
+		}
+		// Its JSON output gives each payload's data in base64.
+		if data := payloadData(t, show()); bytes.Contains(data, []byte(promptList[0])) || bytes.Contains(data, []byte(model)) {
+			t.Error("temporal workflow show without the codec server shows a prompt or the model")
+		}
+		if data := payloadData(t, show("--codec-endpoint", url+"/{namespace}", "--codec-auth", "Bearer "+token)); !bytes.Contains(data, []byte(promptList[0])) || !bytes.Contains(data, []byte(model)) {
+			t.Errorf("temporal workflow show --codec-endpoint does not show the prompt and the model:\n%.2000s", data)
+		}
+	} else {
+		t.Error("no temporal CLI to check --codec-endpoint with (TestMain's dev server needs one)")
+	}
+
 	// `starter result` with the key reads the history back into the same
 	// records (the per-request records come from the encrypted activity
 	// results).
@@ -233,6 +259,40 @@ func TestEncryptedRun(t *testing.T) {
 	if !bytes.Contains(resultJSON, []byte(promptList[0])) {
 		t.Error("the result JSON lacks the prompts (it is the user's own copy, in clear)")
 	}
+}
+
+// payloadData returns the data of every payload in the JSON output of
+// `temporal workflow show -o json`, base64-decoded and concatenated.
+func payloadData(t *testing.T, out string) []byte {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("temporal workflow show -o json: %v\n%.2000s", err, out)
+	}
+	var data []byte
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if d, ok := v["data"].(string); ok && v["metadata"] != nil {
+				if b, err := base64.StdEncoding.DecodeString(d); err == nil {
+					data = append(data, b...)
+				}
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(doc)
+	if len(data) == 0 {
+		t.Fatalf("no payloads in the output of temporal workflow show:\n%.2000s", out)
+	}
+	return data
 }
 
 // newCodecKey returns a fresh key as `openssl rand -base64 32` prints it.

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	codec-server [-listen 127.0.0.1:8234] [-origins http://localhost:8233,http://localhost:8080]
+//	codec-server [-listen 127.0.0.1:8234] [-origins http://localhost:8233,http://localhost:8080,...]
 package main
 
 import (
