@@ -221,20 +221,23 @@ func TestEncryptedRun(t *testing.T) {
 
 	// Without the key, or with another one: one clear line, non-zero exit,
 	// no file.
+	noFile := filepath.Join(t.TempDir(), "never.json")
 	for _, cs := range []struct {
 		name string
 		env  []string
+		args []string
 		want []string
 	}{
-		{"no key", nil, []string{"encrypted", codec.EnvKey}},
-		{"another key", []string{codec.EnvKey + "=" + newCodecKey(t)}, []string{"key ID", codec.EnvKey, codec.EnvOldKeys}},
+		{"result, no key", nil, []string{"result", "-out", noFile, id}, []string{"encrypted", codec.EnvKey}},
+		{"result, another key", []string{codec.EnvKey + "=" + newCodecKey(t)}, []string{"result", "-out", noFile, id}, []string{"key ID", codec.EnvKey, codec.EnvOldKeys}},
+		{"-attach, no key", nil, []string{"-attach", id, "-out", noFile}, []string{"encrypted", codec.EnvKey}},
+		{"rerun, no key", nil, []string{"rerun", "-out", noFile, id}, []string{"encrypted", codec.EnvKey}},
 	} {
-		noFile := filepath.Join(t.TempDir(), "never.json")
-		p := startProc(t, "starter result ("+cs.name+")", starterBin, binEnv(cs.env...), "result", "-out", noFile, id)
+		p := startProc(t, "starter "+cs.name, starterBin, binEnv(cs.env...), cs.args...)
 		code := p.wait(t, time.Minute)
-		checkOneLine(t, "starter result ("+cs.name+")", p, code, id, cs.want)
+		checkOneLine(t, "starter "+cs.name, p, code, id, cs.want)
 		if _, err := os.Stat(noFile); err == nil {
-			t.Errorf("starter result (%s) wrote %s", cs.name, noFile)
+			t.Errorf("starter %s wrote %s", cs.name, noFile)
 		}
 	}
 	p = startProc(t, "starter list (no key)", starterBin, binEnv(), "list", "-n", "50")
