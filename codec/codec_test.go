@@ -292,3 +292,12 @@ func TestClientConvertersWithKey(t *testing.T) {
 		t.Errorf("failure decoded to %q, want the original message", back)
 	}
 }
+
+func TestEnabled(t *testing.T) {
+	if Enabled(env(nil)) || Enabled(env(map[string]string{EnvKey: "  "})) {
+		t.Error("Enabled without a key")
+	}
+	if !Enabled(env(map[string]string{EnvKey: base64.StdEncoding.EncodeToString(newKey(t))})) {
+		t.Error("not Enabled with a key")
+	}
+}

@@ -37,6 +37,11 @@ func FromEnv(getenv func(string) string) (*Codec, error) {
 	return New(key, olds...)
 }
 
+// Enabled reports whether payload encryption is configured (EnvKey is set).
+// What Temporal keeps in clear by design, such as search attributes, should
+// then not carry what the payloads hide.
+func Enabled(getenv func(string) string) bool { return strings.TrimSpace(getenv(EnvKey)) != "" }
+
 // Converters are the data and failure converters of a Temporal client.
 type Converters struct {
 	Data    converter.DataConverter
