@@ -114,10 +114,14 @@ func ParseKey(s string) ([]byte, error) {
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if k, err := enc.DecodeString(s); err == nil {
-			if len(k) != KeySize {
-				return nil, fmt.Errorf("the key is %d bytes, want %d (generate one with `openssl rand -base64 32`)", len(k), KeySize)
+			if len(k) == KeySize {
+				return k, nil
 			}
-			return k, nil
+			// Say how long it is in the encoding it was most likely meant in.
+			if h, err := hex.DecodeString(s); err == nil {
+				return nil, fmt.Errorf("the key is %d bytes of hex, want %d (generate one with `openssl rand -base64 32`)", len(h), KeySize)
+			}
+			return nil, fmt.Errorf("the key is %d bytes of base64, want %d (generate one with `openssl rand -base64 32`)", len(k), KeySize)
 		}
 	}
 	return nil, fmt.Errorf("the key is neither base64 nor hex of %d bytes (generate one with `openssl rand -base64 32`)", KeySize)

@@ -269,6 +269,14 @@ func TestBadKeyIsOneClearLine(t *testing.T) {
 			}
 		}
 	}
+	for s, want := range map[string]string{
+		hex.EncodeToString(make([]byte, 16)):                "16 bytes of hex",
+		base64.StdEncoding.EncodeToString(make([]byte, 16)): "16 bytes of base64",
+	} {
+		if _, err := ParseKey(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseKey of a 16-byte key: %v, want it to say %q", err, want)
+		}
+	}
 	if _, err := New(make([]byte, 16)); err == nil {
 		t.Error("New accepted a 16-byte key")
 	}

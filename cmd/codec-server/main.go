@@ -40,7 +40,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stderr, "usage: codec-server [flags]")
-			fmt.Fprintln(stderr, "Serves /encode and /decode for the Temporal UI and CLI with the key in "+codec.EnvKey+".")
+			fmt.Fprintln(stderr, "Serves /encode and /decode for the Temporal UI and CLI with the key in "+codec.EnvKey)
+			fmt.Fprintln(stderr, "(and the old keys in "+codec.EnvOldKeys+"); with "+codec.EnvServerToken+" set, only to requests")
+			fmt.Fprintln(stderr, "with the header `Authorization: Bearer <token>`. Serves until SIGINT or SIGTERM.")
 			fs.SetOutput(stderr)
 			fs.PrintDefaults()
 			return 0
