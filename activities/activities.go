@@ -169,7 +169,11 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	}
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	capture := &Capture{TimeEvents: in.Stream}
+	capture := &Capture{
+		TimeEvents:    in.Stream,
+		HeaderTimeout: HeaderBound(timeout, in.Stream),
+		StallTimeout:  StallBound(timeout, in.Stream),
+	}
 	reqCtx = WithCapture(reqCtx, capture)
 
 	req := openai.ChatCompletionRequest{
@@ -203,21 +207,23 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	rec.setTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		a.requestFailed(ctx, err, timeout, rec)
+		a.requestFailed(ctx, err, capture, timeout, rec)
 		return
 	}
-	rec.OK = true
 	if rec.HTTPStatus == 0 {
 		rec.HTTPStatus = http.StatusOK
 	}
+	if len(resp.Choices) == 0 {
+		a.fail(rec, ErrorKindMalformedResponse, fmt.Sprintf("malformed response (HTTP %d): no choices, not a chat completion", rec.HTTPStatus))
+		return
+	}
+	rec.OK = true
 	if resp.Model != "" {
 		rec.Model = resp.Model
 	}
 	rec.PromptTokens = resp.Usage.PromptTokens
 	rec.CompletionTokens = resp.Usage.CompletionTokens
-	if len(resp.Choices) > 0 {
-		rec.Response = a.redact(resp.Choices[0].Message.Content)
-	}
+	rec.Response = a.redact(resp.Choices[0].Message.Content)
 }
 
 // setTimes records when the request was sent and its answer received.
@@ -228,9 +234,17 @@ func (r *RequestRecord) setTimes(sent, received time.Time) {
 }
 
 // requestFailed records a request that go-openai reports as failed: the
-// error in one line, and the HTTP status it carries, if any.
-func (a *Activities) requestFailed(ctx context.Context, err error, timeout time.Duration, rec *RequestRecord) {
-	a.fail(rec, describeError(ctx, err, timeout))
+// error in one line, its kind, and the HTTP status it carries, if any.
+func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, rec *RequestRecord) {
+	kind := classifyFailure(ctx, err, capture, rec.HTTPStatus)
+	msg := describeError(ctx, err, timeout)
+	switch kind {
+	case ErrorKindSlowHeaders:
+		msg = fmt.Sprintf("no response headers within %s (half the request timeout %s)", capture.HeaderTimeout, timeout)
+	case ErrorKindMalformedResponse:
+		msg = fmt.Sprintf("malformed response (HTTP %d): %s", rec.HTTPStatus, msg)
+	}
+	a.fail(rec, kind, msg)
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	switch {
@@ -241,11 +255,12 @@ func (a *Activities) requestFailed(ctx context.Context, err error, timeout time.
 	}
 }
 
-// fail marks rec as failed with msg, made safe for the record: one line,
-// the key redacted, then truncated (in that order: a key cut in two would
-// escape redaction).
-func (a *Activities) fail(rec *RequestRecord, msg string) {
+// fail marks rec as failed, of kind, with msg made safe for the record: one
+// line, the key redacted, then truncated (in that order: a key cut in two
+// would escape redaction).
+func (a *Activities) fail(rec *RequestRecord, kind, msg string) {
 	rec.OK = false
+	rec.ErrorKind = kind
 	rec.Error = truncate(a.redact(oneLine(msg)), maxErrorLen)
 }
 

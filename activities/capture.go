@@ -20,11 +20,28 @@ type Capture struct {
 	// note the arrival of every server-sent event ("data:" line) of the
 	// response body: see Events.
 	TimeEvents bool
+	// HeaderTimeout, when positive, bounds the wait for the response
+	// headers: CaptureTransport then cuts the request short, and the
+	// failure is slow_headers (see HeaderBound).
+	HeaderTimeout time.Duration
+	// StallTimeout, when positive, bounds the time the response body may
+	// send nothing, from the headers on: CaptureTransport then cuts the
+	// request short, and the failure is stream_stalled (see StallBound).
+	StallTimeout time.Duration
 
 	mu     sync.Mutex
 	status int
 	header http.Header
 	body   *eventClock
+	// headersIn is set once the response headers arrived.
+	headersIn bool
+	// cut is why CaptureTransport cut the request short (errSlowHeaders,
+	// errStreamStalled), or nil.
+	cut error
+	// bodyErr is the first error other than io.EOF that a read of the
+	// response body returned; bodyEnded is set once a read returned io.EOF.
+	bodyErr   error
+	bodyEnded bool
 }
 
 // Event is one "data:" line of a server-sent event stream, as it arrived.
@@ -97,6 +114,35 @@ func (c *Capture) drainBody(limit int64) bool {
 	return errors.Is(err, io.EOF)
 }
 
+// cutCause returns why CaptureTransport cut the request short
+// (errSlowHeaders or errStreamStalled), or nil.
+func (c *Capture) cutCause() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cut
+}
+
+// bodyOutcome returns the first read error of the response body other than
+// io.EOF, and whether the body was read to its end.
+func (c *Capture) bodyOutcome() (err error, ended bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bodyErr, c.bodyEnded
+}
+
+// cutShort records cause as the reason the request was cut short, unless
+// it already has one or ok (called under the lock) says no; it reports
+// whether it did.
+func (c *Capture) cutShort(cause error, ok func() bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cut != nil || !ok() {
+		return false
+	}
+	c.cut = cause
+	return true
+}
+
 type captureKey struct{}
 
 // WithCapture returns a context whose HTTP responses are recorded into c.
@@ -104,8 +150,12 @@ func WithCapture(ctx context.Context, c *Capture) context.Context {
 	return context.WithValue(ctx, captureKey{}, c)
 }
 
-// CaptureTransport is an http.RoundTripper that records each response's status
-// and headers into the Capture of the request's context, if any.
+// CaptureTransport is an http.RoundTripper that records each response's
+// status and headers into the Capture of the request's context, if any, and
+// enforces its bounds: HeaderTimeout on the wait for the headers,
+// StallTimeout on the silences of the body. A request that overruns one is
+// cut short (its context is cancelled with errSlowHeaders or
+// errStreamStalled as the cause), and the Capture says why.
 type CaptureTransport struct {
 	Base http.RoundTripper
 }
@@ -116,20 +166,126 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	resp, err := base.RoundTrip(req)
-	if resp != nil {
-		if c, ok := req.Context().Value(captureKey{}).(*Capture); ok {
-			c.mu.Lock()
-			c.status = resp.StatusCode
-			c.header = resp.Header.Clone()
-			if c.TimeEvents && resp.Body != nil {
-				c.body = &eventClock{rc: resp.Body}
-				resp.Body = c.body
+	c, ok := req.Context().Value(captureKey{}).(*Capture)
+	if !ok {
+		return base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	var headerTimer *time.Timer
+	if c.HeaderTimeout > 0 {
+		headerTimer = time.AfterFunc(c.HeaderTimeout, func() {
+			if c.cutShort(errSlowHeaders, func() bool { return !c.headersIn }) {
+				cancel(errSlowHeaders)
 			}
-			c.mu.Unlock()
+		})
+	}
+	resp, err := base.RoundTrip(req.WithContext(ctx))
+	if headerTimer != nil {
+		headerTimer.Stop()
+	}
+	if resp == nil {
+		cancel(nil)
+		return resp, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.headersIn = true
+	c.status = resp.StatusCode
+	c.header = resp.Header.Clone()
+	if resp.Body != nil {
+		w := &watchedBody{rc: resp.Body, c: c, cancel: cancel, stall: c.StallTimeout, last: time.Now()}
+		if w.stall > 0 {
+			w.mu.Lock() // checkStall reads w.timer
+			w.timer = time.AfterFunc(w.stall, w.checkStall)
+			w.mu.Unlock()
 		}
+		resp.Body = w
+		if c.TimeEvents {
+			c.body = &eventClock{rc: w}
+			resp.Body = c.body
+		}
+	} else {
+		cancel(nil)
 	}
 	return resp, err
+}
+
+// watchedBody passes a response body through, notes into its Capture how
+// reading it ended, cuts the request short when the body sends nothing for
+// stall, and releases the request's context when closed.
+type watchedBody struct {
+	rc     io.ReadCloser
+	c      *Capture
+	cancel context.CancelCauseFunc
+	stall  time.Duration
+
+	mu    sync.Mutex
+	last  time.Time   // when the last bytes arrived (the headers, at first)
+	timer *time.Timer // nil without a stall bound
+	over  bool        // read to its end, failed or closed
+}
+
+func (w *watchedBody) Read(p []byte) (int, error) {
+	n, err := w.rc.Read(p)
+	if n == 0 && err == nil {
+		return n, err
+	}
+	w.mu.Lock()
+	if n > 0 {
+		w.last = time.Now()
+	}
+	if err != nil {
+		w.stop()
+	}
+	w.mu.Unlock()
+	if err != nil {
+		w.c.mu.Lock()
+		if errors.Is(err, io.EOF) {
+			w.c.bodyEnded = true
+		} else if w.c.bodyErr == nil {
+			w.c.bodyErr = err
+		}
+		w.c.mu.Unlock()
+	}
+	return n, err
+}
+
+// checkStall runs when the stall bound may have passed since the last
+// bytes: it cuts the request short if it has, and otherwise waits for the
+// rest of the bound.
+func (w *watchedBody) checkStall() {
+	w.mu.Lock()
+	if w.over {
+		w.mu.Unlock()
+		return
+	}
+	if idle := time.Since(w.last); idle < w.stall {
+		w.timer.Reset(w.stall - idle)
+		w.mu.Unlock()
+		return
+	}
+	w.stop()
+	w.mu.Unlock()
+	if w.c.cutShort(errStreamStalled, func() bool { return true }) {
+		w.cancel(errStreamStalled)
+	}
+}
+
+// stop ends the stall watch. Callers hold w.mu.
+func (w *watchedBody) stop() {
+	w.over = true
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+}
+
+func (w *watchedBody) Close() error {
+	w.mu.Lock()
+	w.stop()
+	w.mu.Unlock()
+	err := w.rc.Close()
+	w.cancel(nil)
+	return err
 }
 
 // maxLineHead is how much of a line eventClock keeps: enough to classify

@@ -61,7 +61,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
 		rec.setTimes(sent, time.Now())
-		a.requestFailed(ctx, err, timeout, rec)
+		a.requestFailed(ctx, err, capture, timeout, rec)
 		return
 	}
 	defer stream.Close()
@@ -76,12 +76,14 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		finished bool // a finish_reason arrived
 		model    string
 	)
-	failed := func(msg string) {
+	failed := func(kind, msg string) {
 		rec.setTimes(sent, time.Now())
-		a.fail(rec, msg)
+		a.fail(rec, kind, msg)
 	}
+	// An error event is the server's own word that the stream failed; it
+	// has no status of its own.
 	eventError := func(msg string) {
-		failed(fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg))
+		failed(ErrorKindOther, fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg))
 	}
 	for k := 0; ; k++ {
 		raw, err := stream.RecvRaw()
@@ -95,7 +97,15 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 				return
 			}
 			if !ev.Done || !finished {
-				failed(fmt.Sprintf("%s: %s (%s)", incomplete, missingEnd(finished, ev.Done), progress(len(contents), capture, k)))
+				how, isStream := progress(len(contents), capture, k)
+				kind := ErrorKindStreamTruncated
+				switch {
+				case capture.cutCause() == errStreamStalled:
+					kind = ErrorKindStreamStalled
+				case !isStream:
+					kind = ErrorKindMalformedResponse
+				}
+				failed(kind, fmt.Sprintf("%s: %s (%s)", incomplete, missingEnd(finished, ev.Done), how))
 				return
 			}
 			rec.setTimes(sent, ev.At)
@@ -113,12 +123,18 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 					msg = err.Error()
 				}
 				eventError(msg)
+			case capture.cutCause() == errStreamStalled:
+				failed(ErrorKindStreamStalled, fmt.Sprintf("the stream stalled: nothing for %s (half the request timeout %s; %d content chunks had arrived)", capture.StallTimeout, timeout, len(contents)))
 			case errors.Is(ctx.Err(), context.DeadlineExceeded):
-				failed(fmt.Sprintf("the stream did not finish within the request timeout (%s; %d content chunks had arrived)", timeout, len(contents)))
+				failed(ErrorKindTimeout, fmt.Sprintf("the stream did not finish within the request timeout (%s; %d content chunks had arrived)", timeout, len(contents)))
 			case errors.Is(ctx.Err(), context.Canceled):
-				failed(fmt.Sprintf("cancelled before the stream finished (%d content chunks had arrived)", len(contents)))
+				failed(ErrorKindCancelled, fmt.Sprintf("cancelled before the stream finished (%d content chunks had arrived)", len(contents)))
+			case errors.Is(err, openai.ErrTooManyEmptyStreamMessages):
+				failed(ErrorKindMalformedResponse, fmt.Sprintf("malformed stream: %v (after %d content chunks)", err, len(contents)))
 			default:
-				failed(fmt.Sprintf("%s: %v (after %d content chunks)", incomplete, err, len(contents)))
+				// The body broke off: the connection closed or was reset
+				// in the middle of the stream.
+				failed(ErrorKindStreamTruncated, fmt.Sprintf("%s: %v (after %d content chunks)", incomplete, err, len(contents)))
 			}
 			return
 		}
@@ -134,7 +150,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		}
 		var chunk openai.ChatCompletionStreamResponse
 		if err := json.Unmarshal(raw, &chunk); err != nil {
-			failed(fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(contents), err, raw))
+			failed(ErrorKindMalformedResponse, fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(contents), err, raw))
 			return
 		}
 		if len(chunk.Choices) == 0 && chunk.Usage == nil {
@@ -219,17 +235,18 @@ func missingEnd(finished, done bool) string {
 }
 
 // progress says how far a stream that ended early got: k is the number of
-// events read. A body that was no stream at all says so.
-func progress(contents int, capture *Capture, k int) string {
+// events read. A body that was no stream at all says so, and isStream is
+// then false.
+func progress(contents int, capture *Capture, k int) (how string, isStream bool) {
 	if k == 0 {
 		if ct := capture.Header().Get("Content-Type"); ct != "" {
 			if mt, _, _ := mime.ParseMediaType(ct); mt != "text/event-stream" {
-				return "no events; the response is " + truncate(ct, 60) + ", not text/event-stream"
+				return "no events; the response is " + truncate(ct, 60) + ", not text/event-stream", false
 			}
 		}
-		return "no events"
+		return "no events", true
 	}
-	return fmt.Sprintf("after %d content chunks", contents)
+	return fmt.Sprintf("after %d content chunks", contents), true
 }
 
 // streamErrorMessage recognizes the error events of OpenAI-compatible

@@ -360,6 +360,7 @@ func TestStreamFailures(t *testing.T) {
 		name    string
 		handler func(emit func(string))
 		want    []string
+		kind    string
 	}{
 		{
 			name: "error event",
@@ -369,6 +370,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`data: {"error":{"message":"model overloaded mid-stream","type":"server_error","code":"overloaded"}}` + "\n\n")
 			},
 			want: []string{"error event in the stream after 2 content chunks", "model overloaded mid-stream"},
+			kind: activities.ErrorKindOther,
 		},
 		{
 			name: "error event with a string (TGI)",
@@ -378,6 +380,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"error event in the stream after 1 content chunks", "out of memory"},
+			kind: activities.ErrorKindOther,
 		},
 		{
 			name: "error object without the error key",
@@ -387,6 +390,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"error event in the stream", "engine died"},
+			kind: activities.ErrorKindOther,
 		},
 		{
 			name: "error event as the last line, without newline",
@@ -395,6 +399,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`data: {"error":{"message":"cut short"}}`)
 			},
 			want: []string{"error event in the stream", "cut short"},
+			kind: activities.ErrorKindOther,
 		},
 		{
 			name: "ends before [DONE]",
@@ -403,6 +408,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(chunk(" there", ""))
 			},
 			want: []string{"stream ended before the response was complete", "no finish_reason and no data: [DONE]", "after 2 content chunks"},
+			kind: activities.ErrorKindStreamTruncated,
 		},
 		{
 			name: "finish_reason but no [DONE]",
@@ -411,6 +417,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(chunk("", "stop"))
 			},
 			want: []string{"stream ended before the response was complete", "no data: [DONE]"},
+			kind: activities.ErrorKindStreamTruncated,
 		},
 		{
 			name: "[DONE] without finish_reason",
@@ -419,6 +426,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"stream ended before the response was complete", "[DONE] without a finish_reason"},
+			kind: activities.ErrorKindStreamTruncated,
 		},
 		{
 			name: "connection cut mid-stream",
@@ -428,6 +436,7 @@ func TestStreamFailures(t *testing.T) {
 				panic(http.ErrAbortHandler) // closes the connection mid-chunk
 			},
 			want: []string{"stream ended before the response was complete", "unexpected EOF", "after 1 content chunks"},
+			kind: activities.ErrorKindStreamTruncated,
 		},
 		{
 			name: "no stream at all",
@@ -435,6 +444,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}` + "\n")
 			},
 			want: []string{"stream ended before the response was complete", "no events"},
+			kind: activities.ErrorKindStreamTruncated,
 		},
 	}
 	for _, tc := range tests {
@@ -443,6 +453,9 @@ func TestStreamFailures(t *testing.T) {
 			rec := onlyRecord(t, send(t, newActs(testKey, url), streamBatch(1)))
 			if rec.OK {
 				t.Fatalf("a broken stream counted as a success: %+v", rec)
+			}
+			if rec.ErrorKind != tc.kind {
+				t.Errorf("error_kind %q, want %q", rec.ErrorKind, tc.kind)
 			}
 			if rec.HTTPStatus != http.StatusOK || !rec.Stream {
 				t.Errorf("want http_status 200 and stream=true, got %d and %v", rec.HTTPStatus, rec.Stream)
@@ -473,26 +486,27 @@ func TestStreamNotAStream(t *testing.T) {
 	}))
 	defer ts.Close()
 	rec := onlyRecord(t, send(t, newActs(testKey, ts.URL+"/v1"), streamBatch(1)))
-	if rec.OK || !strings.Contains(rec.Error, "application/json, not text/event-stream") {
-		t.Errorf("want a failure naming the content type, got ok=%v error=%q", rec.OK, rec.Error)
+	if rec.OK || !strings.Contains(rec.Error, "application/json, not text/event-stream") || rec.ErrorKind != activities.ErrorKindMalformedResponse {
+		t.Errorf("want a malformed_response naming the content type, got ok=%v kind=%q error=%q", rec.OK, rec.ErrorKind, rec.Error)
 	}
 }
 
-// The request timeout covers the whole stream.
-func TestStreamTimeoutMidStream(t *testing.T) {
+// A stream that stops sending ends at the stall bound, half the request
+// timeout, as stream_stalled.
+func TestStreamStallEndsBeforeTheTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	_, base := startSim(t, simulator.Config{APIKey: testKey, TTFT: time.Millisecond, PerToken: time.Hour, OutputTokens: 5})
 	in := streamBatch(1)
 	in.RequestTimeout = timeout
 	rec := onlyRecord(t, send(t, newActs(testKey, base), in))
-	if rec.OK || rec.HTTPStatus != http.StatusOK {
-		t.Fatalf("want a failed record with HTTP 200, got ok=%v status=%d", rec.OK, rec.HTTPStatus)
+	if rec.OK || rec.HTTPStatus != http.StatusOK || rec.ErrorKind != activities.ErrorKindStreamStalled {
+		t.Fatalf("want a stalled stream with HTTP 200, got ok=%v status=%d kind=%q", rec.OK, rec.HTTPStatus, rec.ErrorKind)
 	}
-	if !strings.Contains(rec.Error, "did not finish within the request timeout") || !strings.Contains(rec.Error, "1 content chunks had arrived") {
-		t.Errorf("error %q does not say the stream timed out after its first chunk", rec.Error)
+	if !strings.Contains(rec.Error, "the stream stalled: nothing for 150ms") || !strings.Contains(rec.Error, "1 content chunks had arrived") {
+		t.Errorf("error %q does not say the stream stalled after its first chunk", rec.Error)
 	}
-	if rec.LatencySeconds < (timeout - 20*time.Millisecond).Seconds() {
-		t.Errorf("latency_seconds %.3f is well below the request timeout %s", rec.LatencySeconds, timeout)
+	if bound := activities.StallBound(timeout, true); rec.LatencySeconds < (bound-20*time.Millisecond).Seconds() || bound != timeout/2 {
+		t.Errorf("latency_seconds %.3f is well below the stall bound %s", rec.LatencySeconds, bound)
 	}
 }
 

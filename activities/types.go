@@ -56,20 +56,25 @@ type SendOutput struct {
 
 // RequestRecord is everything measured about one request.
 type RequestRecord struct {
-	Index            int     `json:"index"`
-	Pass             string  `json:"pass"`
-	Prompt           string  `json:"prompt"`
-	SentAt           string  `json:"sent_at"`
-	ReceivedAt       string  `json:"received_at"`
-	LatencySeconds   float64 `json:"latency_seconds"`
-	OK               bool    `json:"ok"`
-	HTTPStatus       int     `json:"http_status"`
-	Error            string  `json:"error"`
-	Attempt          int32   `json:"attempt"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	Model            string  `json:"model"`
-	Response         string  `json:"response"`
+	Index          int     `json:"index"`
+	Pass           string  `json:"pass"`
+	Prompt         string  `json:"prompt"`
+	SentAt         string  `json:"sent_at"`
+	ReceivedAt     string  `json:"received_at"`
+	LatencySeconds float64 `json:"latency_seconds"`
+	OK             bool    `json:"ok"`
+	HTTPStatus     int     `json:"http_status"`
+	Error          string  `json:"error"`
+	// ErrorKind classifies a failure (timeout, http_5xx, rate_limited,
+	// http_4xx, connection_dropped, stream_stalled, stream_truncated,
+	// malformed_response, slow_headers, cancelled, other; see the
+	// ErrorKind constants). Empty on success.
+	ErrorKind        string `json:"error_kind,omitempty"`
+	Attempt          int32  `json:"attempt"`
+	PromptTokens     int    `json:"prompt_tokens"`
+	CompletionTokens int    `json:"completion_tokens"`
+	Model            string `json:"model"`
+	Response         string `json:"response"`
 	// DispatchDelaySeconds is, for a request of the concurrent pass, how long
 	// after the pass's common send instant it was actually sent (waiting for
 	// a free concurrency slot included).

@@ -55,6 +55,11 @@ type PassSummary struct {
 	// response (timeout, dropped connection, never sent). The counts add up
 	// to Successful + Failed. Never null.
 	StatusCounts map[string]int `json:"status_counts"`
+	// ErrorKinds counts the failed requests by error kind (timeout,
+	// http_5xx, rate_limited, ..., and not_sent for the requests never
+	// sent; see activities.ErrorKindOf). The counts add up to Failed.
+	// Absent when nothing failed.
+	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 	// RateLimit is the tightest rate limit that the responses' x-ratelimit-*
 	// headers showed, including those of failed requests (a 429 usually says
 	// remaining 0). Null when no response had such a header.
@@ -134,6 +139,10 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 			}
 		} else {
 			s.Failed++
+			if s.ErrorKinds == nil {
+				s.ErrorKinds = map[string]int{}
+			}
+			s.ErrorKinds[activities.ErrorKindOf(r)]++
 		}
 		if r.SentAt == "" || r.ReceivedAt == "" {
 			continue

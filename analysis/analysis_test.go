@@ -267,3 +267,28 @@ func TestConcludeFromMeasurements(t *testing.T) {
 	c := analysis.Conclude(&seq, &conc, &cmp, 10, 10)
 	assert.Equal(t, analysis.VerdictConcurrent, c.Verdict)
 }
+
+// Failed requests are counted by error kind; the counts add up to Failed,
+// and a pass without failures has none.
+func TestSummarizeErrorKinds(t *testing.T) {
+	stalled := failedAt(0, 1, 200)
+	stalled.ErrorKind = activities.ErrorKindStreamStalled
+	timedOut := failedAt(0, 2, 0)
+	timedOut.ErrorKind = activities.ErrorKindTimeout
+	s := analysis.Summarize([]activities.RequestRecord{
+		sent(0, 1), stalled, timedOut, failedAt(0, 1, 503), failedAt(1, 2, 500), failedAt(0, 1, 429), notSent(),
+	})
+	assert.Equal(t, map[string]int{
+		activities.ErrorKindStreamStalled: 1,
+		activities.ErrorKindTimeout:       1,
+		activities.ErrorKindHTTP5xx:       2,
+		activities.ErrorKindRateLimited:   1,
+		activities.ErrorKindNotSent:       1,
+	}, s.ErrorKinds)
+	total := 0
+	for _, n := range s.ErrorKinds {
+		total += n
+	}
+	assert.Equal(t, s.Failed, total)
+	assert.Nil(t, analysis.Summarize([]activities.RequestRecord{sent(0, 1)}).ErrorKinds)
+}

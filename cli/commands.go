@@ -13,8 +13,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
-	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
@@ -137,23 +137,17 @@ func runList(args []string, stdout, stderr io.Writer) error {
 // headline is a finished run's verdict and speedup, from the summaries in
 // its result (no history needed).
 func headline(r workflows.RunResult) (verdict, speedup string) {
-	switch {
-	case len(r.Sweep) > 0:
-		var levels []analysis.SweepLevel
-		for _, p := range r.Sweep {
-			levels = append(levels, analysis.LevelOf(p.Concurrency, p.Summary))
-		}
-		knee, _ := analysis.Knee(levels)
-		if knee == 0 {
-			return "sweep: no knee", "-"
-		}
-		return fmt.Sprintf("sweep: knee at %d", knee), "-"
-	case r.Sequential != nil && r.Concurrent != nil:
-		cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
-		c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, r.Config.Requests, r.Config.Concurrency)
-		return c.Verdict, fmt.Sprintf("%.2fx", cmp.Speedup)
+	h := workflows.HeadlineOf(r)
+	verdict, speedup = h.Verdict, "-"
+	if h.Knee > 0 {
+		verdict = fmt.Sprintf("sweep: knee at %d", h.Knee)
+	} else if len(r.Sweep) > 0 {
+		verdict = "sweep: no knee"
 	}
-	return analysis.VerdictInconclusive, "-"
+	if h.Speedup > 0 {
+		speedup = fmt.Sprintf("%.2fx", h.Speedup)
+	}
+	return verdict, speedup
 }
 
 func statusName(s enumspb.WorkflowExecutionStatus) string {
@@ -219,9 +213,10 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 // from the earlier run's history (its input, prompts included, and its task
 // queue), and follows it like a new run.
 func runRerun(args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("rerun", "[-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
+	fs := subFlags("rerun", "[-failed-only] [-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
 	var o options
 	o.outputFlags(fs)
+	failedOnly := fs.Bool("failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
 	if err := parseSub(fs, args); err != nil {
@@ -266,6 +261,16 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 		}
 		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
 	}
+	what := "with its configuration"
+	if *failedOnly {
+		n, err := onlyFailed(ctx, c, opts.DataConverter, orig, &in)
+		if err != nil {
+			return err
+		}
+		what = fmt.Sprintf("resending its %d failed requests", n)
+	} else if in.Only == nil {
+		in.RerunOf = orig
+	}
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
@@ -273,11 +278,43 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	if id == "" {
 		id = DefaultWorkflowID(in.Model, now)
 	}
-	fmt.Fprintf(stdout, "Rerunning %s with its configuration.\n", orig)
+	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
 		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
 		input: &in,
 	}
 	return w.start(ctx, id, started.GetTaskQueue().GetName(), in)
+}
+
+// onlyFailed limits a rerun of run orig to the requests that failed in it
+// (in its result merged with the reruns before, if it was one), and returns
+// how many there are. The run must be finished.
+func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *workflows.RunInput) (int, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, orig, "")
+	if err != nil {
+		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return 0, badInput("run %s is still running: its failed requests are known once it ends (follow it with `starter -attach %s`)", orig, orig)
+	}
+	doc, err := finishedDocument(ctx, c, dc, orig, 0)
+	if err != nil {
+		return 0, err
+	}
+	only := map[string][]int{}
+	n := 0
+	for _, p := range doc.Passes() {
+		for _, r := range p.Requests {
+			if !r.OK {
+				only[r.Pass] = append(only[r.Pass], r.Index)
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return 0, badInput("run %s has no failed request: there is nothing to resend", orig)
+	}
+	in.Only, in.RerunOf = only, orig
+	return n, nil
 }

@@ -92,7 +92,7 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 			uiPort = devUIPort
 		}
 		fmt.Fprintln(stdout, "Starting a local Temporal dev server…")
-		srv, err := devserver.Start(ctx, devserver.Options{Port: port, UIPort: uiPort, Log: stdout})
+		srv, err := devserver.Start(ctx, devserver.Options{Port: port, UIPort: uiPort, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes})
 		if err != nil {
 			return nil, failed(err)
 		}

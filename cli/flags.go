@@ -81,11 +81,13 @@ type options struct {
 	taskQueue      string
 	workflowID     string
 	uiURL          string
+	maxRequests    int
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
+	fs.IntVar(&o.maxRequests, "max-requests", workflows.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
 	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
@@ -128,6 +130,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, badInput("%v (run with -h for the flags)", err)
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "concurrency" && o.concurrency == 0 {
+			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
+		}
+	})
 	if fs.NArg() > 0 {
 		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", fs.Arg(0))
 	}
@@ -137,12 +144,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
 func (o options) runInput() (workflows.RunInput, error) {
-	if o.requests < 1 || o.requests > workflows.MaxRequests {
-		return workflows.RunInput{}, badInput("-requests must be between 1 and %d, got %d", workflows.MaxRequests, o.requests)
+	if o.maxRequests < 1 || o.maxRequests > workflows.HardMaxRequests {
+		return workflows.RunInput{}, badInput("-max-requests must be between 1 and %d, got %d", workflows.HardMaxRequests, o.maxRequests)
+	}
+	if o.requests < 1 || o.requests > o.maxRequests {
+		return workflows.RunInput{}, badInput("-requests must be between 1 and %d (-max-requests), got %d", o.maxRequests, o.requests)
 	}
 	conc := o.concurrency
 	if conc == 0 {
 		conc = o.requests
+	} else if conc < 0 {
+		return workflows.RunInput{}, badInput("-concurrency must be between 1 and -requests (%d), got %d", o.requests, max(conc, 0))
 	}
 	base, source := prompts.BuiltIn, "built-in list"
 	if o.promptsFile != "" {
@@ -167,6 +179,7 @@ func (o options) runInput() (workflows.RunInput, error) {
 		Stream:         o.stream,
 		Retry:          o.retry,
 		RetryAttempts:  workflows.DefaultRetryAttempts,
+		MaxRequests:    o.maxRequests,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return workflows.RunInput{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)

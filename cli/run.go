@@ -14,6 +14,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
@@ -21,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
@@ -170,6 +172,9 @@ type watcher struct {
 	// repeat collects the runs of -repeat R; the files are written after the
 	// last.
 	repeat *repeatState
+	// noWorkerWait bounds how long the starter follows a run that no worker
+	// answers for; 0 means noWorkerWait.
+	noWorkerWait time.Duration
 
 	workflowID, runID string
 }
@@ -182,13 +187,21 @@ func (w *watcher) link() string {
 }
 
 func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.RunInput) error {
-	run, err := w.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		StaticSummary:            fmt.Sprintf("%s: %d requests, passes %s, concurrency %d", in.Model, in.Requests, in.Passes, in.Concurrency),
-	}, workflows.ConcurrencyTest, in)
+		StaticSummary:            workflows.StaticSummary(in),
+		StaticDetails:            workflows.StaticDetails(in),
+	}
+	// Search attributes are stored in clear: with payload encryption on, a
+	// run gets none, as they name its model (and the verdict is set only on
+	// runs that have them).
+	if !codec.Enabled(os.Getenv) && searchAttributesRegistered(ctx, w.c, w.namespace) {
+		opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
+	}
+	run, err := w.c.ExecuteWorkflow(ctx, opts, workflows.ConcurrencyTest, in)
 	if err != nil {
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &exists) {
@@ -200,6 +213,24 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 	return w.follow(ctx, run)
 }
 
+// searchAttributesRegistered reports whether the namespace has the run's
+// search attributes (workflows.SearchAttributeTypes). A run started with an
+// unregistered one would be refused, so without them runs start plainly.
+func searchAttributesRegistered(ctx context.Context, c client.Client, namespace string) bool {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := c.OperatorService().ListSearchAttributes(lctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return false
+	}
+	for name := range workflows.SearchAttributeTypes {
+		if _, ok := resp.GetCustomAttributes()[name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func (w *watcher) attach(ctx context.Context, id string) error {
 	info, err := describeRun(ctx, w.c, w.namespace, id)
 	if err != nil {
@@ -209,6 +240,10 @@ func (w *watcher) attach(ctx context.Context, id string) error {
 	w.workflowID, w.runID = id, runID
 	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
 }
+
+// noWorkerWait is how long the starter follows a run that no worker
+// answers for before it gives up (the run goes on in Temporal).
+const noWorkerWait = 2 * time.Minute
 
 // describeRun looks up the latest run of a workflow ID; an unknown ID is bad
 // input.
@@ -251,6 +286,13 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	next, failures := 0, 0
+	// A run that no worker answers for waits in Temporal; following it is
+	// bounded, and -attach resumes once a worker runs.
+	giveUp := w.noWorkerWait
+	if giveUp <= 0 {
+		giveUp = noWorkerWait
+	}
+	lastAnswer := time.Now()
 	for {
 		select {
 		case o := <-done:
@@ -270,9 +312,13 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 				if failures == 12 {
 					fmt.Fprintf(w.stdout, "(no progress yet: is a worker running on this task queue? Start one with `go run ./worker`.)\n")
 				}
+				if time.Since(lastAnswer) >= giveUp {
+					return failed(fmt.Errorf("no worker answered for run %s for %s: start one on its task queue (`go run ./worker`), then follow the run with `starter -attach %s`; it waits in Temporal meanwhile", w.workflowID, giveUp, w.workflowID))
+				}
 				continue
 			}
 			failures = 0
+			lastAnswer = time.Now()
 			if p.Endpoint.BaseURL == "" {
 				continue
 			}
@@ -310,31 +356,84 @@ func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, erro
 	return p, nil
 }
 
+// result decodes a run's outcome: its result, or the measurements an early
+// abort carries.
+func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
+	result := o.result
+	if o.err == nil {
+		return result, nil
+	}
+	if err := encrypted(workflowID, o.err); err != nil {
+		return result, err
+	}
+	var appErr *temporal.ApplicationError
+	if !errors.As(o.err, &appErr) {
+		return result, failed(fmt.Errorf("run %s ended without a result: %v", workflowID, o.err))
+	}
+	switch appErr.Type() {
+	case workflows.InvalidInputErrorType:
+		return result, badInput("the worker rejected the run's input: %s", appErr.Message())
+	case workflows.AbortedErrorType:
+		if err := appErr.Details(&result); err != nil {
+			return result, failed(fmt.Errorf("run %s ended early (%s) and its partial result cannot be read: %v", workflowID, appErr.Message(), err))
+		}
+		return result, nil
+	}
+	return result, failed(fmt.Errorf("run %s failed: %v", workflowID, o.err))
+}
+
+// maxRerunChain bounds how many reruns of failed requests a result merges.
+const maxRerunChain = 20
+
+// document builds a finished run's result document. The result of a rerun
+// of failed requests is merged into the (merged) document of the run it
+// reran, read from that run's history.
+func document(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, r workflows.RunResult, depth int) (report.Document, error) {
+	doc := report.Build(workflowID, runID, r)
+	if r.Config.Only == nil || r.Config.RerunOf == "" {
+		return doc, nil
+	}
+	if depth >= maxRerunChain {
+		return doc, fmt.Errorf("run %s reruns failed requests of more than %d runs in a chain: the JSON has only its own requests", workflowID, maxRerunChain)
+	}
+	base, err := finishedDocument(ctx, c, dc, r.Config.RerunOf, depth+1)
+	if err != nil {
+		return doc, fmt.Errorf("merge with run %s, which this run reran: %w", r.Config.RerunOf, err)
+	}
+	return report.Merge(base, doc), nil
+}
+
+// finishedDocument reads a finished run's result and records from its
+// history (decoded with dc, c's data converter), and builds its document.
+func finishedDocument(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string, depth int) (report.Document, error) {
+	run := c.GetWorkflow(ctx, workflowID, "")
+	var r workflows.RunResult
+	err := run.Get(ctx, &r)
+	if r, err = (outcome{r, err}).runResult(workflowID); err != nil {
+		return report.Document{}, err
+	}
+	if err := workflows.RecordsFromHistory(ctx, c, dc, workflowID, run.GetRunID(), &r); err != nil {
+		return report.Document{}, err
+	}
+	return document(ctx, c, dc, workflowID, run.GetRunID(), r, depth)
+}
+
 // finish turns the run's outcome into the JSON file, the report and the exit
 // code. A run that ended early still has its measurements written.
 func (w *watcher) finish(o outcome) error {
-	result := o.result
-	if o.err != nil {
-		if err := encrypted(w.workflowID, o.err); err != nil {
-			return err
-		}
-		var appErr *temporal.ApplicationError
-		if !errors.As(o.err, &appErr) {
-			return failed(fmt.Errorf("run %s ended without a result: %v", w.workflowID, o.err))
-		}
-		switch appErr.Type() {
-		case workflows.InvalidInputErrorType:
-			return badInput("the worker rejected the run's input: %s", appErr.Message())
-		case workflows.AbortedErrorType:
-			if err := appErr.Details(&result); err != nil {
-				return failed(fmt.Errorf("run %s ended early (%s) and its partial result cannot be read: %v", w.workflowID, appErr.Message(), err))
-			}
-		default:
-			return failed(fmt.Errorf("run %s failed: %v", w.workflowID, o.err))
-		}
+	result, err := o.runResult(w.workflowID)
+	if err != nil {
+		return err
 	}
 	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
+	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
+	if historyErr == nil {
+		doc, mergeErr = document(context.Background(), w.c, w.dc, w.workflowID, w.runID, result, 0)
+	}
+	if doc.Rerun != nil {
+		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))
+	}
 	if w.repeat != nil {
 		w.repeat.docs = append(w.repeat.docs, doc)
 		if w.repeat.index == w.repeat.total || doc.Error != "" || historyErr != nil {
@@ -367,6 +466,9 @@ func (w *watcher) finish(o outcome) error {
 	}
 	if historyErr != nil {
 		return failed(fmt.Errorf("the JSON lacks the per-request records (%v); they are safe in the run's history: `starter -attach %s` writes them", historyErr, w.workflowID))
+	}
+	if mergeErr != nil {
+		return failed(fmt.Errorf("%v; `starter result %s` writes the merged JSON once that is fixed", mergeErr, w.workflowID))
 	}
 	if doc.Error != "" {
 		return failed(fmt.Errorf("the run ended early: %s", doc.Error))

@@ -19,6 +19,7 @@ import (
 	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/workflows"
 )
 
 // Package state, set up once by TestMain.
@@ -29,6 +30,7 @@ var (
 	starterBin string        // the starter binary, built by TestMain
 	homeDir    string        // HOME of the binaries: no Temporal config file there
 	devAddr    string        // the dev server's gRPC address
+	devUIURL   string        // the dev server's Web UI
 	tc         client.Client // a client of the dev server for the tests' own checks
 )
 
@@ -73,14 +75,14 @@ func runMain(m *testing.M) int {
 		built <- err
 	}()
 
-	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr})
+	srv, err := devserver.Start(ctx, devserver.Options{Log: os.Stderr, SearchAttributes: workflows.SearchAttributeTypes})
 	if err != nil {
 		<-built
 		fmt.Fprintln(os.Stderr, "e2e: start the Temporal dev server:", err)
 		return 1
 	}
 	defer srv.Stop()
-	devAddr = srv.Address
+	devAddr, devUIURL = srv.Address, srv.UIURL
 
 	if err := <-built; err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

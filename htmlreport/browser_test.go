@@ -2,7 +2,6 @@ package htmlreport_test
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"image"
 	"image/color"
@@ -10,16 +9,15 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/internal/headless"
 	"github.com/llmconc/llmconc/report"
 )
 
@@ -27,53 +25,7 @@ import (
 // package "chromium", found as "chromium" on PATH. Without it they skip,
 // unless the environment variable CI is set, where they fail.
 
-const chromiumTimeout = 2 * time.Minute
-
 var updateDocs = flag.Bool("update-docs", false, "render ../docs/html-report.png from testdata/simulator_run.json with chromium")
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("chromium is not on PATH and CI is set: install the Debian package chromium (%v)", err)
-		}
-		t.Skip("chromium is not on PATH (Debian package chromium); with CI set, this fails instead")
-	}
-	return path
-}
-
-// runChromium runs headless Chromium with a fresh profile and args, bounded
-// by chromiumTimeout, and returns its standard output.
-func runChromium(t *testing.T, bin string, args ...string) []byte {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), chromiumTimeout)
-	defer cancel()
-	all := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--no-first-run", "--disable-sync",
-		"--user-data-dir=" + t.TempDir(),
-	}, args...)
-	cmd := exec.CommandContext(ctx, bin, all...)
-	ownProcessGroup(cmd)
-	// Helper processes that keep the output pipes open cannot hold Wait.
-	cmd.WaitDelay = 10 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("chromium %s did not finish within %s; its stderr ends:\n%s", strings.Join(args, " "), chromiumTimeout, tail(stderr.String()))
-	}
-	require.NoError(t, err, "chromium %s; its stderr ends:\n%s", strings.Join(args, " "), tail(stderr.String()))
-	return stdout.Bytes()
-}
-
-func tail(s string) string {
-	if len(s) > 3000 {
-		return "…" + s[len(s)-3000:]
-	}
-	return s
-}
 
 func fileURL(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path)}).String()
@@ -100,9 +52,9 @@ func writeReport(t *testing.T, d report.Document, opts htmlreport.Options) strin
 // The DOM that Chromium builds from the page has the charts and one bar per
 // request sent, and no script: the escaped prompts stayed text.
 func TestBrowserDOM(t *testing.T) {
-	bin := chromium(t)
+	bin := headless.Chromium(t)
 	path := writeReport(t, browserDocument(), htmlreport.Options{Sweep: sweep()})
-	dom := string(runChromium(t, bin, "--dump-dom", fileURL(path)))
+	dom := string(headless.Run(t, bin, "--dump-dom", fileURL(path)))
 	require.Contains(t, dom, "</html>", "a whole DOM")
 
 	es := elements(dom)
@@ -127,10 +79,10 @@ func TestBrowserDOM(t *testing.T) {
 // The screenshot is a 1280×1600 PNG with the charts painted: many colors,
 // among them those of the successful and failed bars.
 func TestBrowserScreenshot(t *testing.T) {
-	bin := chromium(t)
+	bin := headless.Chromium(t)
 	path := writeReport(t, browserDocument(), htmlreport.Options{})
 	shot := filepath.Join(t.TempDir(), "report.png")
-	runChromium(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
+	headless.Run(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
 		"--screenshot="+shot, "--window-size=1280,1600", fileURL(path))
 
 	b, err := os.ReadFile(shot)
@@ -179,11 +131,11 @@ func TestDocsScreenshot(t *testing.T) {
 	if !*updateDocs {
 		t.Skip("run with -update-docs to regenerate docs/html-report.png")
 	}
-	bin := chromium(t)
+	bin := headless.Chromium(t)
 	path := writeReport(t, loadDocument(t, "testdata/simulator_run.json"), htmlreport.Options{})
 	out, err := filepath.Abs(filepath.Join("..", "docs", "html-report.png"))
 	require.NoError(t, err)
-	runChromium(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
+	headless.Run(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
 		"--screenshot="+out, "--window-size=1280,"+docsShotHeight, fileURL(path))
 	info, err := os.Stat(out)
 	require.NoError(t, err)

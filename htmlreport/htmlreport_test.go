@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
 )
@@ -115,6 +116,20 @@ func TestFailedBarTooltip(t *testing.T) {
 	assert.Contains(t, got["concurrent/2"], "HTTP 500")
 	assert.Contains(t, got["concurrent/7"], "no response")
 	assert.Contains(t, got["concurrent/7"], "connection reset by peer")
+	assert.Contains(t, got["concurrent/2"], "(http_5xx)", "the tooltip names the error kind")
+}
+
+// The failures of each pass are counted by kind, and each failed row names
+// its kind.
+func TestFailuresByKind(t *testing.T) {
+	d := mixed()
+	d.Concurrent.Requests[7].ErrorKind = activities.ErrorKindConnectionDropped
+	d.Concurrent.PassSummary = analysis.Summarize(d.Concurrent.Requests)
+	page := renderString(t, d, htmlreport.Options{})
+	assert.Contains(t, page, "By kind: not_sent ×2, connection_dropped ×1, http_5xx ×1")
+	assert.Contains(t, page, "By kind: not_sent ×1, rate_limited ×1")
+	assert.Regexp(t, `<td class="num">7</td><td>no response</td><td>connection_dropped</td>`, page)
+	assert.Regexp(t, `<td class="num">3</td><td>HTTP 429</td><td>rate_limited</td>`, page)
 }
 
 func TestBarsFollowTheTimestamps(t *testing.T) {

@@ -85,12 +85,14 @@ type sweepRow struct {
 
 type failureGroup struct {
 	Pass, Title string
-	Rows        []failureRow
-	More        int
+	// Kinds counts the pass's failures by error kind, compactly.
+	Kinds string
+	Rows  []failureRow
+	More  int
 }
 
 type failureRow struct {
-	Index, Status, Latency, Error string
+	Index, Status, Kind, Latency, Error string
 }
 
 // Limits that keep the page readable and its size bounded.
@@ -440,7 +442,7 @@ func failures(d report.Document) []failureGroup {
 		if x.p == nil {
 			continue
 		}
-		g := failureGroup{Pass: x.name, Title: strings.SplitN(x.title, ":", 2)[0]}
+		g := failureGroup{Pass: x.name, Title: strings.SplitN(x.title, ":", 2)[0], Kinds: strings.Join(report.KindCounts(x.p.ErrorKinds), ", ")}
 		recs := append([]activities.RequestRecord(nil), x.p.Requests...)
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Index < recs[j].Index })
 		for _, r := range recs {
@@ -451,7 +453,7 @@ func failures(d report.Document) []failureGroup {
 				g.More++
 				continue
 			}
-			row := failureRow{Index: strconv.Itoa(r.Index), Status: status(r), Error: truncate(r.Error, maxFailureError)}
+			row := failureRow{Index: strconv.Itoa(r.Index), Status: status(r), Kind: activities.ErrorKindOf(r), Error: truncate(r.Error, maxFailureError)}
 			if r.SentAt != "" {
 				row.Latency = seconds(r.LatencySeconds)
 			}
@@ -487,7 +489,7 @@ func tooltip(t timed) string {
 			fmt.Fprintf(&b, ", %d output tokens", r.CompletionTokens)
 		}
 	} else {
-		fmt.Fprintf(&b, "#%d failed: %s, %s", r.Index, status(r), seconds(r.LatencySeconds))
+		fmt.Fprintf(&b, "#%d failed: %s (%s), %s", r.Index, status(r), activities.ErrorKindOf(r), seconds(r.LatencySeconds))
 	}
 	if r.TTFTSeconds != nil {
 		fmt.Fprintf(&b, ", first token after %s", seconds(*r.TTFTSeconds))

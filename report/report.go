@@ -35,6 +35,8 @@ type Document struct {
 	// of the document is the last run's.
 	Repeat     *Repeat             `json:"repeat,omitempty"`
 	Conclusion analysis.Conclusion `json:"conclusion"`
+	// Rerun is set on the merged result of a rerun of failed requests.
+	Rerun *Rerun `json:"rerun,omitempty"`
 	// Error is set when the run ended early; what it measured is still here.
 	Error string `json:"error,omitempty"`
 }

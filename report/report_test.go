@@ -209,7 +209,8 @@ func TestBuildStreamingFigures(t *testing.T) {
 
 	m := asMap(t, d)
 	conc := m["concurrent"].(map[string]any)
-	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds"}, passKeys...)...), keys(conc))
+	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds", "error_kinds"}, passKeys...)...), keys(conc))
+	assert.Equal(t, map[string]any{"rate_limited": 1.0}, conc["error_kinds"], "error_kinds: an additive field, present when a request failed")
 	assert.Equal(t, true, conc["stream"])
 	for _, k := range []string{"latency", "ttft", "tpot", "itl"} {
 		assert.Equal(t, sorted(statsKeys...), keys(conc[k].(map[string]any)), "%s keys", k)

@@ -139,6 +139,9 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	if len(s.StatusCounts) > 0 && s.StatusCounts["200"] != s.Successful+s.Failed {
 		fmt.Fprintf(t.W, "    HTTP statuses:         %s\n", statusLine(s.StatusCounts))
 	}
+	if len(s.ErrorKinds) > 0 {
+		fmt.Fprintf(t.W, "    Failures by kind:      %s\n", kindLine(s.ErrorKinds))
+	}
 	if rl := s.RateLimit; rl != nil && rl.Requests != nil && rl.Requests.Remaining != nil {
 		fmt.Fprintf(t.W, "    Rate limit (requests): %d remaining of %s, resets in %s\n", *rl.Requests.Remaining, intOr(rl.Requests.Limit, "?"), orDash(rl.Requests.Reset))
 	}
@@ -185,6 +188,31 @@ func statusLine(counts map[string]int) string {
 		parts[i] = fmt.Sprintf("%s ×%d", name, counts[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// kindLine lists error kinds with their counts, the most frequent first.
+func kindLine(counts map[string]int) string {
+	return strings.Join(KindCounts(counts), ", ")
+}
+
+// KindCounts formats error kinds with their counts ("timeout ×2"), the most
+// frequent first, ties by name.
+func KindCounts(counts map[string]int) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	return parts
 }
 
 func intOr(p *int, alt string) string {

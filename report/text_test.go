@@ -18,6 +18,7 @@ func TestPassSummaryPrintsStatisticsAligned(t *testing.T) {
 		TTFT:                  stats.Describe([]float64{0.3, 0.31}),
 		OutputTokensPerSecond: 12.5,
 		StatusCounts:          map[string]int{"200": 5, "429": 7},
+		ErrorKinds:            map[string]int{"rate_limited": 5, "timeout": 1, "connection_dropped": 1},
 		RateLimit:             &analysis.RateLimitSummary{Requests: &analysis.RateLimitWindow{Remaining: &remaining, Limit: &limit, Reset: "59s"}},
 		RetryAfterMaxSeconds:  &retry,
 	}
@@ -26,6 +27,7 @@ func TestPassSummaryPrintsStatisticsAligned(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"HTTP statuses:         200 ×5, 429 ×7",
+		"Failures by kind:      rate_limited ×5, connection_dropped ×1, timeout ×1",
 		"Rate limit (requests): 0 remaining of 5, resets in 59s",
 		"Longest Retry-After:   42s",
 		"Output tokens/s:       12.5",
@@ -75,5 +77,14 @@ func TestSweepTableMarksTheKnee(t *testing.T) {
 	}
 	if len(lines[2]) != len(strings.TrimSuffix(lines[4], "  ← knee")) {
 		t.Errorf("rows not aligned with the header:\n%s", buf.String())
+	}
+}
+
+// A pass without failures prints no line of failure kinds.
+func TestPassSummaryWithoutFailuresHasNoKinds(t *testing.T) {
+	var buf bytes.Buffer
+	Text{W: &buf}.PassSummary("sequential", analysis.PassSummary{Successful: 3, StatusCounts: map[string]int{"200": 3}})
+	if strings.Contains(buf.String(), "Failures by kind") {
+		t.Errorf("a pass without failures lists failure kinds:\n%s", buf.String())
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -186,6 +187,9 @@ type answer struct {
 	usage        usage
 	jitter       time.Duration
 	includeUsage bool
+	// fault is faultTruncate, faultStallStream or faultMalformed when the
+	// answer is to go wrong after its headers; faultNone otherwise.
+	fault fault
 }
 
 // handleChat serves POST /v1/chat/completions. The steps, in order: auth,
@@ -239,6 +243,16 @@ func (s *Server) handleChat(ex *exchange) {
 	case faultStall:
 		s.stall(ex)
 		return
+	case fault429:
+		h.Set("Retry-After", "1")
+		ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
+			"Rate limit reached for requests. Please try again in 1s. (simulated fault)")
+		return
+	case faultSlowHeaders:
+		if err := s.sleep(ex.r.Context(), s.cfg.Faults.SlowHeadersFor); err != nil {
+			s.abandon(ex, err)
+			return
+		}
 	}
 
 	t := s.gate.join()
@@ -268,6 +282,10 @@ func (s *Server) handleChat(ex *exchange) {
 		jitter:       p.jitter,
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 	}
+	switch p.fault {
+	case faultTruncate, faultStallStream, faultMalformed:
+		a.fault = p.fault
+	}
 	if req.Stream {
 		s.stream(ex, a)
 	} else {
@@ -283,9 +301,9 @@ func (s *Server) setPeekRateHeaders(h http.Header) {
 	}
 }
 
-// stall holds the request without answering until the client gives up,
-// StallFor elapses or the Server closes; in the last two cases the
-// connection is then closed without a response.
+// stall holds the request without answering (more) until the client gives
+// up, StallFor elapses or the Server closes; in the last two cases the
+// connection is then closed without (the rest of) a response.
 func (s *Server) stall(ex *exchange) {
 	if s.onStall != nil {
 		s.onStall()
@@ -296,6 +314,13 @@ func (s *Server) stall(ex *exchange) {
 	}
 	ex.drop()
 }
+
+// malformedBody is the body of a Malformed non-streamed answer: what a
+// misbehaving proxy may send with a 200.
+const malformedBody = "<html><body><h1>200 OK</h1><p>upstream answered (simulated fault)</p></body></html>\n"
+
+// malformedChunk is the "data:" payload of a Malformed streamed answer.
+const malformedChunk = `{"id":"chatcmpl-sim","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":`
 
 // abandon ends a request whose wait was cut short: when the Server closed,
 // the connection is closed without (the rest of) a response; when the client
@@ -314,7 +339,7 @@ func (s *Server) complete(ex *exchange, a answer) {
 		s.abandon(ex, err)
 		return
 	}
-	ex.writeJSON(http.StatusOK, chatCompletion{
+	completion := chatCompletion{
 		ID:      a.id,
 		Object:  "chat.completion",
 		Created: a.created,
@@ -325,7 +350,31 @@ func (s *Server) complete(ex *exchange, a answer) {
 			FinishReason: a.finish,
 		}},
 		Usage: a.usage,
-	})
+	}
+	switch a.fault {
+	case faultMalformed:
+		h := ex.w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(malformedBody)))
+		ex.writeHeader(http.StatusOK)
+		_, _ = io.WriteString(ex.w, malformedBody)
+	case faultTruncate, faultStallStream:
+		b, _ := json.Marshal(completion) // cannot fail with these types
+		b = append(b, '\n')
+		h := ex.w.Header()
+		h.Set("Content-Type", "application/json")
+		h.Set("Content-Length", strconv.Itoa(len(b)))
+		ex.writeHeader(http.StatusOK)
+		_, _ = ex.w.Write(b[:len(b)/2])
+		_ = http.NewResponseController(ex.w).Flush()
+		if a.fault == faultStallStream {
+			s.stall(ex)
+			return
+		}
+		ex.drop()
+	default:
+		ex.writeJSON(http.StatusOK, completion)
+	}
 }
 
 // stream sends a streamed answer: after TTFT (or Latency + jitter) a chunk
@@ -379,6 +428,11 @@ func (s *Server) stream(ex *exchange, a answer) {
 	if !sendChunk([]chunkChoice{{Delta: chunkDelta{Role: "assistant", Content: text("")}}}, nil) {
 		return
 	}
+	// A Truncate or StallStream answer breaks off after half of its content
+	// chunks (at least one); a Malformed one has a line that is not JSON
+	// after its first content chunk.
+	breaks := a.fault == faultTruncate || a.fault == faultStallStream
+	cutAt := max(1, len(a.words)/2)
 	for i, w := range a.words {
 		if i > 0 {
 			if err := s.sleep(ctx, time.Until(start.Add(first+time.Duration(i)*s.cfg.PerToken))); err != nil {
@@ -389,6 +443,16 @@ func (s *Server) stream(ex *exchange, a answer) {
 		}
 		if !sendChunk([]chunkChoice{{Delta: chunkDelta{Content: text(w)}}}, nil) {
 			return
+		}
+		if i == 0 && a.fault == faultMalformed && !send([]byte(malformedChunk)) {
+			return
+		}
+		if breaks && i+1 == cutAt {
+			if a.fault == faultStallStream {
+				s.stall(ex)
+				return
+			}
+			ex.drop()
 		}
 	}
 	if !sendChunk([]chunkChoice{{Delta: chunkDelta{}, FinishReason: text(a.finish)}}, nil) {

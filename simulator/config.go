@@ -15,6 +15,8 @@ const (
 	DefaultRateWindow   = time.Minute
 	DefaultTokenLimit   = 200000
 	DefaultStallFor     = 10 * time.Minute
+	// DefaultSlowHeadersFor is the delay of a slow_headers fault.
+	DefaultSlowHeadersFor = 30 * time.Second
 )
 
 // DefaultModels returns the models served when Config.Models is empty.
@@ -83,6 +85,10 @@ type Config struct {
 // a request draws u in [0,1) and gets Error500 if u < Error500, else Error503
 // if u < Error500+Error503, and so on; if the fractions sum to more than 1 the
 // later faults get the remainder.
+//
+// A request can also ask for a fault by name, whatever the fractions: a
+// "[fault:NAME]" marker anywhere in its last message gives it fault NAME
+// (see FaultNames).
 type Faults struct {
 	// Error500 answers HTTP 500 (type server_error) immediately.
 	Error500 float64
@@ -96,9 +102,33 @@ type Faults struct {
 	// then closed without a response. Stalled requests do not occupy a
 	// concurrency slot (faults are applied before the concurrency gate).
 	Stall float64
-	// StallFor bounds a stall (default 10 minutes, in effect until the
-	// client gives up).
+	// StallFor bounds a stall, and a StallStream stall (default 10
+	// minutes, in effect until the client gives up).
 	StallFor time.Duration
+	// Truncate answers 200 and then closes the connection halfway through
+	// the answer: a streamed answer after half of its content chunks,
+	// without its finish_reason and "data: [DONE]"; a non-streamed one
+	// after half of its body (whose Content-Length promised all of it).
+	Truncate float64
+	// StallStream answers 200 and then stops sending halfway through the
+	// answer (as Truncate), until the client gives up, StallFor elapses or
+	// the Server is closed; the connection is then closed. Unlike Stall, it
+	// holds its concurrency slot meanwhile.
+	StallStream float64
+	// Malformed answers 200 with a body that is not a chat completion: a
+	// non-streamed answer is an HTML page sent as application/json; a
+	// streamed one has a "data:" line that is not JSON after its first
+	// content chunk.
+	Malformed float64
+	// SlowHeaders delays the whole answer, its headers included, by
+	// SlowHeadersFor before the request goes on as usual (the concurrency
+	// gate, then the latency). It does not hold a concurrency slot.
+	SlowHeaders float64
+	// SlowHeadersFor is the delay of SlowHeaders (default 30 s).
+	SlowHeadersFor time.Duration
+	// Error429 answers HTTP 429 (type requests, code rate_limit_exceeded)
+	// with Retry-After: 1 immediately, whatever the rate limit.
+	Error429 float64
 }
 
 // withDefaults returns a copy of c with defaults applied and out-of-range
@@ -129,7 +159,7 @@ func (c Config) withDefaults() Config {
 	} else {
 		c.Models = append([]string(nil), c.Models...)
 	}
-	for _, f := range []*float64{&c.Faults.Error500, &c.Faults.Error503, &c.Faults.Drop, &c.Faults.Stall} {
+	for _, f := range c.Faults.fractions() {
 		switch {
 		case math.IsNaN(*f) || *f < 0:
 			*f = 0
@@ -139,6 +169,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Faults.StallFor <= 0 {
 		c.Faults.StallFor = DefaultStallFor
+	}
+	if c.Faults.SlowHeadersFor <= 0 {
+		c.Faults.SlowHeadersFor = DefaultSlowHeadersFor
 	}
 	return c
 }
@@ -159,6 +192,7 @@ func (c Config) Validate() error {
 		{"TTFT", "ttft", c.TTFT},
 		{"RateWindow", "rate-window", c.RateWindow},
 		{"Faults.StallFor", "stall-for", c.Faults.StallFor},
+		{"Faults.SlowHeadersFor", "slow-headers-for", c.Faults.SlowHeadersFor},
 	}
 	for _, d := range durations {
 		if d.v < 0 {
@@ -189,6 +223,11 @@ func (c Config) Validate() error {
 		{"Faults.Error503", "fault-503", c.Faults.Error503},
 		{"Faults.Drop", "fault-drop", c.Faults.Drop},
 		{"Faults.Stall", "fault-stall", c.Faults.Stall},
+		{"Faults.Truncate", "fault-truncate", c.Faults.Truncate},
+		{"Faults.StallStream", "fault-stall-stream", c.Faults.StallStream},
+		{"Faults.Malformed", "fault-malformed", c.Faults.Malformed},
+		{"Faults.SlowHeaders", "fault-slow-headers", c.Faults.SlowHeaders},
+		{"Faults.Error429", "fault-429", c.Faults.Error429},
 	}
 	sum := 0.0
 	for _, f := range fractions {
@@ -198,7 +237,7 @@ func (c Config) Validate() error {
 		sum += f.v
 	}
 	if sum > 1+1e-9 {
-		return fmt.Errorf("fault fractions (-fault-500, -fault-503, -fault-drop, -fault-stall) must sum to at most 1, got %v", sum)
+		return fmt.Errorf("fault fractions (-fault-500, -fault-503, -fault-drop, -fault-stall, -fault-truncate, -fault-stall-stream, -fault-malformed, -fault-slow-headers, -fault-429) must sum to at most 1, got %v", sum)
 	}
 	for _, m := range c.Models {
 		if strings.TrimSpace(m) == "" {
@@ -214,7 +253,9 @@ func (c Config) Validate() error {
 //
 //	-latency -jitter -per-token -ttft -tokens -max-concurrent
 //	-rate-limit -rate-window -token-limit -api-key -models
-//	-fault-500 -fault-503 -fault-drop -fault-stall -stall-for -seed
+//	-fault-500 -fault-503 -fault-drop -fault-stall -stall-for
+//	-fault-truncate -fault-stall-stream -fault-malformed
+//	-fault-slow-headers -slow-headers-for -fault-429 -seed
 //
 // The listen address is not part of Config; the command defines -addr
 // itself.
@@ -249,6 +290,18 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Faults.Error503, "fault-503", c.Faults.Error503, "fraction of requests answered with HTTP 503")
 	fs.Float64Var(&c.Faults.Drop, "fault-drop", c.Faults.Drop, "fraction of requests whose connection is closed without a response")
 	fs.Float64Var(&c.Faults.Stall, "fault-stall", c.Faults.Stall, "fraction of requests that never get an answer")
-	fs.DurationVar(&c.Faults.StallFor, "stall-for", c.Faults.StallFor, "how long a stalled request is held before its connection is closed (0 = 10m)")
+	fs.DurationVar(&c.Faults.StallFor, "stall-for", c.Faults.StallFor, "how long a stalled request or stream is held before its connection is closed (0 = 10m)")
+	fs.Float64Var(&c.Faults.Truncate, "fault-truncate", c.Faults.Truncate, "fraction of requests whose answer is cut off halfway by closing the connection")
+	fs.Float64Var(&c.Faults.StallStream, "fault-stall-stream", c.Faults.StallStream, "fraction of requests whose answer stops halfway, the connection left open (see -stall-for)")
+	fs.Float64Var(&c.Faults.Malformed, "fault-malformed", c.Faults.Malformed, "fraction of requests answered 200 with a body that is not a chat completion")
+	fs.Float64Var(&c.Faults.SlowHeaders, "fault-slow-headers", c.Faults.SlowHeaders, "fraction of requests whose answer, headers included, is delayed by -slow-headers-for")
+	fs.DurationVar(&c.Faults.SlowHeadersFor, "slow-headers-for", c.Faults.SlowHeadersFor, "delay of a slow-headers fault (0 = 30s)")
+	fs.Float64Var(&c.Faults.Error429, "fault-429", c.Faults.Error429, "fraction of requests answered with HTTP 429 and Retry-After: 1")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for all per-request random choices")
+}
+
+// fractions returns pointers to the fault fractions, in the order of their
+// intervals (see Faults).
+func (f *Faults) fractions() []*float64 {
+	return []*float64{&f.Error500, &f.Error503, &f.Drop, &f.Stall, &f.Truncate, &f.StallStream, &f.Malformed, &f.SlowHeaders, &f.Error429}
 }

@@ -5,8 +5,9 @@
 // OpenAI-compatible endpoint grants to one API key can be tested and
 // demonstrated without a real provider: the simulator can be told to serve at
 // most K requests at once (queueing the rest FIFO), to rate-limit, to add
-// latency and per-token streaming delays, and to inject faults (HTTP 500/503,
-// dropped connections, stalls).
+// latency and per-token streaming delays, and to inject faults (HTTP
+// 500/503/429, dropped connections, stalls, truncated or stalled answers,
+// malformed bodies, slow headers).
 //
 // # Usage
 //
@@ -40,9 +41,17 @@
 // A chat completion request goes through these steps, in order:
 // authentication (401 invalid_api_key), parsing and validation (400),
 // model lookup (404 model_not_found), rate limit (429 rate_limit_exceeded),
-// fault injection (500, 503, dropped connection, stall), the concurrency gate
-// (FIFO queue when Config.MaxConcurrent requests are already being served),
-// the simulated latency, and finally the response. When Config.RateLimit > 0
+// fault injection (500, 503, 429, dropped connection, stall, slow headers),
+// the concurrency gate (FIFO queue when Config.MaxConcurrent requests are
+// already being served), the simulated latency, and finally the response,
+// which the Truncate, StallStream and Malformed faults spoil after its
+// headers.
+//
+// # Faults on demand
+//
+// A request whose last message contains "[fault:NAME]" gets fault NAME
+// whatever the fractions of Config.Faults; FaultNames lists the names. A
+// load generator can so ask for each kind of failure with its prompts. When Config.RateLimit > 0
 // every chat completion response after the authentication step carries
 // OpenAI's x-ratelimit-* headers, and 429 responses also carry Retry-After.
 //

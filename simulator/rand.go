@@ -59,51 +59,94 @@ func (r *splitmix) intn(n int) int { return int(r.next() % uint64(n)) }
 // fault is the kind of fault injected into a request.
 type fault int
 
+// The faults, in the order of their intervals (see Faults). New faults go
+// last, so that a seed keeps giving the same requests the older ones.
 const (
 	faultNone fault = iota
 	fault500
 	fault503
 	faultDrop
 	faultStall
+	faultTruncate
+	faultStallStream
+	faultMalformed
+	faultSlowHeaders
+	fault429
 )
 
-func (f fault) String() string {
-	switch f {
-	case fault500:
-		return "error500"
-	case fault503:
-		return "error503"
-	case faultDrop:
-		return "drop"
-	case faultStall:
-		return "stall"
-	default:
-		return "none"
+// faultNames names the faults, for String and the "[fault:NAME]" markers.
+var faultNames = map[fault]string{
+	fault500:         "error500",
+	fault503:         "error503",
+	faultDrop:        "drop",
+	faultStall:       "stall",
+	faultTruncate:    "truncate",
+	faultStallStream: "stall-stream",
+	faultMalformed:   "malformed",
+	faultSlowHeaders: "slow-headers",
+	fault429:         "error429",
+}
+
+// FaultNames returns the names a "[fault:NAME]" marker accepts, in the
+// order of the Faults fields: error500, error503, drop, stall, truncate,
+// stall-stream, malformed, slow-headers, error429.
+func FaultNames() []string {
+	out := make([]string, 0, len(faultNames))
+	for f := fault500; f <= fault429; f++ {
+		out = append(out, faultNames[f])
 	}
+	return out
+}
+
+func (f fault) String() string {
+	if n, ok := faultNames[f]; ok {
+		return n
+	}
+	return "none"
 }
 
 // pick maps a uniform draw u in [0,1) to a fault, treating the fractions as
 // consecutive intervals of [0,1).
 func (f Faults) pick(u float64) fault {
 	edge := 0.0
-	for _, c := range []struct {
-		frac float64
-		kind fault
-	}{
-		{f.Error500, fault500},
-		{f.Error503, fault503},
-		{f.Drop, faultDrop},
-		{f.Stall, faultStall},
-	} {
-		if c.frac <= 0 {
+	for i, frac := range f.fractions() {
+		if *frac <= 0 {
 			continue
 		}
-		edge += c.frac
+		edge += *frac
 		if u < edge {
-			return c.kind
+			return fault500 + fault(i)
 		}
 	}
 	return faultNone
+}
+
+// markerPrefix starts a marker that asks for a fault by name.
+const markerPrefix = "[fault:"
+
+// markedFault returns the fault that the last message asks for with a
+// "[fault:NAME]" marker, if any.
+func markedFault(msgs []promptMessage) (fault, bool) {
+	if len(msgs) == 0 {
+		return faultNone, false
+	}
+	text := msgs[len(msgs)-1].text
+	for {
+		i := strings.Index(text, markerPrefix)
+		if i < 0 {
+			return faultNone, false
+		}
+		text = text[i+len(markerPrefix):]
+		name, _, ok := strings.Cut(text, "]")
+		if !ok {
+			return faultNone, false
+		}
+		for f, n := range faultNames {
+			if n == name {
+				return f, true
+			}
+		}
+	}
 }
 
 // plan is everything about a request's outcome that is decided up front.
@@ -125,6 +168,9 @@ func (s *Server) planFor(model string, msgs []promptMessage) plan {
 	jitterDraw := r.next()
 	faultDraw := r.float()
 	p := plan{key: key, fault: s.cfg.Faults.pick(faultDraw)}
+	if f, ok := markedFault(msgs); ok {
+		p.fault = f
+	}
 	if s.cfg.Jitter > 0 {
 		p.jitter = time.Duration(jitterDraw % uint64(s.cfg.Jitter))
 	}

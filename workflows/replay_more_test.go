@@ -9,8 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -47,4 +49,46 @@ func TestReplayRetryAndSweepHistories(t *testing.T) {
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), file))
 		})
 	}
+}
+
+// TestReplayFailedOnlyHistory replays a real `starter rerun -failed-only` run
+// started with the search attributes: it sends only the listed requests and
+// sets the verdict attribute at the end. Recorded against the simulator with
+// -fault-500 0.5 -seed 5 on a dev server with the attributes registered.
+func TestReplayFailedOnlyHistory(t *testing.T) {
+	const file = "testdata/failed_only_history.json"
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	dc := converter.GetDefaultDataConverter()
+	var in workflows.RunInput
+	upserts, sends := 0, 0
+	for _, ev := range hist.GetEvents() {
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			require.NoError(t, dc.FromPayloads(a.GetInput(), &in))
+		}
+		if ev.GetUpsertWorkflowSearchAttributesEventAttributes() != nil {
+			upserts++
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Send" {
+			var send activities.SendInput
+			require.NoError(t, dc.FromPayloads(a.GetInput(), &send))
+			sends += len(send.Requests)
+		}
+	}
+	resent := 0
+	for _, idx := range in.Only {
+		resent += len(idx)
+	}
+	require.NotEmpty(t, in.RerunOf, "a rerun names the run it reran")
+	require.Positive(t, resent)
+	assert.Less(t, resent, 2*in.Requests, "only some requests were resent")
+	assert.Equal(t, resent, sends, "the rerun sent exactly the listed requests")
+	assert.Equal(t, 1, upserts, "the verdict search attribute is set once, at the end")
+	assert.NotContains(t, string(raw), replayFakeKey)
+
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.ConcurrencyTest)
+	require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(quietLogger(), file))
 }

@@ -34,11 +34,23 @@ const (
 	DefaultMaxShards      = 50
 	DefaultRequestTimeout = 2 * time.Minute
 	DefaultTimeout        = 30 * time.Minute
-	MaxRequests           = 10000
-	DefaultRetryAttempts  = 5
+	// DefaultMaxRequests is the default of RunInput.MaxRequests.
+	DefaultMaxRequests = 10000
+	// HardMaxRequests bounds RunInput.MaxRequests: beyond it a pass's
+	// records no longer fit the workflow's history comfortably.
+	HardMaxRequests      = 100000
+	DefaultRetryAttempts = 5
 	// MaxPromptBytes bounds the prompts of a run, which travel in its input,
 	// and the result of one batch, below Temporal's 2 MiB payload limit.
 	MaxPromptBytes = 1800 << 10
+	// MaxHistoryBytes bounds what a run's batches may return in all, below
+	// the 50 MiB at which Temporal ends a run.
+	MaxHistoryBytes = 40 << 20
+	// MaxSequentialRequests keeps a sequential pass, about
+	// eventsPerSequentialRequest history events per request, below
+	// Temporal's limit of 51,200 events per run.
+	MaxSequentialRequests      = 8000
+	eventsPerSequentialRequest = 6
 )
 
 // RunInput configures one run. The API key and base URL are deliberately not
@@ -75,6 +87,16 @@ type RunInput struct {
 	// are sent, so that every shard is ready by then. 0 picks it from the
 	// number of shards.
 	FireLead time.Duration `json:"fire_lead"`
+	// MaxRequests caps Requests (default DefaultMaxRequests), a guard
+	// against a typo that would send far more requests than meant.
+	MaxRequests int `json:"max_requests,omitempty"`
+	// Only, when set, limits each pass to the listed request indices
+	// (pass name to indices; a pass not listed sends nothing). Prompts still
+	// holds every prompt, so the indices keep their meaning. A rerun of the
+	// failed requests (starter rerun -failed-only) uses it.
+	Only map[string][]int `json:"only,omitempty"`
+	// RerunOf is the workflow ID of the run this one reruns, if any.
+	RerunOf string `json:"rerun_of,omitempty"`
 }
 
 // WithDefaults fills in the zero fields.
@@ -106,6 +128,9 @@ func (in RunInput) WithDefaults() RunInput {
 	if in.RetryAttempts == 0 {
 		in.RetryAttempts = DefaultRetryAttempts
 	}
+	if in.MaxRequests == 0 {
+		in.MaxRequests = DefaultMaxRequests
+	}
 	return in
 }
 
@@ -113,8 +138,10 @@ func (in RunInput) WithDefaults() RunInput {
 // starter's flags.
 func (in RunInput) Validate() error {
 	switch {
-	case in.Requests < 1 || in.Requests > MaxRequests:
-		return fmt.Errorf("-requests must be between 1 and %d, got %d", MaxRequests, in.Requests)
+	case in.MaxRequests < 1 || in.MaxRequests > HardMaxRequests:
+		return fmt.Errorf("-max-requests must be between 1 and %d, got %d", HardMaxRequests, in.MaxRequests)
+	case in.Requests < 1 || in.Requests > in.MaxRequests:
+		return fmt.Errorf("-requests must be between 1 and %d (-max-requests), got %d", in.MaxRequests, in.Requests)
 	case in.Concurrency < 1 || in.Concurrency > in.Requests:
 		return fmt.Errorf("-concurrency must be between 1 and -requests (%d), got %d", in.Requests, in.Concurrency)
 	case in.Model == "":
@@ -141,14 +168,46 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("the retry attempts must be between 1 and 20, got %d", in.RetryAttempts)
 	case in.FireLead < 0:
 		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
+	case in.onlyError() != nil:
+		return in.onlyError()
 	case in.RunsConcurrent() && in.shardResultBytes() > MaxPromptBytes:
 		return fmt.Errorf("each concurrent batch would return about %d KiB (%d requests of up to %d tokens), over Temporal's 2 MiB payload limit: raise -shards or lower -max-tokens",
 			in.shardResultBytes()>>10, in.requestsPerShard(), in.MaxTokens)
+	case in.RunsSequential() && len(in.Indices(PassesSequential)) > MaxSequentialRequests:
+		return fmt.Errorf("a sequential pass of %d requests would take about %d events of the run's history, over the 51,200 a history may hold: use at most %d -requests, or -passes concurrent",
+			len(in.Indices(PassesSequential)), eventsPerSequentialRequest*len(in.Indices(PassesSequential)), MaxSequentialRequests)
+	case in.historyBytes() > MaxHistoryBytes:
+		return fmt.Errorf("the run's responses could fill about %d MiB of its history, over the %d MiB it may use (a history may hold 50 MiB): lower -requests or -max-tokens",
+			in.historyBytes()>>20, MaxHistoryBytes>>20)
 	case in.promptBytes() > MaxPromptBytes:
 		return fmt.Errorf("the prompts add up to %d KiB; the run's input must stay under Temporal's 2 MiB payload limit: use fewer -requests or shorter prompts",
 			in.promptBytes()>>10)
 	}
 	return nil
+}
+
+// historyBytes bounds the size of what the run's batches return: each
+// pass's records, with responses of MaxTokens tokens.
+func (in RunInput) historyBytes() int {
+	passes := len(in.Sweep)
+	if in.RunsSequential() {
+		passes++
+	}
+	if in.RunsConcurrent() {
+		passes++
+	}
+	return passes * in.Requests * in.recordBytes()
+}
+
+// recordBytes bounds the size of one request's record: its prompt, its fields
+// and error (600 bytes), and a response of MaxTokens tokens at no more than 6
+// bytes each.
+func (in RunInput) recordBytes() int {
+	longest := 0
+	for _, p := range in.Prompts {
+		longest = max(longest, len(p))
+	}
+	return longest + 600 + 6*in.MaxTokens
 }
 
 // requestsPerShard is the most requests one batch of the concurrent pass
@@ -158,15 +217,9 @@ func (in RunInput) requestsPerShard() int {
 	return (in.Requests + shards - 1) / shards
 }
 
-// shardResultBytes bounds the size of one concurrent batch's result: per
-// request its prompt, its fields and error (600 bytes), and a response of
-// MaxTokens tokens at no more than 6 bytes each.
+// shardResultBytes bounds the size of one concurrent batch's result.
 func (in RunInput) shardResultBytes() int {
-	longest := 0
-	for _, p := range in.Prompts {
-		longest = max(longest, len(p))
-	}
-	return in.requestsPerShard() * (longest + 600 + 6*in.MaxTokens)
+	return in.requestsPerShard() * in.recordBytes()
 }
 
 func (in RunInput) promptBytes() int {
@@ -189,6 +242,52 @@ func (in RunInput) sweepError() error {
 		seen[l] = true
 	}
 	return nil
+}
+
+func (in RunInput) onlyError() error {
+	if in.Only == nil {
+		return nil
+	}
+	runs := map[string]bool{PassesSequential: in.RunsSequential(), PassesConcurrent: in.RunsConcurrent()}
+	for _, l := range in.Sweep {
+		runs[SweepPass(l)] = true
+	}
+	total := 0
+	for pass, idx := range in.Only {
+		if !runs[pass] {
+			return fmt.Errorf("the requests to resend name pass %q, which the run does not have", pass)
+		}
+		seen := map[int]bool{}
+		for _, i := range idx {
+			if i < 0 || i >= in.Requests || seen[i] {
+				return fmt.Errorf("the requests to resend in pass %s must be distinct indices from 0 to %d, got %d", pass, in.Requests-1, i)
+			}
+			seen[i] = true
+		}
+		total += len(idx)
+	}
+	if total == 0 {
+		return fmt.Errorf("there are no requests to resend")
+	}
+	return nil
+}
+
+// Indices lists the requests a pass sends, in order: every index, or the
+// ones Only lists.
+func (in RunInput) Indices(pass string) []int {
+	if in.Only != nil {
+		return in.Only[pass]
+	}
+	idx := make([]int, in.Requests)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// Sends reports whether a pass the run has sends any request.
+func (in RunInput) Sends(pass string) bool {
+	return in.Only == nil || len(in.Only[pass]) > 0
 }
 
 // SweepPass is the pass name of a sweep level, as records carry it.

@@ -57,13 +57,13 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	cfg.Prompts = nil
 	r.result = RunResult{Config: cfg, StartedAt: workflow.Now(ctx)}
 	if in.RunsSequential() {
-		r.progress[activities.PassSequential].Total = in.Requests
+		r.progress[activities.PassSequential].Total = len(in.Indices(activities.PassSequential))
 	}
 	if in.RunsConcurrent() {
-		r.progress[activities.PassConcurrent].Total = in.Requests
+		r.progress[activities.PassConcurrent].Total = len(in.Indices(activities.PassConcurrent))
 	}
 	for _, level := range in.Sweep {
-		r.progress[SweepPass(level)] = &PassProgress{Total: in.Requests}
+		r.progress[SweepPass(level)] = &PassProgress{Total: len(in.Indices(SweepPass(level)))}
 	}
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.query); err != nil {
 		return RunResult{}, fmt.Errorf("register the progress query: %w", err)
@@ -71,20 +71,25 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 
 	var a *activities.Activities
 	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             "describe the worker's endpoint",
+		// Without a worker for the whole of -timeout the run gives up
+		// rather than wait for one for ever.
+		ScheduleToCloseTimeout: in.Timeout + 30*time.Second,
+		StartToCloseTimeout:    30 * time.Second,
+		Summary:                "describe the worker's endpoint",
 	})
 	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint).Get(ctx, &r.result.Endpoint); err != nil {
 		return RunResult{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
 	}
 
 	deadline := r.result.StartedAt.Add(in.Timeout)
-	if in.RunsSequential() {
+	if in.RunsSequential() && in.Sends(activities.PassSequential) {
 		r.phase = activities.PassSequential
+		r.details(ctx)
 		r.sequential(ctx, deadline)
 		r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
 	}
-	if r.result.Aborted == "" && in.RunsConcurrent() {
+	if r.result.Aborted == "" && in.RunsConcurrent() && in.Sends(activities.PassConcurrent) {
+		r.details(ctx)
 		r.phase = activities.PassConcurrent
 		fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
 		r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
@@ -94,7 +99,11 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 			break
 		}
 		pass := SweepPass(level)
+		if !in.Sends(pass) {
+			continue
+		}
 		r.phase = pass
+		r.details(ctx)
 		fireAt, shards := r.concurrent(ctx, deadline, pass, level)
 		pr := r.finishPass(pass, fireAt, shards)
 		pr.Concurrency = level
@@ -103,9 +112,16 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	r.result.FinishedAt = workflow.Now(ctx)
 	if r.result.Aborted != "" {
 		r.phase = "aborted"
+	} else {
+		r.phase = "done"
+	}
+	r.details(ctx)
+	if err := r.upsertVerdict(ctx); err != nil {
+		return RunResult{}, err
+	}
+	if r.result.Aborted != "" {
 		return RunResult{}, temporal.NewNonRetryableApplicationError(r.result.Aborted, AbortedErrorType, nil, r.result)
 	}
-	r.phase = "done"
 	return r.result, nil
 }
 
@@ -113,7 +129,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 // only after the activity of request i has returned.
 func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
-	for i := 0; i < r.in.Requests; i++ {
+	for _, i := range r.in.Indices(activities.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
 			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
@@ -124,7 +140,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				summary += fmt.Sprintf(" (try %d)", attempt)
 			}
-			actx := workflow.WithActivityOptions(ctx, r.activityOptions(summary, 1, 0))
+			actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, summary, 1, 0))
 			var out activities.SendOutput
 			in := activities.SendInput{
 				Pass:           activities.PassSequential,
@@ -145,6 +161,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 				break
 			}
 			r.add(out.Records...)
+			r.details(ctx)
 			if r.result.Aborted != "" {
 				return
 			}
@@ -161,9 +178,10 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 // concurrent fans the requests out over shards that all send at one common
 // instant, fireAt, and returns it with the number of shards.
 func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, concurrency int) (time.Time, int) {
-	specs := make([]activities.RequestSpec, r.in.Requests)
-	for i := range specs {
-		specs[i] = activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
+	indices := r.in.Indices(pass)
+	specs := make([]activities.RequestSpec, len(indices))
+	for i, idx := range indices {
+		specs[i] = activities.RequestSpec{Index: idx, Prompt: r.in.Prompts[idx]}
 	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
@@ -220,7 +238,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 			summary += fmt.Sprintf(" (try %d)", attempt)
 		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
-		actx := workflow.WithActivityOptions(cctx, r.activityOptions(summary, waves, lead))
+		actx := workflow.WithActivityOptions(cctx, r.activityOptions(ctx, r.result.StartedAt.Add(r.in.Timeout), summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
 			Pass:           pass,
@@ -246,6 +264,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 				return
 			}
 			r.add(out.Records...)
+			r.details(ctx)
 		})
 	}
 	for range shards {
@@ -258,16 +277,24 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 }
 
 // activityOptions sizes a batch's timeouts: the wait for the common instant,
-// then waves of requests each bounded by the request timeout.
-func (r *run) activityOptions(summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+// then waves of requests each bounded by the request timeout. A batch that
+// no worker picks up waits in the task queue at most until the run's
+// deadline (-timeout), plus the time its tries may take: after the deadline
+// nothing new is sent, so a run without a worker ends too.
+func (r *run) activityOptions(ctx workflow.Context, deadline time.Time, summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+	startToClose := lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second
+	const attempts = 3
+	// The retry intervals: 1 s, then 2 s.
+	scheduleToClose := max(deadline.Sub(workflow.Now(ctx)), 0) + attempts*startToClose + 3*time.Second
 	return workflow.ActivityOptions{
-		StartToCloseTimeout: lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second,
-		HeartbeatTimeout:    heartbeatTimeout,
-		Summary:             summary,
+		ScheduleToCloseTimeout: scheduleToClose,
+		StartToCloseTimeout:    startToClose,
+		HeartbeatTimeout:       heartbeatTimeout,
+		Summary:                summary,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
-			MaximumAttempts:    3,
+			MaximumAttempts:    attempts,
 		},
 	}
 }

@@ -678,7 +678,7 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 		{"too few prompts", func(in *workflows.RunInput) { in.Prompts = in.Prompts[:2] }, "need one prompt per request"},
 		{"too many prompts", func(in *workflows.RunInput) { in.Prompts = append(in.Prompts, "extra") }, "need one prompt per request"},
 		{"negative requests", func(in *workflows.RunInput) { in.Requests = -1 }, "-requests"},
-		{"too many requests", func(in *workflows.RunInput) { in.Requests = workflows.MaxRequests + 1 }, "-requests"},
+		{"too many requests", func(in *workflows.RunInput) { in.Requests = workflows.DefaultMaxRequests + 1 }, "-requests"},
 		{"unknown passes", func(in *workflows.RunInput) { in.Passes = "sideways" }, "-passes"},
 		{"empty model", func(in *workflows.RunInput) { in.Model = "" }, "-model"},
 		{"negative max tokens", func(in *workflows.RunInput) { in.MaxTokens = -5 }, "-max-tokens"},

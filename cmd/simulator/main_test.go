@@ -16,6 +16,9 @@ func TestBadFlags(t *testing.T) {
 		{"-latency", "soon"},
 		{"-fault-500", "1.5"},
 		{"-fault-500", "0.6", "-fault-503", "0.6"},
+		{"-fault-truncate", "0.5", "-fault-stall-stream", "0.3", "-fault-malformed", "0.3"},
+		{"-fault-429", "2"},
+		{"-slow-headers-for", "-1s"},
 		{"-max-concurrent", "-1"},
 		{"-models", "a,,b"},
 		{"extra-argument"},
@@ -40,7 +43,8 @@ func TestHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, &stdout, &stderr); code != 0 {
 		t.Errorf("-h: exit code %d, want 0", code)
 	}
-	for _, flag := range []string{"-addr", "-latency", "-max-concurrent", "-rate-limit", "-fault-stall", "-seed"} {
+	for _, flag := range []string{"-addr", "-latency", "-max-concurrent", "-rate-limit", "-fault-stall", "-seed",
+		"-fault-truncate", "-fault-stall-stream", "-fault-malformed", "-fault-slow-headers", "-slow-headers-for", "-fault-429"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("-h output does not mention %s", flag)
 		}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package htmlreport_test
+package headless
 
 import "os/exec"
 

@@ -1,0 +1,125 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image/png"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/llmconc/llmconc/internal/headless"
+	"github.com/llmconc/llmconc/simulator"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+var updateDocs = flag.Bool("update-docs", false, "write the Temporal UI screenshot to ../docs/temporal-ui.png")
+
+// TestTemporalUIShowsTheRun renders a finished run's page from the dev
+// server's Web UI in headless Chromium: its summary, its configuration
+// (static details) and its headline (current details, which the UI asks the
+// worker for) are on the page, and the run is found by its search
+// attributes, verdict included.
+func TestTemporalUIShowsTheRun(t *testing.T) {
+	bin := headless.Chromium(t)
+	if devUIURL == "" {
+		t.Fatal("the e2e dev server runs without its UI")
+	}
+	simulatedEndpoint(t, simulator.Config{Latency: 200 * time.Millisecond, Seed: 1})
+	id := "e2e-ui-" + randHex(4)
+	_, raw := runToJSON(t, "-requests", "4", "-max-tokens", "8", "-id", id)
+	_, doc := decodeDoc(t, raw)
+	if doc.Conclusion.Verdict != "concurrent" {
+		t.Fatalf("the run's verdict is %q, want concurrent", doc.Conclusion.Verdict)
+	}
+
+	page := devUIURL + "/namespaces/default/workflows/" + id + "/" + doc.RunID
+	dom := string(headless.Run(t, bin, "--virtual-time-budget=20000", "--dump-dom", page+"/user-metadata"))
+	// The UI renders Markdown in frames whose address carries the text.
+	var rendered strings.Builder
+	for _, src := range attrValues(dom, "iframe", "src") {
+		if u, err := url.Parse(src); err == nil {
+			rendered.WriteString(u.Query().Get("content") + "\n")
+		}
+	}
+	shown := dom + rendered.String()
+	for _, want := range []string{
+		"gpt-4.1-nano: 4 requests, passes both, concurrency 4",
+		"| Requests | 4 |",
+		"| Concurrency | 4 |",
+		"**Verdict: concurrent, speedup ",
+		"- sequential: 4 successful, 0 failed",
+		"sequential #1", "concurrent #4",
+	} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the run's page in the Temporal UI does not show %q", want)
+		}
+	}
+
+	shot := filepath.Join(t.TempDir(), "ui.png")
+	if *updateDocs {
+		var err error
+		if shot, err = filepath.Abs(filepath.Join("..", "docs", "temporal-ui.png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	headless.Run(t, bin, "--virtual-time-budget=20000", "--hide-scrollbars", "--force-device-scale-factor=1",
+		"--window-size=1280,900", "--screenshot="+shot, page+"/user-metadata")
+	b, err := os.ReadFile(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, err := png.Decode(bytes.NewReader(b)); err != nil || http.DetectContentType(b) != "image/png" || img.Bounds().Dx() != 1280 {
+		t.Errorf("the screenshot is not a 1280-pixel-wide PNG: %v", err)
+	}
+
+	// The search attributes find the run, with the verdict the workflow set.
+	query := fmt.Sprintf("WorkflowId = '%s' AND %s = 'gpt-4.1-nano' AND %s = 4 AND %s = 'both' AND %s = 'concurrent'", id,
+		workflows.ModelAttribute.GetName(), workflows.RequestsAttribute.GetName(), workflows.PassesAttribute.GetName(), workflows.VerdictAttribute.GetName())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Visibility is eventually consistent: poll until the run is indexed.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		resp, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: "default", Query: query})
+		if err == nil && len(resp.GetExecutions()) == 1 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no run matches %s (last error %v)", query, err)
+		case <-tick.C:
+		}
+	}
+}
+
+// attrValues returns the values of attribute attr of every element tag in
+// html, unescaped.
+func attrValues(html, tag, attr string) []string {
+	var out []string
+	for _, part := range strings.Split(html, "<"+tag+" ")[1:] {
+		end := strings.Index(part, ">")
+		if end < 0 {
+			continue
+		}
+		head := part[:end]
+		i := strings.Index(head, attr+`="`)
+		if i < 0 {
+			continue
+		}
+		v := head[i+len(attr)+2:]
+		if j := strings.Index(v, `"`); j >= 0 {
+			out = append(out, strings.NewReplacer("&amp;", "&", "&quot;", `"`, "&lt;", "<", "&gt;", ">").Replace(v[:j]))
+		}
+	}
+	return out
+}
