@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
@@ -27,8 +28,9 @@ var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
 	"rerun":  runRerun,
 }
 
-// dial connects with the standard environment configuration; failing to is
-// bad input (the address is the user's to fix).
+// dial connects with the standard environment configuration, and returns
+// the options it used (namespace, data converter); failing to is bad input
+// (the address or the key is the user's to fix).
 func dial(ctx context.Context, stderr io.Writer) (client.Client, client.Options, error) {
 	opts, err := temporalenv.Options("", temporalenv.QuietLogger(stderr))
 	if err != nil {
@@ -39,6 +41,15 @@ func dial(ctx context.Context, stderr io.Writer) (client.Client, client.Options,
 		return nil, opts, badInput("%v", err)
 	}
 	return c, opts, nil
+}
+
+// encrypted is the error of a run whose payloads this starter cannot
+// decrypt (no LLMCONC_CODEC_KEY, or another key): the codec's own line.
+func encrypted(id string, err error) error {
+	if ke, ok := codec.IsKeyError(err); ok {
+		return badInput("run %s: %v", id, ke)
+	}
+	return nil
 }
 
 func subFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
@@ -63,7 +74,8 @@ func parseSub(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// runList shows recent runs: status, verdict, speedup and start time.
+// runList shows recent runs: status, verdict, speedup and start time. A run
+// whose result this starter cannot decrypt shows the verdict "encrypted".
 func runList(args []string, stdout, stderr io.Writer) error {
 	fs := subFlags("list", "[-n N]", stderr)
 	n := fs.Int("n", 20, "how many runs, newest first")
@@ -78,29 +90,37 @@ func runList(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ns := opts.Namespace
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: ns, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
+		Namespace: opts.Namespace, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKFLOW ID\tSTATUS\tENDPOINT\tVERDICT\tSPEEDUP\tSTARTED (UTC)")
+	var encryptedRuns int
+	var keyErr error // of the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
 		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
 		verdict, speedup, endpoint := "-", "-", "-"
 		if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
-			_ = converter.GetDefaultDataConverter().FromPayload(p, &endpoint)
+			_ = opts.DataConverter.FromPayload(p, &endpoint)
 		}
 		switch ex.GetStatus() {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 			var r workflows.RunResult
-			if err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r); err == nil {
+			err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
+			if err == nil {
 				verdict, speedup = headline(r)
 				if endpoint == "-" {
 					endpoint = r.Config.WithDefaults().Endpoint
+				}
+			} else if ke, ok := codec.IsKeyError(err); ok {
+				verdict = "encrypted"
+				encryptedRuns++
+				if keyErr == nil {
+					keyErr = ke
 				}
 			}
 		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
@@ -109,7 +129,15 @@ func runList(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), endpoint, verdict, speedup,
 			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// The other runs are listed right: one line says what to set, and the
+	// listing still succeeds.
+	if keyErr != nil {
+		fmt.Fprintf(stderr, "%d of these runs are encrypted and show no verdict: %v\n", encryptedRuns, keyErr)
+	}
+	return nil
 }
 
 // headline is a finished run's verdict and speedup, from the summaries in
@@ -168,8 +196,8 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ns := opts.Namespace
 	defer c.Close()
+	ns := opts.Namespace
 	info, err := describeRun(ctx, c, ns, id)
 	if err != nil {
 		return err
@@ -178,7 +206,7 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
 	}
 	w := &watcher{
-		c: c, namespace: ns, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: ns, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
 		workflowID: id, runID: info.GetExecution().GetRunId(),
 	}
@@ -213,8 +241,8 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ns := opts.Namespace
 	defer c.Close()
+	ns := opts.Namespace
 	orig := fs.Arg(0)
 	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
@@ -230,12 +258,18 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	}
 	started := first.GetWorkflowExecutionStartedEventAttributes()
 	var in workflows.RunInput
-	if started == nil || converter.GetDefaultDataConverter().FromPayloads(started.GetInput(), &in) != nil {
+	if started == nil {
+		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	}
+	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
+		if err := encrypted(orig, err); err != nil {
+			return err
+		}
 		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
 	}
 	what := "with its configuration"
 	if *failedOnly {
-		n, err := onlyFailed(ctx, c, orig, &in)
+		n, err := onlyFailed(ctx, c, opts.DataConverter, orig, &in)
 		if err != nil {
 			return err
 		}
@@ -255,7 +289,7 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
-		c: c, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
 		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
 		input: &in,
 	}
@@ -265,7 +299,7 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 // onlyFailed limits a rerun of run orig to the requests that failed in it
 // (in its result merged with the reruns before, if it was one), and returns
 // how many there are. The run must be finished.
-func onlyFailed(ctx context.Context, c client.Client, orig string, in *workflows.RunInput) (int, error) {
+func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *workflows.RunInput) (int, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, orig, "")
 	if err != nil {
 		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
@@ -273,7 +307,7 @@ func onlyFailed(ctx context.Context, c client.Client, orig string, in *workflows
 	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return 0, badInput("run %s is still running: its failed requests are known once it ends (follow it with `starter -attach %s`)", orig, orig)
 	}
-	doc, err := finishedDocument(ctx, c, orig, 0)
+	doc, err := finishedDocument(ctx, c, dc, orig, 0)
 	if err != nil {
 		return 0, err
 	}

@@ -18,9 +18,11 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
@@ -107,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 	w := &watcher{
 		c:         c,
+		dc:        copts.DataConverter,
 		namespace: copts.Namespace,
 		uiURL:     o.uiURL,
 		out:       outPath,
@@ -156,6 +159,7 @@ func DefaultWorkflowID(model string, now time.Time) string {
 // watcher follows one run to its end.
 type watcher struct {
 	c         client.Client
+	dc        converter.DataConverter // c's, for the payloads of its history
 	namespace string
 	uiURL     string
 	out       string
@@ -198,7 +202,10 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 		StaticDetails:            workflows.StaticDetails(in),
 		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
 	}
-	if searchAttributesRegistered(ctx, w.c, w.namespace) {
+	// Search attributes are stored in clear: with payload encryption on, a
+	// run gets none, as they name its model (and the verdict is set only on
+	// runs that have them).
+	if !codec.Enabled(os.Getenv) && searchAttributesRegistered(ctx, w.c, w.namespace) {
 		opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
 	}
 	run, err := w.c.ExecuteWorkflow(ctx, opts, workflows.ConcurrencyTest, in)
@@ -304,6 +311,9 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 			return failed(fmt.Errorf("stopped following; the run goes on in Temporal: resume with `starter -attach %s`", w.workflowID))
 		case <-tick.C:
 			p, err := w.query(ctx, next)
+			if err := encrypted(w.workflowID, err); err != nil {
+				return err
+			}
 			if err != nil {
 				failures++
 				if failures == 12 {
@@ -358,6 +368,9 @@ func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
 	if o.err == nil {
 		return result, nil
 	}
+	if err := encrypted(workflowID, o.err); err != nil {
+		return result, err
+	}
 	var appErr *temporal.ApplicationError
 	if !errors.As(o.err, &appErr) {
 		return result, failed(fmt.Errorf("run %s ended without a result: %v", workflowID, o.err))
@@ -380,7 +393,7 @@ const maxRerunChain = 20
 // document builds a finished run's result document. The result of a rerun
 // of failed requests is merged into the (merged) document of the run it
 // reran, read from that run's history.
-func document(ctx context.Context, c client.Client, workflowID, runID string, r workflows.RunResult, depth int) (report.Document, error) {
+func document(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, r workflows.RunResult, depth int) (report.Document, error) {
 	doc := report.Build(workflowID, runID, r)
 	if r.Config.Only == nil || r.Config.RerunOf == "" {
 		return doc, nil
@@ -388,7 +401,7 @@ func document(ctx context.Context, c client.Client, workflowID, runID string, r 
 	if depth >= maxRerunChain {
 		return doc, fmt.Errorf("run %s reruns failed requests of more than %d runs in a chain: the JSON has only its own requests", workflowID, maxRerunChain)
 	}
-	base, err := finishedDocument(ctx, c, r.Config.RerunOf, depth+1)
+	base, err := finishedDocument(ctx, c, dc, r.Config.RerunOf, depth+1)
 	if err != nil {
 		return doc, fmt.Errorf("merge with run %s, which this run reran: %w", r.Config.RerunOf, err)
 	}
@@ -396,18 +409,18 @@ func document(ctx context.Context, c client.Client, workflowID, runID string, r 
 }
 
 // finishedDocument reads a finished run's result and records from its
-// history, and builds its document.
-func finishedDocument(ctx context.Context, c client.Client, workflowID string, depth int) (report.Document, error) {
+// history (decoded with dc, c's data converter), and builds its document.
+func finishedDocument(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string, depth int) (report.Document, error) {
 	run := c.GetWorkflow(ctx, workflowID, "")
 	var r workflows.RunResult
 	err := run.Get(ctx, &r)
 	if r, err = (outcome{r, err}).runResult(workflowID); err != nil {
 		return report.Document{}, err
 	}
-	if err := workflows.RecordsFromHistory(ctx, c, workflowID, run.GetRunID(), &r); err != nil {
+	if err := workflows.RecordsFromHistory(ctx, c, dc, workflowID, run.GetRunID(), &r); err != nil {
 		return report.Document{}, err
 	}
-	return document(ctx, c, workflowID, run.GetRunID(), r, depth)
+	return document(ctx, c, dc, workflowID, run.GetRunID(), r, depth)
 }
 
 // finish turns the run's outcome into the JSON file, the report and the exit
@@ -417,11 +430,11 @@ func (w *watcher) finish(o outcome) error {
 	if err != nil {
 		return err
 	}
-	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.workflowID, w.runID, &result)
+	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
 	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
 	if historyErr == nil {
-		doc, mergeErr = document(context.Background(), w.c, w.workflowID, w.runID, result, 0)
+		doc, mergeErr = document(context.Background(), w.c, w.dc, w.workflowID, w.runID, result, 0)
 	}
 	if doc.Rerun != nil {
 		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))

@@ -1,7 +1,8 @@
 // Package temporalenv connects to Temporal with the SDK's standard environment
 // configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE and the
-// config file), and turns connection failures into one line that says how to
-// fix them.
+// config file) and the application's payload encryption (LLMCONC_CODEC_KEY,
+// see package codec), and turns connection failures into one line that says
+// how to fix them.
 package temporalenv
 
 import (
@@ -9,15 +10,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
+
+	"github.com/llmconc/llmconc/codec"
 )
 
 // Options loads the client options from the environment. A non-empty address
-// overrides TEMPORAL_ADDRESS (used by -dev).
+// overrides TEMPORAL_ADDRESS (used by -dev). Every client gets the data and
+// failure converters of codec.ClientConverters, so that the worker and the
+// starter encrypt and decrypt payloads alike.
 func Options(address string, logger log.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
@@ -33,6 +39,14 @@ func Options(address string, logger log.Logger) (client.Options, error) {
 		opts.Namespace = client.DefaultNamespace
 	}
 	opts.Logger = logger
+	conv, err := codec.ClientConverters(os.Getenv)
+	if err != nil {
+		return client.Options{}, fmt.Errorf("payload encryption: %w", err)
+	}
+	opts.DataConverter, opts.FailureConverter = conv.Data, conv.Failure
+	if conv.Codec != nil && logger != nil {
+		logger.Info("payloads are encrypted", "keyID", conv.Codec.KeyIDs()[0])
+	}
 	return opts, nil
 }
 

@@ -1,12 +1,17 @@
 package temporalenv
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"errors"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmconc/llmconc/codec"
 )
 
 func TestOptionsFromEnvironment(t *testing.T) {
@@ -56,5 +61,42 @@ func TestDialNamesTheAddressAndTheFix(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+func TestOptionsEncryptWithTheCodecKey(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	t.Setenv(codec.EnvOldKeys, "")
+	t.Setenv(codec.EnvKey, "")
+	plain, err := Options("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := plain.DataConverter.ToPayload("a prompt")
+	if err != nil || codec.IsEncrypted(p) || string(p.GetData()) != `"a prompt"` {
+		t.Fatalf("without %s: payload %v (%v), want the plain JSON", codec.EnvKey, p, err)
+	}
+
+	t.Setenv(codec.EnvKey, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, codec.KeySize)))
+	enc, err := Options("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = enc.DataConverter.ToPayload("a prompt")
+	if err != nil || !codec.IsEncrypted(p) || bytes.Contains(p.GetData(), []byte("a prompt")) {
+		t.Fatalf("with %s: payload %v (%v), want it encrypted", codec.EnvKey, p, err)
+	}
+	if f := enc.FailureConverter.ErrorToFailure(errors.New("a prompt")); strings.Contains(f.GetMessage(), "a prompt") {
+		t.Errorf("with %s: failure message %q in clear", codec.EnvKey, f.GetMessage())
+	}
+	var s string
+	if err := enc.DataConverter.FromPayload(p, &s); err != nil || s != "a prompt" {
+		t.Errorf("decode: %q, %v", s, err)
+	}
+
+	t.Setenv(codec.EnvKey, "too-short")
+	_, err = Options("", nil)
+	if err == nil || !strings.Contains(err.Error(), codec.EnvKey) || strings.Contains(err.Error(), "too-short") {
+		t.Errorf("a bad key: %v, want an error naming %s and not quoting the key", err, codec.EnvKey)
 	}
 }

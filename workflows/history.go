@@ -16,9 +16,13 @@ import (
 const sendActivityName = "Send"
 
 // RecordsFromHistory completes a run's result with the records of its batch
-// activities, read from the run's history (see PassResult).
-func RecordsFromHistory(ctx context.Context, c client.Client, workflowID, runID string, r *RunResult) error {
-	dc := converter.GetDefaultDataConverter()
+// activities, read from the run's history (see PassResult) and decoded with
+// dc, the data converter of c (which encrypted payloads need; nil means the
+// SDK's default, as for a client).
+func RecordsFromHistory(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, r *RunResult) error {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	sendScheduled := map[int64]bool{}
 	var outputs []activities.SendOutput
 	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

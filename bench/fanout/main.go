@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/prompts"
@@ -113,7 +114,7 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 				Passes: workflows.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
 				PromptsSource: "built-in list", MaxShards: shards,
 			}.WithDefaults()
-			res, id, runID, err := runCold(ctx, c, base, in)
+			res, id, runID, err := runCold(ctx, c, copts.DataConverter, base, in)
 			if err != nil {
 				return err
 			}
@@ -137,14 +138,14 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 			n, spreads[len(spreads)/2], spreads[len(spreads)-1], met, repeat, latency)
 	}
 	if seqN > 0 {
-		return sequentialGap(ctx, c, seqN)
+		return sequentialGap(ctx, c, copts.DataConverter, seqN)
 	}
 	return nil
 }
 
 // sequentialGap measures the sequential pass's chaining cost against a fast
 // simulator: the gap between a response and the next send.
-func sequentialGap(ctx context.Context, c client.Client, n int) error {
+func sequentialGap(ctx context.Context, c client.Client, dc converter.DataConverter, n int) error {
 	sim := simulator.New(simulator.Config{Latency: 10 * time.Millisecond, APIKey: "bench-key", Seed: 1})
 	base, err := sim.Start("127.0.0.1:0")
 	if err != nil {
@@ -155,7 +156,7 @@ func sequentialGap(ctx context.Context, c client.Client, n int) error {
 		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: workflows.PassesSequential,
 		Prompts: prompts.ForRequests(prompts.BuiltIn, n), PromptsSource: "built-in list",
 	}.WithDefaults()
-	res, id, runID, err := runCold(ctx, c, base, in)
+	res, id, runID, err := runCold(ctx, c, dc, base, in)
 	if err != nil {
 		return err
 	}
@@ -171,7 +172,7 @@ func sequentialGap(ctx context.Context, c client.Client, n int) error {
 
 // runCold runs one workflow on a worker of its own, started for it, so that
 // every run starts with cold connections as a real first run does.
-func runCold(ctx context.Context, c client.Client, base string, in workflows.RunInput) (workflows.RunResult, string, string, error) {
+func runCold(ctx context.Context, c client.Client, dc converter.DataConverter, base string, in workflows.RunInput) (workflows.RunResult, string, string, error) {
 	tq := fmt.Sprintf("%s-bench-%d", workflows.TaskQueue, time.Now().UnixNano())
 	acts := workerhost.NewActivities(workerhost.Config{APIKey: "bench-key", BaseURL: base})
 	w := workerhost.NewWith(c, tq, acts)
@@ -188,6 +189,6 @@ func runCold(ctx context.Context, c client.Client, base string, in workflows.Run
 	if err := run.Get(ctx, &res); err != nil {
 		return res, "", "", err
 	}
-	err = workflows.RecordsFromHistory(ctx, c, run.GetID(), run.GetRunID(), &res)
+	err = workflows.RecordsFromHistory(ctx, c, dc, run.GetID(), run.GetRunID(), &res)
 	return res, run.GetID(), run.GetRunID(), err
 }
