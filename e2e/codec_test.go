@@ -252,9 +252,11 @@ func TestEncryptedRun(t *testing.T) {
 	}
 	found := false
 	for _, l := range lines(p.stdout.String()) {
-		if f := strings.Fields(l); len(f) >= 3 && f[0] == id {
+		// WORKFLOW ID, STATUS, ENDPOINT (from the memo: "-" when it cannot be
+		// decrypted), VERDICT, …
+		if f := strings.Fields(l); len(f) >= 4 && f[0] == id {
 			found = true
-			if f[2] != "encrypted" {
+			if f[3] != "encrypted" {
 				t.Errorf("starter list shows %q for the encrypted run, want verdict \"encrypted\"", l)
 			}
 		}
