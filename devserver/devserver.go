@@ -100,6 +100,9 @@ type Options struct {
 	Port int
 	// UIPort is the Web UI's port; 0 picks a free one, -1 turns the UI off.
 	UIPort int
+	// UICodecEndpoint, if set, is the codec server (see package codec) that
+	// the Web UI asks to decode payloads, from the browser.
+	UICodecEndpoint string
 	// DBFile keeps the server's state in a SQLite file across restarts;
 	// empty keeps it in memory.
 	DBFile string
@@ -177,6 +180,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 		args = append(args, "--ui-port", strconv.Itoa(uiPort))
+		if opts.UICodecEndpoint != "" {
+			args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
+		}
 		s.UIURL = "http://127.0.0.1:" + strconv.Itoa(uiPort)
 	}
 	if opts.DBFile != "" {

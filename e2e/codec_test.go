@@ -366,13 +366,19 @@ func checkOneLine(t *testing.T, name string, p *proc, code int, id string, want 
 // test's cleanup stops it and checks that it exits cleanly.
 func startCodecServer(t *testing.T, env ...string) string {
 	t.Helper()
+	return startCodecServerWith(t, nil, env...)
+}
+
+// startCodecServerWith is startCodecServer with more flags.
+func startCodecServerWith(t *testing.T, args []string, env ...string) string {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "codec-server")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/codec-server")
 	build.Dir = repoRoot
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/codec-server: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-listen", "127.0.0.1:0")
+	cmd := exec.Command(bin, append([]string{"-listen", "127.0.0.1:0"}, args...)...)
 	cmd.Env = binEnv(env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

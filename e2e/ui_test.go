@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,9 +17,13 @@ import (
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
+	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/internal/headless"
 	"github.com/llmconc/llmconc/simulator"
+	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -122,4 +128,80 @@ func attrValues(html, tag, attr string) []string {
 		}
 	}
 	return out
+}
+
+// TestTemporalUIDecryptsThroughTheCodecServer: with payload encryption on,
+// the run's summary and details are ciphertext in Temporal, and the Web UI of
+// a server started with --ui-codec-endpoint still shows them in clear, having
+// had the browser ask the codec server to decrypt them.
+func TestTemporalUIDecryptsThroughTheCodecServer(t *testing.T) {
+	bin := headless.Chromium(t)
+	keyEnv := codec.EnvKey + "=" + newCodecKey(t)
+	uiPort := freePort(t)
+	codecURL := startCodecServerWith(t, []string{"-origins", fmt.Sprintf("http://127.0.0.1:%d", uiPort)}, keyEnv)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := devserver.Start(ctx, devserver.Options{UIPort: uiPort, UICodecEndpoint: codecURL})
+	if err != nil {
+		t.Fatalf("start a dev server with the codec endpoint: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+
+	apiKey := "e2e-key-" + randHex(8)
+	sim := simulator.New(simulator.Config{Latency: 50 * time.Millisecond, APIKey: apiKey, Seed: 2})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	startProc(t, "worker", workerBin, envAt(srv.Address, "OPENAI_API_KEY="+apiKey, "OPENAI_BASE_URL="+base, keyEnv))
+	id := "e2e-ui-codec-" + randHex(4)
+	out := filepath.Join(t.TempDir(), "result.json")
+	p := startProc(t, "starter", starterBin, envAt(srv.Address, keyEnv), "-requests", "3", "-max-tokens", "8", "-id", id, "-out", out, "-quiet")
+	if code := p.wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("starter exited %d\n%s", code, p.output())
+	}
+	_, doc := readDoc(t, out)
+
+	// In Temporal, the summary is ciphertext.
+	plain, err := client.DialContext(ctx, client.Options{HostPort: srv.Address, Logger: temporalenv.QuietLogger(io.Discard)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	desc, err := plain.DescribeWorkflowExecution(ctx, id, doc.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := desc.GetExecutionConfig().GetUserMetadata().GetSummary()
+	if enc := string(summary.GetMetadata()["encoding"]); enc != "binary/encrypted" || strings.Contains(string(summary.GetData()), "gpt-4.1-nano") {
+		t.Fatalf("the run's summary is stored as %q, want ciphertext (binary/encrypted)", enc)
+	}
+
+	// In the UI, it is text again.
+	dom := string(headless.Run(t, bin, "--virtual-time-budget=20000", "--dump-dom",
+		srv.UIURL+"/namespaces/default/workflows/"+id+"/"+doc.RunID+"/user-metadata"))
+	var rendered strings.Builder
+	for _, src := range attrValues(dom, "iframe", "src") {
+		if u, err := url.Parse(src); err == nil {
+			rendered.WriteString(u.Query().Get("content") + "\n")
+		}
+	}
+	for _, want := range []string{"gpt-4.1-nano on endpoint default: 3 requests, passes both, concurrency 3", "| Requests | 3 |", "**Verdict: "} {
+		if !strings.Contains(rendered.String(), want) {
+			t.Errorf("the UI with the codec server does not show %q; it rendered:\n%s", want, rendered.String())
+		}
+	}
+}
+
+// freePort returns a TCP port that was free a moment ago on 127.0.0.1.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
