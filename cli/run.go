@@ -390,20 +390,20 @@ func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
 // maxRerunChain bounds how many reruns of failed requests a result merges.
 const maxRerunChain = 20
 
-// document builds a finished run's result document. The result of a rerun
-// of failed requests is merged into the (merged) document of the run it
-// reran, read from that run's history.
-func document(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, r workflows.RunResult, depth int) (report.Document, error) {
-	doc := report.Build(workflowID, runID, r)
-	if r.Config.Only == nil || r.Config.RerunOf == "" {
+// mergeRerun merges doc, the document of a run with configuration cfg, into
+// the (merged) document of the run it reran, read from that run's history,
+// when it is a rerun of failed requests; any other document is returned as
+// it is.
+func mergeRerun(ctx context.Context, c client.Client, dc converter.DataConverter, doc report.Document, cfg workflows.RunInput, depth int) (report.Document, error) {
+	if cfg.Only == nil || cfg.RerunOf == "" {
 		return doc, nil
 	}
 	if depth >= maxRerunChain {
-		return doc, fmt.Errorf("run %s reruns failed requests of more than %d runs in a chain: the JSON has only its own requests", workflowID, maxRerunChain)
+		return doc, fmt.Errorf("run %s reruns failed requests of more than %d runs in a chain: the JSON has only its own requests", doc.WorkflowID, maxRerunChain)
 	}
-	base, err := finishedDocument(ctx, c, dc, r.Config.RerunOf, depth+1)
+	base, err := finishedDocument(ctx, c, dc, cfg.RerunOf, depth+1)
 	if err != nil {
-		return doc, fmt.Errorf("merge with run %s, which this run reran: %w", r.Config.RerunOf, err)
+		return doc, fmt.Errorf("merge with run %s, which this run reran: %w", cfg.RerunOf, err)
 	}
 	return report.Merge(base, doc), nil
 }
@@ -420,7 +420,7 @@ func finishedDocument(ctx context.Context, c client.Client, dc converter.DataCon
 	if err := workflows.RecordsFromHistory(ctx, c, dc, workflowID, run.GetRunID(), &r); err != nil {
 		return report.Document{}, err
 	}
-	return document(ctx, c, dc, workflowID, run.GetRunID(), r, depth)
+	return mergeRerun(ctx, c, dc, report.Build(workflowID, run.GetRunID(), r), r.Config, depth)
 }
 
 // finish turns the run's outcome into the JSON file, the report and the exit
@@ -434,7 +434,7 @@ func (w *watcher) finish(o outcome) error {
 	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
 	if historyErr == nil {
-		doc, mergeErr = document(context.Background(), w.c, w.dc, w.workflowID, w.runID, result, 0)
+		doc, mergeErr = mergeRerun(context.Background(), w.c, w.dc, doc, result.Config, 0)
 	}
 	if doc.Rerun != nil {
 		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))
