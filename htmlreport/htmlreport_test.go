@@ -460,6 +460,8 @@ func TestRealRun(t *testing.T) {
 	assert.Contains(t, page, "2.96 s")
 	assert.Contains(t, page, "gpt-4.1-nano")
 	assert.Contains(t, page, d.Conclusion.Text)
+	d.Config.EndpointName = "local-vllm"
+	assert.Contains(t, renderString(t, d, htmlreport.Options{}), "endpoint local-vllm, "+d.Config.EndpointLabel, "the endpoint's allow-listed name and label")
 	// Each timeline marks where the other pass ended.
 	assert.Len(t, find(es, "line", "ref"), 2)
 	assert.Contains(t, page, "concurrent pass done (2.96 s)")

@@ -188,13 +188,25 @@ func config(c report.Config) []field {
 		{Key: "Model", Value: c.Model},
 		{Key: "Requests per pass (N)", Value: strconv.Itoa(c.Requests)},
 		{Key: "Concurrency (C)", Value: strconv.Itoa(c.Concurrency)},
-		{Key: "Endpoint", Value: c.Endpoint, Note: c.EndpointLabel},
+		{Key: "Endpoint", Value: c.Endpoint, Note: endpointNote(c)},
 		{Key: "Max tokens", Value: strconv.Itoa(c.MaxTokens)},
 		{Key: "Passes", Value: c.Passes},
 		{Key: "Prompts", Value: c.PromptsSource},
 		{Key: "Request timeout", Value: seconds(c.RequestTimeoutSeconds)},
 	}
 	return out
+}
+
+// endpointNote names the endpoint as the run chose it (its allow-listed
+// name), with its label.
+func endpointNote(c report.Config) string {
+	switch {
+	case c.EndpointName == "":
+		return c.EndpointLabel
+	case c.EndpointLabel == "":
+		return "endpoint " + c.EndpointName
+	}
+	return "endpoint " + c.EndpointName + ", " + c.EndpointLabel
 }
 
 // passes lists the document's passes in order, with their names.
