@@ -349,7 +349,7 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 	}{{"sequential", seq}, {"concurrent", conc}} {
 		if p.s != nil && p.s.SentAfterWorkerLoss > 0 {
 			return Conclusion{VerdictInconclusive, fmt.Sprintf(
-				"A worker was lost during the %s pass: Temporal retried its work on another worker, which sent %d requests late "+
+				"Temporal retried a batch of the %s pass (a worker was lost, or could not run it), and the retry sent %d requests late "+
 					"(%d of them a second time; each is counted once). The pass's timing includes that recovery: run again for a verdict.",
 				p.name, p.s.SentAfterWorkerLoss, p.s.ResentAfterWorkerLoss)}
 		}

@@ -34,7 +34,7 @@ func TestWorkerLossMakesTheVerdictInconclusive(t *testing.T) {
 	cmp := analysis.Compare(seq, conc)
 	got := analysis.Conclude(&seq, &conc, &cmp, 6, 6)
 	assert.Equal(t, analysis.VerdictInconclusive, got.Verdict)
-	assert.Contains(t, got.Text, "worker was lost during the concurrent pass")
+	assert.Contains(t, got.Text, "Temporal retried a batch of the concurrent pass (a worker was lost, or could not run it)")
 	assert.Contains(t, got.Text, "3 requests late (2 of them a second time")
 
 	// The same pass without the loss gets a verdict.
