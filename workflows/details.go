@@ -129,6 +129,12 @@ func HeadlineOf(r RunResult) Headline {
 	return Headline{Verdict: analysis.VerdictInconclusive, Text: analysis.VerdictInconclusive + ": one pass only"}
 }
 
+// enter moves the run to phase and shows it in the current details.
+func (r *run) enter(ctx workflow.Context, phase string) {
+	r.phase = phase
+	r.details(ctx)
+}
+
 // details shows the run's state in the Temporal UI's current details: its
 // phase and counts while it runs, then its headline.
 func (r *run) details(ctx workflow.Context) {

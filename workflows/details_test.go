@@ -22,9 +22,7 @@ import (
 // they say which pass it is in and how far it got.
 func TestCurrentDetailsShowTheHeadline(t *testing.T) {
 	f := newFakeSend()
-	env := newEnv(t, nil)
-	// Every batch takes 10s on the workflow clock.
-	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(10 * time.Second).Return(f.Send)
+	env := newEnvEvery(t, f, 10*time.Second)
 	details := func() string {
 		v, err := env.QueryWorkflow(metadataQuery)
 		require.NoError(t, err)
@@ -32,8 +30,11 @@ func TestCurrentDetailsShowTheHeadline(t *testing.T) {
 		require.NoError(t, v.Get(&md))
 		return md.GetCurrentDetails()
 	}
-	var during string
+	var during, concurrent string
 	env.RegisterDelayedCallback(func() { during = details() }, 25*time.Second)
+	// The sequential pass ends at 40 s; the concurrent batches at 40 s +
+	// the fire lead + 10 s.
+	env.RegisterDelayedCallback(func() { concurrent = details() }, 45*time.Second)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(4))
 	r := runResult(t, env, f)
 	done := details()
@@ -47,6 +48,8 @@ func TestCurrentDetailsShowTheHeadline(t *testing.T) {
 	assert.Contains(t, during, "Running the **sequential** pass")
 	assert.Contains(t, during, "- sequential: 2 of 4 done", "25 s in, two of the 10 s requests are done")
 	assert.NotContains(t, during, "Verdict")
+	assert.Contains(t, concurrent, "Running the **concurrent** pass", "45 s in, before any concurrent batch has answered")
+	assert.Contains(t, concurrent, "- concurrent: 0 of 4 done")
 }
 
 // A run started with the search attributes sets its verdict at the end; one

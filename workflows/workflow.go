@@ -92,14 +92,12 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 
 	deadline := r.result.StartedAt.Add(in.Timeout)
 	if in.RunsSequential() && in.Sends(activities.PassSequential) {
-		r.phase = activities.PassSequential
-		r.details(ctx)
+		r.enter(ctx, activities.PassSequential)
 		r.sequential(ctx, deadline)
 		r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
 	}
 	if r.result.Aborted == "" && in.RunsConcurrent() && in.Sends(activities.PassConcurrent) {
-		r.details(ctx)
-		r.phase = activities.PassConcurrent
+		r.enter(ctx, activities.PassConcurrent)
 		fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
 		r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
 	}
@@ -111,8 +109,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		if !in.Sends(pass) {
 			continue
 		}
-		r.phase = pass
-		r.details(ctx)
+		r.enter(ctx, pass)
 		fireAt, shards := r.concurrent(ctx, deadline, pass, level)
 		pr := r.finishPass(pass, fireAt, shards)
 		pr.Concurrency = level
@@ -120,11 +117,10 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	}
 	r.result.FinishedAt = workflow.Now(ctx)
 	if r.result.Aborted != "" {
-		r.phase = "aborted"
+		r.enter(ctx, "aborted")
 	} else {
-		r.phase = "done"
+		r.enter(ctx, "done")
 	}
-	r.details(ctx)
 	if err := r.upsertVerdict(ctx); err != nil {
 		return RunResult{}, err
 	}

@@ -190,6 +190,14 @@ func newEnv(t *testing.T, f *fakeSend) *testsuite.TestWorkflowEnvironment {
 	return env
 }
 
+// newEnvEvery is newEnv with every Send taking d on the workflow clock.
+func newEnvEvery(t *testing.T, f *fakeSend, d time.Duration) *testsuite.TestWorkflowEnvironment {
+	t.Helper()
+	env := newEnv(t, nil)
+	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(d).Return(f.Send)
+	return env
+}
+
 // runResult returns the completed run's result with the batches' records
 // merged in.
 func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) workflows.RunResult {
@@ -727,13 +735,9 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 func TestProgressQuery(t *testing.T) {
 	const n = 3
 	f := newFakeSend()
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	// Every batch takes 10s on the workflow clock: the sequential requests
 	// end at 10s, 20s and 30s, the concurrent pass at 30s + lead + 10s.
-	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(10 * time.Second).Return(f.Send)
+	env := newEnvEvery(t, f, 10*time.Second)
 
 	var checked []string
 	env.RegisterDelayedCallback(func() {
@@ -844,11 +848,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 func TestRunTimeoutStopsSendingNewRequests(t *testing.T) {
 	const n = 4
 	f := newFakeSend()
-	var ts testsuite.WorkflowTestSuite
-	env := ts.NewTestWorkflowEnvironment()
-	env.SetStartTime(t0)
-	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
-	env.OnActivity(a.Send, mock.Anything, mock.Anything).After(10 * time.Second).Return(f.Send)
+	env := newEnvEvery(t, f, 10*time.Second)
 	in := testInput(n)
 	in.Timeout = 25 * time.Second // requests start at 0s, 10s, 20s; 30s is too late
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
