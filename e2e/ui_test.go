@@ -48,15 +48,8 @@ func TestTemporalUIShowsTheRun(t *testing.T) {
 	}
 
 	page := devUIURL + "/namespaces/default/workflows/" + id + "/" + doc.RunID
-	dom := string(headless.Run(t, bin, "--virtual-time-budget=20000", "--dump-dom", page+"/user-metadata"))
-	// The UI renders Markdown in frames whose address carries the text.
-	var rendered strings.Builder
-	for _, src := range attrValues(dom, "iframe", "src") {
-		if u, err := url.Parse(src); err == nil {
-			rendered.WriteString(u.Query().Get("content") + "\n")
-		}
-	}
-	shown := dom + rendered.String()
+	dom, markdown := userMetadata(t, bin, page)
+	shown := dom + markdown
 	for _, want := range []string{
 		"gpt-4.1-nano on endpoint default: 4 requests, passes both, concurrency 4",
 		"| Requests | 4 |",
@@ -106,6 +99,22 @@ func TestTemporalUIShowsTheRun(t *testing.T) {
 		case <-tick.C:
 		}
 	}
+}
+
+// userMetadata renders the User Metadata tab of a run's page (the run's
+// address in the UI) in headless Chromium, and returns its DOM and the
+// Markdown it renders: the UI renders Markdown in frames whose address
+// carries the text.
+func userMetadata(t *testing.T, bin, page string) (dom, markdown string) {
+	t.Helper()
+	dom = string(headless.Run(t, bin, "--virtual-time-budget=20000", "--dump-dom", page+"/user-metadata"))
+	var b strings.Builder
+	for _, src := range attrValues(dom, "iframe", "src") {
+		if u, err := url.Parse(src); err == nil {
+			b.WriteString(u.Query().Get("content") + "\n")
+		}
+	}
+	return dom, b.String()
 }
 
 // attrValues returns the values of attribute attr of every element tag in
@@ -180,17 +189,10 @@ func TestTemporalUIDecryptsThroughTheCodecServer(t *testing.T) {
 	}
 
 	// In the UI, it is text again.
-	dom := string(headless.Run(t, bin, "--virtual-time-budget=20000", "--dump-dom",
-		srv.UIURL+"/namespaces/default/workflows/"+id+"/"+doc.RunID+"/user-metadata"))
-	var rendered strings.Builder
-	for _, src := range attrValues(dom, "iframe", "src") {
-		if u, err := url.Parse(src); err == nil {
-			rendered.WriteString(u.Query().Get("content") + "\n")
-		}
-	}
+	_, markdown := userMetadata(t, bin, srv.UIURL+"/namespaces/default/workflows/"+id+"/"+doc.RunID)
 	for _, want := range []string{"gpt-4.1-nano on endpoint default: 3 requests, passes both, concurrency 3", "| Requests | 3 |", "**Verdict: "} {
-		if !strings.Contains(rendered.String(), want) {
-			t.Errorf("the UI with the codec server does not show %q; it rendered:\n%s", want, rendered.String())
+		if !strings.Contains(markdown, want) {
+			t.Errorf("the UI with the codec server does not show %q; it rendered:\n%s", want, markdown)
 		}
 	}
 }
