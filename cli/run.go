@@ -361,7 +361,7 @@ func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, erro
 	return p, nil
 }
 
-// result decodes a run's outcome: its result, or the measurements an early
+// runResult decodes a run's outcome: its result, or the measurements an early
 // abort carries.
 func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
 	result := o.result
