@@ -162,15 +162,18 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	// left to do but send: the start spread is the scheduler's, not our
 	// set-up's.
 	fire := closedChan
+	var burst *Burst
 	if !in.FireAt.IsZero() {
 		var done func()
 		fire, done = a.gates.wait(in.FireAt)
 		defer done()
 		if a.Pool != nil && time.Until(in.FireAt) > 0 {
 			warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
-			release := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(todo)))
+			burst = a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(todo)))
 			cancel()
-			defer release()
+			// Closed once every sender has returned (deferred before
+			// wg.Wait's callers return: see the end of Send).
+			defer burst.Close()
 		}
 	}
 	var (
@@ -187,8 +190,11 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		queue <- spec
 	}
 	close(queue)
-	for range min(conc, len(todo)) {
+	for i := range min(conc, len(todo)) {
 		wg.Add(1)
+		// Each sender sends on its own slot of the connections opened
+		// ahead (none without a burst: the transport then dials).
+		ctx := WithSlot(ctx, burst.Slot(i))
 		go func() {
 			defer wg.Done()
 			if !waitDeep(ctx, fire) {
@@ -263,6 +269,7 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	} else {
 		a.callOnce(reqCtx, req, capture, timeout, &rec)
 	}
+	capture.conn.fill(&rec, a.Pool)
 	if h := capture.Header(); h != nil {
 		rec.RateLimit = rateLimitFrom(h)
 		if rec.HTTPStatus == http.StatusTooManyRequests || rec.HTTPStatus == http.StatusServiceUnavailable {
