@@ -76,6 +76,13 @@ type PassSummary struct {
 	// already sent (resent): the endpoint saw them twice; each is counted
 	// once here, with its last send.
 	ResentAfterWorkerLoss int `json:"resent_after_worker_loss,omitempty"`
+	// Connections counts the distinct connections the pass's requests went
+	// out on (by their connection field).
+	Connections int `json:"connections"`
+	// ColdConnections counts the requests that connected or shook hands
+	// when they were sent (connection_warm false) instead of going out on a
+	// connection ready before.
+	ColdConnections int `json:"cold_connections"`
 }
 
 // RateLimitSummary is the tightest of the rate limits a pass's responses
@@ -115,6 +122,7 @@ type RateLimitWindow struct {
 // successful requests. The result does not depend on the order of records.
 func Summarize(records []activities.RequestRecord) PassSummary {
 	s := PassSummary{StatusCounts: map[string]int{}}
+	s.Connections, s.ColdConnections = connectionCounts(records)
 	type event struct {
 		at    int64
 		delta int
