@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // burstServer is an endpoint that counts the connections it accepts and
@@ -286,5 +287,44 @@ func TestProxyHonouredByWarmUpAndSends(t *testing.T) {
 	}
 	if proxied.Load() != 2 || accepted.Load() != 2 {
 		t.Errorf("the proxy got %d proxy requests on %d connections, want 2 on 2", proxied.Load(), accepted.Load())
+	}
+}
+
+// TestHeldRequestLeavesAtTheRelease: a request built and handed to the
+// transport before the instant is written only once the gate opens; its
+// send time is the release.
+func TestHeldRequestLeavesAtTheRelease(t *testing.T) {
+	var arrived atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Store(time.Now().UnixNano())
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+	}))
+	defer srv.Close()
+	pool := &ConnPool{}
+	hc := NewHTTPClient(pool)
+	fire := make(chan struct{})
+	released := make(chan struct{})
+	c := &Capture{}
+	ctx := WithHold(WithCapture(t.Context(), c), time.Now(), fire, func() { close(released) })
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/chat/completions", nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	opened := time.Now()
+	close(fire)
+	<-released
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Unix(0, arrived.Load()); got.Before(opened) {
+		t.Errorf("the request arrived at %v, before the gate opened at %v", got, opened)
+	}
+	if sent := c.conn.sentAt(time.Time{}); sent.Before(opened) {
+		t.Errorf("send time %v, before the gate opened at %v", sent, opened)
 	}
 }

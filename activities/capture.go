@@ -175,7 +175,8 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(c.conn.with(req.Context()))
 	var headerTimer *time.Timer
 	if c.HeaderTimeout > 0 {
-		headerTimer = time.AfterFunc(c.HeaderTimeout, func() {
+		// A held request's bound starts when it is let go (WithHold).
+		headerTimer = time.AfterFunc(c.HeaderTimeout+holdLeft(req.Context()), func() {
 			if c.cutShort(errSlowHeaders, func() bool { return !c.headersIn }) {
 				cancel(errSlowHeaders)
 			}

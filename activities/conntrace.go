@@ -21,6 +21,25 @@ type connTrace struct {
 	reused  bool
 	proto   string // the response's protocol, once it arrived
 	started bool
+	sent    time.Time // when a held request was released (see WithHold)
+}
+
+// released notes when a held request was let go.
+func (t *connTrace) released(at time.Time) {
+	t.mu.Lock()
+	t.sent = at
+	t.mu.Unlock()
+}
+
+// sentAt returns when a held request was let go, or sent when it was not
+// held: the instant the request really started.
+func (t *connTrace) sentAt(sent time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sent.IsZero() {
+		return sent
+	}
+	return t.sent
 }
 
 // with returns ctx with a client trace that records into t (and passes

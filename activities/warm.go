@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -121,13 +122,73 @@ type Slot struct {
 
 type slotKey struct{}
 
+// slotRef is a sender's slot, known once the batch's connections are open
+// (nil until then, or when there is none).
+type slotRef struct{ p atomic.Pointer[Slot] }
+
 // WithSlot returns a context whose requests go out on s (nil: on the
 // transport, as usual).
 func WithSlot(ctx context.Context, s *Slot) context.Context {
-	if s == nil {
-		return ctx
+	r := &slotRef{}
+	r.p.Store(s)
+	return context.WithValue(ctx, slotKey{}, r)
+}
+
+// holdKey carries a hold: see WithHold.
+type holdKey struct{}
+
+type hold struct {
+	at        time.Time
+	fire      <-chan struct{}
+	onRelease func()
+	once      sync.Once
+}
+
+// WithHold returns a context whose request, once go-openai has built it
+// (body serialized, headers set), waits in the transport until fire is
+// closed (at the instant at), and only then is written: at the instant
+// nothing is left to do but write. onRelease, if set, runs at the release,
+// in the request's goroutine. The request's send time (see
+// Capture.sentAt) is the release.
+func WithHold(ctx context.Context, at time.Time, fire <-chan struct{}, onRelease func()) context.Context {
+	return context.WithValue(ctx, holdKey{}, &hold{at: at, fire: fire, onRelease: onRelease})
+}
+
+// holdLeft is how long the request of ctx will still be held.
+func holdLeft(ctx context.Context) time.Duration {
+	if h, ok := ctx.Value(holdKey{}).(*hold); ok {
+		select {
+		case <-h.fire:
+		default:
+			return max(0, time.Until(h.at))
+		}
 	}
-	return context.WithValue(ctx, slotKey{}, s)
+	return 0
+}
+
+// release waits for the hold of ctx, if any, the first time it is asked.
+func release(ctx context.Context) error {
+	h, ok := ctx.Value(holdKey{}).(*hold)
+	if !ok {
+		return nil
+	}
+	var err error
+	h.once.Do(func() {
+		select {
+		case <-h.fire:
+		case <-ctx.Done():
+			err = context.Cause(ctx)
+			return
+		}
+		now := time.Now()
+		if c, ok := ctx.Value(captureKey{}).(*Capture); ok {
+			c.conn.released(now)
+		}
+		if h.onRelease != nil {
+			h.onRelease()
+		}
+	})
+	return err
 }
 
 // take claims s for one request: its reservation, or a new one on its
@@ -326,7 +387,13 @@ type slotTransport struct {
 }
 
 func (t slotTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	s, _ := req.Context().Value(slotKey{}).(*Slot)
+	if err := release(req.Context()); err != nil {
+		return nil, err
+	}
+	var s *Slot
+	if r, ok := req.Context().Value(slotKey{}).(*slotRef); ok {
+		s = r.p.Load()
+	}
 	if s != nil {
 		if reused, ok := s.take(); ok {
 			if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.GotConn != nil {
