@@ -89,8 +89,13 @@ func (t *connTrace) fill(rec *RequestRecord, pool *ConnPool) {
 	}
 	warm := false
 	if t.got && !t.dialed {
+		// A held request started when it was let go (WithHold).
+		start := t.start
+		if !t.sent.IsZero() {
+			start = t.sent
+		}
 		info, ahead := pool.info(t.conn)
-		warm = t.reused || (ahead && !info.readyAt.After(t.start))
+		warm = t.reused || (ahead && !info.readyAt.After(start))
 	}
 	rec.ConnectionWarm = &warm
 	rec.Protocol = t.proto
