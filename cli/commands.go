@@ -129,11 +129,14 @@ func subFlags(name, usage, what string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseSub parses a subcommand's flags; the flag package prints the usage
-// on -h.
+// parseSub parses a subcommand's flags, and prints the usage on -h.
 func parseSub(fs *flag.FlagSet, args []string) error {
+	// The flag package prints the usage on any error; only -h asks for it.
+	printUsage := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage()
 			return err
 		}
 		return badInput("%s: %v (run starter %s -h for the flags)", fs.Name(), err, fs.Name())

@@ -127,7 +127,7 @@ func uiFlag(fs *flag.FlagSet, p *string) {
 	if def == "" {
 		def = "http://localhost:8080"
 	}
-	fs.StringVar(p, "ui", def, "base URL of the Temporal Web UI, for links to the run (default $"+EnvUIURL+", else http://localhost:8080; `temporal server start-dev` serves it on http://localhost:8233); the link is printed only when the UI answers")
+	fs.StringVar(p, "ui", def, "base URL of the Temporal Web UI, for links to the run (default $"+EnvUIURL+", else http://localhost:8080; the UI of temporal server start-dev is http://localhost:8233); the link is printed only when the UI answers")
 }
 
 // usage is the starter's -h: what it does, its subcommands, its flags, and
