@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -45,6 +46,24 @@ type devEnv struct {
 	sim    *simulator.Server
 	client client.Client
 	worker worker.Worker
+}
+
+// EnvDevPort sets the demo dev server's gRPC port: 0 for any free port (its
+// UI then gets one too). Set, the demo always starts a server of its own.
+const EnvDevPort = "LLMCONC_DEV_PORT"
+
+// devPortFromEnv reads EnvDevPort: unset, the demo uses a server already on
+// devPort (reuse), else starts one there or on a free port.
+func devPortFromEnv() (port int, reuse bool, err error) {
+	v := os.Getenv(EnvDevPort)
+	if v == "" {
+		return 0, true, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, false, fmt.Errorf("%s must be a port number (0 for any free port), got %q", EnvDevPort, v)
+	}
+	return p, false, nil
 }
 
 // EnvDevDB overrides where -dev keeps its dev server's history.
@@ -92,8 +111,12 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 			strings.TrimSpace(o.endpoint), strings.Join(env.names(), ", "), workerhost.EnvEndpoints)
 	}
 
+	wantPort, reuse, err := devPortFromEnv()
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
 	local := fmt.Sprintf("127.0.0.1:%d", devPort)
-	if !devserver.PortFree(devPort) && devserver.Answers(ctx, local, client.DefaultNamespace) {
+	if reuse && !devserver.PortFree(devPort) && devserver.Answers(ctx, local, client.DefaultNamespace) {
 		if o.devFresh {
 			return nil, badInput("-dev-fresh starts the demo's dev server with no runs, but a Temporal server already runs at %s: stop it first", local)
 		}
@@ -103,12 +126,15 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 			env.uiURL = fmt.Sprintf("http://localhost:%d", devUIPort)
 		}
 	} else {
-		port, uiPort := 0, 0
-		if devserver.PortFree(devPort) {
-			port = devPort
-		}
-		if devserver.PortFree(devUIPort) {
-			uiPort = devUIPort
+		port, uiPort := wantPort, 0
+		if reuse {
+			port = 0
+			if devserver.PortFree(devPort) {
+				port = devPort
+			}
+			if devserver.PortFree(devUIPort) {
+				uiPort = devUIPort
+			}
 		}
 		db, err := devDBFile()
 		if err == nil {

@@ -161,6 +161,7 @@ Environment:
   TEMPORAL_UI_URL       default of -ui
   TEMPORAL_CLI          the temporal binary -dev runs (default: on PATH, else GOBIN or GOPATH/bin, else built with go install)
   LLMCONC_DEV_DB        where -dev keeps its runs (default llmconc/temporal-dev.db in the user's cache folder)
+  LLMCONC_DEV_PORT      -dev's dev server port, always its own server (default: 7233, or the server already there; 0: any free port)
   LLMCONC_CODEC_KEY     payload encryption key, the same as the worker's (LLMCONC_CODEC_OLD_KEYS: earlier keys)
   OPENAI_API_KEY, OPENAI_BASE_URL, LLMCONC_ENDPOINTS
                         read by -dev's in-process worker only (the worker holds the keys; without a key -dev uses

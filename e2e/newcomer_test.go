@@ -21,11 +21,14 @@ import (
 // bin, as `go install` put it (a link to the CLI the tests use, so that the
 // test does not build it again); on PATH; or named by TEMPORAL_CLI.
 //
-// Two variables are not the newcomer's: GOMODCACHE and GOCACHE point at this
-// machine's module and build caches (a fresh GOPATH has an empty module
+// Four variables are not the newcomer's: GOMODCACHE and GOCACHE point at
+// this machine's module and build caches (a fresh GOPATH has an empty module
 // cache), and GOPROXY=off keeps the test off the network: with the caches,
 // `go run` needs nothing else, and a starter that tried to build the CLI
-// would fail at once rather than download it.
+// would fail at once rather than download it. LLMCONC_DEV_PORT=0 gives the
+// demo a dev server of its own on free ports: otherwise a dev server that
+// another test (or program) runs on 7233 would serve it, and the CLI would
+// not be looked for.
 func TestNewcomer(t *testing.T) {
 	cli, ok := devserver.FindCLI()
 	if !ok {
@@ -71,9 +74,6 @@ func TestNewcomer(t *testing.T) {
 		}, []string{"-requests", "3"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if !devserver.PortFree(7233) {
-				t.Skip("port 7233 is taken: -dev would use the Temporal server there instead of starting one, and the test would not see it find the CLI")
-			}
 			tmp := t.TempDir()
 			home, gopath, out := filepath.Join(tmp, "home"), filepath.Join(tmp, "gopath"), filepath.Join(tmp, "out")
 			for _, d := range []string{home, gopath, out} {
@@ -94,6 +94,7 @@ func TestNewcomer(t *testing.T) {
 				"GOMODCACHE=" + caches["GOMODCACHE"],
 				"GOCACHE=" + caches["GOCACHE"],
 				"GOPROXY=off",
+				"LLMCONC_DEV_PORT=0",
 			}, extraEnv...)
 			jsonPath := filepath.Join(out, "demo.json")
 			args := append([]string{"run", "./starter", "-dev", "-out", jsonPath}, c.args...)
