@@ -282,3 +282,38 @@ func TestResponseBound(t *testing.T) {
 		t.Errorf("ResponseBound overflows: %d", got)
 	}
 }
+
+// TestBatchResultFitsThePayloadLimit: an endpoint that ignores max_tokens
+// answers each of a shard's requests with 200 KiB, 3 MiB in all: the batch
+// trims the response texts (response_truncated) so that its result fits
+// Temporal's payload limit, and every record keeps its status, timings and
+// tokens.
+func TestBatchResultFitsThePayloadLimit(t *testing.T) {
+	const n, each = 16, 200 << 10
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, completion("m", strings.Repeat("word ", each/5)))
+	}))
+	defer srv.Close()
+	in := batch(n)
+	in.Pass, in.Concurrency = activities.PassConcurrent, n
+	out := send(t, newActs(hostileKey, srv.URL+"/v1"), in)
+	b, err := json.Marshal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) > activities.MaxBatchResultBytes {
+		t.Fatalf("the batch result is %d KiB, over %d KiB", len(b)>>10, activities.MaxBatchResultBytes>>10)
+	}
+	if len(out.Records) != n {
+		t.Fatalf("got %d records, want %d", len(out.Records), n)
+	}
+	for _, rec := range out.Records {
+		if !rec.OK || rec.HTTPStatus != 200 || rec.LatencySeconds <= 0 || rec.SentAt == "" || rec.CompletionTokens != 3 {
+			t.Errorf("record %d: ok=%v status=%d latency=%v tokens=%d: want the answer's status, timings and tokens", rec.Index, rec.OK, rec.HTTPStatus, rec.LatencySeconds, rec.CompletionTokens)
+		}
+		if !rec.ResponseTruncated || len(rec.Response) < 50<<10 || !strings.HasPrefix(rec.Response, "word word") {
+			t.Errorf("record %d: truncated=%v, %d bytes of response: want a cut response of a fair share of the limit", rec.Index, rec.ResponseTruncated, len(rec.Response))
+		}
+	}
+}
