@@ -84,6 +84,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 		return err
 	}
 	cfg.TaskQueue = strings.TrimSpace(*taskQueue)
+	for _, w := range cfg.Warnings() {
+		logf("worker: warning: %s", w)
+	}
 	TuneRuntime(getenv)
 	opts, err := temporalenv.Options("", temporalenv.Logger(os.Stderr, slog.LevelInfo))
 	if err != nil {
@@ -100,7 +103,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 	}
 	var served []string
 	for _, ep := range cfg.All() {
-		served = append(served, ep.Name+" ("+ep.BaseURL+")")
+		served = append(served, ep.Name+" ("+SafeURL(ep.BaseURL)+")")
 	}
 	logf("worker: polling task queue %q on %s (namespace %s); endpoints: %s", cfg.TaskQueue, opts.HostPort, opts.Namespace, strings.Join(served, ", "))
 	if err := w.Run(stopOnSignal(worker.InterruptCh(), logf)); err != nil {
