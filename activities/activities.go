@@ -244,7 +244,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	}
 	if held && a.Pool != nil && time.Until(in.FireAt) > 0 {
 		warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
-		burst := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, senders)
+		burst := a.Pool.Join(warmCtx, a.Endpoint.BaseURL, in.FireAt, senders)
 		cancel()
 		for i := range slots {
 			slots[i].p.Store(burst.Slot(i))

@@ -328,3 +328,65 @@ func TestHeldRequestLeavesAtTheRelease(t *testing.T) {
 		t.Errorf("send time %v, before the gate opened at %v", sent, opened)
 	}
 }
+
+// TestJoinSharesConnectionsAcrossBatches: the batches of one instant share
+// their connections: over HTTP/2, 3 batches of 7 requests at 10 streams per
+// connection take 3 connections, not one or more each; every request goes
+// out warm on them.
+func TestJoinSharesConnectionsAcrossBatches(t *testing.T) {
+	srv := newBurstServer(t, "h2", 10, 21)
+	hc, pool := srv.client()
+	at := time.Now().Add(time.Hour)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	bursts := make([]*Burst, 3)
+	var wg sync.WaitGroup
+	for i := range bursts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bursts[i] = pool.Join(ctx, srv.url(), at, 7)
+		}()
+	}
+	wg.Wait()
+	var recs []RequestRecord
+	var mu sync.Mutex
+	for _, b := range bursts {
+		if b.Err != nil || b.Slot(6) == nil || b.Slot(7) != nil {
+			t.Fatalf("a batch got %d slots (err %v), want 7", len(b.slots), b.Err)
+		}
+		for i := range 7 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := send(t, hc, pool, srv.url(), b.Slot(i))
+				mu.Lock()
+				recs = append(recs, r)
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	conns := map[string]bool{}
+	for _, r := range recs {
+		conns[r.Connection] = true
+		if !*r.ConnectionWarm {
+			t.Errorf("request on %s was cold", r.Connection)
+		}
+	}
+	if len(conns) != 3 || srv.conns.Load() != 3 {
+		t.Errorf("21 requests at 10 streams per connection used %d connections, the server accepted %d; want 3", len(conns), srv.conns.Load())
+	}
+	for _, b := range bursts[:2] {
+		b.Close()
+	}
+	select {
+	case <-srv.closed:
+		t.Error("a connection was closed while a batch still used it")
+	default:
+	}
+	bursts[2].Close()
+	for range 3 {
+		<-srv.closed
+	}
+}

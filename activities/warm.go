@@ -40,6 +40,9 @@ type ConnPool struct {
 	// opened maps the raw connection of every connection opened ahead to
 	// what a request's trace needs to know about it (connInfo).
 	opened sync.Map
+
+	mu     sync.Mutex
+	shared map[int64]*sharedBurst // by send instant
 }
 
 // connInfo is what the pool knows of a connection it opened ahead.
@@ -84,13 +87,15 @@ func (p *ConnPool) info(c net.Conn) (connInfo, bool) {
 	return v.(connInfo), true
 }
 
-// Burst is the connections one batch opened ahead of its send instant, and
-// the request slots reserved on them: one slot per sender, each the right to
-// send one request at once on a connection that is ready.
+// Burst is one batch's share of the connections opened ahead of a send
+// instant: the request slots reserved for it, one per sender, each the right
+// to send one request at once on a connection that is ready. The batches
+// of one instant share their connections (see ConnPool.Join): over HTTP/2,
+// N requests take N / stream-limit connections, whatever the shards.
 type Burst struct {
-	pool  *ConnPool
-	conns []*warmConn
-	slots []*Slot
+	shared *sharedBurst
+	slots  []*Slot
+	conns  int
 	// Proto is the protocol the endpoint chose ("HTTP/1.1", "HTTP/2.0"),
 	// or "" when no connection could be opened.
 	Proto string
@@ -225,16 +230,18 @@ func (b *Burst) Slot(i int) *Slot {
 	return b.slots[i]
 }
 
-// Conns returns how many connections the burst opened.
+// Conns returns how many connections were open for the instant when the
+// batch got its slots (its own and the other batches').
 func (b *Burst) Conns() int {
 	if b == nil {
 		return 0
 	}
-	return len(b.conns)
+	return b.conns
 }
 
-// Close releases the unused slots and closes the burst's connections. Call
-// it once the batch's requests have all returned.
+// Close releases the batch's unused slots, and closes the connections once
+// every batch of the instant has closed its Burst. Call it once the batch's
+// requests have all returned.
 func (b *Burst) Close() {
 	if b == nil {
 		return
@@ -242,68 +249,263 @@ func (b *Burst) Close() {
 	for _, s := range b.slots {
 		s.release()
 	}
-	for _, wc := range b.conns {
-		wc.cc.Close()
-		if wc.raw != nil {
-			b.pool.opened.Delete(wc.raw)
+	if b.shared != nil {
+		b.shared.leave()
+	}
+}
+
+// maxConnsPerBurst bounds the connections opened for one instant, whatever
+// a server's stream limit says; maxOpenFailures bounds the failed attempts,
+// after which the requests left without a slot dial themselves.
+const (
+	maxConnsPerBurst = 10000
+	maxOpenFailures  = 20
+)
+
+// sharedBurst is the connections opened for one send instant, shared by
+// the batches (shards) that send at it. One goroutine (run) opens them:
+// the first alone, to learn the protocol and, over HTTP/2, the stream limit;
+// then, in parallel, as many as the slots asked for so far need, and it
+// hands out the slots in the order they were asked for.
+type sharedBurst struct {
+	pool                *ConnPool
+	key                 int64
+	scheme, addr, probe string
+	cancel              context.CancelFunc
+	wake                chan struct{}
+
+	mu       sync.Mutex
+	conns    []*warmConn
+	next     int // conns before next have no free stream
+	opening  int
+	failures int
+	limit    int // streams per connection; 0 until the first is open
+	proto    string
+	err      error
+	tickets  []*ticket
+	users    int
+	over     bool // run has returned: no more slots
+	closed   bool // every batch left: the connections are closed
+}
+
+// ticket is one batch's request for slots.
+type ticket struct {
+	want  int
+	slots []*Slot
+	done  chan struct{} // closed when served, or when no more will come
+	gone  bool          // the batch stopped waiting
+}
+
+// Join returns the batch's share of the connections for the instant at:
+// n slots on connections opened ahead, together with the other batches of
+// this worker that send at the same instant, waiting for them until ctx
+// ends. A slot not ready by then is not given: its sender dials (and its
+// record says so). It never fails; Burst.Err says why nothing could be
+// opened.
+func (p *ConnPool) Join(ctx context.Context, baseURL string, at time.Time, n int) *Burst {
+	scheme, addr := schemeHostPort(baseURL)
+	if addr == "" || n < 1 || p.Transport == nil {
+		return &Burst{}
+	}
+	key := at.UnixNano()
+	p.mu.Lock()
+	if p.shared == nil {
+		p.shared = map[int64]*sharedBurst{}
+	}
+	sb := p.shared[key]
+	if sb == nil || sb.addr != addr {
+		runCtx, cancel := context.WithDeadline(context.Background(), at)
+		sb = p.newShared(scheme, addr, baseURL, cancel)
+		sb.key = key
+		p.shared[key] = sb
+		go sb.run(runCtx)
+	}
+	sb.users++
+	p.mu.Unlock()
+	return sb.join(ctx, n)
+}
+
+// Warm is Join for a batch of its own: the connections n requests sent
+// at once need, opened until ctx ends, and not shared.
+func (p *ConnPool) Warm(ctx context.Context, baseURL string, n int) *Burst {
+	scheme, addr := schemeHostPort(baseURL)
+	if addr == "" || n < 1 || p.Transport == nil {
+		return &Burst{}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	sb := p.newShared(scheme, addr, baseURL, cancel)
+	sb.key = -1
+	sb.users = 1
+	go sb.run(runCtx)
+	return sb.join(ctx, n)
+}
+
+func (p *ConnPool) newShared(scheme, addr, baseURL string, cancel context.CancelFunc) *sharedBurst {
+	return &sharedBurst{pool: p, scheme: scheme, addr: addr, probe: probeURL(baseURL), cancel: cancel, wake: make(chan struct{}, 1)}
+}
+
+func (sb *sharedBurst) signal() {
+	select {
+	case sb.wake <- struct{}{}:
+	default:
+	}
+}
+
+// join asks for n slots and waits for them until ctx ends.
+func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
+	t := &ticket{want: n, done: make(chan struct{})}
+	sb.mu.Lock()
+	if sb.over {
+		close(t.done)
+	} else {
+		sb.tickets = append(sb.tickets, t)
+	}
+	sb.mu.Unlock()
+	sb.signal()
+	select {
+	case <-t.done:
+	case <-ctx.Done():
+	}
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	t.gone = true
+	b := &Burst{shared: sb, slots: t.slots, conns: len(sb.conns), Proto: sb.proto, StreamLimit: sb.limit, Err: sb.err}
+	if b.Err == nil && len(sb.conns) == 0 && ctx.Err() != nil {
+		b.Err = fmt.Errorf("no connection to %s was open in time: %w", sb.addr, ctx.Err())
+	}
+	return b
+}
+
+// leave is called by each batch when it is done; the last one closes the
+// connections.
+func (sb *sharedBurst) leave() {
+	p := sb.pool
+	p.mu.Lock()
+	sb.users--
+	last := sb.users == 0
+	if last && p.shared[sb.key] == sb {
+		delete(p.shared, sb.key)
+	}
+	p.mu.Unlock()
+	if !last {
+		return
+	}
+	sb.cancel()
+	sb.mu.Lock()
+	sb.closed = true
+	conns := sb.conns
+	sb.mu.Unlock()
+	for _, wc := range conns {
+		sb.drop(wc)
+	}
+}
+
+// drop closes a connection and forgets it.
+func (sb *sharedBurst) drop(wc *warmConn) {
+	wc.cc.Close()
+	if wc.raw != nil {
+		sb.pool.opened.Delete(wc.raw)
+	}
+}
+
+// run opens the connections until ctx ends (the instant, or the last
+// batch leaving).
+func (sb *sharedBurst) run(ctx context.Context) {
+	defer func() {
+		sb.mu.Lock()
+		sb.over = true
+		for _, t := range sb.tickets {
+			close(t.done)
+		}
+		sb.tickets = nil
+		sb.mu.Unlock()
+	}()
+	first, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
+	sb.mu.Lock()
+	if err != nil {
+		sb.err = err
+		sb.mu.Unlock()
+		return
+	}
+	sb.proto = first.info.proto
+	sb.limit = 1
+	if sb.proto == "HTTP/2.0" {
+		sb.limit = max(1, first.cc.Available())
+	}
+	sb.mu.Unlock()
+	sb.add(first)
+	for {
+		sb.mu.Lock()
+		unserved := sb.assign()
+		need := (unserved+sb.limit-1)/sb.limit - sb.opening
+		need = min(need, maxConnsPerBurst-len(sb.conns)-sb.opening)
+		if sb.failures >= maxOpenFailures {
+			need = 0
+		}
+		sb.opening += max(need, 0)
+		sb.mu.Unlock()
+		for range need {
+			go func() {
+				wc, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
+				sb.mu.Lock()
+				sb.opening--
+				if err != nil {
+					sb.failures++
+				}
+				sb.mu.Unlock()
+				if err == nil {
+					sb.add(wc)
+				}
+				sb.signal()
+			}()
+		}
+		select {
+		case <-sb.wake:
+		case <-ctx.Done():
+			return
 		}
 	}
 }
 
-// maxConnsPerBurst bounds the connections one batch opens, whatever a
-// server's stream limit says.
-const maxConnsPerBurst = 10000
+// add adds an open connection, or closes it when every batch has left.
+func (sb *sharedBurst) add(wc *warmConn) {
+	sb.mu.Lock()
+	closed := sb.closed
+	if !closed {
+		sb.conns = append(sb.conns, wc)
+	}
+	sb.mu.Unlock()
+	if closed {
+		sb.drop(wc)
+	}
+}
 
-// Warm opens the connections that n requests sent at once to the host of
-// baseURL need, and reserves one slot per request on them, until ctx ends.
-// Over HTTP/1.1 that is n connections; over HTTP/2, as many as n streams
-// take at the stream limit that the server's SETTINGS gave the first
-// connection. Connections that cannot be opened in time are not: the
-// requests without a slot dial themselves, and their records say so
-// (connection_warm false). It never fails; Burst.Err says why nothing
-// could be opened.
-func (p *ConnPool) Warm(ctx context.Context, baseURL string, n int) *Burst {
-	b := &Burst{pool: p}
-	scheme, addr := schemeHostPort(baseURL)
-	if addr == "" || n < 1 || p.Transport == nil {
-		return b
-	}
-	probe := probeURL(baseURL)
-	first, err := p.open(ctx, scheme, addr, probe)
-	if err != nil {
-		b.Err = err
-		return b
-	}
-	b.conns = append(b.conns, first)
-	b.Proto = first.info.proto
-	perConn := 1
-	if first.info.proto == "HTTP/2.0" {
-		perConn = max(1, first.cc.Available())
-	}
-	b.StreamLimit = perConn
-	more := min((n+perConn-1)/perConn, maxConnsPerBurst) - 1
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for range more {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wc, err := p.open(ctx, scheme, addr, probe)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			b.conns = append(b.conns, wc)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	for _, wc := range b.conns {
-		for len(b.slots) < n && wc.cc.Reserve() == nil {
-			b.slots = append(b.slots, &Slot{wc: wc, reserved: true})
+// assign reserves slots for the tickets, in order, on the connections with
+// a free stream, and returns how many slots are still wanted. Callers hold
+// sb.mu.
+func (sb *sharedBurst) assign() (unserved int) {
+	kept := sb.tickets[:0]
+	for _, t := range sb.tickets {
+		if t.gone {
+			continue
 		}
+		for len(t.slots) < t.want && sb.next < len(sb.conns) {
+			wc := sb.conns[sb.next]
+			if wc.cc.Reserve() != nil {
+				sb.next++
+				continue
+			}
+			t.slots = append(t.slots, &Slot{wc: wc, reserved: true})
+		}
+		if len(t.slots) == t.want {
+			close(t.done)
+			continue
+		}
+		unserved += t.want - len(t.slots)
+		kept = append(kept, t)
 	}
-	return b
+	sb.tickets = kept
+	return unserved
 }
 
 // open opens one connection to addr and waits until it is ready: TLS
