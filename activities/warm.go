@@ -99,8 +99,9 @@ type Burst struct {
 	// Proto is the protocol the endpoint chose ("HTTP/1.1", "HTTP/2.0"),
 	// or "" when no connection could be opened.
 	Proto string
-	// StreamLimit is, over HTTP/2, the server's limit of streams per
-	// connection as its SETTINGS gave it (1 over HTTP/1.1).
+	// StreamLimit is, over HTTP/2, the streams sent at once per
+	// connection: the server's limit as its SETTINGS gave it, at most
+	// MaxStreamsPerConn (1 over HTTP/1.1).
 	StreamLimit int
 	// Err is why the first connection could not be opened, if it could
 	// not: the requests then dial themselves, and say so.
@@ -112,6 +113,8 @@ type warmConn struct {
 	cc   *http.ClientConn
 	raw  net.Conn
 	info connInfo
+	// assigned counts the slots handed out on it (under sharedBurst.mu).
+	assigned int
 }
 
 // Slot is one sender's connection: a request slot reserved on a connection
@@ -179,9 +182,7 @@ func release(ctx context.Context) error {
 	}
 	var err error
 	h.once.Do(func() {
-		select {
-		case <-h.fire:
-		case <-ctx.Done():
+		if !waitDeep(ctx, h.fire) {
 			err = context.Cause(ctx)
 			return
 		}
@@ -253,6 +254,15 @@ func (b *Burst) Close() {
 		b.shared.leave()
 	}
 }
+
+// MaxStreamsPerConn caps the requests sent at once on one HTTP/2
+// connection, below the server's own limit when that is higher: a
+// connection writes its requests one after another (one TLS stream, one
+// write lock), so 1000 requests on one connection left over about 300 ms
+// where 10 connections of 100 took a fraction of that (see
+// bench/README.md). It is also the limit Go's client assumes before a
+// server's SETTINGS arrive.
+const MaxStreamsPerConn = 100
 
 // maxConnsPerBurst bounds the connections opened for one instant, whatever
 // a server's stream limit says; maxOpenFailures bounds the failed attempts,
@@ -430,7 +440,7 @@ func (sb *sharedBurst) run(ctx context.Context) {
 	sb.proto = first.info.proto
 	sb.limit = 1
 	if sb.proto == "HTTP/2.0" {
-		sb.limit = max(1, first.cc.Available())
+		sb.limit = min(max(1, first.cc.Available()), MaxStreamsPerConn)
 	}
 	sb.mu.Unlock()
 	sb.add(first)
@@ -491,10 +501,11 @@ func (sb *sharedBurst) assign() (unserved int) {
 		}
 		for len(t.slots) < t.want && sb.next < len(sb.conns) {
 			wc := sb.conns[sb.next]
-			if wc.cc.Reserve() != nil {
+			if wc.assigned >= sb.limit || wc.cc.Reserve() != nil {
 				sb.next++
 				continue
 			}
+			wc.assigned++
 			t.slots = append(t.slots, &Slot{wc: wc, reserved: true})
 		}
 		if len(t.slots) == t.want {
@@ -579,6 +590,28 @@ func probeURL(baseURL string) string {
 	u.User = nil
 	return u.String()
 }
+
+// waitDeep waits for fire (true) or the end of ctx (false) inside a large
+// stack frame. That keeps the held request's goroutine stack at the size
+// the send needs: a frame in use while it waits keeps the garbage collector
+// from shrinking the stack, so the senders released together do not each
+// stop to grow (copy) their stacks.
+//
+//go:noinline
+func waitDeep(ctx context.Context, fire <-chan struct{}) bool {
+	var pad [16 << 10]byte
+	pad[len(pad)-1] = 1
+	ok := false
+	select {
+	case <-fire:
+		ok = true
+	case <-ctx.Done():
+	}
+	stackSink.Store(uint32(pad[len(pad)-1]))
+	return ok
+}
+
+var stackSink atomic.Uint32
 
 // slotTransport sends a request whose context carries a Slot on the
 // slot's connection, and any other request through Base. Its trace sees the

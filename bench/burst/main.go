@@ -328,6 +328,9 @@ func startWorker(bin, temporal string, sim *simProc) (*workerProc, error) {
 	if sim.certFile != "" {
 		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+sim.certFile)
 	}
+	if v := os.Getenv("BURST_WORKER_GOGC"); v != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+v)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
