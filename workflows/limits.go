@@ -62,12 +62,14 @@ func fmtDuration(d time.Duration) string {
 // longest batch the run can have, plus 10 minutes of margin; at most
 // MaxExecutionTimeout. in has its defaults applied and is valid.
 func (in RunInput) ExecutionTimeout() time.Duration {
-	lead := max(in.FireLead, AutoFireLead(min(in.MaxShards, in.Requests)))
 	waves := 1
 	levels := append([]int{in.Concurrency}, in.Sweep...)
+	maxConc := 0
 	for _, c := range levels {
 		waves = max(waves, in.waves(c))
+		maxConc = max(maxConc, c)
 	}
+	lead := max(in.FireLead, AutoFireLead(min(in.MaxShards, in.Requests))+ConnectLead(min(maxConc, in.Requests)))
 	batch := satAddDuration(lead, satMulDuration(time.Duration(waves), in.RequestTimeout+5*time.Second), 30*time.Second)
 	d := satAddDuration(in.Timeout, satMulDuration(3, batch), 10*time.Minute)
 	return min(d, MaxExecutionTimeout)

@@ -227,7 +227,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 	shards := Shard(specs, concurrency, r.in.MaxShards)
 	lead := r.in.FireLead
 	if lead == 0 {
-		lead = AutoFireLead(len(shards))
+		lead = AutoFireLead(len(shards)) + ConnectLead(concurrency)
 	}
 	fireAt := workflow.Now(ctx).Add(lead)
 
@@ -431,4 +431,12 @@ func Shard(specs []activities.RequestSpec, concurrency, maxShards int) []ShardSp
 // worker (the Temporal dev server starts a few hundred activities a second).
 func AutoFireLead(shards int) time.Duration {
 	return 500*time.Millisecond + time.Duration(shards)*10*time.Millisecond
+}
+
+// ConnectLead is the time added to AutoFireLead for the worker to open, before
+// the instant, the connections of concurrency requests sent at once (TCP,
+// TLS handshake, HTTP/2 SETTINGS: about a millisecond each on a small
+// machine): 1 ms per request in flight.
+func ConnectLead(concurrency int) time.Duration {
+	return time.Duration(max(concurrency, 0)) * time.Millisecond
 }

@@ -423,7 +423,11 @@ func TestConcurrentPassFansOut(t *testing.T) {
 			require.False(t, fireAt.IsZero(), "the concurrent pass needs a common send instant")
 			lead := tc.fireLead
 			if lead == 0 {
-				lead = workflows.AutoFireLead(tc.wantShards)
+				c := tc.concurrency
+				if c == 0 {
+					c = tc.requests // C defaults to N
+				}
+				lead = workflows.AutoFireLead(tc.wantShards) + workflows.ConnectLead(c)
 			}
 			assert.Equal(t, lead, fireAt.Sub(r.StartedAt), "FireAt is the scheduling time plus the fire lead")
 			seen := map[int]int{}
