@@ -284,7 +284,7 @@ func passStats(p *report.Pass) []string {
 		"mean latency " + seconds(p.AverageLatencySeconds),
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
-		fmt.Sprintf("%d connections, %d requests on a cold one", p.Connections, p.ColdConnections),
+		fmt.Sprintf("%d connections (cold requests: %d)", p.Connections, p.ColdConnections),
 	}
 }
 

@@ -16,7 +16,7 @@ func TestPassSummarySaysWhenTheBurstWasNotClean(t *testing.T) {
 	var buf bytes.Buffer
 	Text{W: &buf}.PassSummary("concurrent", s)
 	out := buf.String()
-	if !strings.Contains(out, "Connections:           3 (2 requests on a cold one)") || !strings.Contains(out, analysis.BurstWarning(s)) {
+	if !strings.Contains(out, "Connections:           3 (cold requests: 2)") || !strings.Contains(out, analysis.BurstWarning(s)) {
 		t.Errorf("concurrent summary:\n%s", out)
 	}
 	buf.Reset()
