@@ -242,9 +242,10 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 			}
 		}()
 	}
+	var burst *Burst
 	if held && a.Pool != nil && time.Until(in.FireAt) > 0 {
 		warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
-		burst := a.Pool.Join(warmCtx, a.Endpoint.BaseURL, in.FireAt, senders)
+		burst = a.Pool.Join(warmCtx, a.Endpoint.BaseURL, in.FireAt, senders)
 		cancel()
 		for i := range slots {
 			slots[i].p.Store(burst.Slot(i))
@@ -253,6 +254,9 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		defer burst.Close()
 	}
 	wg.Wait()
+	// The result is reported once every batch of the instant is done, not
+	// while their last responses arrive.
+	burst.Finish(ctx)
 	if err := ctx.Err(); err != nil {
 		return SendOutput{}, err
 	}

@@ -390,3 +390,27 @@ func TestJoinSharesConnectionsAcrossBatches(t *testing.T) {
 		<-srv.closed
 	}
 }
+
+// TestFinishWaitsForTheOtherBatches: a batch reports its result once every
+// batch of its instant has finished.
+func TestFinishWaitsForTheOtherBatches(t *testing.T) {
+	srv := newBurstServer(t, "h1", 0, 1)
+	_, pool := srv.client()
+	at := time.Now().Add(time.Hour)
+	b1 := pool.Join(t.Context(), srv.url(), at, 1)
+	b2 := pool.Join(t.Context(), srv.url(), at, 1)
+	defer b1.Close()
+	defer b2.Close()
+	done := make(chan struct{})
+	go func() {
+		b1.Finish(t.Context())
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("the first batch finished before the second")
+	default:
+	}
+	b2.Finish(t.Context())
+	<-done
+}

@@ -294,7 +294,9 @@ type sharedBurst struct {
 	err      error
 	tickets  []*ticket
 	users    int
-	over     bool // run has returned: no more slots
+	finished int           // batches whose requests have all returned
+	allDone  chan struct{} // closed when every batch that joined has finished
+	over     bool          // run has returned: no more slots
 	closed   bool // every batch left: the connections are closed
 }
 
@@ -351,7 +353,7 @@ func (p *ConnPool) Warm(ctx context.Context, baseURL string, n int) *Burst {
 }
 
 func (p *ConnPool) newShared(scheme, addr, baseURL string, cancel context.CancelFunc) *sharedBurst {
-	return &sharedBurst{pool: p, scheme: scheme, addr: addr, probe: probeURL(baseURL), cancel: cancel, wake: make(chan struct{}, 1)}
+	return &sharedBurst{pool: p, scheme: scheme, addr: addr, probe: probeURL(baseURL), cancel: cancel, wake: make(chan struct{}, 1), allDone: make(chan struct{})}
 }
 
 func (sb *sharedBurst) signal() {
@@ -385,6 +387,36 @@ func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
 	}
 	return b
 }
+
+// Finish says that the batch's requests have all returned, and waits until
+// those of every batch of the instant have, ctx ends, or 5 s have passed. A batch that
+// reported its result at once would do it (encode its records, call
+// Temporal) while the other batches' last responses arrive, and delay
+// them: the pass's total would include that work.
+func (b *Burst) Finish(ctx context.Context) {
+	if b == nil || b.shared == nil {
+		return
+	}
+	sb := b.shared
+	sb.pool.mu.Lock()
+	sb.finished++
+	if sb.finished == sb.users {
+		close(sb.allDone)
+	}
+	sb.pool.mu.Unlock()
+	t := time.NewTimer(maxFinishWait)
+	defer t.Stop()
+	select {
+	case <-sb.allDone:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// maxFinishWait bounds Finish's wait for the other batches: a batch still
+// waiting for a stuck request does not hold the others' results back for
+// longer.
+const maxFinishWait = 5 * time.Second
 
 // leave is called by each batch when it is done; the last one closes the
 // connections.
