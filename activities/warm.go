@@ -297,7 +297,7 @@ type sharedBurst struct {
 	finished int           // batches whose requests have all returned
 	allDone  chan struct{} // closed when every batch that joined has finished
 	over     bool          // run has returned: no more slots
-	closed   bool // every batch left: the connections are closed
+	closed   bool          // every batch left: the connections are closed
 }
 
 // ticket is one batch's request for slots.
