@@ -194,6 +194,9 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	close(queue)
 	senders := min(conc, len(todo))
 	slots := make([]slotRef, senders)
+	if held {
+		slots = newSlotRefs(senders)
+	}
 	for i := range senders {
 		wg.Add(1)
 		// Each sender sends on its own slot of the connections opened
@@ -247,11 +250,11 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
 		burst = a.Pool.Join(warmCtx, a.Endpoint.BaseURL, in.FireAt, senders)
 		cancel()
-		for i := range slots {
-			slots[i].p.Store(burst.Slot(i))
-		}
 		// Its connections are closed once every sender has returned.
 		defer burst.Close()
+	}
+	if held {
+		setSlots(slots, burst)
 	}
 	wg.Wait()
 	// The result is reported once every batch of the instant is done, not

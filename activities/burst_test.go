@@ -414,3 +414,40 @@ func TestFinishWaitsForTheOtherBatches(t *testing.T) {
 	b2.Finish(t.Context())
 	<-done
 }
+
+// TestLateSendersWaitForTheBurst: when the connections are not open by the
+// instant, the senders left without a slot wait for the ones being opened
+// instead of each dialling its own.
+func TestLateSendersWaitForTheBurst(t *testing.T) {
+	srv := newBurstServer(t, "h1", 0, 3)
+	hc, pool := srv.client()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the instant has come before anything opened
+	b := pool.Join(ctx, srv.url(), time.Now().Add(time.Hour), 3)
+	defer b.Close()
+	if b.Slot(0) != nil {
+		t.Skip("a connection opened before the cancelled join returned")
+	}
+	refs := newSlotRefs(3)
+	setSlots(refs, b)
+	var wg sync.WaitGroup
+	for i := range refs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &Capture{}
+			rctx := context.WithValue(WithCapture(t.Context(), c), slotKey{}, &refs[i])
+			req, _ := http.NewRequestWithContext(rctx, http.MethodPost, srv.url()+"/chat/completions", nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	if got := srv.conns.Load(); got != 3 {
+		t.Errorf("the server accepted %d connections, want the burst's 3", got)
+	}
+}

@@ -94,7 +94,9 @@ func (p *ConnPool) info(c net.Conn) (connInfo, bool) {
 // N requests take N / stream-limit connections, whatever the shards.
 type Burst struct {
 	shared *sharedBurst
+	ticket *ticket
 	slots  []*Slot
+	handed int // slots handed out: len(slots) at first, then the late ones
 	conns  int
 	// Proto is the protocol the endpoint chose ("HTTP/1.1", "HTTP/2.0"),
 	// or "" when no connection could be opened.
@@ -131,8 +133,15 @@ type Slot struct {
 type slotKey struct{}
 
 // slotRef is a sender's slot, known once the batch's connections are open
-// (nil until then, or when there is none).
-type slotRef struct{ p atomic.Pointer[Slot] }
+// (nil until then, or when there is none). When the connections were not
+// all open at the instant, a sender without a slot waits for the next one
+// the burst opens (late), rather than dial on its own: a thousand senders
+// dialling at once would each pay a handshake at the instant.
+type slotRef struct {
+	p     atomic.Pointer[Slot]
+	burst atomic.Pointer[Burst] // set with p when the batch has a burst
+	ready chan struct{}         // closed once p and burst are set; nil: set already
+}
 
 // WithSlot returns a context whose requests go out on s (nil: on the
 // transport, as usual).
@@ -140,6 +149,53 @@ func WithSlot(ctx context.Context, s *Slot) context.Context {
 	r := &slotRef{}
 	r.p.Store(s)
 	return context.WithValue(ctx, slotKey{}, r)
+}
+
+// newSlotRefs returns n slot references, not set yet.
+func newSlotRefs(n int) []slotRef {
+	refs := make([]slotRef, n)
+	ready := make(chan struct{})
+	for i := range refs {
+		refs[i].ready = ready
+	}
+	return refs
+}
+
+// setSlots gives the senders their slots of b (nil b: none).
+func setSlots(refs []slotRef, b *Burst) {
+	for i := range refs {
+		refs[i].p.Store(b.Slot(i))
+		if b != nil && b.shared != nil {
+			refs[i].burst.Store(b)
+		}
+	}
+	if len(refs) > 0 && refs[0].ready != nil {
+		close(refs[0].ready)
+	}
+}
+
+// slot returns the sender's slot: its own, or, when the burst was still
+// opening connections at the instant, the next one it opens (waiting until
+// ctx ends).
+func (r *slotRef) slot(ctx context.Context) *Slot {
+	if r.ready != nil {
+		select {
+		case <-r.ready:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if s := r.p.Load(); s != nil {
+		return s
+	}
+	if b := r.burst.Load(); b != nil {
+		s := b.late(ctx)
+		if s != nil {
+			r.p.Store(s) // the sender's, for its later requests too
+		}
+		return s
+	}
+	return nil
 }
 
 // holdKey carries a hold: see WithHold.
@@ -240,6 +296,35 @@ func (b *Burst) Conns() int {
 	return b.conns
 }
 
+// late returns the next slot the burst gives the batch after the instant,
+// waiting for it until ctx ends; nil when no more will come.
+func (b *Burst) late(ctx context.Context) *Slot {
+	sb, t := b.shared, b.ticket
+	for {
+		sb.mu.Lock()
+		if b.handed < len(t.slots) {
+			s := t.slots[b.handed]
+			b.handed++
+			sb.mu.Unlock()
+			return s
+		}
+		changed := t.changed
+		sb.mu.Unlock()
+		select {
+		case <-changed:
+		case <-t.done:
+			sb.mu.Lock()
+			more := b.handed < len(t.slots)
+			sb.mu.Unlock()
+			if !more {
+				return nil
+			}
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
 // Close releases the batch's unused slots, and closes the connections once
 // every batch of the instant has closed its Burst. Call it once the batch's
 // requests have all returned.
@@ -247,7 +332,14 @@ func (b *Burst) Close() {
 	if b == nil {
 		return
 	}
-	for _, s := range b.slots {
+	slots := b.slots
+	if b.shared != nil && b.ticket != nil {
+		b.shared.mu.Lock()
+		b.ticket.gone = true
+		slots = b.ticket.slots
+		b.shared.mu.Unlock()
+	}
+	for _, s := range slots {
 		s.release()
 	}
 	if b.shared != nil {
@@ -263,6 +355,10 @@ func (b *Burst) Close() {
 // bench/README.md). It is also the limit Go's client assumes before a
 // server's SETTINGS arrive.
 const MaxStreamsPerConn = 100
+
+// lateOpenFor is how long after the instant the connections not open yet
+// are still opened, for the senders that wait for them.
+const lateOpenFor = 30 * time.Second
 
 // maxConnsPerBurst bounds the connections opened for one instant, whatever
 // a server's stream limit says; maxOpenFailures bounds the failed attempts,
@@ -302,10 +398,11 @@ type sharedBurst struct {
 
 // ticket is one batch's request for slots.
 type ticket struct {
-	want  int
-	slots []*Slot
-	done  chan struct{} // closed when served, or when no more will come
-	gone  bool          // the batch stopped waiting
+	want    int
+	slots   []*Slot
+	done    chan struct{} // closed when served, or when no more will come
+	changed chan struct{} // closed (and replaced) when slots are added
+	gone    bool          // the batch is done: no more slots for it
 }
 
 // Join returns the batch's share of the connections for the instant at:
@@ -326,7 +423,7 @@ func (p *ConnPool) Join(ctx context.Context, baseURL string, at time.Time, n int
 	}
 	sb := p.shared[key]
 	if sb == nil || sb.addr != addr {
-		runCtx, cancel := context.WithDeadline(context.Background(), at)
+		runCtx, cancel := context.WithDeadline(context.Background(), at.Add(lateOpenFor))
 		sb = p.newShared(scheme, addr, baseURL, cancel)
 		sb.key = key
 		p.shared[key] = sb
@@ -365,7 +462,7 @@ func (sb *sharedBurst) signal() {
 
 // join asks for n slots and waits for them until ctx ends.
 func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
-	t := &ticket{want: n, done: make(chan struct{})}
+	t := &ticket{want: n, done: make(chan struct{}), changed: make(chan struct{})}
 	sb.mu.Lock()
 	if sb.over {
 		close(t.done)
@@ -380,8 +477,7 @@ func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
 	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	t.gone = true
-	b := &Burst{shared: sb, slots: t.slots, conns: len(sb.conns), Proto: sb.proto, StreamLimit: sb.limit, Err: sb.err}
+	b := &Burst{shared: sb, ticket: t, slots: t.slots, handed: len(t.slots), conns: len(sb.conns), Proto: sb.proto, StreamLimit: sb.limit, Err: sb.err}
 	if b.Err == nil && len(sb.conns) == 0 && ctx.Err() != nil {
 		b.Err = fmt.Errorf("no connection to %s was open in time: %w", sb.addr, ctx.Err())
 	}
@@ -483,6 +579,11 @@ func (sb *sharedBurst) run(ctx context.Context) {
 		need = min(need, maxConnsPerBurst-len(sb.conns)-sb.opening)
 		if sb.failures >= maxOpenFailures {
 			need = 0
+			if sb.opening == 0 && unserved > 0 {
+				// Nothing more will open: the senders left dial.
+				sb.mu.Unlock()
+				return
+			}
 		}
 		sb.opening += max(need, 0)
 		sb.mu.Unlock()
@@ -539,6 +640,8 @@ func (sb *sharedBurst) assign() (unserved int) {
 			}
 			wc.assigned++
 			t.slots = append(t.slots, &Slot{wc: wc, reserved: true})
+			close(t.changed)
+			t.changed = make(chan struct{})
 		}
 		if len(t.slots) == t.want {
 			close(t.done)
@@ -659,7 +762,7 @@ func (t slotTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	var s *Slot
 	if r, ok := req.Context().Value(slotKey{}).(*slotRef); ok {
-		s = r.p.Load()
+		s = r.slot(req.Context())
 	}
 	if s != nil {
 		if reused, ok := s.take(); ok {
