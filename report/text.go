@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
@@ -229,7 +230,7 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return activities.CleanLine(s) // an endpoint's text: no control characters
 }
 
 // Comparison prints the two passes side by side.
@@ -255,7 +256,9 @@ func (t Text) Conclusion(c analysis.Conclusion) {
 }
 
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	// An endpoint's text (a record of any worker, old ones included) reaches
+	// the terminal without its control characters.
+	s = activities.CleanLine(s)
 	if len(s) > 160 {
 		cut := 160
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
