@@ -310,10 +310,10 @@ func (t Text) Warmup(p *Pass) {
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 	for _, r := range p.Requests {
 		if r.OK {
-			fmt.Fprintf(t.W, "  Warm-up %d ✓ Completed in %.2fs\n", r.Index+1, r.LatencySeconds)
+			fmt.Fprintf(t.W, "  Warm-up %d: answered in %.2fs\n", r.Index+1, r.LatencySeconds)
 			continue
 		}
-		fmt.Fprintf(t.W, "  Warm-up %d ✗ Failed after %.2fs: %s\n", r.Index+1, r.LatencySeconds, oneLine(r.Error))
+		fmt.Fprintf(t.W, "  Warm-up %d: failed after %.2fs: %s\n", r.Index+1, r.LatencySeconds, oneLine(r.Error))
 	}
 	fmt.Fprintln(t.W)
 }

@@ -209,3 +209,16 @@ func TestVerdictOfADriftingSerialServer(t *testing.T) {
 	assert.Equal(t, analysis.EvidenceObserved, c.Evidence)
 	assert.Contains(t, c.Text, "changed between the passes")
 }
+
+// A rerun of the failed requests resends exactly those: no warm-up.
+func TestNoWarmupInARerunOfFailedRequests(t *testing.T) {
+	f := newFakeSend()
+	env := newEnv(t, f)
+	in := testInput(4)
+	in.Warmup = 1
+	in.Only = map[string][]int{activities.PassSequential: {2}}
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	runResult(t, env, f)
+	assert.Empty(t, f.callsOf(workflows.PassWarmup))
+	assert.Len(t, f.callsOf(activities.PassSequential), 1)
+}

@@ -99,7 +99,8 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	// Runs recorded before the warm-up and the pass order replay as they
 	// ran: no warm-up, sequential pass first.
 	if workflow.GetVersion(ctx, versionWarmupOrder, workflow.DefaultVersion, 1) >= 1 {
-		if in.Warmup > 0 {
+		// A rerun of failed requests (Only) resends exactly those.
+		if in.Warmup > 0 && in.Only == nil {
 			r.enter(ctx, PassWarmup)
 			r.warmup(ctx, deadline)
 		}
