@@ -408,7 +408,8 @@ type PassResult struct {
 
 // Progress is the answer to the progress query.
 type Progress struct {
-	// Phase is starting, sequential, concurrent, done or aborted.
+	// Phase is starting, warmup, sequential, concurrent (or a sweep pass),
+	// done or aborted.
 	Phase      string              `json:"phase"`
 	Config     RunInput            `json:"config"`
 	Endpoint   activities.Endpoint `json:"endpoint"`
