@@ -57,6 +57,15 @@ type Activities struct {
 	Others map[string]*Activities
 
 	gates fireGates
+
+	redactorOnce sync.Once
+	redactor     *Redactor
+}
+
+// redactorOf returns the Redactor of a's Secret.
+func (a *Activities) redactorOf() *Redactor {
+	a.redactorOnce.Do(func() { a.redactor = NewRedactor(a.Secret) })
+	return a.redactor
 }
 
 var closedChan = func() <-chan struct{} {
@@ -203,6 +212,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 				}
 				resent := progress.sending(spec.Index)
 				rec := a.call(ctx, in, spec)
+				a.redactorOf().sanitize(&rec)
 				rec.Attempt = max(in.Attempt, 1)
 				rec.ActivityAttempt = activityAttempt
 				rec.Resent = resent
@@ -231,7 +241,13 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	if err := errors.Join(errs...); err != nil {
 		return SendOutput{}, err
 	}
-	return SendOutput{Records: progress.all()}, nil
+	// A result past Temporal's payload limit would lose every record:
+	// trim the response texts instead.
+	recs := progress.all()
+	if progress.encodedLen() > MaxBatchResultBytes-64 {
+		recs = fitRecords(recs, MaxBatchResultBytes)
+	}
+	return SendOutput{Records: recs}, nil
 }
 
 // call sends one request and measures it. Wall-clock timestamps are for the
@@ -250,6 +266,10 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 		TimeEvents:    in.Stream,
 		HeaderTimeout: HeaderBound(timeout, in.Stream),
 		StallTimeout:  StallBound(timeout, in.Stream),
+		BodyLimit:     ResponseBound(in.MaxTokens, in.Stream),
+	}
+	if in.Stream {
+		capture.LineLimit = LineLimit
 	}
 	reqCtx = WithCapture(reqCtx, capture)
 
@@ -284,7 +304,7 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	rec.setTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		a.requestFailed(ctx, err, capture, timeout, rec)
+		a.requestFailed(ctx, err, capture, timeout, req.MaxTokens, rec)
 		return
 	}
 	if rec.HTTPStatus == 0 {
@@ -300,7 +320,7 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	}
 	rec.PromptTokens = resp.Usage.PromptTokens
 	rec.CompletionTokens = resp.Usage.CompletionTokens
-	rec.Response = a.redact(resp.Choices[0].Message.Content)
+	rec.Response = resp.Choices[0].Message.Content
 }
 
 // setTimes records when the request was sent and its answer received.
@@ -312,16 +332,25 @@ func (r *RequestRecord) setTimes(sent, received time.Time) {
 
 // requestFailed records a request that go-openai reports as failed: the
 // error in one line, its kind, and the HTTP status it carries, if any.
-func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, rec *RequestRecord) {
+func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, maxTokens int, rec *RequestRecord) {
 	kind := classifyFailure(ctx, err, capture, rec.HTTPStatus)
 	msg := describeError(ctx, err, timeout)
+	cut := false
 	switch kind {
 	case ErrorKindSlowHeaders:
 		msg = fmt.Sprintf("no response headers within %s (half the request timeout %s)", capture.HeaderTimeout, timeout)
 	case ErrorKindMalformedResponse:
 		msg = fmt.Sprintf("malformed response (HTTP %d): %s", rec.HTTPStatus, msg)
+	case ErrorKindRedirect:
+		msg = fmt.Sprintf("HTTP %d: redirect to %s refused: the worker never follows a redirect (the key and the prompt would go with it)", capture.Status(), capture.Redirect())
+	case ErrorKindResponseTooLarge:
+		msg = tooLargeMessage(capture, maxTokens)
+	default:
+		// An error body cut at ErrorBodyLimit may end with the start of
+		// an echoed key: its tail is redacted too.
+		cut = capture.errorBodyCut()
 	}
-	a.fail(rec, kind, msg)
+	a.failCut(rec, kind, msg, cut)
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	switch {
@@ -332,21 +361,16 @@ func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capt
 	}
 }
 
-// fail marks rec as failed, of kind, with msg made safe for the record: one
-// line, the key redacted, then truncated (in that order: a key cut in two
-// would escape redaction).
-func (a *Activities) fail(rec *RequestRecord, kind, msg string) {
+// fail marks rec as failed, of kind, with msg made safe for the record:
+// normalised to one line, the key redacted, then truncated (in that order: a
+// key cut in two would escape redaction).
+func (a *Activities) fail(rec *RequestRecord, kind, msg string) { a.failCut(rec, kind, msg, false) }
+
+// failCut is fail for a msg that may end cut (see Redactor.Line).
+func (a *Activities) failCut(rec *RequestRecord, kind, msg string, cut bool) {
 	rec.OK = false
 	rec.ErrorKind = kind
-	rec.Error = truncate(a.redact(oneLine(msg)), maxErrorLen)
-}
-
-// oneLine joins the lines of s with spaces.
-func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Join(strings.Fields(s), " ")
+	rec.Error = a.redactorOf().Line(msg, maxErrorLen, cut)
 }
 
 // describeError turns a client error into one readable line.
@@ -361,9 +385,9 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	var reqErr *openai.RequestError
 	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
-		// Cut far beyond the record's error length: the error is cut for
-		// good once the key is redacted (see fail).
-		body := truncate(strings.TrimSpace(string(reqErr.Body)), 16*maxErrorLen)
+		// Not cut here: the transport bounded the body (ErrorBodyLimit),
+		// and the error is cut once the key is redacted (see fail).
+		body := strings.TrimSpace(string(reqErr.Body))
 		if body == "" {
 			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
 		}
@@ -399,14 +423,6 @@ func waitDeep(ctx context.Context, fire <-chan struct{}) bool {
 }
 
 var stackSink atomic.Uint32
-
-// redact replaces the secret in s.
-func (a *Activities) redact(s string) string {
-	if a.Secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, a.Secret, "[redacted API key]")
-}
 
 // maxErrorLen caps a record's error text, which keeps a run's result size
 // predictable.

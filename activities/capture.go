@@ -28,6 +28,10 @@ type Capture struct {
 	// send nothing, from the headers on: CaptureTransport then cuts the
 	// request short, and the failure is stream_stalled (see StallBound).
 	StallTimeout time.Duration
+	// BodyLimit bounds a successful response body, and LineLimit each of
+	// its lines (0: none); an error body is bounded by ErrorBodyLimit. See
+	// bound.go.
+	BodyLimit, LineLimit int64
 
 	mu     sync.Mutex
 	status int
@@ -42,6 +46,10 @@ type Capture struct {
 	// response body returned; bodyEnded is set once a read returned io.EOF.
 	bodyErr   error
 	bodyEnded bool
+	// redirect is the target of a refused redirect; bodyCut is set when an
+	// error body was cut at ErrorBodyLimit (see bound.go).
+	redirect string
+	bodyCut  bool
 }
 
 // Event is one "data:" line of a server-sent event stream, as it arrived.
@@ -187,13 +195,17 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return resp, err
 	}
+	if rerr := c.refuseRedirect(req, resp); rerr != nil {
+		cancel(rerr)
+		return nil, rerr
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.headersIn = true
 	c.status = resp.StatusCode
 	c.header = resp.Header.Clone()
 	if resp.Body != nil {
-		w := &watchedBody{rc: resp.Body, c: c, cancel: cancel, stall: c.StallTimeout, last: time.Now()}
+		w := &watchedBody{rc: c.bound(resp.StatusCode, resp.Body, cancel), c: c, cancel: cancel, stall: c.StallTimeout, last: time.Now()}
 		if w.stall > 0 {
 			w.mu.Lock() // checkStall reads w.timer
 			w.timer = time.AfterFunc(w.stall, w.checkStall)
@@ -416,5 +428,5 @@ func NewHTTPClient(pool *ConnPool) *http.Client {
 		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 		tr.DialContext = pool.DialContext
 	}
-	return &http.Client{Transport: CaptureTransport{Base: tr}}
+	return &http.Client{Transport: CaptureTransport{Base: tr}, CheckRedirect: noRedirects}
 }

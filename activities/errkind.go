@@ -48,6 +48,14 @@ const (
 	// ErrorKindCancelled: the request was cancelled (the activity was
 	// cancelled or its worker stopped) before its answer.
 	ErrorKindCancelled = "cancelled"
+	// ErrorKindRedirect: a 3xx answer. The worker never follows a redirect
+	// (the key and the prompt would go with it); the error names the target
+	// by scheme, host and path only.
+	ErrorKindRedirect = "redirect"
+	// ErrorKindResponseTooLarge: a successful response, or one line of a
+	// stream, passed its bound (see ResponseBound, LineLimit); it was read
+	// no further and its connection was closed.
+	ErrorKindResponseTooLarge = "response_too_large"
 	// ErrorKindOther: anything else, such as a refused connection or an
 	// error event inside a stream.
 	ErrorKindOther = "other"
@@ -129,6 +137,10 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 		return ErrorKindSlowHeaders
 	case errStreamStalled:
 		return ErrorKindStreamStalled
+	case errRedirect:
+		return ErrorKindRedirect
+	case errResponseTooLarge:
+		return ErrorKindResponseTooLarge
 	}
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError

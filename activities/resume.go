@@ -131,6 +131,13 @@ func (p *batchProgress) all() []RequestRecord {
 	return append([]RequestRecord(nil), p.records...)
 }
 
+// encodedLen is the size of the records encoded, without the brackets.
+func (p *batchProgress) encodedLen() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.encoded)
+}
+
 // changedSince reports whether anything changed after version v.
 func (p *batchProgress) changedSince(v int) bool {
 	p.mu.Lock()
@@ -144,6 +151,12 @@ func (p *batchProgress) snapshot() (encodedProgress, int) {
 	defer p.mu.Unlock()
 	recs := make([]byte, 0, len(p.encoded)+2)
 	recs = append(append(append(recs, '['), p.encoded...), ']')
+	if len(recs) > MaxBatchResultBytes {
+		// Heartbeat details have the payload limit too (see fitRecords).
+		if b, err := json.Marshal(fitRecords(p.records, MaxBatchResultBytes)); err == nil {
+			recs = b
+		}
+	}
 	ep := encodedProgress{Records: recs}
 	// A request that a lost attempt sent and this one has not sent yet is
 	// still one that a later attempt resends.

@@ -61,7 +61,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
 		rec.setTimes(sent, time.Now())
-		a.requestFailed(ctx, err, capture, timeout, rec)
+		a.requestFailed(ctx, err, capture, timeout, req.MaxTokens, rec)
 		return
 	}
 	defer stream.Close()
@@ -82,9 +82,13 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	}
 	// An error event is the server's own word that the stream failed; it
 	// has no status of its own.
-	eventError := func(msg string) {
-		failed(ErrorKindOther, fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg))
+	// cut says the message came from an error line cut at maxLineHead: an
+	// echoed key may begin at its end (see Redactor.Line).
+	eventError := func(msg string, cut bool) {
+		rec.setTimes(sent, time.Now())
+		a.failCut(rec, ErrorKindOther, fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg), cut)
 	}
+	payloadCut := func(ev Event) bool { return len(ev.Payload) >= maxLineHead }
 	for k := 0; ; k++ {
 		raw, err := stream.RecvRaw()
 		ev, _ := capture.Event(k)
@@ -93,13 +97,16 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 			// of the body; the clock tells them apart.
 			if ev.Error {
 				msg, _ := streamErrorMessage([]byte(ev.Payload))
-				eventError(msg)
+				eventError(msg, payloadCut(ev))
 				return
 			}
 			if !ev.Done || !finished {
 				how, isStream := progress(len(contents), capture, k)
 				kind := ErrorKindStreamTruncated
 				switch {
+				case capture.cutCause() == errResponseTooLarge:
+					failed(ErrorKindResponseTooLarge, tooLargeMessage(capture, req.MaxTokens))
+					return
 				case capture.cutCause() == errStreamStalled:
 					kind = ErrorKindStreamStalled
 				case !isStream:
@@ -114,6 +121,8 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		if err != nil {
 			var apiErr *openai.APIError
 			switch {
+			case capture.cutCause() == errResponseTooLarge:
+				failed(ErrorKindResponseTooLarge, tooLargeMessage(capture, req.MaxTokens))
 			case errors.As(err, &apiErr):
 				msg := strings.TrimSpace(apiErr.Message)
 				if msg == "" && ev.Error {
@@ -122,7 +131,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 				if msg == "" {
 					msg = err.Error()
 				}
-				eventError(msg)
+				eventError(msg, payloadCut(ev))
 			case capture.cutCause() == errStreamStalled:
 				failed(ErrorKindStreamStalled, fmt.Sprintf("the stream stalled: nothing for %s (half the request timeout %s; %d content chunks had arrived)", capture.StallTimeout, timeout, len(contents)))
 			case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -142,7 +151,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 			// An error event that go-openai could not decode (such as
 			// {"error":"text"}) comes out as an empty line.
 			msg, _ := streamErrorMessage([]byte(ev.Payload))
-			eventError(msg)
+			eventError(msg, payloadCut(ev))
 			return
 		}
 		if len(bytes.TrimSpace(raw)) == 0 {
@@ -155,7 +164,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		}
 		if len(chunk.Choices) == 0 && chunk.Usage == nil {
 			if msg, ok := streamErrorMessage(raw); ok {
-				eventError(msg)
+				eventError(msg, false)
 				return
 			}
 		}
@@ -204,7 +213,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		rec.CompletionTokens = len(contents)
 		rec.TokensEstimated = true
 	}
-	rec.Response = a.redact(text.String())
+	rec.Response = text.String()
 	if len(contents) == 0 {
 		return
 	}

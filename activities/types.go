@@ -110,6 +110,11 @@ type RequestRecord struct {
 	CompletionTokens int    `json:"completion_tokens"`
 	Model            string `json:"model"`
 	Response         string `json:"response"`
+	// ResponseTruncated is set when Response was cut to keep the batch's
+	// result within Temporal's payload limit (a response far longer than
+	// max_tokens allows, from an endpoint that ignores it): the rest of the
+	// record is whole.
+	ResponseTruncated bool `json:"response_truncated,omitempty"`
 	// DispatchDelaySeconds is, for a request of the concurrent pass, how long
 	// after the pass's common send instant it was actually sent (waiting for
 	// a free concurrency slot included).

@@ -207,6 +207,8 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 		StaticSummary:            workflows.StaticSummary(in),
 		StaticDetails:            workflows.StaticDetails(in),
 		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
+		// A backstop behind the bounds of every wait: the run ends.
+		WorkflowExecutionTimeout: in.WithDefaults().ExecutionTimeout(),
 	}
 	// Search attributes are stored in clear: with payload encryption on, a
 	// run gets none, as they name its model (and the verdict is set only on

@@ -231,6 +231,9 @@ func (s *Server) handleChat(ex *exchange) {
 	}
 
 	p := s.planFor(req.Model, msgs)
+	if s.hostile(ex, req, p.fault) {
+		return
+	}
 	switch p.fault {
 	case fault500:
 		ex.writeError(http.StatusInternalServerError, "server_error", "server_error", "",

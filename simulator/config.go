@@ -131,6 +131,16 @@ type Faults struct {
 	// Error429 answers HTTP 429 (type requests, code rate_limit_exceeded)
 	// with Retry-After: 1 immediately, whatever the rate limit.
 	Error429 float64
+
+	// Hostile faults, asked for by marker only (see hostile.go): redirect
+	// answers 307 to RedirectTo (default: port 1 of the request's host);
+	// huge-body answers 200 with a body of HugeBody bytes (default 1 GiB)
+	// that never completes its JSON value or SSE line; huge-error answers
+	// 500 with such a body; ignore-max-tokens answers a whole completion of
+	// IgnoreMaxTokensBytes (default 200 KiB) whatever max_tokens says.
+	RedirectTo           string
+	HugeBody             int64
+	IgnoreMaxTokensBytes int
 }
 
 // withDefaults returns a copy of c with defaults applied and out-of-range

@@ -86,7 +86,7 @@ func TestEndpointsProblems(t *testing.T) {
 		{"base URL without key", map[string]string{EnvBaseURL: "http://h/v1", EnvEndpoints: `[{"name": "a", "base_url": "http://h/v1", "key_env": "K"}]`, "K": "k"},
 			[]string{"OPENAI_BASE_URL is set but OPENAI_API_KEY is not"}},
 		{"not http", map[string]string{EnvEndpoints: `[{"name": "a", "base_url": "ftp://h/v1", "key_env": "K"}]`, "K": "k"},
-			[]string{`endpoint "a": base_url="ftp://h/v1" is not an http(s) URL`}},
+			[]string{`endpoint "a": base_url is not an http(s) URL such as https://api.openai.com/v1 (scheme "ftp")`}},
 		{"credentials", map[string]string{EnvEndpoints: `[{"name": "a", "base_url": "https://u:hunter2@h/v1", "key_env": "K"}]`, "K": "k"},
 			[]string{`endpoint "a": base_url must not carry credentials`}},
 		{"two problems", map[string]string{EnvEndpoints: `[{"name": "a", "base_url": "ftp://h/v1", "key_env": "K"}, {"name": "b", "base_url": "http://h/v1", "key_env": "B_KEY"}]`, "K": "k"},

@@ -22,6 +22,9 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 	if err != nil {
 		return err
 	}
+	for _, w := range cfg.Warnings() {
+		logf("worker: warning: %s", w)
+	}
 	TuneRuntime(getenv)
 	opts, err := temporalenv.Options("", temporalenv.Logger(os.Stderr, slog.LevelInfo))
 	if err != nil {
@@ -38,7 +41,7 @@ func Run(ctx context.Context, getenv func(string) string, logf func(format strin
 	}
 	var served []string
 	for _, ep := range cfg.All() {
-		served = append(served, ep.Name+" ("+ep.BaseURL+")")
+		served = append(served, ep.Name+" ("+SafeURL(ep.BaseURL)+")")
 	}
 	logf("worker: polling task queue %q on %s (namespace %s); endpoints: %s", workflows.TaskQueue, opts.HostPort, opts.Namespace, strings.Join(served, ", "))
 	if err := w.Run(stopOnSignal(worker.InterruptCh(), logf)); err != nil {

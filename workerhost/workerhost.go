@@ -239,7 +239,7 @@ func (c Config) Validate() error {
 		if ep.APIKey == "" {
 			problems = append(problems, where+": "+keyProblem(ep))
 		}
-		if msg := checkURL(ep.BaseURL, "base_url", "the variable that key_env names"); msg != "" {
+		if msg := checkURL(ep.BaseURL, "base_url", "the variable that key_env names", c.keys()...); msg != "" {
 			problems = append(problems, where+": "+msg)
 		}
 	}
@@ -254,26 +254,120 @@ func checkDefault(ep Endpoint) []string {
 	if ep.APIKey == "" {
 		return []string{EnvAPIKey + " is not set: the worker needs the API key in its environment (export " + EnvAPIKey + "=..., or list endpoints in " + EnvEndpoints + ")"}
 	}
-	if msg := checkURL(ep.BaseURL, EnvBaseURL, EnvAPIKey); msg != "" {
+	if msg := checkURL(ep.BaseURL, EnvBaseURL, EnvAPIKey, ep.APIKey); msg != "" {
 		return []string{msg}
 	}
 	return nil
 }
 
-// checkURL returns what is wrong with an endpoint's base URL, or "". The
-// message never repeats a URL that carries credentials; it says where the key
-// goes instead.
-func checkURL(raw, what, keyGoes string) string {
+// keys lists the keys of every endpoint: none may appear in a base URL.
+func (c Config) keys() []string {
+	var keys []string
+	for _, ep := range c.All() {
+		keys = append(keys, ep.APIKey)
+	}
+	return keys
+}
+
+// Warnings lists what the worker says at start-up about a configuration that
+// works but deserves attention: a key shorter than activities.ShortKeyLen
+// characters, which is redacted from what the endpoint sends only where it
+// stands as a whole word.
+func (c Config) Warnings() []string {
+	var out []string
+	for _, ep := range c.All() {
+		if ep.APIKey != "" && activities.NewRedactor(ep.APIKey).IsShort() {
+			out = append(out, fmt.Sprintf("endpoint %q: its key (%s) is shorter than %d characters: it is redacted from what the endpoint sends only where it stands as a whole word, never inside one (fine for a test key such as the simulator's)", ep.Name, ep.KeyEnv, activities.ShortKeyLen))
+		}
+	}
+	return out
+}
+
+// checkURL returns what is wrong with an endpoint's base URL, or "". A base
+// URL is a scheme (http or https), a host with an optional port, and a
+// path: credentials, a query string or a fragment are refused (a key pasted
+// there would be logged and recorded), and so is anything that looks like a
+// key (see looksLikeKey), or a piece of one of keys. The message never
+// repeats the URL; it says where the key goes instead.
+func checkURL(raw, what, keyGoes string, keys ...string) string {
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("%s is not a URL such as %s", what, DefaultBaseURL)
+		return fmt.Sprintf("%s is not a URL such as %s (not repeated here, in case it holds a key)", what, DefaultBaseURL)
 	case u.User != nil:
 		return fmt.Sprintf("%s must not carry credentials; put the key in %s", what, keyGoes)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
+		return fmt.Sprintf("%s must not have a query string or a fragment (a base URL is scheme, host, port and path); put a key in %s", what, keyGoes)
+	case looksLikeKey(raw, keys):
+		return fmt.Sprintf("%s holds what looks like an API key (not repeated here): put the key in %s, not in the URL", what, keyGoes)
 	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return fmt.Sprintf("%s=%q is not an http(s) URL such as %s", what, raw, DefaultBaseURL)
+		return fmt.Sprintf("%s is not an http(s) URL such as %s (scheme %q)", what, DefaultBaseURL, truncateName(u.Scheme))
 	}
 	return ""
+}
+
+// truncateName cuts a name for a message.
+func truncateName(s string) string {
+	if len(s) > 16 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return "…"
+	}
+	return s
+}
+
+// keyPrefix matches the start of common API keys (OpenAI sk-/sk-proj-,
+// Anthropic sk-ant-, Groq gsk_, Hugging Face hf_, xAI xai-, Google AIza)
+// followed by enough key characters.
+var keyPrefix = regexp.MustCompile(`(?:^|[^A-Za-z0-9])(?:sk-|sk_|gsk_|hf_|xai-|pk-|rk-|AIza)[A-Za-z0-9_-]{16,}`)
+
+// looksLikeKey reports whether a base URL holds a key: one of keys (or a
+// piece of one of 8 characters or more), text that starts like a known API
+// key, or a path segment of 32 or more letters and digits that mixes upper
+// case, lower case and digits (random base62, as keys are; host names and
+// hex IDs such as account IDs are not refused).
+func looksLikeKey(raw string, keys []string) bool {
+	for _, k := range keys {
+		if k != "" && activities.NewRedactor(k).Redact(raw) != raw {
+			return true
+		}
+	}
+	if keyPrefix.MatchString(raw) {
+		return true
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	for _, seg := range strings.FieldsFunc(u.Path, func(r rune) bool { return r == '/' }) {
+		if len(seg) < 32 {
+			continue
+		}
+		var upper, lower, digit bool
+		for _, r := range seg {
+			switch {
+			case r >= 'A' && r <= 'Z':
+				upper = true
+			case r >= 'a' && r <= 'z':
+				lower = true
+			case r >= '0' && r <= '9':
+				digit = true
+			}
+		}
+		if upper && lower && digit {
+			return true
+		}
+	}
+	return false
+}
+
+// SafeURL returns a base URL as it is shown and recorded: scheme, host
+// (with its port) and path, without a trailing slash. Validate refuses
+// anything else, so this only drops what it could not have held.
+func SafeURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return strings.TrimRight((&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), "/")
 }
 
 // NewActivities returns the activities bound to the configured endpoints:
@@ -296,7 +390,7 @@ func NewActivities(cfg Config) *activities.Activities {
 
 func newEndpointActivities(ep Endpoint) *activities.Activities {
 	oc := openai.DefaultConfig(ep.APIKey)
-	oc.BaseURL = strings.TrimRight(ep.BaseURL, "/")
+	oc.BaseURL = SafeURL(ep.BaseURL)
 	pool := &activities.ConnPool{}
 	hc := activities.NewHTTPClient(pool)
 	oc.HTTPClient = hc

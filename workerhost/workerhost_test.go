@@ -169,3 +169,65 @@ func TestStopOnSignalSaysWhatHappens(t *testing.T) {
 		t.Errorf("logged %q, want one line saying that batches in flight finish first", logged)
 	}
 }
+
+// TestBaseURLWithKeyOrQueryIsRefused: a base URL is scheme, host, port and
+// path. A query string, a fragment, or something that looks like a key is
+// refused at start-up, and the message does not repeat it.
+func TestBaseURLWithKeyOrQueryIsRefused(t *testing.T) {
+	const pasted = "sk-proj-Zq3xW9vL2mN8bT5yR1cK7hJ4gF6dS0aP"
+	for _, tc := range []struct{ url, leak string }{
+		{"https://api.example.com/v1?api-key=hunter2hunter2", "hunter2"},
+		{"https://api.example.com/v1#hunter2hunter2", "hunter2"},
+		{"https://api.example.com/v1?", "?"},
+		{pasted, pasted[8:16]},
+		{"https://api.example.com/" + pasted + "/v1", pasted[8:16]},
+		{"https://api.example.com/v1/Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4f", "Ab3dEf6h"},
+		{"https://api.example.com/v1/" + secret[2:12], secret[2:12]},
+		{"ftp://" + pasted, pasted[8:16]},
+	} {
+		_, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: secret, EnvBaseURL: tc.url}))
+		if err == nil {
+			t.Errorf("%s=%q accepted", EnvBaseURL, tc.url)
+			continue
+		}
+		if strings.Contains(err.Error(), tc.leak) {
+			t.Errorf("error %q repeats %q", err, tc.leak)
+		}
+		if !strings.Contains(err.Error(), EnvBaseURL) {
+			t.Errorf("error %q does not name %s", err, EnvBaseURL)
+		}
+	}
+	// Host names and hex IDs (an account ID in a gateway's path) are no keys.
+	for _, u := range []string{
+		"https://gateway.ai.cloudflare.com/v1/fedcba9876543210fedcba9876543210/gw/openai",
+		"https://zyxwvutsrq9876543210zyxwvutsrq98.lambda-url.us-east-1.on.aws/v1",
+		"http://127.0.0.1:8000/v1",
+	} {
+		if _, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: secret, EnvBaseURL: u})); err != nil {
+			t.Errorf("%s=%q refused: %v", EnvBaseURL, u, err)
+		}
+	}
+}
+
+// TestShortKeyWarning: a key shorter than 20 characters works, with a
+// warning that names its variable, never the key.
+func TestShortKeyWarning(t *testing.T) {
+	cfg, err := ConfigFromEnv(env(map[string]string{EnvAPIKey: "test", EnvBaseURL: "http://127.0.0.1:8000/v1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], EnvAPIKey) || strings.Contains(w[0], `"test"`) {
+		t.Fatalf("warnings %q: want one naming %s", w, EnvAPIKey)
+	}
+	cfg, _ = ConfigFromEnv(env(map[string]string{EnvAPIKey: strings.Repeat("k", 40)}))
+	if w := cfg.Warnings(); len(w) != 0 {
+		t.Fatalf("warnings for a long key: %q", w)
+	}
+}
+
+func TestSafeURL(t *testing.T) {
+	if got := SafeURL("https://h:8443/v1/"); got != "https://h:8443/v1" {
+		t.Errorf("SafeURL = %q", got)
+	}
+}

@@ -201,6 +201,8 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("the concurrent pass can only come first when both passes run")
 	case in.onlyError() != nil:
 		return in.onlyError()
+	case in.boundsError() != nil:
+		return in.boundsError()
 	case in.RunsConcurrent() && in.shardResultBytes() > MaxPromptBytes:
 		return fmt.Errorf("each concurrent batch would return about %d KiB (%d requests of up to %d tokens), over Temporal's 2 MiB payload limit: raise -shards or lower -max-tokens",
 			in.shardResultBytes()>>10, in.requestsPerShard(), in.MaxTokens)
@@ -227,7 +229,7 @@ func (in RunInput) historyBytes() int {
 	if in.RunsConcurrent() {
 		passes++
 	}
-	return passes * in.Requests * in.recordBytes()
+	return satMul(satMul(passes, in.Requests), in.recordBytes())
 }
 
 // recordBytes bounds the size of one request's record: its prompt, its fields
@@ -238,7 +240,7 @@ func (in RunInput) recordBytes() int {
 	for _, p := range in.Prompts {
 		longest = max(longest, len(p))
 	}
-	return longest + 600 + 6*in.MaxTokens
+	return satAdd(longest+600, satMul(6, max(in.MaxTokens, 0)))
 }
 
 // requestsPerShard is the most requests one batch of the concurrent pass
@@ -250,7 +252,7 @@ func (in RunInput) requestsPerShard() int {
 
 // shardResultBytes bounds the size of one concurrent batch's result.
 func (in RunInput) shardResultBytes() int {
-	return in.requestsPerShard() * in.recordBytes()
+	return satMul(in.requestsPerShard(), in.recordBytes())
 }
 
 func (in RunInput) promptBytes() int {
