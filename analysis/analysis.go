@@ -80,6 +80,13 @@ type PassSummary struct {
 	// responses (see ObservedConcurrency). Absent when nothing was
 	// streamed.
 	ObservedServerConcurrency *ObservedConcurrency `json:"observed_server_concurrency,omitempty"`
+	// Connections counts the distinct connections the pass's requests went
+	// out on (by their connection field).
+	Connections int `json:"connections"`
+	// ColdConnections counts the requests that connected or shook hands
+	// when they were sent (connection_warm false) instead of going out on a
+	// connection ready before.
+	ColdConnections int `json:"cold_connections"`
 }
 
 // RateLimitSummary is the tightest of the rate limits a pass's responses
@@ -119,6 +126,7 @@ type RateLimitWindow struct {
 // successful requests. The result does not depend on the order of records.
 func Summarize(records []activities.RequestRecord) PassSummary {
 	s := PassSummary{StatusCounts: map[string]int{}}
+	s.Connections, s.ColdConnections = connectionCounts(records)
 	type event struct {
 		at    int64
 		delta int

@@ -288,6 +288,7 @@ func passStats(p *report.Pass) []string {
 		"mean latency " + seconds(p.AverageLatencySeconds),
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
+		fmt.Sprintf("%d connections, %d requests on a cold one", p.Connections, p.ColdConnections),
 	}
 }
 

@@ -150,6 +150,11 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
+	if conc != nil {
+		if w := analysis.BurstWarning(*conc); w != "" {
+			d.Conclusion.Text += " " + w
+		}
+	}
 	if len(r.Sweep) > 0 {
 		d.Sweep = &Sweep{}
 		for _, p := range r.Sweep {

@@ -89,7 +89,8 @@ var (
 		"warmup", "order"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
-		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit"}
+		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit",
+		"connections", "cold_connections"}
 	// statsKeys are the names of every stats object (latency, ttft, tpot, itl).
 	statsKeys   = []string{"mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "n"}
 	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",

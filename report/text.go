@@ -154,6 +154,12 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
 	fmt.Fprintf(t.W, "    Start spread:          %.3fs\n", s.StartSpreadSeconds)
 	fmt.Fprintf(t.W, "    Max in flight:         %d\n", s.MaxInFlight)
+	if s.Connections > 0 || s.ColdConnections > 0 {
+		fmt.Fprintf(t.W, "    Connections:           %d (%d requests on a cold one)\n", s.Connections, s.ColdConnections)
+	}
+	if w := analysis.BurstWarning(s); w != "" && pass == "concurrent" {
+		fmt.Fprintf(t.W, "    %s\n", w)
+	}
 	if s.OutputTokensPerSecond > 0 {
 		fmt.Fprintf(t.W, "    Output tokens/s:       %.1f\n", s.OutputTokensPerSecond)
 	}

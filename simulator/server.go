@@ -60,6 +60,7 @@ type Server struct {
 	statusCounts map[int]int
 	httpSrv      *http.Server
 	serveDone    chan struct{}
+	arrivals     arrivalLog // when each chat request arrived (see Arrivals)
 
 	// Test hooks, set before the server handles requests.
 	onQueue func() // a chat request was queued at the concurrency gate
@@ -273,10 +274,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case path == "/v1/chat/completions":
+		s.arrivals.add(time.Now())
 		if !s.allowMethod(ex, http.MethodPost) {
 			return
 		}
 		s.handleChat(ex)
+	case strings.HasPrefix(path, "/sim/") && s.handleSim(ex, path):
 	case path == "/v1/models":
 		if !s.allowMethod(ex, http.MethodGet) || !s.authorized(ex) {
 			return
