@@ -6,6 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -22,26 +26,84 @@ import (
 )
 
 // commands are the starter's subcommands; without one it starts a run.
-var commands = map[string]func(args []string, stdout, stderr io.Writer) error{
+// With -dev before them (`starter -dev list`) they work on the demo's runs,
+// in its dev server; dev is then the demo's environment, else nil.
+var commands = map[string]func(dev *devEnv, args []string, stdout, stderr io.Writer) error{
 	"list":   runList,
 	"result": runResult,
 	"rerun":  runRerun,
 }
 
-// dial connects with the standard environment configuration, and returns
-// the options it used (namespace, data converter); failing to is bad input
-// (the address or the key is the user's to fix).
-func dial(ctx context.Context, stderr io.Writer) (client.Client, client.Options, error) {
-	opts, err := temporalenv.Options("", temporalenv.QuietLogger(stderr))
+// dial connects with the standard environment configuration (or to the
+// demo's dev server, with -dev), and returns the options it used (namespace,
+// data converter); failing to is bad input (the address or the key is the
+// user's to fix). cmd is the command, for the hint on the demo's runs.
+func dial(ctx context.Context, dev *devEnv, cmd string, stderr io.Writer) (client.Client, client.Options, error) {
+	address := ""
+	if dev != nil {
+		address = dev.address
+	}
+	opts, err := temporalenv.Options(address, temporalenv.QuietLogger(stderr))
 	if err != nil {
 		return nil, opts, badInput("%v", err)
 	}
 	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
 	if err != nil {
-		return nil, opts, badInput("%v", err)
+		return nil, opts, badInput("%v%s", err, devHint(dev == nil, cmd))
 	}
 	return c, opts, nil
 }
+
+// devHint follows an unreachable server's error: the demo's runs are in its
+// own dev server, reached with -dev.
+func devHint(show bool, cmd string) string {
+	if !show || os.Getenv("TEMPORAL_ADDRESS") != "" {
+		return ""
+	}
+	return "; runs of the demo are kept in its dev server: `starter -dev " + cmd + "`"
+}
+
+// devMissing adds to a "no run with workflow ID" error where the run may be:
+// in the demo's dev server (without -dev), or gone with a fresh or in-memory
+// demo (with it).
+func devMissing(err error, dev *devEnv) error {
+	var ee exitError
+	if err == nil || !errors.As(err, &ee) || !strings.HasPrefix(ee.err.Error(), "no run with workflow ID") {
+		return err
+	}
+	switch {
+	case dev == nil:
+		return badInput("%v: a run of the demo is in its own dev server: add -dev (`starter -dev list` shows them)", ee.err)
+	case dev.server == nil:
+		return badInput("%v: the demo used the Temporal server already running at %s, which does not have it", ee.err, dev.address)
+	case dev.dbFile == "":
+		return badInput("%v: this demo keeps no runs (no cache folder)", ee.err)
+	}
+	return badInput("%v: the demo keeps its runs in %s, which -dev-fresh empties (`starter -dev list` shows what it has)", ee.err, dev.dbFile)
+}
+
+// devCommand runs a subcommand on the demo's runs: it starts the demo's dev
+// server (on its history file) for the command's time.
+func devCommand(name string, args []string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Parse first, so that bad flags and -h start no server.
+	if err := commands[name](checkOnly, args, io.Discard, stderr); !errors.Is(err, errChecked) {
+		return err
+	}
+	dev, err := startDev(ctx, options{}, io.Discard, stderr)
+	if err != nil {
+		return err
+	}
+	defer dev.close()
+	return commands[name](dev, args, stdout, stderr)
+}
+
+// checkOnly, given to a command as its dev, has it check its arguments and
+// return errChecked instead of running.
+var checkOnly = &devEnv{}
+
+var errChecked = errors.New("arguments checked")
 
 // encrypted is the error of a run whose payloads this starter cannot
 // decrypt (no LLMCONC_CODEC_KEY, or another key): the codec's own line.
@@ -52,41 +114,55 @@ func encrypted(id string, err error) error {
 	return nil
 }
 
-func subFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("starter "+name, flag.ContinueOnError)
+// subFlags is a subcommand's flag set; its usage is printed once, on -h,
+// with the environment it reads.
+func subFlags(name, usage, what string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: starter [-dev] %s %s\n\n%s\n\nFlags:\n", name, usage, what)
 		fs.SetOutput(stderr)
-		fmt.Fprintln(stderr, "Usage: starter "+name+" "+usage)
 		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+		fmt.Fprint(stderr, envUsage)
 	}
 	return fs
 }
 
+// parseSub parses a subcommand's flags, and prints the usage on -h.
 func parseSub(fs *flag.FlagSet, args []string) error {
+	// The flag package prints the usage on any error; only -h asks for it.
+	printUsage := fs.Usage
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			printUsage()
 			return err
 		}
-		return badInput("%v (run %s -h for the flags)", err, fs.Name())
+		return badInput("%s: %v (run starter %s -h for the flags)", fs.Name(), err, fs.Name())
 	}
 	return nil
 }
 
 // runList shows recent runs: status, verdict, speedup and start time. A run
 // whose result this starter cannot decrypt shows the verdict "encrypted".
-func runList(args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("list", "[-n N]", stderr)
+func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("list", "[-n N]", "Recent runs, newest first: status, endpoint, verdict, speedup, start time. Sends no request.", stderr)
 	n := fs.Int("n", 20, "how many runs, newest first")
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return badInput("list: unexpected argument %q (run starter list -h for the flags)", fs.Arg(0))
+	}
 	if *n < 1 {
-		return badInput("-n must be at least 1, got %d", *n)
+		return badInput("list: -n must be at least 1, got %d", *n)
+	}
+	if dev == checkOnly {
+		return errChecked
 	}
 	ctx := context.Background()
-	c, opts, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, dev, "list", stderr)
 	if err != nil {
 		return err
 	}
@@ -176,23 +252,26 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 
 // runResult rebuilds a finished run's JSON and HTML report from its history,
 // sending no request.
-func runResult(args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("result", "[-out FILE] [-html FILE] WORKFLOW_ID", stderr)
+func runResult(dev *devEnv, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("result", "[-out FILE] [-html FILE] WORKFLOW_ID", "Rebuild a finished run's JSON and HTML report from its history. Sends no request.", stderr)
 	var o options
 	o.outputFlags(fs)
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return badInput("starter result takes one workflow ID (starter list shows them)")
+		return badInput("result takes one workflow ID (starter list shows them)")
 	}
 	id := fs.Arg(0)
-	outPath, htmlPath, err := o.outputPaths(time.Now())
+	outPath, htmlPath, err := o.outputPaths(id)
 	if err != nil {
 		return err
 	}
+	if dev == checkOnly {
+		return errChecked
+	}
 	ctx := context.Background()
-	c, opts, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, dev, "result "+id, stderr)
 	if err != nil {
 		return err
 	}
@@ -200,7 +279,7 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 	ns := opts.Namespace
 	info, err := describeRun(ctx, c, ns, id)
 	if err != nil {
-		return err
+		return devMissing(err, dev)
 	}
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
@@ -218,41 +297,45 @@ func runResult(args []string, stdout, stderr io.Writer) error {
 // runRerun starts a new run with the configuration of an earlier one, read
 // from the earlier run's history (its input, prompts included, and its task
 // queue), and follows it like a new run.
-func runRerun(args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("rerun", "[-failed-only] [-out FILE] [-html FILE] [-id NEW_ID] WORKFLOW_ID", stderr)
+func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
+	fs := subFlags("rerun", "[-failed-only] [-out FILE] [-html FILE] [-id NEW_ID] [-ui URL] WORKFLOW_ID",
+		"A new run with an earlier run's configuration and prompts, read from its history, on the same task queue\n(-dev serves the queue of a demo run itself). With -failed-only, resend only the requests that failed, and merge.", stderr)
 	var o options
 	o.outputFlags(fs)
 	failedOnly := fs.Bool("failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
-	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
+	uiFlag(fs, &o.uiURL)
 	if err := parseSub(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return badInput("starter rerun takes one workflow ID (starter list shows them)")
+		return badInput("rerun takes one workflow ID (starter list shows them)")
 	}
 	now := time.Now()
-	outPath, htmlPath, err := o.outputPaths(now)
-	if err != nil {
+	orig := fs.Arg(0)
+	id := o.workflowID
+	if err := o.checkOutputs(); err != nil {
 		return err
 	}
+	if dev == checkOnly {
+		return errChecked
+	}
 	ctx := context.Background()
-	c, opts, err := dial(ctx, stderr)
+	c, opts, err := dial(ctx, dev, "rerun "+orig, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	ns := opts.Namespace
-	orig := fs.Arg(0)
 	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return badInput("no run with workflow ID %q in namespace %q", orig, ns)
+		return devMissing(badInput("no run with workflow ID %q in namespace %q", orig, ns), dev)
 	}
 	first, err := it.Next()
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return badInput("no run with workflow ID %q in namespace %q", orig, ns)
+			return devMissing(badInput("no run with workflow ID %q in namespace %q", orig, ns), dev)
 		}
 		return failed(fmt.Errorf("read the history of run %s: %w", orig, err))
 	}
@@ -280,11 +363,22 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
-	id := o.workflowID
 	if id == "" {
 		id = DefaultWorkflowID(in.Model, now)
 	}
-	if err := requireEndpoint(ctx, c, opts.HostPort, started.GetTaskQueue().GetName(), in.WithDefaults().Endpoint, workerWait, stdout); err != nil {
+	outPath, htmlPath, err := o.outputPaths(id)
+	if err != nil {
+		return err
+	}
+	queue := started.GetTaskQueue().GetName()
+	if dev != nil {
+		if err := dev.serve(in.Model, queue); err != nil {
+			return err
+		}
+	} else if err := requireServed(ctx, c, queue, orig); err != nil {
+		return err
+	}
+	if err := requireEndpoint(ctx, c, opts.HostPort, queue, in.WithDefaults().Endpoint, workerWait, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
@@ -293,7 +387,30 @@ func runRerun(args []string, stdout, stderr io.Writer) error {
 		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
 		input: &in,
 	}
-	return w.start(ctx, id, started.GetTaskQueue().GetName(), in)
+	return w.start(ctx, id, queue, in)
+}
+
+// requireServed refuses at once a rerun of run orig on a task queue that no
+// worker polls, saying how to serve it: a demo run's queue with -dev, any
+// other with a worker on that queue.
+func requireServed(ctx context.Context, c client.Client, queue, orig string) error {
+	_, pollers, err := servedEndpoints(ctx, c, queue)
+	if err != nil || pollers > 0 {
+		return nil // requireEndpoint says what is wrong
+	}
+	return badInput("run %s ran on task queue %q, which no worker polls: %s", orig, queue, serveHint(queue, "rerun "+orig))
+}
+
+// serveHint says how to put a worker on queue; cmd is the starter command
+// to give again for a demo run's queue.
+func serveHint(queue, cmd string) string {
+	switch {
+	case isDevQueue(queue):
+		return fmt.Sprintf("it is a demo run's own queue: `starter -dev %s` serves it", cmd)
+	case queue == workflows.TaskQueue:
+		return "start a worker (`go run ./worker`, with the same TEMPORAL_ADDRESS and namespace)"
+	}
+	return fmt.Sprintf("start a worker on it (`go run ./worker -task-queue %s`, with the same TEMPORAL_ADDRESS and namespace)", queue)
 }
 
 // onlyFailed limits a rerun of run orig to the requests that failed in it
@@ -326,4 +443,21 @@ func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter
 	}
 	in.Only, in.RerunOf = only, orig
 	return n, nil
+}
+
+// modelOf is the model of run id, read from its input, or DefaultModel.
+func modelOf(ctx context.Context, c client.Client, id string) string {
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return DefaultModel
+	}
+	first, err := it.Next()
+	if err != nil {
+		return DefaultModel
+	}
+	var in workflows.RunInput
+	if a := first.GetWorkflowExecutionStartedEventAttributes(); a == nil || converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in) != nil || in.Model == "" {
+		return DefaultModel
+	}
+	return in.Model
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,22 +32,68 @@ const (
 	devUIPort = 8233
 )
 
-// devEnv is the self-contained demo: a dev server, an in-process worker on a
-// task queue of its own, and the simulator when no key is set.
+// devEnv is the self-contained demo: a dev server that keeps its runs in a
+// file under the user's cache folder, an in-process worker, and the
+// simulator when no key is set.
 type devEnv struct {
 	address   string
 	uiURL     string
-	taskQueue string
+	taskQueue string // the in-process worker's, once serve ran
+	dbFile    string // the server's history, or "" (in memory)
 
+	cfg    workerhost.Config
 	server *devserver.Server
 	sim    *simulator.Server
 	client client.Client
 	worker worker.Worker
 }
 
-// startDev brings the demo environment up.
+// EnvDevPort sets the demo dev server's gRPC port: 0 for any free port (its
+// UI then gets one too). Set, the demo always starts a server of its own.
+const EnvDevPort = "LLMCONC_DEV_PORT"
+
+// devPortFromEnv reads EnvDevPort: unset, the demo uses a server already on
+// devPort (reuse), else starts one there or on a free port.
+func devPortFromEnv() (port int, reuse bool, err error) {
+	v := os.Getenv(EnvDevPort)
+	if v == "" {
+		return 0, true, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, false, fmt.Errorf("%s must be a port number (0 for any free port), got %q", EnvDevPort, v)
+	}
+	return p, false, nil
+}
+
+// EnvDevDB overrides where -dev keeps its dev server's history.
+const EnvDevDB = "LLMCONC_DEV_DB"
+
+// devDBFile is the file in which -dev's dev server keeps its runs:
+// $LLMCONC_DEV_DB, or llmconc/temporal-dev.db in the user's cache folder
+// (os.UserCacheDir: ~/.cache on Linux, ~/Library/Caches on macOS).
+func devDBFile() (string, error) {
+	if p := os.Getenv(EnvDevDB); p != "" {
+		return p, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "llmconc", "temporal-dev.db"), nil
+}
+
+// devQueue is the task queue of a new demo run: one of its own, so that a
+// worker of another demo on the same server never takes its tasks.
+func devQueue() string { return workflows.TaskQueue + "-dev-" + randomHex(4) }
+
+// isDevQueue reports whether q is the task queue of a demo run.
+func isDevQueue(q string) bool { return strings.HasPrefix(q, workflows.TaskQueue+"-dev-") }
+
+// startDev brings the demo's dev server (or the one already running on the
+// usual port) and a client up; serve adds the worker.
 func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *devEnv, err error) {
-	env = &devEnv{taskQueue: workflows.TaskQueue + "-dev-" + randomHex(4)}
+	env = &devEnv{}
 	started := env // the error returns below set env to nil
 	defer func() {
 		if err != nil {
@@ -55,46 +105,56 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 	if err != nil {
 		return nil, badInput("%v", err)
 	}
-	if cfg.APIKey == "" {
-		// 1-2 s to the first token, then 50 tokens 20 ms apart: 2-3 s per
-		// request, streamed or not.
-		env.sim = simulator.New(simulator.Config{
-			Latency:  time.Second,
-			Jitter:   time.Second,
-			PerToken: 20 * time.Millisecond,
-			APIKey:   "sim-" + randomHex(8),
-			Models:   append(simulator.DefaultModels(), o.model),
-			Seed:     1,
-		})
-		base, err := env.sim.Start("127.0.0.1:0")
-		if err != nil {
-			return nil, failed(fmt.Errorf("start the simulator: %w", err))
-		}
-		cfg.APIKey, cfg.BaseURL = env.sim.Config().APIKey, base
-		cfg.Label = "built-in simulator, 2-3 s per request; no OPENAI_API_KEY set"
-	}
-	if o.attach == "" && !slices.Contains(cfg.Names(), strings.TrimSpace(o.endpoint)) {
+	env.cfg = cfg
+	if o.attach == "" && o.endpoint != "" && !slices.Contains(env.names(), strings.TrimSpace(o.endpoint)) {
 		return nil, badInput("the -dev worker does not serve endpoint %q; it serves %s: choose one with -endpoint, or allow-list it in %s",
-			strings.TrimSpace(o.endpoint), strings.Join(cfg.Names(), ", "), workerhost.EnvEndpoints)
+			strings.TrimSpace(o.endpoint), strings.Join(env.names(), ", "), workerhost.EnvEndpoints)
 	}
 
+	wantPort, reuse, err := devPortFromEnv()
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
 	local := fmt.Sprintf("127.0.0.1:%d", devPort)
-	if !devserver.PortFree(devPort) && devserver.Answers(ctx, local, client.DefaultNamespace) {
+	if reuse && !devserver.PortFree(devPort) && devserver.Answers(ctx, local, client.DefaultNamespace) {
+		if o.devFresh {
+			return nil, badInput("-dev-fresh starts the demo's dev server with no runs, but a Temporal server already runs at %s: stop it first", local)
+		}
 		fmt.Fprintf(stdout, "Using the Temporal server already running at %s.\n", local)
 		env.address = local
 		if !devserver.PortFree(devUIPort) {
 			env.uiURL = fmt.Sprintf("http://localhost:%d", devUIPort)
 		}
 	} else {
-		port, uiPort := 0, 0
-		if devserver.PortFree(devPort) {
-			port = devPort
+		port, uiPort := wantPort, 0
+		if reuse {
+			port = 0
+			if devserver.PortFree(devPort) {
+				port = devPort
+			}
+			if devserver.PortFree(devUIPort) {
+				uiPort = devUIPort
+			}
 		}
-		if devserver.PortFree(devUIPort) {
-			uiPort = devUIPort
+		db, err := devDBFile()
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(db), 0o700)
 		}
+		switch {
+		case err != nil:
+			fmt.Fprintf(stdout, "(No cache folder for the demo's runs (%v): they last as long as the dev server.)\n", err)
+			db = ""
+		case o.devFresh:
+			if err := removeDB(db); err != nil {
+				return nil, badInput("-dev-fresh: %v", err)
+			}
+		}
+		env.dbFile = db
 		fmt.Fprintln(stdout, "Starting a local Temporal dev server…")
-		srv, err := devserver.Start(ctx, devserver.Options{Port: port, UIPort: uiPort, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes})
+		srv, err := devserver.Start(ctx, devserver.Options{
+			Port: port, UIPort: uiPort, DBFile: db, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes,
+			BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(stdout)),
+		})
 		if err != nil {
 			return nil, failed(err)
 		}
@@ -108,15 +168,62 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 	if env.client, err = temporalenv.Dial(ctx, copts, 10*time.Second); err != nil {
 		return nil, failed(err)
 	}
-	cfg.TaskQueue = env.taskQueue
-	workerhost.TuneRuntime(os.Getenv)
-	if env.worker, err = workerhost.New(env.client, cfg); err != nil {
-		return nil, badInput("%v", err)
-	}
-	if err := env.worker.Start(); err != nil {
-		return nil, failed(fmt.Errorf("start the in-process worker: %w", err))
-	}
 	return env, nil
+}
+
+// removeDB removes the dev server's database file and SQLite's companions.
+func removeDB(db string) error {
+	for _, p := range []string{db, db + "-wal", db + "-shm", db + "-journal"} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// names are the endpoints the demo's worker serves.
+func (e *devEnv) names() []string {
+	cfg := e.cfg
+	if cfg.APIKey == "" {
+		cfg.APIKey = "the simulator's" // serve puts the simulator there
+	}
+	return cfg.Names()
+}
+
+// serve starts the in-process worker on taskQueue, with the simulator in
+// front of the default endpoint when no key is set.
+func (e *devEnv) serve(model, taskQueue string) error {
+	cfg := e.cfg
+	if cfg.APIKey == "" {
+		// 1-2 s to the first token, then 50 tokens 20 ms apart: 2-3 s per
+		// request, streamed or not.
+		e.sim = simulator.New(simulator.Config{
+			Latency:  time.Second,
+			Jitter:   time.Second,
+			PerToken: 20 * time.Millisecond,
+			APIKey:   "sim-" + randomHex(8),
+			Models:   append(simulator.DefaultModels(), model),
+			Seed:     1,
+		})
+		base, err := e.sim.Start("127.0.0.1:0")
+		if err != nil {
+			return failed(fmt.Errorf("start the simulator: %w", err))
+		}
+		cfg.APIKey, cfg.BaseURL = e.sim.Config().APIKey, base
+		cfg.Label = "built-in simulator, 2-3 s per request; no OPENAI_API_KEY set"
+	}
+	cfg.TaskQueue = taskQueue
+	e.taskQueue = taskQueue
+	workerhost.TuneRuntime(os.Getenv)
+	var err error
+	if e.worker, err = workerhost.New(e.client, cfg); err != nil {
+		return badInput("%v", err)
+	}
+	if err := e.worker.Start(); err != nil {
+		e.worker = nil
+		return failed(fmt.Errorf("start the in-process worker: %w", err))
+	}
+	return nil
 }
 
 // devWorkerConfig uses the worker's configuration (OPENAI_API_KEY,
@@ -130,7 +237,11 @@ func devWorkerConfig(o options) (workerhost.Config, error) {
 }
 
 func (e *devEnv) describe() []string {
-	lines := []string{"Temporal:          " + e.address + " (local dev server)"}
+	where := " (local dev server)"
+	if e.dbFile != "" {
+		where = " (local dev server; runs kept in " + e.dbFile + ")"
+	}
+	lines := []string{"Temporal:          " + e.address + where}
 	if e.uiURL != "" {
 		lines = append(lines, "Temporal UI:       "+e.uiURL)
 	}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/prompts"
-	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -78,12 +78,17 @@ type options struct {
 	repeat         int
 	retry          string
 	dev            bool
+	devFresh       bool
 	shards         int
 	fireLead       time.Duration
 	taskQueue      string
 	workflowID     string
 	uiURL          string
 	maxRequests    int
+	warmup         int
+	// streamSet is set when -stream was given: streaming was asked for (or
+	// refused), not the default.
+	streamSet bool
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -99,21 +104,74 @@ func newFlagSet(o *options) *flag.FlagSet {
 	o.outputFlags(fs)
 	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
-	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
+	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
+	fs.IntVar(&o.warmup, "warmup", workflows.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", workflows.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
-	fs.BoolVar(&o.dev, "dev", false, "self-contained demo: start a local Temporal dev server, an in-process worker, and the simulator when OPENAI_API_KEY is unset")
+	fs.BoolVar(&o.dev, "dev", false, "self-contained demo: start a local Temporal dev server (keeping its runs in the user's cache folder), an in-process worker, and the simulator when OPENAI_API_KEY is unset")
+	fs.BoolVar(&o.devFresh, "dev-fresh", false, "with -dev: start the demo's dev server with no runs (forget the earlier demo runs)")
 	fs.IntVar(&o.shards, "shards", workflows.DefaultMaxShards, "at most this many activities send the concurrent pass")
 	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
-	fs.StringVar(&o.uiURL, "ui", "http://localhost:8080", "base URL of the Temporal Web UI, for links to the run")
+	uiFlag(fs, &o.uiURL)
 	return fs
 }
+
+// EnvUIURL is the default of -ui.
+const EnvUIURL = "TEMPORAL_UI_URL"
+
+// uiFlag registers -ui, whose default is $TEMPORAL_UI_URL, else the UI of
+// docker-compose.yml.
+func uiFlag(fs *flag.FlagSet, p *string) {
+	def := os.Getenv(EnvUIURL)
+	if def == "" {
+		def = "http://localhost:8080"
+	}
+	fs.StringVar(p, "ui", def, "base URL of the Temporal Web UI, for links to the run (default $"+EnvUIURL+", else http://localhost:8080; the UI of temporal server start-dev is http://localhost:8233); the link is printed only when the UI answers")
+}
+
+// usage is the starter's -h: what it does, its subcommands, its flags, and
+// the environment it reads.
+func usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, `Usage: starter [flags]                          start a run and follow it (see README.md)
+       starter -attach WORKFLOW_ID [flags]     follow a run already started, and write its result
+       starter list [-n N]                     recent runs: status, endpoint, verdict, speedup
+       starter result [-out FILE] [-html FILE] WORKFLOW_ID
+                                               rebuild a finished run's JSON and HTML from its history
+       starter rerun [-failed-only] [-id NEW_ID] [-out FILE] [-html FILE] [-ui URL] WORKFLOW_ID
+                                               a new run with an earlier run's configuration (or only its failed requests)
+       starter -dev [flags]                    the self-contained demo (no key needed)
+       starter -dev list|result|rerun ...      the same subcommands, on the demo's runs
+Each subcommand's -h lists its flags.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, envUsage)
+}
+
+// envUsage lists the environment the starter reads.
+const envUsage = `
+Environment:
+  TEMPORAL_ADDRESS      Temporal server's host:port (default localhost:7233)
+  TEMPORAL_NAMESPACE    namespace (default "default")
+  TEMPORAL_PROFILE      profile of the Temporal config file (TEMPORAL_CONFIG_FILE; TLS, API keys for Temporal Cloud)
+  TEMPORAL_UI_URL       default of -ui
+  TEMPORAL_CLI          the temporal binary -dev runs (default: on PATH, else GOBIN or GOPATH/bin, else built with go install)
+  LLMCONC_DEV_DB        where -dev keeps its runs (default llmconc/temporal-dev.db in the user's cache folder)
+  LLMCONC_DEV_PORT      -dev's dev server port, always its own server (default: 7233, or the server already there; 0: any free port)
+  LLMCONC_CODEC_KEY     payload encryption key, the same as the worker's (LLMCONC_CODEC_OLD_KEYS: earlier keys)
+  OPENAI_API_KEY, OPENAI_BASE_URL, LLMCONC_ENDPOINTS
+                        read by -dev's in-process worker only (the worker holds the keys; without a key -dev uses
+                        the built-in simulator); the starter never sends or stores a key
+`
 
 // parseFlags parses args. A malformed flag is one line and ExitBadInput; -h
 // prints the usage and returns flag.ErrHelp.
@@ -123,12 +181,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stderr)
-			fmt.Fprintln(stderr, "Usage: starter [flags]            start a run (see README.md)")
-			fmt.Fprintln(stderr, "       starter list [-n N]       recent runs: status, verdict, speedup")
-			fmt.Fprintln(stderr, "       starter result [-out FILE] WORKFLOW_ID   rebuild a finished run's JSON and HTML from its history")
-			fmt.Fprintln(stderr, "       starter rerun WORKFLOW_ID    a new run with an earlier run's configuration")
-			fs.PrintDefaults()
+			usage(fs, stderr)
 			return o, err
 		}
 		return o, badInput("%v (run with -h for the flags)", err)
@@ -136,6 +189,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "concurrency" && o.concurrency == 0 {
 			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
+		}
+		if f.Name == "stream" {
+			o.streamSet = true
 		}
 	})
 	if fs.NArg() > 0 {
@@ -181,6 +237,8 @@ func (o options) runInput() (workflows.RunInput, error) {
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
 		Stream:         o.stream,
+		StreamAuto:     o.stream && !o.streamSet,
+		Warmup:         o.warmup,
 		Retry:          o.retry,
 		RetryAttempts:  workflows.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,
@@ -207,58 +265,91 @@ func (o options) runInput() (workflows.RunInput, error) {
 	return in, nil
 }
 
-// outPath returns the result file's path and checks that its folder takes a
-// file, so that a finished run's result is not lost to a typo.
-func (o options) outPath(now time.Time) (string, error) {
-	path := o.out
-	if path == "" {
-		path = report.DefaultPath(now)
-	}
-	if err := checkWritable(path); err != nil {
-		return "", err
-	}
-	return path, nil
+// defaultPath is the result JSON's default path: named after the run's
+// workflow ID, in the current folder, so that rebuilding a run's result
+// replaces its file.
+func defaultPath(workflowID string) string {
+	return "test_results_" + unsafeIDChars.ReplaceAllString(workflowID, "_") + ".json"
 }
 
 // outputFlags registers -out and -html, which every command that writes a
 // result takes.
 func (o *options) outputFlags(fs *flag.FlagSet) {
-	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_YYYYMMDD_HHMMSS.json in the current folder)")
+	fs.StringVar(&o.out, "out", "", "result JSON file (default test_results_<workflow ID>.json in the current folder)")
 	fs.StringVar(&o.html, "html", "", "HTML report file (default: next to the JSON, same name with .html; \"none\" for no report)")
 }
 
+// checkOutputs checks the paths given with -out and -html, before the
+// workflow ID (and so the default paths) is known.
+func (o options) checkOutputs() error {
+	if o.out != "" {
+		if err := checkWritable(o.out); err != nil {
+			return err
+		}
+	}
+	if o.html != "" && o.html != "none" {
+		if err := checkWritable(o.html); err != nil {
+			return err
+		}
+	}
+	if o.out != "" && o.html != "" && samePath(o.out, o.html) {
+		return badInput("-out and -html both name %s: the HTML report would overwrite the JSON; give them different files", o.out)
+	}
+	return nil
+}
+
 // outputPaths returns the result JSON's and the HTML report's paths ("" for
-// no report), both checked.
-func (o options) outputPaths(now time.Time) (jsonPath, htmlPath string, err error) {
-	if jsonPath, err = o.outPath(now); err != nil {
+// no report) for the run with workflowID, both checked, and different.
+func (o options) outputPaths(workflowID string) (jsonPath, htmlPath string, err error) {
+	jsonPath = o.out
+	if jsonPath == "" {
+		jsonPath = defaultPath(workflowID)
+	}
+	if err := checkWritable(jsonPath); err != nil {
 		return "", "", err
 	}
-	if htmlPath, err = o.htmlPath(jsonPath); err != nil {
-		return "", "", err
+	switch o.html {
+	case "none":
+		return jsonPath, "", nil
+	case "":
+		htmlPath = strings.TrimSuffix(jsonPath, filepath.Ext(jsonPath)) + ".html"
+	default:
+		if err := checkWritable(o.html); err != nil {
+			return "", "", err
+		}
+		htmlPath = o.html
+	}
+	if samePath(jsonPath, htmlPath) {
+		return "", "", badInput("the result JSON and the HTML report would both be %s: give -out a name ending in .json, or -html another file (or none)", jsonPath)
 	}
 	return jsonPath, htmlPath, nil
 }
 
-// htmlPath returns the HTML report's path ("" for none): -html, or the JSON's
-// path with .html.
-func (o options) htmlPath(jsonPath string) (string, error) {
-	switch o.html {
-	case "none":
-		return "", nil
-	case "":
-		return strings.TrimSuffix(jsonPath, filepath.Ext(jsonPath)) + ".html", nil
+// samePath reports whether a and b name the same file.
+func samePath(a, b string) bool {
+	if sa, err := os.Stat(a); err == nil {
+		if sb, err := os.Stat(b); err == nil {
+			return os.SameFile(sa, sb)
+		}
 	}
-	if err := checkWritable(o.html); err != nil {
-		return "", err
-	}
-	return o.html, nil
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == bb
 }
 
 // checkWritable checks that path's folder takes a file, so that a finished
-// run's result is not lost to a typo.
+// run's result is not lost to a typo. The error names path alone, not the
+// probe file.
 func checkWritable(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return badInput("cannot write to %s: it is a folder", path)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".write-check-*")
 	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return badInput("cannot write to %s: %v", path, err)
 	}
 	f.Close()

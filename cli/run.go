@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -33,9 +34,12 @@ import (
 // exit code. Errors are printed as one line on stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
-	if len(args) > 0 && commands[args[0]] != nil {
-		err = commands[args[0]](args[1:], stdout, stderr)
-	} else {
+	switch {
+	case len(args) > 0 && commands[args[0]] != nil:
+		err = commands[args[0]](nil, args[1:], stdout, stderr)
+	case len(args) > 1 && (args[0] == "-dev" || args[0] == "--dev") && commands[args[1]] != nil:
+		err = devCommand(args[1], args[2:], stdout, stderr)
+	default:
 		err = run(args, stdout, stderr)
 	}
 	if errors.Is(err, flag.ErrHelp) {
@@ -61,9 +65,18 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	outPath, htmlPath, err := o.outputPaths(now)
+	id := o.attach
+	if id == "" {
+		if id = o.workflowID; id == "" {
+			id = DefaultWorkflowID(in.Model, now)
+		}
+	}
+	outPath, htmlPath, err := o.outputPaths(id)
 	if err != nil {
 		return err
+	}
+	if o.devFresh && !o.dev {
+		return badInput("-dev-fresh goes with -dev")
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -88,6 +101,19 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer dev.close()
+		queue, model := devQueue(), in.Model
+		if o.attach != "" {
+			// An earlier demo run: its own queue gets a worker again, so
+			// that a run the demo left unfinished goes on.
+			info, err := describeRun(ctx, dev.client, client.DefaultNamespace, o.attach)
+			if err != nil {
+				return devMissing(err, dev)
+			}
+			queue, model = info.GetTaskQueue(), modelOf(ctx, dev.client, o.attach)
+		}
+		if err := dev.serve(model, queue); err != nil {
+			return err
+		}
 		address, taskQueue, extra = dev.address, dev.taskQueue, dev.describe()
 		o.uiURL = dev.uiURL
 	}
@@ -97,7 +123,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	c, err := temporalenv.Dial(ctx, copts, 10*time.Second)
 	if err != nil {
-		return badInput("%v", err)
+		return badInput("%v%s", err, devHint(o.attach != "", "-attach "+o.attach))
 	}
 	defer c.Close()
 	// -dev checked the endpoint against its own worker's configuration.
@@ -121,15 +147,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		quiet:     o.quiet,
 		json:      o.jsonOut,
 		extra:     extra,
-		ephemeral: dev != nil && dev.server != nil,
+		dev:       dev,
 	}
 	if o.attach != "" {
 		err = w.attach(ctx, o.attach)
-	} else {
-		id := o.workflowID
-		if id == "" {
-			id = DefaultWorkflowID(in.Model, now)
+		if dev == nil {
+			err = devMissing(err, nil)
 		}
+	} else {
 		w.input = &in
 		if o.repeat <= 1 {
 			err = w.start(ctx, id, taskQueue, in)
@@ -139,6 +164,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 				w.repeat.index = i
 				fmt.Fprintf(human, "REPEAT %d OF %d\n\n", i, o.repeat)
 				w.display = newDisplay(report.Text{W: human}, isTerminal(human))
+				// Alternate the order of the passes, so that a drift of
+				// the endpoint's speed favours neither.
+				in.Order = workflows.OrderSequentialFirst
+				if i%2 == 0 {
+					in.Order = workflows.OrderConcurrentFirst
+				}
 				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 			}
 		}
@@ -172,9 +203,8 @@ type watcher struct {
 	json      bool
 	extra     []string
 	input     *workflows.RunInput
-	// ephemeral is set when the Temporal server lives only as long as this
-	// process (-dev started it).
-	ephemeral bool
+	// dev is the demo's environment, with -dev.
+	dev *devEnv
 	// repeat collects the runs of -repeat R; the files are written after the
 	// last.
 	repeat *repeatState
@@ -183,6 +213,7 @@ type watcher struct {
 	noWorkerWait time.Duration
 
 	workflowID, runID string
+	taskQueue         string
 }
 
 func (w *watcher) link() string {
@@ -218,7 +249,7 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.
 		}
 		return failed(fmt.Errorf("start the run: %w", err))
 	}
-	w.workflowID, w.runID = run.GetID(), run.GetRunID()
+	w.workflowID, w.runID, w.taskQueue = run.GetID(), run.GetRunID(), taskQueue
 	return w.follow(ctx, run)
 }
 
@@ -246,8 +277,46 @@ func (w *watcher) attach(ctx context.Context, id string) error {
 		return err
 	}
 	runID := info.GetExecution().GetRunId()
-	w.workflowID, w.runID = id, runID
+	w.workflowID, w.runID, w.taskQueue = id, runID, info.GetTaskQueue()
 	return w.follow(ctx, w.c.GetWorkflow(ctx, id, runID))
+}
+
+// workerHintAfter is how long the starter follows a run that no worker
+// answers for before it says so.
+const workerHintAfter = 3 * time.Second
+
+// serveHint says how to put a worker on the run's task queue.
+func (w *watcher) serveHint() string {
+	if w.dev != nil {
+		return "the demo's own worker should take it; if it does not, stop and `starter -dev -attach " + w.workflowID + "`"
+	}
+	return serveHint(w.taskQueue, "-attach "+w.workflowID)
+}
+
+// printLink prints the link to the run in the Temporal UI when the UI
+// answers there, else one line on how to point the starter at it.
+func (w *watcher) printLink() {
+	l := w.link()
+	if l == "" {
+		return
+	}
+	if uiAnswers(w.uiURL) {
+		fmt.Fprintf(w.stdout, "Temporal UI: %s\n", l)
+		return
+	}
+	fmt.Fprintf(w.stdout, "(No Temporal UI answers at %s: for a link to the run, give its address with -ui or %s.)\n", w.uiURL, EnvUIURL)
+	w.uiURL = ""
+}
+
+// uiAnswers reports whether a web server answers at base within 2 s.
+func uiAnswers(base string) bool {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(base)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode < 500
 }
 
 // noWorkerWait is how long the starter follows a run that no worker
@@ -287,46 +356,57 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	} else {
 		fmt.Fprintf(w.stdout, "Attached to run %s (run ID %s)\n", w.workflowID, w.runID)
 	}
-	if l := w.link(); l != "" {
-		fmt.Fprintf(w.stdout, "Temporal UI: %s\n", l)
-	}
+	w.printLink()
 	fmt.Fprintln(w.stdout)
 
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	next, failures := 0, 0
+	next := 0
 	// A run that no worker answers for waits in Temporal; following it is
 	// bounded, and -attach resumes once a worker runs.
 	giveUp := w.noWorkerWait
 	if giveUp <= 0 {
 		giveUp = noWorkerWait
 	}
-	lastAnswer := time.Now()
+	lastAnswer, answered, hinted := time.Now(), false, false
 	for {
 		select {
 		case o := <-done:
 			return w.finish(o)
 		case <-ctx.Done():
-			if w.ephemeral {
-				return failed(fmt.Errorf("interrupted: the demo's dev server stops with the starter, and run %s with it", w.workflowID))
+			if w.dev != nil && w.dev.server != nil {
+				if w.dev.dbFile == "" {
+					return failed(fmt.Errorf("interrupted: the demo's dev server stops with the starter, and run %s with it", w.workflowID))
+				}
+				return failed(fmt.Errorf("interrupted; run %s waits in the demo's history: resume it with `starter -dev -attach %s`", w.workflowID, w.workflowID))
 			}
 			return failed(fmt.Errorf("stopped following; the run goes on in Temporal: resume with `starter -attach %s`", w.workflowID))
 		case <-tick.C:
-			p, err := w.query(ctx, next)
+			if !hinted && time.Since(lastAnswer) >= workerHintAfter {
+				hinted = true
+				fmt.Fprintf(w.stdout, "Waiting for a worker on task queue %q to take the run (none has answered for %s)… %s.\n",
+					w.taskQueue, time.Since(lastAnswer).Round(time.Second), w.serveHint())
+			}
+			// Before any answer, a query waits for a worker that may not
+			// be there: short, so that the hint above comes in time.
+			timeout := 5 * time.Second
+			if !answered || hinted {
+				timeout = time.Second
+			}
+			p, err := w.query(ctx, next, timeout)
 			if err := encrypted(w.workflowID, err); err != nil {
 				return err
 			}
 			if err != nil {
-				failures++
-				if failures == 12 {
-					fmt.Fprintf(w.stdout, "(no progress yet: is a worker running on this task queue? Start one with `go run ./worker`.)\n")
-				}
 				if time.Since(lastAnswer) >= giveUp {
-					return failed(fmt.Errorf("no worker answered for run %s for %s: start one on its task queue (`go run ./worker`), then follow the run with `starter -attach %s`; it waits in Temporal meanwhile", w.workflowID, giveUp, w.workflowID))
+					return failed(fmt.Errorf("no worker answered for run %s for %s: %s, then follow the run with `starter -attach %s`; it waits in Temporal meanwhile", w.workflowID, giveUp, w.serveHint(), w.workflowID))
 				}
 				continue
 			}
-			failures = 0
+			if hinted {
+				fmt.Fprintln(w.stdout, "A worker took the run.")
+			}
+			answered, hinted = true, false
 			lastAnswer = time.Now()
 			if p.Endpoint.BaseURL == "" {
 				continue
@@ -349,8 +429,8 @@ func (w *watcher) configExtra(c report.Config) []string {
 	return append([]string{"Endpoint:          " + ep}, w.extra...)
 }
 
-func (w *watcher) query(ctx context.Context, from int) (workflows.Progress, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+func (w *watcher) query(ctx context.Context, from int, timeout time.Duration) (workflows.Progress, error) {
+	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	v, err := w.c.QueryWorkflow(qctx, w.workflowID, w.runID, workflows.ProgressQuery, from)
 	if err != nil {

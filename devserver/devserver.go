@@ -6,6 +6,7 @@ package devserver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,60 +28,144 @@ import (
 // 1.29.1, UI 2.42.1).
 const CLIPackage = "github.com/temporalio/cli/cmd/temporal@v1.5.1"
 
-// FindCLI looks for the temporal binary on PATH, then in GOBIN and GOPATH/bin.
+// EnvCLI names a temporal binary to use instead of looking for one: for a
+// CLI installed any other way (Temporal's installer, Homebrew, a download).
+const EnvCLI = "TEMPORAL_CLI"
+
+// FindCLI looks for the temporal binary: $TEMPORAL_CLI when it is set, else
+// on PATH, then in GOBIN and in each GOPATH's bin (where `go install` puts it
+// on a default Go install, which does not put that folder on PATH).
 func FindCLI() (string, bool) {
+	p, err := findCLI(os.Getenv)
+	return p, err == nil && p != ""
+}
+
+// findCLI is FindCLI with an error for a TEMPORAL_CLI that is not a usable
+// binary; without TEMPORAL_CLI and without a CLI it returns "", nil.
+func findCLI(getenv func(string) string) (string, error) {
+	if p := getenv(EnvCLI); p != "" {
+		st, err := os.Stat(p)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("%s=%s: %w", EnvCLI, p, errors.Unwrap(err))
+		case st.IsDir() || st.Mode().Perm()&0o111 == 0:
+			return "", fmt.Errorf("%s=%s is not an executable file: point it at the temporal binary", EnvCLI, p)
+		}
+		return p, nil
+	}
 	if p, err := exec.LookPath("temporal"); err == nil {
-		return p, true
+		return p, nil
 	}
 	for _, dir := range goBinDirs() {
 		p := filepath.Join(dir, "temporal")
 		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p, true
+			return p, nil
 		}
 	}
-	return "", false
+	return "", nil
 }
 
+// goBinDirs are the folders `go install` puts binaries in: GOBIN when it is
+// set, else the bin folder of GOPATH's first entry (and, to find a CLI
+// installed earlier, of its other entries). It asks `go env -json`, whose
+// answer keeps an empty GOBIN apart from GOPATH.
 func goBinDirs() []string {
-	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	out, err := exec.Command("go", "env", "-json", "GOBIN", "GOPATH").Output()
 	if err != nil {
 		return nil
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var dirs []string
-	if len(lines) > 0 && strings.TrimSpace(lines[0]) != "" {
-		dirs = append(dirs, strings.TrimSpace(lines[0]))
+	return parseGoEnv(out)
+}
+
+func parseGoEnv(out []byte) []string {
+	var env struct{ GOBIN, GOPATH string }
+	if err := json.Unmarshal(out, &env); err != nil {
+		return nil
 	}
-	if len(lines) > 1 {
-		for _, p := range filepath.SplitList(strings.TrimSpace(lines[1])) {
+	var dirs []string
+	if env.GOBIN != "" {
+		dirs = append(dirs, env.GOBIN)
+	}
+	for _, p := range filepath.SplitList(env.GOPATH) {
+		if p != "" {
 			dirs = append(dirs, filepath.Join(p, "bin"))
 		}
 	}
 	return dirs
 }
 
+// BuildProgressEvery is how often EnsureCLI says how long the build has run:
+// every few seconds on a terminal, every 30 s otherwise (a log).
+func BuildProgressEvery(terminal bool) time.Duration {
+	if terminal {
+		return 5 * time.Second
+	}
+	return 30 * time.Second
+}
+
 // EnsureCLI returns the path of the temporal binary, building it with
-// `go install` when it is missing. It tells log what it does, since the first
+// `go install` when it is missing. It tells log what it does, and how long
+// the build has run every progressEvery (0: every 30 s), since the first
 // build takes minutes.
-func EnsureCLI(ctx context.Context, log io.Writer) (string, error) {
-	if p, ok := FindCLI(); ok {
+func EnsureCLI(ctx context.Context, log io.Writer, progressEvery time.Duration) (string, error) {
+	p, err := findCLI(os.Getenv)
+	if err != nil {
+		return "", err
+	}
+	if p != "" {
 		return p, nil
 	}
 	if _, err := exec.LookPath("go"); err != nil {
-		return "", errors.New("the Temporal CLI is not installed and Go is not on PATH to build it: install it from https://docs.temporal.io/cli")
+		return "", fmt.Errorf("the Temporal CLI is not installed and Go is not on PATH to build it: install it from https://docs.temporal.io/cli and set %s to its path if it is not on PATH", EnvCLI)
 	}
 	fmt.Fprintf(log, "The Temporal CLI is not installed: building it with `go install %s`.\n", CLIPackage)
-	fmt.Fprintln(log, "The first build takes several minutes; later runs reuse it.")
-	cmd := exec.CommandContext(ctx, "go", "install", CLIPackage)
+	fmt.Fprintf(log, "The first build takes several minutes; later runs reuse it. (To skip the build, install the CLI another way, https://docs.temporal.io/cli, and put it on PATH or set %s=/path/to/temporal.)\n", EnvCLI)
+	if progressEvery <= 0 {
+		progressEvery = BuildProgressEvery(false)
+	}
+	cmd := installCommand(ctx)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	stop := showProgress(log, progressEvery, time.Now())
+	err = cmd.Run()
+	stop()
+	if err != nil {
 		return "", fmt.Errorf("go install %s failed: %v: %s", CLIPackage, err, lastLines(out.String(), 5))
 	}
-	if p, ok := FindCLI(); ok {
+	dirs := goBinDirs()
+	if p, err := findCLI(os.Getenv); err == nil && p != "" {
+		fmt.Fprintf(log, "Built the Temporal CLI: %s\n", p)
 		return p, nil
 	}
-	return "", fmt.Errorf("go install %s succeeded but no temporal binary is in GOBIN or GOPATH/bin", CLIPackage)
+	return "", fmt.Errorf("go install %s succeeded but no temporal binary is in %s: set %s to its path", CLIPackage, strings.Join(dirs, " or "), EnvCLI)
+}
+
+// installCommand builds the CLI; tests replace it.
+var installCommand = func(ctx context.Context) *exec.Cmd {
+	return exec.CommandContext(ctx, "go", "install", CLIPackage)
+}
+
+// showProgress writes "still building (1m05s)…" to log every interval from
+// start until the returned stop is called; stop waits for the last line.
+func showProgress(log io.Writer, every time.Duration, start time.Time) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-tick.C:
+				fmt.Fprintf(log, "  still building the Temporal CLI (%s elapsed)…\n", now.Sub(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 // DynamicConfig is the server configuration the tool relies on. Eager
@@ -112,6 +197,12 @@ type Options struct {
 	SearchAttributes map[string]string
 	// Log receives the CLI's install messages; nil discards them.
 	Log io.Writer
+	// BuildProgressEvery is how often a build of the CLI says how long it
+	// has run (see BuildProgressEvery); 0 means every 30 s.
+	BuildProgressEvery time.Duration
+	// Env is the server process's whole environment; nil means ServerEnv of
+	// this process's (which holds no keys).
+	Env []string
 	// ServerLog receives the server's own output; nil keeps the last lines
 	// for error messages only.
 	ServerLog io.Writer
@@ -158,7 +249,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cli := opts.CLI
 	if cli == "" {
 		var err error
-		if cli, err = EnsureCLI(ctx, opts.Log); err != nil {
+		if cli, err = EnsureCLI(ctx, opts.Log, opts.BuildProgressEvery); err != nil {
 			return nil, err
 		}
 	}
@@ -203,6 +294,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 func (s *Server) launch(ctx context.Context) error {
 	p := &process{cmd: exec.Command(s.cli, s.args...), exited: make(chan struct{})}
 	setProcessAttributes(p.cmd)
+	p.cmd.Env = s.opts.Env
+	if p.cmd.Env == nil {
+		p.cmd.Env = ServerEnv(os.Environ())
+	}
 	var out io.Writer = s.tail
 	if s.opts.ServerLog != nil {
 		out = io.MultiWriter(s.tail, s.opts.ServerLog)
@@ -369,3 +464,29 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// serverEnvKeep are the variables the dev server's process gets: what a
+// process needs to find its files, temporary folder, locale and time zone.
+// Nothing else passes, so API keys (OPENAI_API_KEY, the key variables of
+// LLMCONC_ENDPOINTS), LLMCONC_CODEC_KEY and Temporal credentials never reach
+// the server, which needs none of them.
+var serverEnvKeep = []string{"PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LC_ALL", "LC_CTYPE", "SYSTEMROOT", "TEMP", "TMP", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"}
+
+// ServerEnv is the part of environ the dev server's process gets (see
+// serverEnvKeep).
+func ServerEnv(environ []string) []string {
+	env := []string{}
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		for _, keep := range serverEnvKeep {
+			if name == keep {
+				env = append(env, kv)
+				break
+			}
+		}
+	}
+	return env
+}
+
+// PID is the server's process ID (of its current process, after a restart).
+func (s *Server) PID() int { return s.current().cmd.Process.Pid }

@@ -61,7 +61,7 @@ func TestDevDemo(t *testing.T) {
 	}
 
 	if strings.Contains(stdout, "Starting a local Temporal dev server") {
-		addr := regexp.MustCompile(`Temporal:\s+(\S+) \(local dev server\)`).FindStringSubmatch(stdout)
+		addr := regexp.MustCompile(`Temporal:\s+(\S+) \(local dev server`).FindStringSubmatch(stdout)
 		if addr == nil {
 			t.Fatalf("stdout does not say which dev server it used\n%s", stdout)
 		}

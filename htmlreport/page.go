@@ -29,6 +29,8 @@ type page struct {
 	Timeline     timeline
 	Latency      latency
 	Sweep        *sweepSection
+	Intervals    []intervalSection
+	Repeat       *repeatSection
 	Failures     []failureGroup
 	Footer       []field
 }
@@ -132,6 +134,8 @@ func buildPage(d report.Document, opts Options) page {
 	if len(opts.Sweep) > 0 {
 		p.Sweep = buildSweep(opts.Sweep)
 	}
+	p.Intervals = buildIntervals(d)
+	p.Repeat = buildRepeat(d.Repeat)
 	p.Failures = failures(d)
 	p.Footer = []field{
 		{Key: "Workflow", Value: d.WorkflowID},
@@ -284,6 +288,7 @@ func passStats(p *report.Pass) []string {
 		"mean latency " + seconds(p.AverageLatencySeconds),
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
+		fmt.Sprintf("%d connections, %d requests on a cold one", p.Connections, p.ColdConnections),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"time"
 
@@ -50,17 +51,51 @@ func Options(address string, logger log.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Dial connects and checks that the server answers, within timeout.
+// Dial connects and checks that the server answers, within timeout. It
+// fails with an *UnreachableError.
 func Dial(ctx context.Context, opts client.Options, timeout time.Duration) (client.Client, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if host, _, err := net.SplitHostPort(opts.HostPort); err == nil && host != "" && net.ParseIP(host) == nil {
+		if _, err := net.DefaultResolver.LookupHost(ctx, host); err != nil {
+			return nil, &UnreachableError{Address: opts.HostPort, Namespace: opts.Namespace, Err: fmt.Errorf("host %q does not resolve", host), unresolved: true}
+		}
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach the Temporal server at %s (namespace %q): %v; start one with `docker compose up -d`, set TEMPORAL_ADDRESS, or run the demo with -dev",
-			opts.HostPort, opts.Namespace, err)
+		return nil, &UnreachableError{Address: opts.HostPort, Namespace: opts.Namespace, Err: err}
 	}
 	return c, nil
 }
+
+// UnreachableError is Dial's error: one line naming the address and, from
+// where the address came, how to fix it.
+type UnreachableError struct {
+	Address, Namespace string
+	Err                error
+	unresolved         bool
+}
+
+func (e *UnreachableError) Error() string {
+	var fix string
+	switch {
+	case os.Getenv("TEMPORAL_ADDRESS") != "":
+		fix = fmt.Sprintf("check TEMPORAL_ADDRESS (%s)", os.Getenv("TEMPORAL_ADDRESS"))
+		if e.Address != os.Getenv("TEMPORAL_ADDRESS") {
+			fix = "check the Temporal address (TEMPORAL_ADDRESS, TEMPORAL_PROFILE, the config file)"
+		}
+		if !e.unresolved {
+			fix += ", and that the server is up"
+		}
+	case os.Getenv("TEMPORAL_PROFILE") != "":
+		fix = fmt.Sprintf("check the address of Temporal profile %q, or set TEMPORAL_ADDRESS", os.Getenv("TEMPORAL_PROFILE"))
+	default:
+		fix = "start one with `docker compose up -d`, or set TEMPORAL_ADDRESS to where yours runs"
+	}
+	return fmt.Sprintf("cannot reach the Temporal server at %s (namespace %q): %v; %s", e.Address, e.Namespace, e.Err, fix)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // QuietLogger logs only warnings and errors, to w.
 func QuietLogger(w io.Writer) log.Logger { return Logger(w, slog.LevelWarn) }

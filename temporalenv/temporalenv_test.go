@@ -57,9 +57,42 @@ func TestDialNamesTheAddressAndTheFix(t *testing.T) {
 	if err == nil {
 		t.Fatal("dialing a closed port succeeded")
 	}
-	for _, want := range []string{"127.0.0.1:1", "docker compose up -d", "-dev"} {
+	for _, want := range []string{"127.0.0.1:1", "docker compose up -d", "set TEMPORAL_ADDRESS"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// TestDialWithTEMPORAL_ADDRESSSet: an address that does not resolve says
+// so, and with TEMPORAL_ADDRESS set the error asks to check it, not to set it.
+func TestDialWithTEMPORAL_ADDRESSSet(t *testing.T) {
+	t.Setenv("TEMPORAL_CONFIG_FILE", filepath.Join(t.TempDir(), "none.toml"))
+	for _, c := range []struct{ addr, want string }{
+		{"no-such-host.invalid:7233", `host "no-such-host.invalid" does not resolve`},
+		{"127.0.0.1:1", "and that the server is up"},
+	} {
+		t.Setenv("TEMPORAL_ADDRESS", c.addr)
+		o, err := Options("", QuietLogger(io.Discard))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Dial(context.Background(), o, 3*time.Second)
+		if err == nil {
+			t.Fatalf("dialing %s succeeded", c.addr)
+		}
+		msg := err.Error()
+		for _, want := range []string{c.want, "check TEMPORAL_ADDRESS (" + c.addr + ")"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error %q lacks %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "set TEMPORAL_ADDRESS") || strings.Contains(msg, "no children to pick from") {
+			t.Errorf("error %q tells to set TEMPORAL_ADDRESS though it is set, or shows gRPC's resolver message", msg)
+		}
+		var ue *UnreachableError
+		if !errors.As(err, &ue) {
+			t.Errorf("error %T is not an *UnreachableError", err)
 		}
 	}
 }
