@@ -223,9 +223,13 @@ func (b *boundedBody) pass() error {
 func (b *boundedBody) Close() error { return b.rc.Close() }
 
 // tooLargeMessage is the error of a request whose response passed its bound.
-func tooLargeMessage(c *Capture, maxTokens int) string {
-	return fmt.Sprintf("the response passed its bound (%s for -max-tokens %d, %s per line when streamed) and was read no further; its connection was closed",
-		sizeString(c.BodyLimit), maxTokens, sizeString(c.LineLimit))
+func tooLargeMessage(c *Capture) string {
+	line := ""
+	if c.LineLimit > 0 {
+		line = fmt.Sprintf(", or %s in one line", sizeString(c.LineLimit))
+	}
+	return fmt.Sprintf("the response passed its bound (%s for this -max-tokens%s) and was read no further; its connection was closed",
+		sizeString(c.BodyLimit), line)
 }
 
 // sizeString writes n bytes in KiB or MiB.
