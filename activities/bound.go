@@ -25,6 +25,9 @@ const (
 	ErrorBodyLimit = 8 << 10
 	// LineLimit bounds one line of a streamed (SSE) response.
 	LineLimit = 256 << 10
+	// MaxHeaderBytes bounds a response's headers (Go's default is 10 MiB
+	// per response); OpenAI's take about 2 KiB.
+	MaxHeaderBytes = 64 << 10
 	// responseBase is the part of a success body's bound that does not
 	// depend on max_tokens: the JSON around the text, and room for a server
 	// that counts tokens differently.

@@ -429,6 +429,7 @@ func NewHTTPClient(pool *ConnPool) *http.Client {
 	// not hold thousands of sockets for long.
 	tr.MaxIdleConnsPerHost = 1 << 16
 	tr.IdleConnTimeout = 30 * time.Second
+	tr.MaxResponseHeaderBytes = MaxHeaderBytes // see bound.go
 	var rt http.RoundTripper = tr
 	if pool != nil {
 		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
