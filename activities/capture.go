@@ -40,7 +40,7 @@ type Capture struct {
 	// headersIn is set once the response headers arrived.
 	headersIn bool
 	// cut is why CaptureTransport cut the request short (errSlowHeaders,
-	// errStreamStalled), or nil.
+	// errStreamStalled, errRedirect, errResponseTooLarge), or nil.
 	cut error
 	// bodyErr is the first error other than io.EOF that a read of the
 	// response body returned; bodyEnded is set once a read returned io.EOF.

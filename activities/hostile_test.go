@@ -333,3 +333,14 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 		t.Fatalf("got ok=%v status %d: want a failure without a response", rec.OK, rec.HTTPStatus)
 	}
 }
+
+// TestCleanTextKeepsText: a response keeps its newlines, tabs, emoji
+// sequences and zero-width non-joiners; it loses terminal escapes and
+// bidirectional overrides.
+func TestCleanTextKeepsText(t *testing.T) {
+	in := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم\x1b[2J\u202egnp.exe\r\nend"
+	want := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم[2Jgnp.exe\nend"
+	if got := activities.CleanText(in); got != want {
+		t.Errorf("CleanText = %q, want %q", got, want)
+	}
+}
