@@ -63,15 +63,17 @@ type observed struct {
 }
 
 // TestDriftingSerialServerIsSerialized: a server that serves one request at
-// a time, streams, and is five times slower for its first 15 s (other work
+// a time, streams, and is five times slower for its first 20 s (other work
 // on the machine during the first run's warm-up and sequential pass), in
 // its own process. Three repeats, the pass order alternating: every run says
 // serialized, with observed server concurrency max 1, decided by the
 // streams, although the first run's wall-clock speedup says otherwise.
 func TestDriftingSerialServerIsSerialized(t *testing.T) {
 	key := "e2e-drift-key-" + randHex(8)
-	base := startSimulatorProcess(t, "-api-key", key, "-max-concurrent", "1", "-ttft", "100ms", "-per-token", "20ms",
-		"-tokens", "16", "-drift", "step", "-drift-factor", "5", "-drift-for", "15s")
+	// The 250 ms to the first token separates one response's last chunk
+	// from the next one's first, far above any delay in reading them.
+	base := startSimulatorProcess(t, "-api-key", key, "-max-concurrent", "1", "-ttft", "250ms", "-per-token", "20ms",
+		"-tokens", "16", "-drift", "step", "-drift-factor", "5", "-drift-for", "20s")
 	startWorker(t, key, base)
 	const n = 6
 	_, raw := runToJSON(t, "-requests", strconv.Itoa(n), "-max-tokens", "16", "-repeat", "3", "-id", "e2e-drift-serial-"+randHex(4))
