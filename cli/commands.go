@@ -384,7 +384,7 @@ func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
 		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
-		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
+		display: newTermDisplay(stdout), stdout: stdout, final: stdout,
 		input: &in,
 	}
 	return w.start(ctx, id, queue, in)

@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"io"
+	"os"
 	"sort"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
@@ -28,6 +33,12 @@ type display struct {
 	failed  map[string]int
 	shown   map[string]int  // the last progress bar step shown, per pass
 	barOpen map[string]bool // a bar drawn in place awaits its newline
+	// began is when each pass's header was shown, for the bar's elapsed
+	// time and estimate.
+	began map[string]time.Time
+	// columns is the terminal's width, for the bar (0: 80).
+	columns func() int
+	now     func() time.Time
 }
 
 // barAbove is the number of requests per pass above which a progress bar
@@ -45,6 +56,30 @@ func newDisplay(t report.Text, tty bool) *display {
 		failed:    map[string]int{},
 		shown:     map[string]int{},
 		barOpen:   map[string]bool{},
+		began:     map[string]time.Time{},
+		columns:   func() int { return 0 },
+		now:       time.Now,
+	}
+}
+
+// newTermDisplay is a display on w, with a progress bar in place when w is
+// a terminal, as wide as it.
+func newTermDisplay(w io.Writer) *display {
+	d := newDisplay(report.Text{W: w}, isTerminal(w))
+	d.columns = terminalColumns(w)
+	return d
+}
+
+// terminalColumns returns the width of w when it is a terminal, read at
+// each call (the window may be resized), else 0.
+func terminalColumns(w io.Writer) func() int {
+	return func() int {
+		if f, ok := w.(*os.File); ok {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+				return cols
+			}
+		}
+		return 0
 	}
 }
 
@@ -62,6 +97,7 @@ func (d *display) header(pass string, c report.Config) {
 		return
 	}
 	d.headers[pass] = true
+	d.began[pass] = d.now()
 	d.current = pass
 	d.t.PassHeader(pass, c.Requests, c.Concurrency)
 }
@@ -91,7 +127,7 @@ func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
 	if d.tty || step > d.shown[ev.Pass] {
 		d.shown[ev.Pass] = step
 		d.barOpen[ev.Pass] = d.tty
-		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty)
+		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty, report.BarTiming{Elapsed: d.now().Sub(d.began[ev.Pass]), Columns: d.columns()})
 	}
 }
 

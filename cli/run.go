@@ -140,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		uiURL:     o.uiURL,
 		out:       outPath,
 		html:      htmlPath,
-		display:   newDisplay(report.Text{W: human}, isTerminal(human)),
+		display:   newTermDisplay(human),
 		stdout:    human,
 		final:     final,
 		jsonOut:   stdout,
@@ -163,7 +163,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			for i := 1; i <= o.repeat && err == nil; i++ {
 				w.repeat.index = i
 				fmt.Fprintf(human, "REPEAT %d OF %d\n\n", i, o.repeat)
-				w.display = newDisplay(report.Text{W: human}, isTerminal(human))
+				w.display = newTermDisplay(human)
 				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 			}
 		}

@@ -381,9 +381,9 @@ func TestTextRequestLines(t *testing.T) {
 
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
-	assert.Equal(t, "  Request 3/10 ✓ Completed in 2.34s", lines[0])
-	assert.Equal(t, "  Request 10/10 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
-	assert.Equal(t, "  Request 1/1 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
+	assert.Equal(t, "  Request #2 ✓ Completed in 2.34s", lines[0], "numbered as the JSON's index and the HTML report")
+	assert.Equal(t, "  Request #9 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
+	assert.Equal(t, "  Request #0 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
 }
 
 func TestTextLongErrorIsShortened(t *testing.T) {
