@@ -307,7 +307,7 @@ func TestWriteJSON(t *testing.T) {
 
 	info, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "the result must be readable by others")
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the result holds prompts and responses: owner only")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "ends with a newline")
@@ -319,7 +319,7 @@ func TestWriteJSON(t *testing.T) {
 
 	// Writing again replaces the file whole, with the right mode even if
 	// the old file had another.
-	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, os.Chmod(path, 0o644))
 	d2 := report.Build("wf2", "run2", result(1))
 	require.NoError(t, report.WriteJSON(path, d2))
 	b, err = os.ReadFile(path)
@@ -328,7 +328,7 @@ func TestWriteJSON(t *testing.T) {
 	assert.Equal(t, "wf2", back.WorkflowID)
 	info, err = os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	assertOnly(t, dir, "result.json")
 }
 
@@ -340,6 +340,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err := report.WriteJSON(missing, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), missing)
+	assert.NotContains(t, err.Error(), ".tmp-", "the error names the user's path, not the temporary file")
 
 	// A folder in the way: the write fails and leaves nothing behind.
 	target := filepath.Join(dir, "taken")
@@ -347,6 +348,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err = report.WriteJSON(target, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), target)
+	assert.NotContains(t, err.Error(), ".tmp-")
 	assertOnly(t, dir, "taken")
 }
 
