@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/term"
@@ -39,6 +41,11 @@ type display struct {
 	// columns is the terminal's width, for the bar (0: 80).
 	columns func() int
 	now     func() time.Time
+	// rerunOf is set while a rerun of failed requests shows live: its
+	// lines are the resent requests, under a header naming the run they
+	// failed in, and its own summaries (of a few requests, with no timing
+	// to compare) give way to the merged result's.
+	rerunOf string
 }
 
 // barAbove is the number of requests per pass above which a progress bar
@@ -99,6 +106,10 @@ func (d *display) header(pass string, c report.Config) {
 	d.headers[pass] = true
 	d.began[pass] = d.now()
 	d.current = pass
+	if d.rerunOf != "" {
+		fmt.Fprintf(d.t.W, "%s PASS: resending the requests that failed in run %s\n%s\n", strings.ToUpper(pass), d.rerunOf, strings.Repeat("-", 60))
+		return
+	}
 	d.t.PassHeader(pass, c.Requests, c.Concurrency)
 }
 
@@ -141,11 +152,17 @@ func (d *display) summary(pass string, s analysis.PassSummary) {
 		d.barOpen[pass] = false
 		d.t.EndBar()
 	}
+	if d.rerunOf != "" {
+		return // the merged result's summary follows
+	}
 	d.t.PassSummary(pass, s)
 }
 
 // progress shows what a progress query returned.
 func (d *display) progress(p workflows.Progress, c report.Config) {
+	if p.Config.Only != nil && p.Config.RerunOf != "" {
+		d.rerunOf = p.Config.RerunOf
+	}
 	passes := map[string]workflows.PassProgress{
 		activities.PassSequential: p.Sequential,
 		activities.PassConcurrent: p.Concurrent,
@@ -174,8 +191,13 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 }
 
 // result shows whatever the live display missed, then the comparison and the
-// conclusion.
+// conclusion. After a rerun of failed requests shown live, it shows the
+// merged result's summaries: the resent requests' lines were shown.
 func (d *display) result(doc report.Document) {
+	if d.rerunOf != "" && doc.Rerun != nil {
+		d.mergedResult(doc)
+		return
+	}
 	passes := []*report.Pass{doc.Sequential, doc.Concurrent}
 	names := append([]string(nil), passOrder...)
 	if doc.Sweep != nil {
@@ -209,6 +231,32 @@ func (d *display) result(doc report.Document) {
 	}
 	if doc.Repeat != nil {
 		d.t.RepeatTable(doc.Repeat)
+	}
+	d.t.Conclusion(doc.Conclusion)
+}
+
+// mergedResult shows the result of a rerun of failed requests merged into
+// the run it reran: each pass's summary, the comparison and the conclusion
+// (the original run's, as its timings cannot be added to the rerun's).
+func (d *display) mergedResult(doc report.Document) {
+	for pass, open := range d.barOpen {
+		if open {
+			d.barOpen[pass] = false
+			d.t.EndBar()
+		}
+	}
+	fmt.Fprintf(d.t.W, "\nMERGED RESULT: run %s with its resent requests\n%s\n", doc.Rerun.Of, strings.Repeat("=", 60))
+	fmt.Fprintln(d.t.W, "  Counts and latencies cover the merged requests; total times, the comparison and the conclusion are the original run's.")
+	for i, p := range []*report.Pass{doc.Sequential, doc.Concurrent} {
+		if p != nil {
+			d.t.PassSummary(passOrder[i], p.PassSummary)
+		}
+	}
+	if doc.Sweep != nil {
+		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
+	}
+	if doc.Comparison != nil {
+		d.t.Comparison(*doc.Comparison)
 	}
 	d.t.Conclusion(doc.Conclusion)
 }
