@@ -260,3 +260,19 @@ func (d *display) mergedResult(doc report.Document) {
 	}
 	d.t.Conclusion(doc.Conclusion)
 }
+
+// resent shows the request lines of a rerun of failed requests (own is
+// its own document, before the merge) that the live display missed.
+func (d *display) resent(own report.Document) {
+	for i, p := range []*report.Pass{own.Sequential, own.Concurrent} {
+		if p == nil || len(p.Requests) == 0 {
+			continue
+		}
+		d.header(passOrder[i], own.Config)
+		recs := append([]activities.RequestRecord(nil), p.Requests...)
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
+		for _, r := range recs {
+			d.request(workflows.EventOf(r), own.Config)
+		}
+	}
+}

@@ -509,8 +509,16 @@ func (w *watcher) finish(o outcome) error {
 	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
 	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
+	own := doc
 	if historyErr == nil {
 		doc, mergeErr = mergeRerun(context.Background(), w.c, w.dc, doc, result.Config, 0)
+	}
+	if doc.Rerun != nil {
+		// A rerun of failed requests: its resent requests' lines, then the
+		// merged result.
+		w.display.rerunOf = doc.Rerun.Of
+		w.display.config(doc.Config, w.configExtra(doc.Config)...)
+		w.display.resent(own)
 	}
 	if doc.Rerun != nil {
 		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))
