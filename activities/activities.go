@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -166,21 +165,18 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	stopHeartbeat := a.heartbeat(ctx, progress)
 	defer stopHeartbeat()
 
-	// The senders are started before the common instant and wait at a gate
-	// shared by every batch of this worker, so that at FireAt nothing is
-	// left to do but send: the start spread is the scheduler's, not our
-	// set-up's.
+	// The senders are started before the common instant, and each builds
+	// its first request (body serialized, headers set) and hands it to the
+	// transport, where it waits at a gate shared by every batch of this
+	// worker (WithHold): at FireAt nothing is left to do but write, on a
+	// connection opened ahead. The start spread is the scheduler's, not
+	// our set-up's.
 	fire := closedChan
-	if !in.FireAt.IsZero() {
+	held := !in.FireAt.IsZero()
+	if held {
 		var done func()
 		fire, done = a.gates.wait(in.FireAt)
 		defer done()
-		if a.Pool != nil && time.Until(in.FireAt) > 0 {
-			warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
-			release := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, min(conc, len(todo)))
-			cancel()
-			defer release()
-		}
 	}
 	var (
 		mu    sync.Mutex
@@ -196,13 +192,17 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		queue <- spec
 	}
 	close(queue)
-	for range min(conc, len(todo)) {
+	senders := min(conc, len(todo))
+	slots := make([]slotRef, senders)
+	for i := range senders {
 		wg.Add(1)
+		// Each sender sends on its own slot of the connections opened
+		// ahead, once they are (the transport dials for a sender without
+		// one).
+		ctx := context.WithValue(ctx, slotKey{}, &slots[i])
 		go func() {
 			defer wg.Done()
-			if !waitDeep(ctx, fire) {
-				return
-			}
+			first := held
 			for spec := range queue {
 				mu.Lock()
 				stop := fatal && in.StopOnFatal
@@ -210,8 +210,16 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 				if stop || ctx.Err() != nil {
 					return
 				}
-				resent := progress.sending(spec.Index)
-				rec := a.call(ctx, in, spec)
+				var resent bool
+				rctx := ctx
+				if first {
+					// In flight from the release on, not before.
+					rctx = WithHold(ctx, in.FireAt, fire, func() { resent = progress.sending(spec.Index) })
+					first = false
+				} else {
+					resent = progress.sending(spec.Index)
+				}
+				rec := a.call(rctx, in, spec)
 				a.redactorOf().sanitize(&rec)
 				rec.Attempt = max(in.Attempt, 1)
 				rec.ActivityAttempt = activityAttempt
@@ -233,6 +241,16 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 				mu.Unlock()
 			}
 		}()
+	}
+	if held && a.Pool != nil && time.Until(in.FireAt) > 0 {
+		warmCtx, cancel := context.WithDeadline(ctx, in.FireAt)
+		burst := a.Pool.Warm(warmCtx, a.Endpoint.BaseURL, senders)
+		cancel()
+		for i := range slots {
+			slots[i].p.Store(burst.Slot(i))
+		}
+		// Its connections are closed once every sender has returned.
+		defer burst.Close()
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
@@ -260,7 +278,13 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
-	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	// A request held until the send instant (WithHold) has its whole
+	// timeout from the instant on.
+	start := time.Now()
+	if in.FireAt.After(start) {
+		start = in.FireAt
+	}
+	reqCtx, cancel := context.WithDeadline(ctx, start.Add(timeout))
 	defer cancel()
 	capture := &Capture{
 		TimeEvents:    in.Stream,
@@ -283,6 +307,7 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	} else {
 		a.callOnce(reqCtx, req, capture, timeout, &rec)
 	}
+	capture.conn.fill(&rec, a.Pool)
 	if h := capture.Header(); h != nil {
 		rec.RateLimit = rateLimitFrom(h)
 		if rec.HTTPStatus == http.StatusTooManyRequests || rec.HTTPStatus == http.StatusServiceUnavailable {
@@ -300,6 +325,7 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	sent := time.Now()
 	resp, err := a.Client.CreateChatCompletion(ctx, req)
 	received := time.Now()
+	sent = capture.conn.sentAt(sent)
 
 	rec.setTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
@@ -401,28 +427,6 @@ func describeError(ctx context.Context, err error, timeout time.Duration) string
 	}
 	return err.Error()
 }
-
-// waitDeep waits for fire (true) or the end of ctx (false) inside a large
-// stack frame. That grows the sender's stack ahead of time to the size a
-// request needs, and, because the frame is in use while it waits, keeps the
-// garbage collector from shrinking the stack back before the instant: the
-// senders released together then do not each stop to copy their stacks.
-//
-//go:noinline
-func waitDeep(ctx context.Context, fire <-chan struct{}) bool {
-	var pad [16 << 10]byte
-	pad[len(pad)-1] = 1
-	ok := false
-	select {
-	case <-fire:
-		ok = true
-	case <-ctx.Done():
-	}
-	stackSink.Store(uint32(pad[len(pad)-1]))
-	return ok
-}
-
-var stackSink atomic.Uint32
 
 // maxErrorLen caps a record's error text, which keeps a run's result size
 // predictable.

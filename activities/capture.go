@@ -50,6 +50,8 @@ type Capture struct {
 	// error body was cut at ErrorBodyLimit (see bound.go).
 	redirect string
 	bodyCut  bool
+	// conn is what httptrace showed of the request's connection.
+	conn connTrace
 }
 
 // Event is one "data:" line of a server-sent event stream, as it arrived.
@@ -178,10 +180,11 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return base.RoundTrip(req)
 	}
-	ctx, cancel := context.WithCancelCause(req.Context())
+	ctx, cancel := context.WithCancelCause(c.conn.with(req.Context()))
 	var headerTimer *time.Timer
 	if c.HeaderTimeout > 0 {
-		headerTimer = time.AfterFunc(c.HeaderTimeout, func() {
+		// A held request's bound starts when it is let go (WithHold).
+		headerTimer = time.AfterFunc(c.HeaderTimeout+holdLeft(req.Context()), func() {
 			if c.cutShort(errSlowHeaders, func() bool { return !c.headersIn }) {
 				cancel(errSlowHeaders)
 			}
@@ -195,6 +198,7 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel(nil)
 		return resp, err
 	}
+	c.conn.gotResponse(resp.Proto)
 	if rerr := c.refuseRedirect(req, resp); rerr != nil {
 		cancel(rerr)
 		return nil, rerr
@@ -412,8 +416,9 @@ func (t CaptureTransport) CloseIdleConnections() {
 
 // NewHTTPClient returns an HTTP client for go-openai sized for many requests
 // in flight at once: no cap on connections per host, idle connections kept
-// for 30 s, no client-wide timeout (each request has its own), and
-// a dialer that takes connections pre-opened in pool first.
+// for 30 s, no client-wide timeout (each request has its own), and, with a
+// pool, the requests of a concurrent pass sent on the connections the pool
+// opened ahead of its send instant (see ConnPool and WithSlot).
 func NewHTTPClient(pool *ConnPool) *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 0
@@ -424,9 +429,12 @@ func NewHTTPClient(pool *ConnPool) *http.Client {
 	// not hold thousands of sockets for long.
 	tr.MaxIdleConnsPerHost = 1 << 16
 	tr.IdleConnTimeout = 30 * time.Second
+	var rt http.RoundTripper = tr
 	if pool != nil {
 		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		pool.Transport = tr
 		tr.DialContext = pool.DialContext
+		rt = slotTransport{Base: tr}
 	}
-	return &http.Client{Transport: CaptureTransport{Base: tr}, CheckRedirect: noRedirects}
+	return &http.Client{Transport: CaptureTransport{Base: rt}, CheckRedirect: noRedirects}
 }

@@ -58,6 +58,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	sent := time.Now()
 	stream, err := a.Client.CreateChatCompletionStream(ctx, req)
+	sent = capture.conn.sentAt(sent)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
 		rec.setTimes(sent, time.Now())

@@ -158,6 +158,24 @@ type RequestRecord struct {
 	// request without its answer being recorded: the endpoint saw it more
 	// than once, and this record is the answer to the last send.
 	Resent bool `json:"resent,omitempty"`
+
+	// Protocol is the HTTP version the request went out on: "HTTP/1.1" or
+	// "HTTP/2.0" (the response's, or its connection's when no response
+	// came). Empty when the request got no connection.
+	Protocol string `json:"protocol,omitempty"`
+	// ConnectionWarm, from net/http/httptrace, is set when the request's
+	// connection was ready before the request started: the request did not
+	// connect or shake hands itself (no ConnectStart, no TLSHandshakeStart)
+	// and got (GotConn) a connection that had carried a request before or
+	// that the worker opened, TLS handshake and HTTP/2 SETTINGS included,
+	// ahead of the send instant. False means the request opened its
+	// connection, or waited for one, when it was sent. Absent when the
+	// request was never sent (and in records made before it was measured).
+	ConnectionWarm *bool `json:"connection_warm,omitempty"`
+	// Connection names the request's connection by its local address
+	// (host:port of the worker's end), so that a pass can count the
+	// connections it used. Empty when the request got none.
+	Connection string `json:"connection,omitempty"`
 }
 
 // AttemptRecord is one try of a request that was sent more than once.

@@ -226,6 +226,7 @@ func (d *display) result(doc report.Document) {
 	if doc.Sweep != nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.Warmup(doc.Warmup)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}

@@ -164,6 +164,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 				w.repeat.index = i
 				fmt.Fprintf(human, "REPEAT %d OF %d\n\n", i, o.repeat)
 				w.display = newTermDisplay(human)
+				// Alternate the order of the passes, so that a drift of
+				// the endpoint's speed favours neither.
+				in.Order = workflows.OrderSequentialFirst
+				if i%2 == 0 {
+					in.Order = workflows.OrderConcurrentFirst
+				}
 				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 			}
 		}

@@ -26,14 +26,16 @@ type page struct {
 	Error        string
 	// Rerun says that the page merges a rerun of failed requests into the
 	// run it reran, and names both.
-	Rerun    string
-	Figures  []figure
-	Config   []field
-	Timeline timeline
-	Latency  latency
-	Sweep    *sweepSection
-	Failures []failureGroup
-	Footer   []field
+	Rerun     string
+	Figures   []figure
+	Config    []field
+	Timeline  timeline
+	Latency   latency
+	Sweep     *sweepSection
+	Intervals []intervalSection
+	Repeat    *repeatSection
+	Failures  []failureGroup
+	Footer    []field
 }
 
 type figure struct{ Label, Value, Note string }
@@ -138,6 +140,8 @@ func buildPage(d report.Document, opts Options) page {
 	if len(opts.Sweep) > 0 {
 		p.Sweep = buildSweep(opts.Sweep)
 	}
+	p.Intervals = buildIntervals(d)
+	p.Repeat = buildRepeat(d.Repeat)
 	p.Failures = failures(d)
 	p.Footer = []field{
 		{Key: "Workflow", Value: d.WorkflowID},
@@ -290,6 +294,7 @@ func passStats(p *report.Pass) []string {
 		"mean latency " + seconds(p.AverageLatencySeconds),
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
+		fmt.Sprintf("%d connections, %d requests on a cold one", p.Connections, p.ColdConnections),
 	}
 }
 

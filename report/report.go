@@ -42,6 +42,10 @@ type Document struct {
 	Rerun *Rerun `json:"rerun,omitempty"`
 	// Error is set when the run ended early; what it measured is still here.
 	Error string `json:"error,omitempty"`
+	// Warmup holds the warm-up requests (-warmup), sent before the first
+	// pass and kept apart: no figure of the passes, the comparison or the
+	// verdict includes them.
+	Warmup *Pass `json:"warmup,omitempty"`
 }
 
 // Sweep is a sweep's result: each level's figures, the knee, and each
@@ -74,6 +78,14 @@ type Config struct {
 	// EndpointName is the name the run chose the endpoint by, among those
 	// the worker allow-lists ("default" unless -endpoint said otherwise).
 	EndpointName string `json:"endpoint_name"`
+	// Warmup is the number of warm-up requests sent before the first pass.
+	Warmup int `json:"warmup"`
+	// Order is the order of the passes: sequential_first or
+	// concurrent_first (-repeat alternates them).
+	Order string `json:"order"`
+	// StreamOff says why a run that was to stream by default did not: the
+	// endpoint does not stream.
+	StreamOff string `json:"stream_off,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -108,6 +120,8 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, activities.DefaultEndpoint),
+		Warmup:                in.Warmup,
+		Order:                 cmp.Or(in.Order, workflows.OrderSequentialFirst),
 	}
 }
 
@@ -123,7 +137,9 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 		Sequential:    passOf(r.Sequential),
 		Concurrent:    passOf(r.Concurrent),
 		Error:         r.Aborted,
+		Warmup:        passOf(r.Warmup),
 	}
+	d.Config.StreamOff = r.StreamOff
 	var seq, conc *analysis.PassSummary
 	if d.Sequential != nil {
 		seq = &d.Sequential.PassSummary
@@ -136,6 +152,11 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
+	if conc != nil {
+		if w := analysis.BurstWarning(*conc); w != "" {
+			d.Conclusion.Text += " " + w
+		}
+	}
 	if len(r.Sweep) > 0 {
 		d.Sweep = &Sweep{}
 		for _, p := range r.Sweep {

@@ -85,10 +85,12 @@ var (
 	topKeys = []string{"schema_version", "workflow_id", "run_id", "started_at", "finished_at", "config",
 		"sequential", "concurrent", "comparison", "conclusion"}
 	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
-		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "endpoint_name", "stream", "retry"}
+		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "endpoint_name", "stream", "retry",
+		"warmup", "order"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
-		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit"}
+		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit",
+		"connections", "cold_connections"}
 	// statsKeys are the names of every stats object (latency, ttft, tpot, itl).
 	statsKeys   = []string{"mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "n"}
 	requestKeys = []string{"index", "pass", "prompt", "sent_at", "received_at", "latency_seconds", "ok", "http_status",
@@ -164,7 +166,7 @@ func TestBuildSchema(t *testing.T) {
 	assert.Equal(t, sorted(comparisonKeys...), keys(cmp), "comparison keys")
 	assert.EqualValues(t, 3, cmp["speedup"])
 	concl := m["conclusion"].(map[string]any)
-	assert.Equal(t, sorted("verdict", "text"), keys(concl), "conclusion keys")
+	assert.Equal(t, sorted("verdict", "text", "evidence"), keys(concl), "conclusion keys")
 	assert.Equal(t, analysis.VerdictConcurrent, concl["verdict"])
 	assert.NotEmpty(t, concl["text"])
 }
@@ -210,7 +212,7 @@ func TestBuildStreamingFigures(t *testing.T) {
 
 	m := asMap(t, d)
 	conc := m["concurrent"].(map[string]any)
-	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds", "error_kinds"}, passKeys...)...), keys(conc))
+	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds", "error_kinds", "observed_server_concurrency"}, passKeys...)...), keys(conc))
 	assert.Equal(t, map[string]any{"rate_limited": 1.0}, conc["error_kinds"], "error_kinds: an additive field, present when a request failed")
 	assert.Equal(t, true, conc["stream"])
 	for _, k := range []string{"latency", "ttft", "tpot", "itl"} {

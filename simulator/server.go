@@ -49,6 +49,7 @@ type Server struct {
 	models map[string]bool
 	gate   *gate
 	rl     *rateLimiter // nil when cfg.RateLimit == 0
+	drift  *driftClock
 	seq    atomic.Uint64
 	done   chan struct{} // closed by Close
 
@@ -59,6 +60,7 @@ type Server struct {
 	statusCounts map[int]int
 	httpSrv      *http.Server
 	serveDone    chan struct{}
+	arrivals     arrivalLog // when each chat request arrived (see Arrivals)
 
 	// Test hooks, set before the server handles requests.
 	onQueue func() // a chat request was queued at the concurrency gate
@@ -75,6 +77,7 @@ func New(cfg Config) *Server {
 		cfg:          cfg,
 		models:       make(map[string]bool, len(cfg.Models)),
 		gate:         &gate{limit: cfg.MaxConcurrent},
+		drift:        &driftClock{d: cfg.Drift},
 		done:         make(chan struct{}),
 		statusCounts: make(map[int]int),
 	}
@@ -271,10 +274,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
 	case path == "/v1/chat/completions":
+		s.arrivals.add(time.Now())
 		if !s.allowMethod(ex, http.MethodPost) {
 			return
 		}
 		s.handleChat(ex)
+	case strings.HasPrefix(path, "/sim/") && s.handleSim(ex, path):
 	case path == "/v1/models":
 		if !s.allowMethod(ex, http.MethodGet) || !s.authorized(ex) {
 			return

@@ -38,6 +38,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard) // errors are reported as one line below
 	fs.Usage = func() {}
 	addr := fs.String("addr", "127.0.0.1:8000", "address to listen on")
+	var lo simulator.ListenOptions
+	fs.BoolVar(&lo.TLS, "tls", false, "serve HTTPS with a self-signed certificate generated at start (see -cert-file)")
+	fs.StringVar(&lo.CertFile, "cert-file", "", "with -tls: write the certificate (PEM) to this file, for clients to trust with SSL_CERT_FILE (default: a new temporary file, printed)")
+	http2 := fs.Bool("http2", true, "with -tls: offer HTTP/2 (ALPN h2); -http2=false serves HTTP/1.1 only")
+	fs.IntVar(&lo.MaxConcurrentStreams, "http2-max-streams", 0, "with -tls: HTTP/2 streams allowed per connection, SETTINGS_MAX_CONCURRENT_STREAMS (0 = net/http's default)")
 	cfg := simulator.Config{
 		Latency:      2 * time.Second,
 		OutputTokens: simulator.DefaultOutputTokens,
@@ -67,13 +72,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if lo.MaxConcurrentStreams < 0 {
+		fmt.Fprintf(stderr, "simulator: -http2-max-streams must not be negative, got %d\n", lo.MaxConcurrentStreams)
+		return 2
+	}
+	if !lo.TLS && (lo.CertFile != "" || !*http2 || lo.MaxConcurrentStreams != 0) {
+		fmt.Fprintln(stderr, "simulator: -cert-file, -http2 and -http2-max-streams need -tls")
+		return 2
+	}
+	lo.HTTP1Only = !*http2
+
 	sim := simulator.New(cfg)
-	baseURL, err := sim.Start(*addr)
+	baseURL, certFile, err := sim.StartWith(*addr, lo)
 	if err != nil {
 		fmt.Fprintln(stderr, err) // already prefixed with "simulator: "
 		return 1
 	}
 	fmt.Fprintf(stdout, "simulator: serving OpenAI-compatible API at %s\n", baseURL)
+	if certFile != "" {
+		fmt.Fprintf(stdout, "simulator: certificate in %s (trust it with SSL_CERT_FILE=%s)\n", certFile, certFile)
+	}
 	<-ctx.Done()
 	if err := sim.Close(); err != nil {
 		fmt.Fprintf(stderr, "simulator: close: %v\n", err)

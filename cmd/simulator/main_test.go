@@ -22,6 +22,9 @@ func TestBadFlags(t *testing.T) {
 		{"-max-concurrent", "-1"},
 		{"-models", "a,,b"},
 		{"extra-argument"},
+		{"-http2-max-streams", "100"},
+		{"-tls", "-http2-max-streams", "-1"},
+		{"-cert-file", "x.pem"},
 	} {
 		var stdout, stderr strings.Builder
 		code := run(context.Background(), args, &stdout, &stderr)
@@ -44,7 +47,8 @@ func TestHelp(t *testing.T) {
 		t.Errorf("-h: exit code %d, want 0", code)
 	}
 	for _, flag := range []string{"-addr", "-latency", "-max-concurrent", "-rate-limit", "-fault-stall", "-seed",
-		"-fault-truncate", "-fault-stall-stream", "-fault-malformed", "-fault-slow-headers", "-slow-headers-for", "-fault-429"} {
+		"-fault-truncate", "-fault-stall-stream", "-fault-malformed", "-fault-slow-headers", "-slow-headers-for", "-fault-429",
+		"-tls", "-cert-file", "-http2", "-http2-max-streams"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("-h output does not mention %s", flag)
 		}

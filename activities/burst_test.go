@@ -1,0 +1,330 @@
+package activities
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// burstServer is an endpoint that counts the connections it accepts and
+// holds every chat request until want of them are in service at once.
+type burstServer struct {
+	srv    *httptest.Server
+	conns  atomic.Int32
+	closed chan struct{} // one value per connection closed
+	chats  atomic.Int32
+	all    chan struct{} // closed once want chat requests are in
+	once   sync.Once
+	want   int32
+}
+
+// kind: "h1" plain HTTP/1.1, "h2" TLS with HTTP/2 (stream limit streams),
+// "tls-h1" TLS with HTTP/1.1 only.
+func newBurstServer(t *testing.T, kind string, streams, want int) *burstServer {
+	t.Helper()
+	b := &burstServer{all: make(chan struct{}), want: int32(want), closed: make(chan struct{}, 64)}
+	b.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/chat/completions" {
+			http.Error(w, `{"error":{"message":"no key"}}`, http.StatusUnauthorized)
+			return
+		}
+		if b.chats.Add(1) == b.want {
+			b.once.Do(func() { close(b.all) })
+		}
+		select {
+		case <-b.all:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+	}))
+	b.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			b.conns.Add(1)
+		case http.StateClosed:
+			b.closed <- struct{}{}
+		}
+	}
+	switch kind {
+	case "h1":
+		b.srv.Start()
+	case "h2":
+		b.srv.EnableHTTP2 = true
+		b.srv.Config.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: streams}
+		b.srv.StartTLS()
+	case "tls-h1":
+		b.srv.StartTLS()
+	}
+	t.Cleanup(b.srv.Close)
+	return b
+}
+
+func (b *burstServer) url() string { return b.srv.URL + "/v1" }
+
+// client returns an HTTP client with a pool that trusts the server.
+func (b *burstServer) client() (*http.Client, *ConnPool) {
+	pool := &ConnPool{}
+	hc := NewHTTPClient(pool)
+	if b.srv.Certificate() != nil {
+		roots := x509.NewCertPool()
+		roots.AddCert(b.srv.Certificate())
+		pool.Transport.TLSClientConfig = &tls.Config{RootCAs: roots}
+	}
+	return hc, pool
+}
+
+// send posts one chat request on slot s and returns its record's connection
+// fields.
+func send(t *testing.T, hc *http.Client, pool *ConnPool, base string, s *Slot) RequestRecord {
+	t.Helper()
+	c := &Capture{}
+	ctx := WithSlot(WithCapture(t.Context(), c), s)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/chat/completions", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec RequestRecord
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Errorf("request: %v", err)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	c.conn.fill(&rec, pool)
+	return rec
+}
+
+// TestBurstEveryKind: for each server kind, Warm opens the connections n
+// requests need (n over HTTP/1.1, n / stream limit over HTTP/2) before the
+// instant; the n requests then go out at once on them, every record says
+// connection_warm and its protocol, and the server accepted no other
+// connection.
+func TestBurstEveryKind(t *testing.T) {
+	for _, tc := range []struct {
+		kind      string
+		streams   int
+		n         int
+		wantConns int
+		proto     string
+	}{
+		{"h1", 0, 5, 5, "HTTP/1.1"},
+		{"tls-h1", 0, 5, 5, "HTTP/1.1"},
+		{"h2", 2, 5, 3, "HTTP/2.0"},
+		{"h2", 100, 5, 1, "HTTP/2.0"},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			srv := newBurstServer(t, tc.kind, tc.streams, tc.n)
+			hc, pool := srv.client()
+			b := pool.Warm(t.Context(), srv.url(), tc.n)
+			defer b.Close()
+			if b.Err != nil {
+				t.Fatal(b.Err)
+			}
+			if b.Conns() != tc.wantConns || b.Proto != tc.proto {
+				t.Fatalf("Warm opened %d connections of %s, want %d of %s", b.Conns(), b.Proto, tc.wantConns, tc.proto)
+			}
+			recs := make([]RequestRecord, tc.n)
+			var wg sync.WaitGroup
+			for i := range tc.n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					recs[i] = send(t, hc, pool, srv.url(), b.Slot(i))
+				}()
+			}
+			wg.Wait()
+			conns := map[string]bool{}
+			for i, r := range recs {
+				if r.ConnectionWarm == nil || !*r.ConnectionWarm || r.Protocol != tc.proto || r.Connection == "" {
+					t.Errorf("request %d: warm %v, protocol %q, connection %q; want warm, %s", i, r.ConnectionWarm, r.Protocol, r.Connection, tc.proto)
+				}
+				conns[r.Connection] = true
+			}
+			if len(conns) != tc.wantConns {
+				t.Errorf("the requests used %d connections, want %d", len(conns), tc.wantConns)
+			}
+			// Every connection was accepted before its first request was
+			// served, so the count is final.
+			if got := srv.conns.Load(); int(got) != tc.wantConns {
+				t.Errorf("the server accepted %d connections, want %d", got, tc.wantConns)
+			}
+		})
+	}
+}
+
+// TestWithoutSlotTheRequestDials: a request without a slot goes through the
+// transport; the first one dials and is cold, the next one reuses its
+// connection and is warm.
+func TestWithoutSlotTheRequestDials(t *testing.T) {
+	for _, kind := range []string{"h1", "h2"} {
+		t.Run(kind, func(t *testing.T) {
+			srv := newBurstServer(t, kind, 100, 1)
+			hc, pool := srv.client()
+			first := send(t, hc, pool, srv.url(), nil)
+			second := send(t, hc, pool, srv.url(), nil)
+			if first.ConnectionWarm == nil || *first.ConnectionWarm {
+				t.Errorf("first request: connection_warm %v, want false", first.ConnectionWarm)
+			}
+			if second.ConnectionWarm == nil || !*second.ConnectionWarm {
+				t.Errorf("second request: connection_warm %v, want true", second.ConnectionWarm)
+			}
+			if first.Connection != second.Connection {
+				t.Errorf("the second request used %s, not the first's %s", second.Connection, first.Connection)
+			}
+		})
+	}
+}
+
+// TestSlotReusedAfterItsFirstRequest: a sender's later requests go out on
+// its slot's connection once it is free.
+func TestSlotReusedAfterItsFirstRequest(t *testing.T) {
+	srv := newBurstServer(t, "h1", 0, 1)
+	hc, pool := srv.client()
+	b := pool.Warm(t.Context(), srv.url(), 1)
+	defer b.Close()
+	r1 := send(t, hc, pool, srv.url(), b.Slot(0))
+	r2 := send(t, hc, pool, srv.url(), b.Slot(0))
+	if r1.Connection != r2.Connection || !*r2.ConnectionWarm {
+		t.Errorf("second request on %s (warm %v), want the slot's %s", r2.Connection, *r2.ConnectionWarm, r1.Connection)
+	}
+	if got := srv.conns.Load(); got != 1 {
+		t.Errorf("server accepted %d connections, want 1", got)
+	}
+}
+
+// TestWarmStopsAtDeadline: a cancelled warm-up opens nothing, and says why.
+func TestWarmStopsAtDeadline(t *testing.T) {
+	srv := newBurstServer(t, "h1", 0, 1)
+	_, pool := srv.client()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	b := pool.Warm(ctx, srv.url(), 3)
+	defer b.Close()
+	if b.Conns() != 0 || b.Err == nil || b.Slot(0) != nil {
+		t.Errorf("Warm with a cancelled context: %d connections, err %v", b.Conns(), b.Err)
+	}
+}
+
+// TestBurstCloseClosesItsConnections: once the batch is done, its
+// connections are closed (the server sees them go).
+func TestBurstCloseClosesItsConnections(t *testing.T) {
+	srv := newBurstServer(t, "h1", 0, 1)
+	_, pool := srv.client()
+	b := pool.Warm(t.Context(), srv.url(), 2)
+	if b.Conns() != 2 {
+		t.Fatalf("Warm opened %d connections, want 2", b.Conns())
+	}
+	b.Close()
+	for range 2 {
+		<-srv.closed
+	}
+}
+
+// TestWarmNothingToDo: no URL, no host or no request: nothing is opened.
+func TestWarmNothingToDo(t *testing.T) {
+	_, pool := (&burstServer{srv: &httptest.Server{}}).client()
+	for _, tc := range []struct {
+		url string
+		n   int
+	}{{"", 3}, {"ftp://x/v1", 3}, {"http://127.0.0.1:1/v1", 0}} {
+		b := pool.Warm(t.Context(), tc.url, tc.n)
+		if b.Conns() != 0 || b.Slot(0) != nil {
+			t.Errorf("Warm(%q, %d) opened %d connections", tc.url, tc.n, b.Conns())
+		}
+		b.Close()
+	}
+}
+
+// TestProxyHonouredByWarmUpAndSends: with a proxy configured for the
+// endpoint, the connections opened ahead go to the proxy, and the requests
+// sent on them reach it as proxy requests (absolute URLs), like those the
+// transport sends itself.
+func TestProxyHonouredByWarmUpAndSends(t *testing.T) {
+	var proxied atomic.Int32
+	var accepted atomic.Int32
+	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.IsAbs() && r.URL.Hostname() == "endpoint.invalid" {
+			proxied.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+	}))
+	proxy.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			accepted.Add(1)
+		}
+	}
+	proxy.Start()
+	defer proxy.Close()
+	pu, _ := url.Parse(proxy.URL)
+	pool := &ConnPool{}
+	hc := NewHTTPClient(pool)
+	pool.Transport.Proxy = http.ProxyURL(pu)
+	const base = "http://endpoint.invalid/v1"
+	b := pool.Warm(t.Context(), base, 2)
+	defer b.Close()
+	if b.Conns() != 2 {
+		t.Fatalf("Warm opened %d connections, want 2 (err %v)", b.Conns(), b.Err)
+	}
+	for i := range 2 {
+		r := send(t, hc, pool, base, b.Slot(i))
+		if !*r.ConnectionWarm {
+			t.Errorf("request %d through the proxy was cold", i)
+		}
+	}
+	if proxied.Load() != 2 || accepted.Load() != 2 {
+		t.Errorf("the proxy got %d proxy requests on %d connections, want 2 on 2", proxied.Load(), accepted.Load())
+	}
+}
+
+// TestHeldRequestLeavesAtTheRelease: a request built and handed to the
+// transport before the instant is written only once the gate opens; its
+// send time is the release.
+func TestHeldRequestLeavesAtTheRelease(t *testing.T) {
+	var arrived atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived.Store(time.Now().UnixNano())
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+	}))
+	defer srv.Close()
+	pool := &ConnPool{}
+	hc := NewHTTPClient(pool)
+	fire := make(chan struct{})
+	released := make(chan struct{})
+	c := &Capture{}
+	ctx := WithHold(WithCapture(t.Context(), c), time.Now(), fire, func() { close(released) })
+	done := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/chat/completions", nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	opened := time.Now()
+	close(fire)
+	<-released
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Unix(0, arrived.Load()); got.Before(opened) {
+		t.Errorf("the request arrived at %v, before the gate opened at %v", got, opened)
+	}
+	if sent := c.conn.sentAt(time.Time{}); sent.Before(opened) {
+		t.Errorf("send time %v, before the gate opened at %v", sent, opened)
+	}
+}

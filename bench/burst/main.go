@@ -1,0 +1,523 @@
+// Command burst measures the concurrent pass on the path a real key takes,
+// side by side with a minimal reference client: the simulator in its own
+// process (plain HTTP/1.1, HTTPS with HTTP/2 at a given stream limit, or
+// HTTPS with HTTP/1.1 only), the worker in its own process (started afresh
+// for every few runs, so that first runs after a worker start are measured
+// apart), and a Temporal dev server.
+//
+//	go run ./bench/burst                                   # the figures of bench/README.md
+//	go run ./bench/burst -kinds h2-100 -n 1000 -workers 2  # one kind, one N
+//
+// Each run is one concurrent-only pass of N requests with C = N, then, on
+// the same server, the reference client: it opens its connections first (N
+// concurrent GETs of /v1/models), builds all N requests, and releases N
+// goroutines from one closed channel. It prints, per run, both start
+// spreads (last send minus first send, client side) and their ratio, both
+// totals (first send to last response) and their difference, and the
+// simulator's own arrival spread for each (last arrival minus first), then
+// the median and the worst per kind and N, first runs after a worker start
+// apart from the others. The targets: project spread at most 1.5× the
+// reference's, project total at most the reference's + 50 ms.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/prompts"
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/simulator"
+	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/workflows"
+)
+
+const key = "bench-key"
+
+// kinds are the server kinds, by name, as simulator flags.
+var kinds = map[string][]string{
+	"h1":      nil,
+	"h2-100":  {"-tls", "-http2-max-streams", "100"},
+	"h2-1000": {"-tls", "-http2-max-streams", "1000"},
+	"tls-h1":  {"-tls", "-http2=false"},
+}
+
+func main() {
+	kindList := flag.String("kinds", "h1,h2-100,h2-1000,tls-h1", "server kinds: h1 (plain HTTP/1.1), h2-100 and h2-1000 (HTTPS, HTTP/2 at that stream limit), tls-h1 (HTTPS, HTTP/1.1 only)")
+	nList := flag.String("n", "100,1000", "comma-separated request counts")
+	workers := flag.Int("workers", 5, "worker starts per kind and N (each gives one first run)")
+	runs := flag.Int("runs", 2, "runs per worker start (the first is a first run)")
+	latency := flag.Duration("latency", 2*time.Second, "simulator latency per request (fixed)")
+	seq := flag.Int("seq", 50, "requests of a sequential pass at 10 ms latency whose dispatch gap is measured (0: none)")
+	flag.Parse()
+	if err := run(*kindList, *nList, *workers, *runs, *latency, *seq); err != nil {
+		fmt.Fprintln(os.Stderr, "burst: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+// sample is one run of the project and of the reference.
+type sample struct {
+	first                   bool
+	spread, refSpread       float64 // s
+	total, refTotal         float64 // s
+	srvSpread, refSrvSpread float64 // s
+	conns, cold             int
+	failed, refFailed       int
+}
+
+func (s sample) ratio() float64 {
+	if s.refSpread <= 0 {
+		return 0
+	}
+	return s.spread / s.refSpread
+}
+func (s sample) diff() float64 { return s.total - s.refTotal }
+func (s sample) ok() bool {
+	return s.spread <= 1.5*s.refSpread && s.diff() <= 0.050 && s.failed == 0 && s.cold == 0
+}
+
+func run(kindList, nList string, workers, runs int, latency time.Duration, seqN int) error {
+	ctx := context.Background()
+	var counts []int
+	for _, f := range strings.Split(nList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad -n entry %q", f)
+		}
+		counts = append(counts, n)
+	}
+	var names []string
+	for _, k := range strings.Split(kindList, ",") {
+		if _, ok := kinds[k]; !ok {
+			return fmt.Errorf("unknown kind %q", k)
+		}
+		names = append(names, k)
+	}
+	tmp, err := os.MkdirTemp("", "llmconc-burst-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bins, err := build(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	copts, err := temporalenv.Options(srv.Address, temporalenv.QuietLogger(os.Stderr))
+	if err != nil {
+		return err
+	}
+	c, err := temporalenv.Dial(ctx, copts, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	fmt.Printf("Temporal dev server %s; simulator and worker in their own processes; latency %s fixed; C = N\n", srv.Address, latency)
+	fmt.Printf("%-8s %5s %3s %3s | %9s %9s %6s | %8s %8s %7s | %9s %9s | %5s %4s %4s\n",
+		"kind", "N", "w", "run", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok")
+	results := map[string][]sample{}
+	for _, kind := range names {
+		sim, err := startSimulator(bins.sim, tmp, kind, latency)
+		if err != nil {
+			return err
+		}
+		for _, n := range counts {
+			for w := 1; w <= workers; w++ {
+				wk, err := startWorker(bins.worker, srv.Address, sim)
+				if err != nil {
+					sim.stop()
+					return err
+				}
+				for r := 1; r <= runs; r++ {
+					s, err := oneRun(ctx, c, copts, sim, n)
+					if err != nil {
+						wk.stop()
+						sim.stop()
+						return err
+					}
+					s.first = r == 1
+					fmt.Printf("%-8s %5d %3d %3d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v\n",
+						kind, n, w, r, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
+						1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok())
+					k := fmt.Sprintf("%s N=%d", kind, n)
+					results[k] = append(results[k], s)
+				}
+				wk.stop()
+			}
+		}
+		sim.stop()
+	}
+	fmt.Println()
+	fmt.Println("| kind | N | runs | project spread ms, median (worst) | reference spread ms, median (worst) | ratio, median (worst) | total − reference total ms, median (worst) | server arrival spread ms, project / reference (medians) | runs meeting both targets |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, kind := range names {
+		for _, n := range counts {
+			all := results[fmt.Sprintf("%s N=%d", kind, n)]
+			var first, later []sample
+			for _, s := range all {
+				if s.first {
+					first = append(first, s)
+				} else {
+					later = append(later, s)
+				}
+			}
+			for _, g := range []struct {
+				what string
+				ss   []sample
+			}{{"first", first}, {"later", later}} {
+				if len(g.ss) == 0 {
+					continue
+				}
+				met := 0
+				for _, s := range g.ss {
+					if s.ok() {
+						met++
+					}
+				}
+				fmt.Printf("| %s | %d | %s, %d | %s | %s | %s | %s | %.1f / %.1f | %d of %d |\n", kind, n, g.what, len(g.ss),
+					medWorst(g.ss, func(s sample) float64 { return 1000 * s.spread }, "%.1f"),
+					medWorst(g.ss, func(s sample) float64 { return 1000 * s.refSpread }, "%.1f"),
+					medWorst(g.ss, sample.ratio, "%.2f"),
+					medWorst(g.ss, func(s sample) float64 { return 1000 * s.diff() }, "%.0f"),
+					median(g.ss, func(s sample) float64 { return 1000 * s.srvSpread }),
+					median(g.ss, func(s sample) float64 { return 1000 * s.refSrvSpread }),
+					met, len(g.ss))
+			}
+		}
+	}
+	if seqN > 0 {
+		return sequentialGap(ctx, c, copts, bins, tmp, seqN)
+	}
+	return nil
+}
+
+func medWorst(ss []sample, f func(sample) float64, format string) string {
+	vs := values(ss, f)
+	return fmt.Sprintf(format+" ("+format+")", vs[len(vs)/2], vs[len(vs)-1])
+}
+
+func median(ss []sample, f func(sample) float64) float64 {
+	vs := values(ss, f)
+	return vs[len(vs)/2]
+}
+
+func values(ss []sample, f func(sample) float64) []float64 {
+	vs := make([]float64, len(ss))
+	for i, s := range ss {
+		vs[i] = f(s)
+	}
+	sort.Float64s(vs)
+	return vs
+}
+
+type binaries struct{ worker, sim string }
+
+func build(ctx context.Context, dir string) (binaries, error) {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(filepath.Separator), "./worker", "./cmd/simulator")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return binaries{}, fmt.Errorf("go build ./worker ./cmd/simulator: %v\n%s", err, out)
+	}
+	return binaries{worker: filepath.Join(dir, "worker"), sim: filepath.Join(dir, "simulator")}, nil
+}
+
+// simProc is a simulator process.
+type simProc struct {
+	cmd      *exec.Cmd
+	base     string
+	certFile string
+	hc       *http.Client // trusts its certificate
+	roots    *x509.CertPool
+}
+
+func startSimulator(bin, dir, kind string, latency time.Duration) (*simProc, error) {
+	args := append([]string{"-addr", "127.0.0.1:0", "-latency", latency.String(), "-api-key", key}, kinds[kind]...)
+	certFile := ""
+	if len(kinds[kind]) > 0 {
+		certFile = filepath.Join(dir, kind+".pem")
+		args = append(args, "-cert-file", certFile)
+	}
+	return startSimProc(bin, certFile, args)
+}
+
+func startSimProc(bin, certFile string, args []string) (*simProc, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	go func() { _, _ = io.Copy(io.Discard, out) }()
+	i := strings.Index(line, "http")
+	if err != nil || i < 0 {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("the simulator did not say where it serves: %q %v", line, err)
+	}
+	s := &simProc{cmd: cmd, base: strings.TrimSpace(line[i:]), certFile: certFile}
+	tr := &http.Transport{}
+	if certFile != "" {
+		pemBytes, err := os.ReadFile(certFile)
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		s.roots = x509.NewCertPool()
+		s.roots.AppendCertsFromPEM(pemBytes)
+		tr.TLSClientConfig = &tls.Config{RootCAs: s.roots}
+	}
+	s.hc = &http.Client{Transport: tr}
+	return s, nil
+}
+
+func (s *simProc) stop() {
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
+}
+
+// arrivals reads (and resets) the simulator's arrival log.
+func (s *simProc) arrivals() (simulator.Arrivals, error) {
+	var a simulator.Arrivals
+	resp, err := s.hc.Get(strings.TrimSuffix(s.base, "/v1") + "/sim/arrivals?reset=1")
+	if err != nil {
+		return a, err
+	}
+	defer resp.Body.Close()
+	err = json.NewDecoder(resp.Body).Decode(&a)
+	return a, err
+}
+
+// workerProc is a worker process.
+type workerProc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startWorker(bin, temporal string, sim *simProc) (*workerProc, error) {
+	cmd := exec.Command(bin)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "TEMPORAL_ADDRESS=" + temporal,
+		"OPENAI_API_KEY=" + key, "OPENAI_BASE_URL=" + sim.base}
+	if sim.certFile != "" {
+		cmd.Env = append(cmd.Env, "SSL_CERT_FILE="+sim.certFile)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	w := &workerProc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		close(w.done)
+	}()
+	return w, nil
+}
+
+func (w *workerProc) stop() {
+	_ = w.cmd.Process.Signal(os.Interrupt)
+	<-w.done
+}
+
+// oneRun runs the project's concurrent pass, then the reference client.
+func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *simProc, n int) (sample, error) {
+	var s sample
+	if _, err := sim.arrivals(); err != nil {
+		return s, err
+	}
+	in := workflows.RunInput{
+		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
+		Passes: workflows.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
+		PromptsSource: "built-in list",
+	}.WithDefaults()
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
+	if err != nil {
+		return s, err
+	}
+	var res workflows.RunResult
+	if err := wr.Get(ctx, &res); err != nil {
+		return s, err
+	}
+	if err := workflows.RecordsFromHistory(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
+		return s, err
+	}
+	p := report.Build(wr.GetID(), wr.GetRunID(), res).Concurrent
+	if p == nil {
+		return s, errors.New("no concurrent pass in the result")
+	}
+	s.spread, s.total, s.conns, s.cold, s.failed = p.StartSpreadSeconds, p.TotalSeconds, p.Connections, p.ColdConnections, p.Failed
+	a, err := sim.arrivals()
+	if err != nil {
+		return s, err
+	}
+	s.srvSpread = a.SpreadSeconds
+
+	ref, err := reference(ctx, sim, n)
+	if err != nil {
+		return s, err
+	}
+	s.refSpread, s.refTotal, s.refFailed = ref.spread, ref.total, ref.failed
+	if a, err = sim.arrivals(); err != nil {
+		return s, err
+	}
+	s.refSrvSpread = a.SpreadSeconds
+	return s, nil
+}
+
+type refResult struct {
+	spread, total float64
+	failed        int
+}
+
+// reference is the minimal Go client: it opens its connections with n
+// concurrent GETs of /v1/models, builds all n requests, then releases n
+// goroutines from one closed channel.
+func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
+	tr := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: n, IdleConnTimeout: 30 * time.Second}
+	if sim.roots != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: sim.roots}
+	}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, sim.base+"/models", nil)
+			req.Header.Set("Authorization", "Bearer "+key)
+			if resp, err := hc.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	ps := prompts.ForRequests(prompts.BuiltIn, n)
+	reqs := make([]*http.Request, n)
+	for i := range n {
+		body, err := json.Marshal(map[string]any{
+			"model": "gpt-4.1-nano", "max_tokens": 16,
+			"messages": []map[string]string{{"role": "user", "content": ps[i]}},
+		})
+		if err != nil {
+			return refResult{}, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, sim.base+"/chat/completions", bytes.NewReader(body))
+		if err != nil {
+			return refResult{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		reqs[i] = req
+	}
+	starts := make([]time.Time, n)
+	ends := make([]time.Time, n)
+	fails := make([]bool, n)
+	fire := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-fire
+			starts[i] = time.Now()
+			resp, err := hc.Do(reqs[i])
+			if err == nil {
+				_, err = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					err = fmt.Errorf("HTTP %d", resp.StatusCode)
+				}
+			}
+			ends[i] = time.Now()
+			fails[i] = err != nil
+		}()
+	}
+	close(fire)
+	wg.Wait()
+	first, lastStart, lastEnd := starts[0], starts[0], ends[0]
+	var r refResult
+	for i := range n {
+		if starts[i].Before(first) {
+			first = starts[i]
+		}
+		if starts[i].After(lastStart) {
+			lastStart = starts[i]
+		}
+		if ends[i].After(lastEnd) {
+			lastEnd = ends[i]
+		}
+		if fails[i] {
+			r.failed++
+		}
+	}
+	r.spread = lastStart.Sub(first).Seconds()
+	r.total = lastEnd.Sub(first).Seconds()
+	return r, nil
+}
+
+// sequentialGap measures the sequential pass's chaining cost against a fast
+// simulator in its own process: the gap between a response and the next
+// send.
+func sequentialGap(ctx context.Context, c client.Client, copts client.Options, bins binaries, dir string, n int) error {
+	sim, err := startSimProc(bins.sim, "", []string{"-addr", "127.0.0.1:0", "-latency", "10ms", "-api-key", key})
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+	wk, err := startWorker(bins.worker, copts.HostPort, sim)
+	if err != nil {
+		return err
+	}
+	defer wk.stop()
+	in := workflows.RunInput{
+		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: workflows.PassesSequential,
+		Prompts: prompts.ForRequests(prompts.BuiltIn, n), PromptsSource: "built-in list",
+	}.WithDefaults()
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
+	if err != nil {
+		return err
+	}
+	var res workflows.RunResult
+	if err := wr.Get(ctx, &res); err != nil {
+		return err
+	}
+	if err := workflows.RecordsFromHistory(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
+		return err
+	}
+	p := report.Build(wr.GetID(), wr.GetRunID(), res).Sequential
+	var worst float64
+	for i := 1; i < len(p.Requests); i++ {
+		worst = max(worst, p.Requests[i].Sent().Sub(p.Requests[i-1].Received()).Seconds())
+	}
+	fmt.Printf("\nsequential pass, %d requests at 10 ms: dispatch gap %.1f ms per request on average, %.1f ms at most\n",
+		n, 1000*p.DispatchGapSeconds/float64(n-1), 1000*worst)
+	return nil
+}
