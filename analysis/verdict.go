@@ -45,10 +45,14 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 		}
 		total := p.s.Successful + p.s.Failed
 		if total > 0 && float64(p.s.Failed) > MaxFailedFraction*float64(total) {
+			// Name only what occurred: no "HTTP 429 means…" without a 429.
+			what := "The errors are in the JSON."
+			if kinds := failureKinds(p.s); kinds != "" {
+				what = "They were: " + kinds + "; the errors are in the JSON."
+			}
 			return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
-				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. "+
-					"The errors are in the JSON (HTTP 429 means a rate limit).",
-				p.s.Failed, total, p.name, 100*MaxFailedFraction)}
+				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. %s",
+				p.s.Failed, total, p.name, 100*MaxFailedFraction, what)}
 		}
 	}
 	for _, p := range []struct {
