@@ -6,7 +6,9 @@ package report
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -203,22 +205,38 @@ func WriteJSON(path string, d Document) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("write the result next to %s: %w", path, err)
+		return fmt.Errorf("write the result next to %s: %w", path, pathErr(err))
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
+	// Owner only: the file holds the prompts and the responses. (A file
+	// created 0600 is the same under any umask.)
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write the result to %s: %w", path, err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	return nil
+}
+
+// pathErr is err without the path of a *fs.PathError or *os.LinkError (a
+// temporary file's, in the errors above), which name only the user's path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

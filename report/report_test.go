@@ -309,7 +309,7 @@ func TestWriteJSON(t *testing.T) {
 
 	info, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "the result must be readable by others")
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the result holds prompts and responses: owner only")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "ends with a newline")
@@ -321,7 +321,7 @@ func TestWriteJSON(t *testing.T) {
 
 	// Writing again replaces the file whole, with the right mode even if
 	// the old file had another.
-	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, os.Chmod(path, 0o644))
 	d2 := report.Build("wf2", "run2", result(1))
 	require.NoError(t, report.WriteJSON(path, d2))
 	b, err = os.ReadFile(path)
@@ -330,7 +330,7 @@ func TestWriteJSON(t *testing.T) {
 	assert.Equal(t, "wf2", back.WorkflowID)
 	info, err = os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	assertOnly(t, dir, "result.json")
 }
 
@@ -342,6 +342,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err := report.WriteJSON(missing, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), missing)
+	assert.NotContains(t, err.Error(), ".tmp-", "the error names the user's path, not the temporary file")
 
 	// A folder in the way: the write fails and leaves nothing behind.
 	target := filepath.Join(dir, "taken")
@@ -349,6 +350,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err = report.WriteJSON(target, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), target)
+	assert.NotContains(t, err.Error(), ".tmp-")
 	assertOnly(t, dir, "taken")
 }
 
@@ -383,9 +385,9 @@ func TestTextRequestLines(t *testing.T) {
 
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
-	assert.Equal(t, "  Request 3/10 ✓ Completed in 2.34s", lines[0])
-	assert.Equal(t, "  Request 10/10 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
-	assert.Equal(t, "  Request 1/1 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
+	assert.Equal(t, "  Request #2 ✓ Completed in 2.34s", lines[0], "numbered as the JSON's index and the HTML report")
+	assert.Equal(t, "  Request #9 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
+	assert.Equal(t, "  Request #0 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
 }
 
 func TestTextLongErrorIsShortened(t *testing.T) {

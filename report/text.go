@@ -5,6 +5,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/llmconc/llmconc/activities"
@@ -70,17 +71,19 @@ func (t Text) PassHeader(pass string, requests, concurrency int) {
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 }
 
-// Request prints one completed request.
+// Request prints one completed request. Requests are numbered as in the
+// JSON (index) and the HTML report: #0 to #N-1.
 func (t Text) Request(ev workflows.ProgressEvent, total int) {
 	try := ""
 	if ev.Attempt > 1 {
 		try = fmt.Sprintf(" (try %d)", ev.Attempt)
 	}
+	num := fmt.Sprintf("#%-*d", len(fmt.Sprint(max(total-1, 0))), ev.Index)
 	if ev.OK {
-		fmt.Fprintf(t.W, "  Request %d/%d%s ✓ Completed in %.2fs\n", ev.Index+1, total, try, ev.LatencySeconds)
+		fmt.Fprintf(t.W, "  Request %s%s ✓ Completed in %.2fs\n", num, try, ev.LatencySeconds)
 		return
 	}
-	fmt.Fprintf(t.W, "  Request %d/%d%s ✗ Failed after %.2fs: %s\n", ev.Index+1, total, try, ev.LatencySeconds, oneLine(ev.Error))
+	fmt.Fprintf(t.W, "  Request %s%s ✗ Failed after %.2fs: %s\n", num, try, ev.LatencySeconds, oneLine(ev.Error))
 }
 
 // RepeatTable prints the runs of a repeated comparison and the mean speedup
@@ -129,18 +132,60 @@ func (t Text) SweepTable(levels []analysis.SweepLevel, knee int) {
 	fmt.Fprintln(t.W)
 }
 
-// Bar draws a progress bar of a pass: in place (a carriage return, no
-// newline) for a terminal, or as a line of its own.
-func (t Text) Bar(done, total, failed int, inPlace bool) {
-	const width = 30
-	filled := width * done / max(total, 1)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	line := fmt.Sprintf("  [%s] %*d/%d  ✓ %d  ✗ %d", bar, len(fmt.Sprint(total)), done, total, done-failed, failed)
+// BarTiming is what a progress bar shows besides its counts: the pass's
+// elapsed time and its estimated time left, and the terminal's width.
+type BarTiming struct {
+	Elapsed time.Duration
+	// Columns is the terminal's width; the line fits in it (0: 80).
+	Columns int
+}
+
+// Bar draws a progress bar of a pass, with the elapsed time and an
+// estimate of the time left: in place (a carriage return, the line cleared
+// to its end, no newline) for a terminal, where it fits the terminal's
+// width so that it never wraps, or as a line of its own.
+func (t Text) Bar(done, total, failed int, inPlace bool, tm BarTiming) {
+	counts := fmt.Sprintf(" %*d/%d  ✓ %d  ✗ %d", len(fmt.Sprint(total)), done, total, done-failed, failed)
+	timing := ""
+	if tm.Elapsed > 0 {
+		timing = "  " + shortDuration(tm.Elapsed) + " elapsed"
+		if done > 0 && done < total {
+			left := time.Duration(float64(tm.Elapsed) / float64(done) * float64(total-done))
+			timing += ", ~" + shortDuration(left) + " left"
+		}
+	}
+	cols := tm.Columns
+	if cols <= 0 {
+		cols = 80
+	}
+	// Two spaces, the brackets, and one column spare: a line as wide as
+	// the terminal wraps on some terminals.
+	width := min(30, cols-1-4-utf8.RuneCountInString(counts+timing))
+	if width < 5 && timing != "" {
+		timing, width = "", min(30, cols-1-4-utf8.RuneCountInString(counts))
+	}
+	line := "  " + strings.TrimLeft(counts, " ") + timing
+	if width >= 5 {
+		filled := width * done / max(total, 1)
+		line = "  [" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]" + counts + timing
+	}
 	if inPlace {
-		fmt.Fprint(t.W, "\r"+line)
+		fmt.Fprint(t.W, "\r"+line+"\x1b[K")
 		return
 	}
 	fmt.Fprintln(t.W, line)
+}
+
+// shortDuration is 45s, 2m30s or 1h05m.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // EndBar ends the line of a progress bar drawn in place.
@@ -152,7 +197,11 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	fmt.Fprintf(t.W, "    Successful:            %d\n", s.Successful)
 	fmt.Fprintf(t.W, "    Failed:                %d\n", s.Failed)
 	fmt.Fprintf(t.W, "    Total time:            %.2fs\n", s.TotalSeconds)
-	fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
+	if s.Successful > 0 {
+		fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
+	} else {
+		fmt.Fprintln(t.W, "    Average response time: n/a (no request succeeded)")
+	}
 	fmt.Fprintf(t.W, "    Start spread:          %.3fs\n", s.StartSpreadSeconds)
 	fmt.Fprintf(t.W, "    Max in flight:         %d\n", s.MaxInFlight)
 	if s.Connections > 0 || s.ColdConnections > 0 {
