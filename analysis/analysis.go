@@ -5,7 +5,6 @@
 package analysis
 
 import (
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -76,6 +75,11 @@ type PassSummary struct {
 	// already sent (resent): the endpoint saw them twice; each is counted
 	// once here, with its last send.
 	ResentAfterWorkerLoss int `json:"resent_after_worker_loss,omitempty"`
+	// ObservedServerConcurrency is how many requests the server was seen
+	// generating at once, from the generation intervals of the streamed
+	// responses (see ObservedConcurrency). Absent when nothing was
+	// streamed.
+	ObservedServerConcurrency *ObservedConcurrency `json:"observed_server_concurrency,omitempty"`
 	// Connections counts the distinct connections the pass's requests went
 	// out on (by their connection field).
 	Connections int `json:"connections"`
@@ -187,6 +191,9 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 	s.TPOT = stats.Describe(tpots)
 	s.ITL = stats.Describe(gaps)
 	s.RateLimit = limits.summary()
+	if s.Stream {
+		s.ObservedServerConcurrency = Observe(records)
+	}
 	if len(events) == 0 {
 		return s
 	}
@@ -326,65 +333,13 @@ const (
 type Conclusion struct {
 	Verdict string `json:"verdict"`
 	Text    string `json:"text"`
+	// Evidence names what decided the verdict: observed_server_concurrency
+	// (the overlap of the streamed generation intervals), speedup (the
+	// wall-clock comparison of the two passes) or none (inconclusive).
+	// Absent for a sweep, and in documents written before it existed.
+	Evidence string `json:"evidence,omitempty"`
 }
 
 // MaxFailedFraction is the share of failed requests in either pass above
 // which no verdict is given.
 const MaxFailedFraction = 0.2
-
-// Conclude gives the verdict. seq, conc and cmp may be nil when a pass did not
-// run. concurrency is the number of requests the concurrent pass kept in
-// flight (C), requests is N.
-func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int) Conclusion {
-	for _, p := range []struct {
-		name string
-		s    *PassSummary
-	}{{"sequential", seq}, {"concurrent", conc}} {
-		if p.s == nil {
-			continue
-		}
-		total := p.s.Successful + p.s.Failed
-		if total > 0 && float64(p.s.Failed) > MaxFailedFraction*float64(total) {
-			return Conclusion{VerdictInconclusive, fmt.Sprintf(
-				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. "+
-					"The errors are in the JSON (HTTP 429 means a rate limit).",
-				p.s.Failed, total, p.name, 100*MaxFailedFraction)}
-		}
-	}
-	for _, p := range []struct {
-		name string
-		s    *PassSummary
-	}{{"sequential", seq}, {"concurrent", conc}} {
-		if p.s != nil && p.s.SentAfterWorkerLoss > 0 {
-			return Conclusion{VerdictInconclusive, fmt.Sprintf(
-				"Temporal retried a batch of the %s pass (a worker was lost, or could not run it), and the retry sent %d requests late "+
-					"(%d of them a second time; each is counted once). The pass's timing includes that recovery: run again for a verdict.",
-				p.name, p.s.SentAfterWorkerLoss, p.s.ResentAfterWorkerLoss)}
-		}
-	}
-	if seq == nil || conc == nil || cmp == nil {
-		return Conclusion{VerdictInconclusive, "Only one pass ran, so there is nothing to compare: run with -passes both for a verdict."}
-	}
-	limit := min(concurrency, requests)
-	if limit < 2 {
-		return Conclusion{VerdictInconclusive, "The concurrent pass kept only one request in flight (-concurrency 1), so it cannot show concurrency: raise -concurrency."}
-	}
-	ideal := 0.7 * float64(limit)
-	switch {
-	case cmp.Speedup >= ideal:
-		return Conclusion{VerdictConcurrent, fmt.Sprintf(
-			"The endpoint served %d requests at once: the concurrent pass took %.2fs against %.2fs one after another, "+
-				"a speedup of %.1fx (effective parallelism %.1f). This key handles at least %d simultaneous requests.",
-			limit, cmp.ConcurrentSeconds, cmp.SequentialSeconds, cmp.Speedup, cmp.EffectiveParallelism, limit)}
-	case cmp.Speedup < 1.5:
-		return Conclusion{VerdictSerialized, fmt.Sprintf(
-			"Requests were served one after another: %d sent at once took %.2fs against %.2fs sequentially (speedup %.1fx). "+
-				"This key or endpoint processes about one request at a time; sending them concurrently saves nothing.",
-			limit, cmp.ConcurrentSeconds, cmp.SequentialSeconds, cmp.Speedup)}
-	default:
-		return Conclusion{VerdictPartiallyConcurrent, fmt.Sprintf(
-			"Requests overlapped only in part: a speedup of %.1fx where %d was possible. Effective parallelism %.1f: "+
-				"the endpoint works on about %.0f requests at once; the rest queue.",
-			cmp.Speedup, limit, cmp.EffectiveParallelism, math.Round(cmp.EffectiveParallelism))}
-	}
-}

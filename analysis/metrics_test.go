@@ -301,7 +301,7 @@ func TestPassSummaryJSON(t *testing.T) {
 	r.RetryAfterSeconds = f64(3)
 	m := jsonOf(t, analysis.Summarize([]activities.RequestRecord{r}))
 	assert.Equal(t, []string{"average_latency_seconds", "cold_connections", "connections", "dispatch_gap_seconds", "failed", "itl", "latency",
-		"max_in_flight", "output_tokens_per_second", "rate_limit", "retry_after_max_seconds", "start_spread_seconds",
+		"max_in_flight", "observed_server_concurrency", "output_tokens_per_second", "rate_limit", "retry_after_max_seconds", "start_spread_seconds",
 		"status_counts", "stream", "successful", "total_seconds", "tpot", "ttft"}, sortedKeys(m))
 	statKeys := []string{"max", "mean", "min", "n", "p50", "p90", "p95", "p99", "stddev"}
 	for _, k := range []string{"latency", "ttft", "tpot", "itl"} {

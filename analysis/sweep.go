@@ -71,11 +71,11 @@ func Knee(levels []SweepLevel) (int, []SweepLevel) {
 // SweepConclusion says what the sweep found, naming the knee.
 func SweepConclusion(knee int, levels []SweepLevel) Conclusion {
 	if len(levels) == 0 {
-		return Conclusion{VerdictInconclusive, "The sweep ran no level."}
+		return Conclusion{Verdict: VerdictInconclusive, Text: "The sweep ran no level."}
 	}
 	last := levels[len(levels)-1]
 	if knee == 0 {
-		return Conclusion{VerdictConcurrent, fmt.Sprintf(
+		return Conclusion{Verdict: VerdictConcurrent, Text: fmt.Sprintf(
 			"Throughput still grew at the highest level tried: this key sustains at least %d simultaneous requests "+
 				"(%.1f requests/s); sweep higher to find its limit.", last.Concurrency, last.RequestsPerSecond)}
 	}
@@ -99,7 +99,7 @@ func SweepConclusion(knee int, levels []SweepLevel) Conclusion {
 			break
 		}
 	}
-	return Conclusion{verdict, fmt.Sprintf(
+	return Conclusion{Verdict: verdict, Text: fmt.Sprintf(
 		"This key sustains about %d simultaneous requests (%.1f requests/s, p95 latency %.2fs); beyond that, %s.",
 		knee, at.RequestsPerSecond, at.P95LatencySeconds, beyond)}
 }

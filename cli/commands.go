@@ -179,7 +179,7 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	var keyErr error // of the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
 		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
-		verdict, speedup, endpoint := "-", "-", "-"
+		verdict, speedup, endpoint, note := "-", "-", "-", ""
 		if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
 			_ = opts.DataConverter.FromPayload(p, &endpoint)
 		}
@@ -192,6 +192,11 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 				if endpoint == "-" {
 					endpoint = r.Config.WithDefaults().Endpoint
 				}
+				if r.Config.Only != nil && r.Config.RerunOf != "" {
+					// A rerun of failed requests: its merged result has
+					// the original run's timings, so its verdict.
+					verdict, speedup, note = originalHeadline(ctx, c, r.Config.RerunOf)
+				}
 			} else if ke, ok := codec.IsKeyError(err); ok {
 				verdict = "encrypted"
 				encryptedRuns++
@@ -202,8 +207,12 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
 			verdict = "ended early"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id, statusName(ex.GetStatus()), endpoint, verdict, speedup,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", id, statusName(ex.GetStatus()), endpoint, verdict, speedup,
 			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
+		if note != "" {
+			fmt.Fprint(tw, "\t"+note)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -214,6 +223,26 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%d of these runs are encrypted and show no verdict: %v\n", encryptedRuns, keyErr)
 	}
 	return nil
+}
+
+// originalHeadline is the verdict and speedup of a rerun of failed
+// requests of run orig (that of the first run of a chain of reruns), and
+// the note that marks the rerun in `starter list`.
+func originalHeadline(ctx context.Context, c client.Client, orig string) (verdict, speedup, note string) {
+	note = "rerun of failed requests of " + orig + " (merged: its verdict)"
+	id := orig
+	for range maxRerunChain {
+		var r workflows.RunResult
+		if err := c.GetWorkflow(ctx, id, "").Get(ctx, &r); err != nil {
+			return "-", "-", note
+		}
+		if r.Config.Only == nil || r.Config.RerunOf == "" {
+			verdict, speedup = headline(r)
+			return verdict, speedup, note
+		}
+		id = r.Config.RerunOf
+	}
+	return "-", "-", note
 }
 
 // headline is a finished run's verdict and speedup, from the summaries in
@@ -384,7 +413,7 @@ func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
 		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
-		display: newDisplay(report.Text{W: stdout}, isTerminal(stdout)), stdout: stdout, final: stdout,
+		display: newTermDisplay(stdout), stdout: stdout, final: stdout,
 		input: &in,
 	}
 	return w.start(ctx, id, queue, in)

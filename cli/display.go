@@ -1,7 +1,14 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+	"os"
 	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
@@ -28,6 +35,17 @@ type display struct {
 	failed  map[string]int
 	shown   map[string]int  // the last progress bar step shown, per pass
 	barOpen map[string]bool // a bar drawn in place awaits its newline
+	// began is when each pass's header was shown, for the bar's elapsed
+	// time and estimate.
+	began map[string]time.Time
+	// columns is the terminal's width, for the bar (0: 80).
+	columns func() int
+	now     func() time.Time
+	// rerunOf is set while a rerun of failed requests shows live: its
+	// lines are the resent requests, under a header naming the run they
+	// failed in, and its own summaries (of a few requests, with no timing
+	// to compare) give way to the merged result's.
+	rerunOf string
 }
 
 // barAbove is the number of requests per pass above which a progress bar
@@ -45,6 +63,30 @@ func newDisplay(t report.Text, tty bool) *display {
 		failed:    map[string]int{},
 		shown:     map[string]int{},
 		barOpen:   map[string]bool{},
+		began:     map[string]time.Time{},
+		columns:   func() int { return 0 },
+		now:       time.Now,
+	}
+}
+
+// newTermDisplay is a display on w, with a progress bar in place when w is
+// a terminal, as wide as it.
+func newTermDisplay(w io.Writer) *display {
+	d := newDisplay(report.Text{W: w}, isTerminal(w))
+	d.columns = terminalColumns(w)
+	return d
+}
+
+// terminalColumns returns the width of w when it is a terminal, read at
+// each call (the window may be resized), else 0.
+func terminalColumns(w io.Writer) func() int {
+	return func() int {
+		if f, ok := w.(*os.File); ok {
+			if cols, _, err := term.GetSize(int(f.Fd())); err == nil {
+				return cols
+			}
+		}
+		return 0
 	}
 }
 
@@ -62,7 +104,12 @@ func (d *display) header(pass string, c report.Config) {
 		return
 	}
 	d.headers[pass] = true
+	d.began[pass] = d.now()
 	d.current = pass
+	if d.rerunOf != "" {
+		fmt.Fprintf(d.t.W, "%s PASS: resending the requests that failed in run %s\n%s\n", strings.ToUpper(pass), d.rerunOf, strings.Repeat("-", 60))
+		return
+	}
 	d.t.PassHeader(pass, c.Requests, c.Concurrency)
 }
 
@@ -91,7 +138,7 @@ func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
 	if d.tty || step > d.shown[ev.Pass] {
 		d.shown[ev.Pass] = step
 		d.barOpen[ev.Pass] = d.tty
-		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty)
+		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty, report.BarTiming{Elapsed: d.now().Sub(d.began[ev.Pass]), Columns: d.columns()})
 	}
 }
 
@@ -105,11 +152,17 @@ func (d *display) summary(pass string, s analysis.PassSummary) {
 		d.barOpen[pass] = false
 		d.t.EndBar()
 	}
+	if d.rerunOf != "" {
+		return // the merged result's summary follows
+	}
 	d.t.PassSummary(pass, s)
 }
 
 // progress shows what a progress query returned.
 func (d *display) progress(p workflows.Progress, c report.Config) {
+	if p.Config.Only != nil && p.Config.RerunOf != "" {
+		d.rerunOf = p.Config.RerunOf
+	}
 	passes := map[string]workflows.PassProgress{
 		activities.PassSequential: p.Sequential,
 		activities.PassConcurrent: p.Concurrent,
@@ -138,8 +191,13 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 }
 
 // result shows whatever the live display missed, then the comparison and the
-// conclusion.
+// conclusion. After a rerun of failed requests shown live, it shows the
+// merged result's summaries: the resent requests' lines were shown.
 func (d *display) result(doc report.Document) {
+	if d.rerunOf != "" && doc.Rerun != nil {
+		d.mergedResult(doc)
+		return
+	}
 	passes := []*report.Pass{doc.Sequential, doc.Concurrent}
 	names := append([]string(nil), passOrder...)
 	if doc.Sweep != nil {
@@ -168,6 +226,7 @@ func (d *display) result(doc report.Document) {
 	if doc.Sweep != nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.Warmup(doc.Warmup)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}
@@ -175,4 +234,46 @@ func (d *display) result(doc report.Document) {
 		d.t.RepeatTable(doc.Repeat)
 	}
 	d.t.Conclusion(doc.Conclusion)
+}
+
+// mergedResult shows the result of a rerun of failed requests merged into
+// the run it reran: each pass's summary, the comparison and the conclusion
+// (the original run's, as its timings cannot be added to the rerun's).
+func (d *display) mergedResult(doc report.Document) {
+	for pass, open := range d.barOpen {
+		if open {
+			d.barOpen[pass] = false
+			d.t.EndBar()
+		}
+	}
+	fmt.Fprintf(d.t.W, "\nMERGED RESULT: run %s with its resent requests\n%s\n", doc.Rerun.Of, strings.Repeat("=", 60))
+	fmt.Fprintln(d.t.W, "  Counts and latencies cover the merged requests; total times, the comparison and the conclusion are the original run's.")
+	for i, p := range []*report.Pass{doc.Sequential, doc.Concurrent} {
+		if p != nil {
+			d.t.PassSummary(passOrder[i], p.PassSummary)
+		}
+	}
+	if doc.Sweep != nil {
+		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
+	}
+	if doc.Comparison != nil {
+		d.t.Comparison(*doc.Comparison)
+	}
+	d.t.Conclusion(doc.Conclusion)
+}
+
+// resent shows the request lines of a rerun of failed requests (own is
+// its own document, before the merge) that the live display missed.
+func (d *display) resent(own report.Document) {
+	for i, p := range []*report.Pass{own.Sequential, own.Concurrent} {
+		if p == nil || len(p.Requests) == 0 {
+			continue
+		}
+		d.header(passOrder[i], own.Config)
+		recs := append([]activities.RequestRecord(nil), p.Requests...)
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
+		for _, r := range recs {
+			d.request(workflows.EventOf(r), own.Config)
+		}
+	}
 }

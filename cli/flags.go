@@ -85,6 +85,10 @@ type options struct {
 	workflowID     string
 	uiURL          string
 	maxRequests    int
+	warmup         int
+	// streamSet is set when -stream was given: streaming was asked for (or
+	// refused), not the default.
+	streamSet bool
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -100,7 +104,8 @@ func newFlagSet(o *options) *flag.FlagSet {
 	o.outputFlags(fs)
 	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
-	fs.BoolVar(&o.stream, "stream", false, "stream the responses (SSE) and measure TTFT, TPOT and inter-chunk gaps")
+	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
+	fs.IntVar(&o.warmup, "warmup", workflows.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", workflows.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
@@ -185,6 +190,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if f.Name == "concurrency" && o.concurrency == 0 {
 			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
 		}
+		if f.Name == "stream" {
+			o.streamSet = true
+		}
 	})
 	if fs.NArg() > 0 {
 		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", fs.Arg(0))
@@ -229,6 +237,8 @@ func (o options) runInput() (workflows.RunInput, error) {
 		MaxShards:      o.shards,
 		FireLead:       o.fireLead,
 		Stream:         o.stream,
+		StreamAuto:     o.stream && !o.streamSet,
+		Warmup:         o.warmup,
 		Retry:          o.retry,
 		RetryAttempts:  workflows.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,

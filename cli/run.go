@@ -140,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		uiURL:     o.uiURL,
 		out:       outPath,
 		html:      htmlPath,
-		display:   newDisplay(report.Text{W: human}, isTerminal(human)),
+		display:   newTermDisplay(human),
 		stdout:    human,
 		final:     final,
 		jsonOut:   stdout,
@@ -163,7 +163,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			for i := 1; i <= o.repeat && err == nil; i++ {
 				w.repeat.index = i
 				fmt.Fprintf(human, "REPEAT %d OF %d\n\n", i, o.repeat)
-				w.display = newDisplay(report.Text{W: human}, isTerminal(human))
+				w.display = newTermDisplay(human)
+				// Alternate the order of the passes, so that a drift of
+				// the endpoint's speed favours neither.
+				in.Order = workflows.OrderSequentialFirst
+				if i%2 == 0 {
+					in.Order = workflows.OrderConcurrentFirst
+				}
 				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 			}
 		}
@@ -509,8 +515,16 @@ func (w *watcher) finish(o outcome) error {
 	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
 	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
+	own := doc
 	if historyErr == nil {
 		doc, mergeErr = mergeRerun(context.Background(), w.c, w.dc, doc, result.Config, 0)
+	}
+	if doc.Rerun != nil {
+		// A rerun of failed requests: its resent requests' lines, then the
+		// merged result.
+		w.display.rerunOf = doc.Rerun.Of
+		w.display.config(doc.Config, w.configExtra(doc.Config)...)
+		w.display.resent(own)
 	}
 	if doc.Rerun != nil {
 		fmt.Fprintf(w.stdout, "Merged with run %s: %d failed requests resent.\n", doc.Rerun.Of, len(doc.Rerun.Replaced))

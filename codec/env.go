@@ -57,10 +57,20 @@ type Converters struct {
 // stack traces (which can quote an endpoint's answer). Without it, payloads
 // are the default converter's, as before, and an encrypted payload read from
 // an earlier run is a *KeyError saying to set EnvKey.
+//
+// With EnvRequire set, a payload that is not encrypted is refused (a
+// *KeyError), and EnvKey must be set.
 func ClientConverters(getenv func(string) string) (Converters, error) {
 	c, err := FromEnv(getenv)
 	if err != nil {
 		return Converters{}, err
+	}
+	require, err := requireFromEnv(getenv)
+	if err != nil {
+		return Converters{}, err
+	}
+	if require && c == nil {
+		return Converters{}, fmt.Errorf("%s=1 refuses payloads that are not encrypted, but %s is not set: set the key", EnvRequire, EnvKey)
 	}
 	if c == nil {
 		dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), noKey{})
@@ -69,7 +79,11 @@ func ClientConverters(getenv func(string) string) (Converters, error) {
 			Failure: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc}),
 		}, nil
 	}
-	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+	var pc converter.PayloadCodec = c
+	if require {
+		pc = requireEncrypted{c}
+	}
+	dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), pc)
 	return Converters{
 		Data:    dc,
 		Failure: temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{DataConverter: dc, EncodeCommonAttributes: true}),

@@ -120,7 +120,25 @@ func NewServer(cfg ServerConfig, getenv func(string) string) (*Server, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%s is not set: the codec server needs the key the worker uses", EnvKey)
 	}
-	return &Server{cfg: cfg, codec: c, token: getenv(EnvServerToken)}, nil
+	token := getenv(EnvServerToken)
+	if token == "" && !IsLoopback(cfg.Listen) {
+		// Whoever reaches it could have it decrypt every run.
+		return nil, fmt.Errorf("-listen %s is not a loopback address: set %s so that only requests with the token are answered, or listen on 127.0.0.1", cfg.Listen, EnvServerToken)
+	}
+	return &Server{cfg: cfg, codec: c, token: token}, nil
+}
+
+// httpServer is the server Run serves with: every phase of a connection
+// has a timeout, so that a slow or idle client cannot hold one for ever.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           Handler(s.codec, ServerOptions{Origins: s.cfg.Origins, Token: s.token}),
+		ReadHeaderTimeout: 10 * time.Second,
+		// A page of payloads (at most maxBody) takes far less.
+		ReadTimeout:  time.Minute,
+		WriteTimeout: time.Minute,
+		IdleTimeout:  2 * time.Minute,
+	}
 }
 
 // Run listens on the configured address, logs the URL it serves, and serves
@@ -130,10 +148,7 @@ func (s *Server) Run(ctx context.Context, logf func(format string, args ...any))
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           Handler(s.codec, ServerOptions{Origins: s.cfg.Origins, Token: s.token}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := s.httpServer()
 	auth := "no token"
 	if s.token != "" {
 		auth = "bearer token from " + EnvServerToken

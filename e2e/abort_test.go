@@ -10,8 +10,9 @@ import (
 )
 
 // TestWrongKeyAbortsEarly runs a worker whose key the endpoint rejects: the
-// run must stop at the first request, the starter must say in one line that
-// the key is the problem, exit 1, and still write what was measured.
+// run must stop at the first request (the warm-up, before anything is
+// measured), the starter must say in one line that the key is the problem,
+// exit 1, and still write what was measured.
 func TestWrongKeyAbortsEarly(t *testing.T) {
 	rightKey := "e2e-right-key-" + randHex(8)
 	wrongKey := "e2e-wrong-key-" + randHex(8)
@@ -49,14 +50,20 @@ func TestWrongKeyAbortsEarly(t *testing.T) {
 		t.Errorf("verdict = %q, want inconclusive", d.Conclusion.Verdict)
 	}
 	switch {
-	case d.Sequential == nil:
-		t.Error("sequential pass missing")
-	case len(d.Sequential.Requests) != 1:
-		t.Errorf("sequential pass has %d records, want exactly 1", len(d.Sequential.Requests))
+	case d.Warmup == nil:
+		t.Error("warm-up missing")
+	case len(d.Warmup.Requests) != 1:
+		t.Errorf("the warm-up has %d records, want exactly 1", len(d.Warmup.Requests))
 	default:
-		if r := d.Sequential.Requests[0]; r.HTTPStatus != 401 || r.OK {
+		if r := d.Warmup.Requests[0]; r.HTTPStatus != 401 || r.OK {
 			t.Errorf("the one request: http_status %d ok %v error %q, want 401", r.HTTPStatus, r.OK, r.Error)
 		}
+	}
+	if !strings.Contains(d.Error, "at the warm-up") {
+		t.Errorf("error = %q, want it to say that the warm-up found it", d.Error)
+	}
+	if d.Sequential != nil && len(d.Sequential.Requests) > 0 {
+		t.Errorf("the sequential pass ran after the key was rejected: %d records", len(d.Sequential.Requests))
 	}
 	if d.Concurrent != nil && len(d.Concurrent.Requests) > 0 {
 		t.Errorf("the concurrent pass ran after the key was rejected: %d records", len(d.Concurrent.Requests))

@@ -34,7 +34,7 @@ import (
 // and has the other 3 in flight until about 6.5 s, which leaves time to
 // break something between the two waves.
 func crashRunArgs(id, out string) []string {
-	return []string{"-requests", "6", "-concurrency", "3", "-shards", "1", "-passes", "concurrent",
+	return []string{"-warmup", "0", "-stream=false", "-requests", "6", "-concurrency", "3", "-shards", "1", "-passes", "concurrent",
 		"-max-tokens", "16", "-id", id, "-out", out, "-html", "none", "-timeout", "5m", "-request-timeout", "1m"}
 }
 
@@ -352,7 +352,7 @@ func TestStarterKilledMidRun(t *testing.T) {
 	dir := t.TempDir()
 	killedOut, attachOut, resultOut := filepath.Join(dir, "killed.json"), filepath.Join(dir, "attach.json"), filepath.Join(dir, "result.json")
 	first := startProc(t, "starter", starterBin, binEnv(),
-		"-requests", fmt.Sprint(n), "-max-tokens", "16", "-id", id, "-out", killedOut, "-html", "none", "-timeout", "2m", "-request-timeout", "30s")
+		"-warmup", "0", "-stream=false", "-requests", fmt.Sprint(n), "-max-tokens", "16", "-id", id, "-out", killedOut, "-html", "none", "-timeout", "2m", "-request-timeout", "30s")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -422,7 +422,7 @@ func TestWorkerSIGTERMFinishesItsBatch(t *testing.T) {
 	first := startWorker(t, key, base)
 	id := "e2e-crash-sigterm-" + randHex(4)
 	out := filepath.Join(t.TempDir(), "result.json")
-	starter := startProc(t, "starter", starterBin, binEnv(), "-requests", "4", "-shards", "2", "-passes", "concurrent",
+	starter := startProc(t, "starter", starterBin, binEnv(), "-warmup", "0", "-stream=false", "-requests", "4", "-shards", "2", "-passes", "concurrent",
 		"-max-tokens", "16", "-id", id, "-out", out, "-html", "none", "-timeout", "5m", "-request-timeout", "1m")
 
 	// All 4 requests at the simulator, none answered yet.

@@ -49,8 +49,8 @@ func TestEndpointsAllowList(t *testing.T) {
 	requests := func() (int, int) { return sims["a"].Stats().Requests, sims["b"].Stats().Requests }
 	for _, tc := range []struct {
 		name         string
-		wantA, wantB int // requests seen so far, both passes of 2 requests each
-	}{{"a", 4, 0}, {"b", 4, 4}} {
+		wantA, wantB int // requests seen so far: a warm-up and both passes of 2 requests each
+	}{{"a", 5, 0}, {"b", 5, 5}} {
 		id := "e2e-endpoint-" + tc.name + "-" + randHex(4)
 		_, raw := runToJSON(t, "-endpoint", tc.name, "-requests", "2", "-max-tokens", "8", "-id", id)
 		_, d := decodeDoc(t, raw)

@@ -54,6 +54,7 @@ func TestFaultsFromTheEndpoint(t *testing.T) {
 		},
 		{
 			name: "plain",
+			args: []string{"-stream=false"},
 			prompts: []faultPrompt{
 				{"Say hello to the first request", ""},
 				{"[fault:stall] Say hello to the second request", "timeout"},

@@ -247,6 +247,8 @@ type resultDoc struct {
 	} `json:"config"`
 	Sequential *passDoc `json:"sequential"`
 	Concurrent *passDoc `json:"concurrent"`
+	// Warmup holds the warm-up requests (-warmup, 1 by default).
+	Warmup     *passDoc `json:"warmup"`
 	Comparison *struct {
 		SequentialSeconds    float64 `json:"sequential_seconds"`
 		ConcurrentSeconds    float64 `json:"concurrent_seconds"`

@@ -107,6 +107,46 @@ func TestRerunFailedOnly(t *testing.T) {
 	if !strings.Contains(p.stdout.String(), "Merged with run "+id) {
 		t.Errorf("the rerun does not say it merged with %s:\n%s", id, p.stdout.String())
 	}
+	// The live output: the resent requests under a header naming the run
+	// they failed in, then the merged summaries, never the rerun's own.
+	live := p.stdout.String()
+	for _, want := range []string{"resending the requests that failed in run " + id, "MERGED RESULT: run " + id,
+		"Successful:            8\n    Failed:                0"} {
+		if !strings.Contains(live, want) {
+			t.Errorf("the rerun's output lacks %q:\n%s", want, live)
+		}
+	}
+	if strings.Count(live, "Successful:            8") != 2 || strings.Contains(live, "Total time:            0.00s") {
+		t.Errorf("the rerun's output must show the two merged summaries and none of its own:\n%s", live)
+	}
+	if got := strings.Count(live, "  Request #"); got != nFailed {
+		t.Errorf("the rerun's output shows %d request lines, want the %d resent:\n%s", got, nFailed, live)
+	}
+	// The HTML report says it is a rerun and names the original.
+	page, err := os.ReadFile(strings.TrimSuffix(out, ".json") + ".html")
+	if err != nil || !strings.Contains(string(page), `class="rerun-banner"`) || !strings.Contains(string(page), id) || !strings.Contains(string(page), `data-pass="sequential-resent"`) && !strings.Contains(string(page), `data-pass="concurrent-resent"`) {
+		t.Errorf("the merged HTML report must say it is a rerun of %s and draw the resent requests apart (err %v)", id, err)
+	}
+	// starter list marks the rerun, with the original's verdict, not its
+	// own few-request speedup.
+	lp, code := runStarter(t, time.Minute, "list", "-n", "50")
+	if code != 0 {
+		t.Fatalf("starter list exited %d\n%s", code, lp.output())
+	}
+	var origRow, rerunRow string
+	for _, l := range lines(lp.stdout.String()) {
+		switch {
+		case strings.HasPrefix(l, id+" "):
+			origRow = l
+		case strings.HasPrefix(l, merged.WorkflowID+" "):
+			rerunRow = l
+		}
+	}
+	origFields, rerunFields := strings.Fields(origRow), strings.Fields(rerunRow)
+	if len(origFields) < 5 || len(rerunFields) < 5 || !strings.Contains(rerunRow, "rerun of failed requests of "+id) ||
+		!slices.Equal(origFields[3:5], rerunFields[3:5]) {
+		t.Errorf("starter list: the rerun's row must show the original's verdict and speedup and name it:\n%s\n%s", origRow, rerunRow)
+	}
 
 	// The merged result comes back from the histories alone.
 	rebuilt := filepath.Join(t.TempDir(), "rebuilt.json")

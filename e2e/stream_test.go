@@ -87,7 +87,7 @@ type streamPass struct {
 // x-ratelimit headers in the JSON.
 func TestRateLimitTold(t *testing.T) {
 	simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: time.Minute, Seed: 1})
-	_, raw := runToJSON(t, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent")
+	_, raw := runToJSON(t, "-warmup", "0", "-requests", "12", "-max-tokens", "8", "-passes", "concurrent")
 	var d struct {
 		Concurrent struct {
 			StatusCounts map[string]int `json:"status_counts"`
@@ -174,7 +174,7 @@ func startSimulatorProcess(t *testing.T, args ...string) string {
 // backoff: every request succeeds in the end, and every try is recorded.
 func TestRateLimitBackoff(t *testing.T) {
 	sim, _ := simulatedEndpoint(t, simulator.Config{Latency: 50 * time.Millisecond, RateLimit: 5, RateWindow: 2 * time.Second, Seed: 1})
-	p, raw := runToJSON(t, "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff")
+	p, raw := runToJSON(t, "-warmup", "0", "-requests", "12", "-max-tokens", "8", "-passes", "concurrent", "-retry", "backoff")
 	var d struct {
 		Concurrent struct {
 			Successful int `json:"successful"`

@@ -90,7 +90,7 @@ func TestVerdicts(t *testing.T) {
 			if st.MaxInFlight != tt.simMaxFlight {
 				t.Errorf("simulator MaxInFlight = %d, want %d", st.MaxInFlight, tt.simMaxFlight)
 			}
-			if want := 2 * tt.requests; st.Requests != want || st.StatusCounts[200] != want {
+			if want := 2*tt.requests + 1; st.Requests != want || st.StatusCounts[200] != want { // and the warm-up
 				t.Errorf("simulator saw %d requests, statuses %v; want %d, all 200", st.Requests, st.StatusCounts, want)
 			}
 			if d.Comparison != nil {

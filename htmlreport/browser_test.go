@@ -145,3 +145,30 @@ func TestDocsScreenshot(t *testing.T) {
 
 // docsShotHeight shows the summary, both timelines and the histograms.
 const docsShotHeight = "1560"
+
+// TestDocsVerdictScreenshot regenerates docs/verdict-report.png, the
+// generation-interval charts in docs/verdict.md, from a real run against
+// the simulator capped at 3 requests at once (testdata/verdict_run.json):
+//
+//	go test ./htmlreport/ -run TestDocsVerdictScreenshot -update-docs
+//
+// Only the interval section is shown.
+func TestDocsVerdictScreenshot(t *testing.T) {
+	if !*updateDocs {
+		t.Skip("run with -update-docs to regenerate docs/verdict-report.png")
+	}
+	bin := headless.Chromium(t)
+	var b bytes.Buffer
+	require.NoError(t, htmlreport.Render(&b, loadDocument(t, "testdata/verdict_run.json"), htmlreport.Options{}))
+	page := strings.Replace(b.String(), "</style>", "section.card:not(.intervals),footer{display:none}</style>", 1)
+	path := filepath.Join(t.TempDir(), "report.html")
+	require.NoError(t, os.WriteFile(path, []byte(page), 0o644))
+	out, err := filepath.Abs(filepath.Join("..", "docs", "verdict-report.png"))
+	require.NoError(t, err)
+	headless.Run(t, bin, "--hide-scrollbars", "--force-device-scale-factor=1",
+		"--screenshot="+out, "--window-size=1280,960", fileURL(path))
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Less(t, info.Size(), int64(300_000), "keep the committed PNG small")
+	t.Logf("wrote %s (%d bytes)", out, info.Size())
+}

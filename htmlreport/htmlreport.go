@@ -23,8 +23,10 @@ package htmlreport
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -73,22 +75,38 @@ func WriteFile(path string, d report.Document, opts Options) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("write the HTML report next to %s: %w", path, err)
+		return fmt.Errorf("write the HTML report next to %s: %w", path, pathErr(err))
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
+	// Owner only: the file holds the prompts and the responses. (A file
+	// created 0600 is the same under any umask.)
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
 	}
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the HTML report to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write the HTML report to %s: %w", path, err)
+		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
 	}
 	return nil
+}
+
+// pathErr is err without the path of a *fs.PathError or *os.LinkError (a
+// temporary file's, in the errors above), which name only the user's path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

@@ -495,7 +495,7 @@ func TestWriteFile(t *testing.T) {
 	assert.Equal(t, renderString(t, d, htmlreport.Options{}), string(got))
 	info, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 
 	// Overwrites, and leaves no temporary file behind.
 	require.NoError(t, htmlreport.WriteFile(path, staircase(2), htmlreport.Options{}))

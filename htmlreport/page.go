@@ -24,13 +24,18 @@ type page struct {
 	VerdictLabel string
 	Conclusion   string
 	Error        string
-	Figures      []figure
-	Config       []field
-	Timeline     timeline
-	Latency      latency
-	Sweep        *sweepSection
-	Failures     []failureGroup
-	Footer       []field
+	// Rerun says that the page merges a rerun of failed requests into the
+	// run it reran, and names both.
+	Rerun     string
+	Figures   []figure
+	Config    []field
+	Timeline  timeline
+	Latency   latency
+	Sweep     *sweepSection
+	Intervals []intervalSection
+	Repeat    *repeatSection
+	Failures  []failureGroup
+	Footer    []field
 }
 
 type figure struct{ Label, Value, Note string }
@@ -128,10 +133,15 @@ func buildPage(d report.Document, opts Options) page {
 	p.Figures = figures(d)
 	p.Config = config(d.Config)
 	p.Timeline = buildTimeline(d)
+	if d.Rerun != nil {
+		p.Rerun, p.Timeline = rerunTimeline(d)
+	}
 	p.Latency = buildLatency(d)
 	if len(opts.Sweep) > 0 {
 		p.Sweep = buildSweep(opts.Sweep)
 	}
+	p.Intervals = buildIntervals(d)
+	p.Repeat = buildRepeat(d.Repeat)
 	p.Failures = failures(d)
 	p.Footer = []field{
 		{Key: "Workflow", Value: d.WorkflowID},
@@ -550,4 +560,79 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// rerunTimeline is the timeline of a rerun of failed requests merged into
+// the run it reran: the original run's timelines hold its own records (the
+// resent requests' first tries are not drawn there), on its time axis with
+// its own "pass done" marks; each pass's resent requests follow on a
+// timeline of their own, as they were sent later, by another run. It
+// returns the banner naming both runs too.
+func rerunTimeline(d report.Document) (string, timeline) {
+	resent := map[string]map[int]bool{}
+	n := 0
+	for pass, idx := range d.Rerun.Resent {
+		resent[pass] = map[int]bool{}
+		for _, i := range idx {
+			resent[pass][i] = true
+			n++
+		}
+	}
+	banner := fmt.Sprintf("Rerun of failed requests: this report merges run %s with the %d %s that failed there, resent by run %s. "+
+		"Counts and latencies cover the merged requests; total times, the comparison and the verdict are run %s's.",
+		d.Rerun.Of, n, plural(n, "request", "requests"), d.WorkflowID, d.Rerun.Of)
+	base := d
+	var extra []passTimeline
+	for _, x := range []struct {
+		name string
+		p    **report.Pass
+	}{{activities.PassSequential, &base.Sequential}, {activities.PassConcurrent, &base.Concurrent}} {
+		if *x.p == nil {
+			continue
+		}
+		orig, again := **x.p, []activities.RequestRecord{}
+		orig.Requests = nil
+		for _, r := range (*x.p).Requests {
+			if resent[x.name][r.Index] {
+				again = append(again, r)
+			} else {
+				orig.Requests = append(orig.Requests, r)
+			}
+		}
+		*x.p = &orig
+		if len(again) == 0 {
+			continue
+		}
+		pt := passTimeline{Pass: x.name + "-resent", Title: fmt.Sprintf("%s pass: the %d resent %s, on their own time axis (run %s)",
+			strings.ToUpper(x.name[:1])+x.name[1:], len(again), plural(len(again), "request", "requests"), d.WorkflowID)}
+		ts, notSent := timedRecords(again)
+		pt.NotSent = notSent
+		ok := 0
+		for _, r := range again {
+			if r.OK {
+				ok++
+			}
+		}
+		pt.Stats = []string{fmt.Sprintf("%d ok", ok), fmt.Sprintf("%d failed", len(again)-ok)}
+		if len(ts) == 0 {
+			pt.Missing = "No resent request was sent."
+		} else {
+			pt.Chart = buildWaterfall(pt.Pass, ts, max(span(ts), 1e-3), false, nil)
+		}
+		extra = append(extra, pt)
+	}
+	tl := buildTimeline(base)
+	tl.ScaleNote += fmt.Sprintf(" The timelines of the passes are run %s's; the requests resent by run %s follow, each pass's on its own axis.", d.Rerun.Of, d.WorkflowID)
+	for _, pt := range extra {
+		if pt.Chart == nil {
+			continue
+		}
+		for _, b := range pt.Chart.Bars {
+			if !b.OK {
+				tl.HasFailed = true
+			}
+		}
+	}
+	tl.Passes = append(tl.Passes, extra...)
+	return banner, tl
 }

@@ -5,9 +5,12 @@ package prompts
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"unicode/utf8"
 )
 
 // BuiltIn is the default list: short tasks of different kinds, so that the
@@ -58,28 +61,54 @@ func ForRequests(base []string, n int) []string {
 }
 
 // ReadFile reads one prompt per line, skipping blank and repeated lines. An empty or
-// missing file is an error.
+// missing file is an error, and so is a line that is not valid UTF-8 or holds
+// a NUL byte (see Read).
 func ReadFile(path string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the prompt file: %w", err)
 	}
 	defer f.Close()
+	return Read(f, path)
+}
+
+// MaxLineBytes bounds a line of a prompt file.
+const MaxLineBytes = 1 << 20
+
+// Read reads prompts from r, one per line, as ReadFile does; name names r in
+// messages. A UTF-8 byte order mark at the start is skipped. A line that is
+// not valid UTF-8, or that holds a NUL byte, is an error naming the line: two
+// distinct lines could otherwise become the same prompt once an endpoint or a
+// JSON encoder replaced their bad bytes, and a NUL ends a string in C.
+func Read(r io.Reader, name string) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if line := strings.TrimSpace(sc.Text()); line != "" && !seen[line] {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), MaxLineBytes)
+	for n := 1; sc.Scan(); n++ {
+		raw := sc.Text()
+		if n == 1 {
+			raw = strings.TrimPrefix(raw, "\uFEFF")
+		}
+		switch {
+		case !utf8.ValidString(raw):
+			return nil, fmt.Errorf("the prompt file %s, line %d, is not valid UTF-8: save the file as UTF-8", name, n)
+		case strings.IndexByte(raw, 0) >= 0:
+			return nil, fmt.Errorf("the prompt file %s, line %d, holds a NUL byte: a prompt file is text, one prompt per line", name, n)
+		}
+		if line := strings.TrimSpace(raw); line != "" && !seen[line] {
 			seen[line] = true
 			out = append(out, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read the prompt file %s: %w", path, err)
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, fmt.Errorf("cannot read the prompt file %s: a line is longer than %d KiB", name, MaxLineBytes>>10)
+		}
+		return nil, fmt.Errorf("cannot read the prompt file %s: %w", name, err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("the prompt file %s has no prompts: write one prompt per line", path)
+		return nil, fmt.Errorf("the prompt file %s has no prompts: write one prompt per line", name)
 	}
 	return out, nil
 }

@@ -6,7 +6,9 @@ package report
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -40,6 +42,10 @@ type Document struct {
 	Rerun *Rerun `json:"rerun,omitempty"`
 	// Error is set when the run ended early; what it measured is still here.
 	Error string `json:"error,omitempty"`
+	// Warmup holds the warm-up requests (-warmup), sent before the first
+	// pass and kept apart: no figure of the passes, the comparison or the
+	// verdict includes them.
+	Warmup *Pass `json:"warmup,omitempty"`
 }
 
 // Sweep is a sweep's result: each level's figures, the knee, and each
@@ -72,6 +78,14 @@ type Config struct {
 	// EndpointName is the name the run chose the endpoint by, among those
 	// the worker allow-lists ("default" unless -endpoint said otherwise).
 	EndpointName string `json:"endpoint_name"`
+	// Warmup is the number of warm-up requests sent before the first pass.
+	Warmup int `json:"warmup"`
+	// Order is the order of the passes: sequential_first or
+	// concurrent_first (-repeat alternates them).
+	Order string `json:"order"`
+	// StreamOff says why a run that was to stream by default did not: the
+	// endpoint does not stream.
+	StreamOff string `json:"stream_off,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -106,6 +120,8 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, activities.DefaultEndpoint),
+		Warmup:                in.Warmup,
+		Order:                 cmp.Or(in.Order, workflows.OrderSequentialFirst),
 	}
 }
 
@@ -121,7 +137,9 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 		Sequential:    passOf(r.Sequential),
 		Concurrent:    passOf(r.Concurrent),
 		Error:         r.Aborted,
+		Warmup:        passOf(r.Warmup),
 	}
+	d.Config.StreamOff = r.StreamOff
 	var seq, conc *analysis.PassSummary
 	if d.Sequential != nil {
 		seq = &d.Sequential.PassSummary
@@ -187,22 +205,38 @@ func WriteJSON(path string, d Document) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("write the result next to %s: %w", path, err)
+		return fmt.Errorf("write the result next to %s: %w", path, pathErr(err))
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
+	// Owner only: the file holds the prompts and the responses. (A file
+	// created 0600 is the same under any umask.)
+	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the result to %s: %w", tmp.Name(), err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write the result to %s: %w", path, err)
+		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
 	}
 	return nil
+}
+
+// pathErr is err without the path of a *fs.PathError or *os.LinkError (a
+// temporary file's, in the errors above), which name only the user's path.
+func pathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

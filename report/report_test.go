@@ -85,7 +85,8 @@ var (
 	topKeys = []string{"schema_version", "workflow_id", "run_id", "started_at", "finished_at", "config",
 		"sequential", "concurrent", "comparison", "conclusion"}
 	configKeys = []string{"requests", "model", "max_tokens", "concurrency", "passes", "prompts_source",
-		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "endpoint_name", "stream", "retry"}
+		"request_timeout_seconds", "timeout_seconds", "max_shards", "endpoint", "endpoint_label", "endpoint_name", "stream", "retry",
+		"warmup", "order"}
 	passKeys = []string{"total_seconds", "successful", "failed", "average_latency_seconds", "start_spread_seconds",
 		"max_in_flight", "dispatch_gap_seconds", "shards", "requests",
 		"stream", "latency", "ttft", "tpot", "itl", "output_tokens_per_second", "status_counts", "rate_limit",
@@ -165,7 +166,7 @@ func TestBuildSchema(t *testing.T) {
 	assert.Equal(t, sorted(comparisonKeys...), keys(cmp), "comparison keys")
 	assert.EqualValues(t, 3, cmp["speedup"])
 	concl := m["conclusion"].(map[string]any)
-	assert.Equal(t, sorted("verdict", "text"), keys(concl), "conclusion keys")
+	assert.Equal(t, sorted("verdict", "text", "evidence"), keys(concl), "conclusion keys")
 	assert.Equal(t, analysis.VerdictConcurrent, concl["verdict"])
 	assert.NotEmpty(t, concl["text"])
 }
@@ -211,7 +212,7 @@ func TestBuildStreamingFigures(t *testing.T) {
 
 	m := asMap(t, d)
 	conc := m["concurrent"].(map[string]any)
-	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds", "error_kinds"}, passKeys...)...), keys(conc))
+	assert.Equal(t, sorted(append([]string{"fire_at", "retry_after_max_seconds", "error_kinds", "observed_server_concurrency"}, passKeys...)...), keys(conc))
 	assert.Equal(t, map[string]any{"rate_limited": 1.0}, conc["error_kinds"], "error_kinds: an additive field, present when a request failed")
 	assert.Equal(t, true, conc["stream"])
 	for _, k := range []string{"latency", "ttft", "tpot", "itl"} {
@@ -308,7 +309,7 @@ func TestWriteJSON(t *testing.T) {
 
 	info, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm(), "the result must be readable by others")
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the result holds prompts and responses: owner only")
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	assert.True(t, bytes.HasSuffix(b, []byte("}\n")), "ends with a newline")
@@ -320,7 +321,7 @@ func TestWriteJSON(t *testing.T) {
 
 	// Writing again replaces the file whole, with the right mode even if
 	// the old file had another.
-	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, os.Chmod(path, 0o644))
 	d2 := report.Build("wf2", "run2", result(1))
 	require.NoError(t, report.WriteJSON(path, d2))
 	b, err = os.ReadFile(path)
@@ -329,7 +330,7 @@ func TestWriteJSON(t *testing.T) {
 	assert.Equal(t, "wf2", back.WorkflowID)
 	info, err = os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), info.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
 	assertOnly(t, dir, "result.json")
 }
 
@@ -341,6 +342,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err := report.WriteJSON(missing, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), missing)
+	assert.NotContains(t, err.Error(), ".tmp-", "the error names the user's path, not the temporary file")
 
 	// A folder in the way: the write fails and leaves nothing behind.
 	target := filepath.Join(dir, "taken")
@@ -348,6 +350,7 @@ func TestWriteJSONErrors(t *testing.T) {
 	err = report.WriteJSON(target, d)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), target)
+	assert.NotContains(t, err.Error(), ".tmp-")
 	assertOnly(t, dir, "taken")
 }
 
@@ -382,9 +385,9 @@ func TestTextRequestLines(t *testing.T) {
 
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
-	assert.Equal(t, "  Request 3/10 ✓ Completed in 2.34s", lines[0])
-	assert.Equal(t, "  Request 10/10 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
-	assert.Equal(t, "  Request 1/1 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
+	assert.Equal(t, "  Request #2 ✓ Completed in 2.34s", lines[0], "numbered as the JSON's index and the HTML report")
+	assert.Equal(t, "  Request #9 ✗ Failed after 0.50s: HTTP 429: Rate limit reached for gpt-4.1-nano", lines[1])
+	assert.Equal(t, "  Request #0 ✗ Failed after 0.00s: not sent: the run's -timeout had passed", lines[2])
 }
 
 func TestTextLongErrorIsShortened(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
@@ -36,7 +38,16 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 		fmt.Fprintf(t.W, "  Retries:           backoff (429 and 5xx sent again after Retry-After)\n")
 	}
 	if c.Stream {
-		fmt.Fprintf(t.W, "  Streaming:         yes (TTFT, TPOT, inter-chunk gaps)\n")
+		fmt.Fprintf(t.W, "  Streaming:         yes (TTFT, TPOT, inter-chunk gaps, observed server concurrency)\n")
+	}
+	if c.StreamOff != "" {
+		fmt.Fprintf(t.W, "  Streaming:         off: %s\n", c.StreamOff)
+	}
+	if c.Warmup > 0 {
+		fmt.Fprintf(t.W, "  Warm-up:           %d request(s) before the first pass, not measured\n", c.Warmup)
+	}
+	if c.Order == workflows.OrderConcurrentFirst {
+		fmt.Fprintf(t.W, "  Pass order:        concurrent pass first\n")
 	}
 	if len(c.Sweep) > 0 {
 		fmt.Fprintf(t.W, "  Sweep levels:      %s\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
@@ -60,17 +71,19 @@ func (t Text) PassHeader(pass string, requests, concurrency int) {
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 }
 
-// Request prints one completed request.
+// Request prints one completed request. Requests are numbered as in the
+// JSON (index) and the HTML report: #0 to #N-1.
 func (t Text) Request(ev workflows.ProgressEvent, total int) {
 	try := ""
 	if ev.Attempt > 1 {
 		try = fmt.Sprintf(" (try %d)", ev.Attempt)
 	}
+	num := fmt.Sprintf("#%-*d", len(fmt.Sprint(max(total-1, 0))), ev.Index)
 	if ev.OK {
-		fmt.Fprintf(t.W, "  Request %d/%d%s ✓ Completed in %.2fs\n", ev.Index+1, total, try, ev.LatencySeconds)
+		fmt.Fprintf(t.W, "  Request %s%s ✓ Completed in %.2fs\n", num, try, ev.LatencySeconds)
 		return
 	}
-	fmt.Fprintf(t.W, "  Request %d/%d%s ✗ Failed after %.2fs: %s\n", ev.Index+1, total, try, ev.LatencySeconds, oneLine(ev.Error))
+	fmt.Fprintf(t.W, "  Request %s%s ✗ Failed after %.2fs: %s\n", num, try, ev.LatencySeconds, oneLine(ev.Error))
 }
 
 // RepeatTable prints the runs of a repeated comparison and the mean speedup
@@ -78,11 +91,23 @@ func (t Text) Request(ev workflows.ProgressEvent, total int) {
 func (t Text) RepeatTable(r *Repeat) {
 	fmt.Fprintln(t.W, "REPEATS")
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
-	fmt.Fprintf(t.W, "  %3s %14s %14s %9s  %s\n", "run", "sequential (s)", "concurrent (s)", "speedup", "verdict")
+	fmt.Fprintf(t.W, "  %3s %-11s %14s %14s %9s %8s  %s\n", "run", "first", "sequential (s)", "concurrent (s)", "speedup", "obs. max", "verdict")
 	for i, run := range r.Runs {
-		fmt.Fprintf(t.W, "  %3d %14.2f %14.2f %8.2fx  %s\n", i+1, run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, run.Verdict)
+		first := "sequential"
+		if run.Order == workflows.OrderConcurrentFirst {
+			first = "concurrent"
+		}
+		obs := "-"
+		if run.ObservedMax != nil {
+			obs = fmt.Sprint(*run.ObservedMax)
+		}
+		fmt.Fprintf(t.W, "  %3d %-11s %14.2f %14.2f %8.2fx %8s  %s\n", i+1, first, run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, obs, run.Verdict)
 	}
 	fmt.Fprintf(t.W, "  Mean speedup: %.2fx, 95%% confidence interval %.2f–%.2f\n", r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
+	if o := r.Orders; o != nil {
+		fmt.Fprintf(t.W, "  By order: sequential first %.2fx (%d runs), concurrent first %.2fx (%d runs), spread %+.0f%%\n",
+			o.SequentialFirst.MeanSpeedup, o.SequentialFirst.Runs, o.ConcurrentFirst.MeanSpeedup, o.ConcurrentFirst.Runs, o.SpreadPercent)
+	}
 	if r.SequentialSeconds != nil && r.ConcurrentSeconds != nil {
 		fmt.Fprintf(t.W, "  Sequential total: %.2f–%.2fs (stddev %.2fs); concurrent total: %.2f–%.2fs (stddev %.2fs)\n",
 			r.SequentialSeconds.Min, r.SequentialSeconds.Max, r.SequentialSeconds.Stddev,
@@ -107,18 +132,60 @@ func (t Text) SweepTable(levels []analysis.SweepLevel, knee int) {
 	fmt.Fprintln(t.W)
 }
 
-// Bar draws a progress bar of a pass: in place (a carriage return, no
-// newline) for a terminal, or as a line of its own.
-func (t Text) Bar(done, total, failed int, inPlace bool) {
-	const width = 30
-	filled := width * done / max(total, 1)
-	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
-	line := fmt.Sprintf("  [%s] %*d/%d  ✓ %d  ✗ %d", bar, len(fmt.Sprint(total)), done, total, done-failed, failed)
+// BarTiming is what a progress bar shows besides its counts: the pass's
+// elapsed time and its estimated time left, and the terminal's width.
+type BarTiming struct {
+	Elapsed time.Duration
+	// Columns is the terminal's width; the line fits in it (0: 80).
+	Columns int
+}
+
+// Bar draws a progress bar of a pass, with the elapsed time and an
+// estimate of the time left: in place (a carriage return, the line cleared
+// to its end, no newline) for a terminal, where it fits the terminal's
+// width so that it never wraps, or as a line of its own.
+func (t Text) Bar(done, total, failed int, inPlace bool, tm BarTiming) {
+	counts := fmt.Sprintf(" %*d/%d  ✓ %d  ✗ %d", len(fmt.Sprint(total)), done, total, done-failed, failed)
+	timing := ""
+	if tm.Elapsed > 0 {
+		timing = "  " + shortDuration(tm.Elapsed) + " elapsed"
+		if done > 0 && done < total {
+			left := time.Duration(float64(tm.Elapsed) / float64(done) * float64(total-done))
+			timing += ", ~" + shortDuration(left) + " left"
+		}
+	}
+	cols := tm.Columns
+	if cols <= 0 {
+		cols = 80
+	}
+	// Two spaces, the brackets, and one column spare: a line as wide as
+	// the terminal wraps on some terminals.
+	width := min(30, cols-1-4-utf8.RuneCountInString(counts+timing))
+	if width < 5 && timing != "" {
+		timing, width = "", min(30, cols-1-4-utf8.RuneCountInString(counts))
+	}
+	line := "  " + strings.TrimLeft(counts, " ") + timing
+	if width >= 5 {
+		filled := width * done / max(total, 1)
+		line = "  [" + strings.Repeat("█", filled) + strings.Repeat("░", width-filled) + "]" + counts + timing
+	}
 	if inPlace {
-		fmt.Fprint(t.W, "\r"+line)
+		fmt.Fprint(t.W, "\r"+line+"\x1b[K")
 		return
 	}
 	fmt.Fprintln(t.W, line)
+}
+
+// shortDuration is 45s, 2m30s or 1h05m.
+func shortDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	}
+	return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
 }
 
 // EndBar ends the line of a progress bar drawn in place.
@@ -130,7 +197,11 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	fmt.Fprintf(t.W, "    Successful:            %d\n", s.Successful)
 	fmt.Fprintf(t.W, "    Failed:                %d\n", s.Failed)
 	fmt.Fprintf(t.W, "    Total time:            %.2fs\n", s.TotalSeconds)
-	fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
+	if s.Successful > 0 {
+		fmt.Fprintf(t.W, "    Average response time: %.2fs\n", s.AverageLatencySeconds)
+	} else {
+		fmt.Fprintln(t.W, "    Average response time: n/a (no request succeeded)")
+	}
 	fmt.Fprintf(t.W, "    Start spread:          %.3fs\n", s.StartSpreadSeconds)
 	fmt.Fprintf(t.W, "    Max in flight:         %d\n", s.MaxInFlight)
 	if s.Connections > 0 || s.ColdConnections > 0 {
@@ -153,6 +224,13 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	}
 	if s.RetryAfterMaxSeconds != nil {
 		fmt.Fprintf(t.W, "    Longest Retry-After:   %.0fs\n", *s.RetryAfterMaxSeconds)
+	}
+	if o := s.ObservedServerConcurrency; o != nil {
+		if o.Available {
+			fmt.Fprintf(t.W, "    Server concurrency:    max %d, mean %.2f, p50 %d (observed in %d streams)\n", o.Max, o.Mean, o.P50, o.Intervals)
+		} else {
+			fmt.Fprintf(t.W, "    Server concurrency:    not observable: %s\n", o.Reason)
+		}
 	}
 	if s.SentAfterWorkerLoss > 0 {
 		fmt.Fprintf(t.W, "    After a lost worker:   %d sent late by a retried batch, %d of them a second time\n", s.SentAfterWorkerLoss, s.ResentAfterWorkerLoss)
@@ -235,7 +313,7 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return activities.CleanLine(s) // an endpoint's text: no control characters
 }
 
 // Comparison prints the two passes side by side.
@@ -256,12 +334,20 @@ func (t Text) Conclusion(c analysis.Conclusion) {
 	fmt.Fprintln(t.W, "CONCLUSION")
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 	fmt.Fprintf(t.W, "  Verdict: %s\n", c.Verdict)
+	switch c.Evidence {
+	case analysis.EvidenceObserved:
+		fmt.Fprintf(t.W, "  Decided by: the overlap of the streamed responses (observed server concurrency)\n")
+	case analysis.EvidenceSpeedup:
+		fmt.Fprintf(t.W, "  Decided by: the wall-clock speedup\n")
+	}
 	fmt.Fprintf(t.W, "  %s\n", c.Text)
 	fmt.Fprintln(t.W)
 }
 
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
+	// An endpoint's text (a record of any worker, old ones included) reaches
+	// the terminal without its control characters.
+	s = activities.CleanLine(s)
 	if len(s) > 160 {
 		cut := 160
 		for cut > 0 && !utf8.RuneStart(s[cut]) {
@@ -270,4 +356,22 @@ func oneLine(s string) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// Warmup prints the warm-up requests in one line each: they are not
+// measured, but a failed or slow one says something about the endpoint.
+func (t Text) Warmup(p *Pass) {
+	if p == nil || len(p.Requests) == 0 {
+		return
+	}
+	fmt.Fprintln(t.W, "WARM-UP (not measured)")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	for _, r := range p.Requests {
+		if r.OK {
+			fmt.Fprintf(t.W, "  Warm-up %d: answered in %.2fs\n", r.Index+1, r.LatencySeconds)
+			continue
+		}
+		fmt.Fprintf(t.W, "  Warm-up %d: failed after %.2fs: %s\n", r.Index+1, r.LatencySeconds, oneLine(r.Error))
+	}
+	fmt.Fprintln(t.W)
 }

@@ -179,13 +179,16 @@ type chatChunk struct {
 
 // answer is a chat completion about to be sent.
 type answer struct {
-	id           string
-	created      int64
-	model        string
-	words        []string // one token each
-	finish       string
-	usage        usage
-	jitter       time.Duration
+	id      string
+	created int64
+	model   string
+	words   []string // one token each
+	finish  string
+	usage   usage
+	jitter  time.Duration
+	// scale is the drift's latency multiplier when the request got its
+	// slot (see Drift).
+	scale        float64
 	includeUsage bool
 	// fault is faultTruncate, faultStallStream or faultMalformed when the
 	// answer is to go wrong after its headers; faultNone otherwise.
@@ -283,13 +286,14 @@ func (s *Server) handleChat(ex *exchange) {
 			TotalTokens:      promptTokens + n,
 		},
 		jitter:       p.jitter,
+		scale:        s.drift.scale(),
 		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 	}
 	switch p.fault {
 	case faultTruncate, faultStallStream, faultMalformed:
 		a.fault = p.fault
 	}
-	if req.Stream {
+	if req.Stream && !s.cfg.NoStream {
 		s.stream(ex, a)
 	} else {
 		s.complete(ex, a)
@@ -337,7 +341,7 @@ func (s *Server) abandon(ex *exchange, err error) {
 // complete sends a non-streamed answer after Latency + jitter + PerToken
 // per completion token.
 func (s *Server) complete(ex *exchange, a answer) {
-	d := s.cfg.Latency + a.jitter + s.cfg.PerToken*time.Duration(len(a.words))
+	d := scaled(s.cfg.Latency+a.jitter+s.cfg.PerToken*time.Duration(len(a.words)), a.scale)
 	if err := s.sleep(ex.r.Context(), d); err != nil {
 		s.abandon(ex, err)
 		return
@@ -391,6 +395,8 @@ func (s *Server) stream(ex *exchange, a answer) {
 	if first <= 0 {
 		first = s.cfg.Latency + a.jitter
 	}
+	first = scaled(first, a.scale)
+	perToken := scaled(s.cfg.PerToken, a.scale)
 	// Chunks keep to a fixed schedule from the start (first chunk at first,
 	// token i PerToken×i after it), so that the time spent writing them and
 	// a timer's lateness do not add up over a long stream.
@@ -438,7 +444,7 @@ func (s *Server) stream(ex *exchange, a answer) {
 	cutAt := max(1, len(a.words)/2)
 	for i, w := range a.words {
 		if i > 0 {
-			if err := s.sleep(ctx, time.Until(start.Add(first+time.Duration(i)*s.cfg.PerToken))); err != nil {
+			if err := s.sleep(ctx, time.Until(start.Add(first+time.Duration(i)*perToken))); err != nil {
 				s.abandon(ex, err)
 				return
 			}

@@ -75,6 +75,11 @@ type Config struct {
 	Models []string
 	// Faults selects the fraction of requests that get each fault.
 	Faults Faults
+	// Drift makes the latency change over time (see Drift).
+	Drift Drift
+	// NoStream makes the server ignore "stream": true and answer every
+	// request with one JSON body, as some OpenAI-compatible servers do.
+	NoStream bool
 	// Seed makes all per-request random choices reproducible.
 	Seed int64
 }
@@ -177,6 +182,7 @@ func (c Config) withDefaults() Config {
 			*f = 1
 		}
 	}
+	c.Drift = c.Drift.withDefaults()
 	if c.Faults.StallFor <= 0 {
 		c.Faults.StallFor = DefaultStallFor
 	}
@@ -249,6 +255,9 @@ func (c Config) Validate() error {
 	if sum > 1+1e-9 {
 		return fmt.Errorf("fault fractions (-fault-500, -fault-503, -fault-drop, -fault-stall, -fault-truncate, -fault-stall-stream, -fault-malformed, -fault-slow-headers, -fault-429) must sum to at most 1, got %v", sum)
 	}
+	if err := c.Drift.validate(); err != nil {
+		return err
+	}
 	for _, m := range c.Models {
 		if strings.TrimSpace(m) == "" {
 			return errors.New("model list (-models) must not contain empty model IDs")
@@ -266,6 +275,7 @@ func (c Config) Validate() error {
 //	-fault-500 -fault-503 -fault-drop -fault-stall -stall-for
 //	-fault-truncate -fault-stall-stream -fault-malformed
 //	-fault-slow-headers -slow-headers-for -fault-429 -seed
+//	-drift -drift-factor -drift-after -drift-for
 //
 // The listen address is not part of Config; the command defines -addr
 // itself.
@@ -308,6 +318,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Faults.SlowHeadersFor, "slow-headers-for", c.Faults.SlowHeadersFor, "delay of a slow-headers fault (0 = 30s)")
 	fs.Float64Var(&c.Faults.Error429, "fault-429", c.Faults.Error429, "fraction of requests answered with HTTP 429 and Retry-After: 1")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for all per-request random choices")
+	c.Drift.registerFlags(fs)
+	c.registerStreamFlags(fs)
 }
 
 // fractions returns pointers to the fault fractions, in the order of their

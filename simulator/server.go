@@ -49,6 +49,7 @@ type Server struct {
 	models map[string]bool
 	gate   *gate
 	rl     *rateLimiter // nil when cfg.RateLimit == 0
+	drift  *driftClock
 	seq    atomic.Uint64
 	done   chan struct{} // closed by Close
 
@@ -76,6 +77,7 @@ func New(cfg Config) *Server {
 		cfg:          cfg,
 		models:       make(map[string]bool, len(cfg.Models)),
 		gate:         &gate{limit: cfg.MaxConcurrent},
+		drift:        &driftClock{d: cfg.Drift},
 		done:         make(chan struct{}),
 		statusCounts: make(map[int]int),
 	}

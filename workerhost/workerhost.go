@@ -167,6 +167,9 @@ func keyProblem(ep Endpoint) string {
 		return "key_env is missing: name the environment variable that holds the key"
 	case !envName.MatchString(ep.KeyEnv):
 		return "key_env must be the name of an environment variable (letters, digits and _), not the key itself"
+	case keyPrefix.MatchString(ep.KeyEnv) || randomToken(ep.KeyEnv):
+		// A key such as Groq's gsk_… is also a valid variable name.
+		return "key_env looks like a key (not repeated here): it must be the name of the environment variable that holds the key"
 	}
 	return fmt.Sprintf("%s (its key_env) is not set in the worker's environment: export %s=...", ep.KeyEnv, ep.KeyEnv)
 }
@@ -294,6 +297,8 @@ func checkURL(raw, what, keyGoes string, keys ...string) string {
 	switch {
 	case err != nil:
 		return fmt.Sprintf("%s is not a URL such as %s (not repeated here, in case it holds a key)", what, DefaultBaseURL)
+	case strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r > '~' }):
+		return fmt.Sprintf("%s must be printable ASCII without spaces (an international host name goes in its xn-- form)", what)
 	case u.User != nil:
 		return fmt.Sprintf("%s must not carry credentials; put the key in %s", what, keyGoes)
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.ContainsAny(raw, "?#"):
@@ -338,25 +343,31 @@ func looksLikeKey(raw string, keys []string) bool {
 		return false
 	}
 	for _, seg := range strings.FieldsFunc(u.Path, func(r rune) bool { return r == '/' }) {
-		if len(seg) < 32 {
-			continue
-		}
-		var upper, lower, digit bool
-		for _, r := range seg {
-			switch {
-			case r >= 'A' && r <= 'Z':
-				upper = true
-			case r >= 'a' && r <= 'z':
-				lower = true
-			case r >= '0' && r <= '9':
-				digit = true
-			}
-		}
-		if upper && lower && digit {
+		if randomToken(seg) {
 			return true
 		}
 	}
 	return false
+}
+
+// randomToken reports whether s looks like random base62, as keys are: 32
+// characters or more, mixing upper case, lower case and digits.
+func randomToken(s string) bool {
+	if len(s) < 32 {
+		return false
+	}
+	var upper, lower, digit bool
+	for _, r := range s {
+		switch {
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= '0' && r <= '9':
+			digit = true
+		}
+	}
+	return upper && lower && digit
 }
 
 // SafeURL returns a base URL as it is shown and recorded: scheme, host
@@ -367,7 +378,7 @@ func SafeURL(raw string) string {
 	if err != nil {
 		return "(invalid URL)"
 	}
-	return strings.TrimRight((&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String(), "/")
+	return strings.TrimRight((&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String(), "/")
 }
 
 // NewActivities returns the activities bound to the configured endpoints:

@@ -142,6 +142,8 @@ func (r *run) details(ctx workflow.Context) {
 	switch r.phase {
 	case "done", "aborted":
 		fmt.Fprintf(&b, "**Verdict: %s**\n\n", HeadlineOf(r.result).Text)
+	case PassWarmup:
+		fmt.Fprintf(&b, "Sending the **warm-up** (%d unmeasured requests).\n\n", r.in.Warmup)
 	default:
 		fmt.Fprintf(&b, "Running the **%s** pass.\n\n", r.phase)
 	}

@@ -52,7 +52,7 @@ func RecordsFromHistory(ctx context.Context, c client.Client, dc converter.DataC
 // result, once per request, and orders each pass's records by index.
 func MergeRecords(r *RunResult, outputs []activities.SendOutput) {
 	passes := map[string]*PassResult{}
-	for _, p := range append([]*PassResult{r.Sequential, r.Concurrent}, r.Sweep...) {
+	for _, p := range append([]*PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
 		if p != nil {
 			passes[p.Pass] = p
 		}

@@ -101,7 +101,23 @@ type RunInput struct {
 	Only map[string][]int `json:"only,omitempty"`
 	// RerunOf is the workflow ID of the run this one reruns, if any.
 	RerunOf string `json:"rerun_of,omitempty"`
+	// Warmup is the number of unmeasured requests sent one after another
+	// before the first measured pass (0: none), so that a model load or a
+	// connection set-up does not land in a measured request. Their records
+	// are kept apart (RunResult.Warmup) and take part in no figure.
+	Warmup int `json:"warmup,omitempty"`
+	// StreamAuto is set when Stream is the starter's default rather than
+	// asked for: if the warm-up shows that the endpoint does not stream,
+	// the run goes on without streaming (RunResult.StreamOff says so).
+	StreamAuto bool `json:"stream_auto,omitempty"`
+	// Order is the order of the two passes: OrderSequentialFirst (the
+	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
+	// it, so that a drift of the endpoint's speed favours neither pass.
+	Order string `json:"order,omitempty"`
 }
+
+// ConcurrentFirst reports whether the run sends its concurrent pass first.
+func (in RunInput) ConcurrentFirst() bool { return in.Order == OrderConcurrentFirst }
 
 // WithDefaults fills in the zero fields.
 func (in RunInput) WithDefaults() RunInput {
@@ -177,6 +193,12 @@ func (in RunInput) Validate() error {
 		return fmt.Errorf("the retry attempts must be between 1 and 20, got %d", in.RetryAttempts)
 	case in.FireLead < 0:
 		return fmt.Errorf("the fire lead must not be negative, got %s", in.FireLead)
+	case in.Warmup < 0 || in.Warmup > MaxWarmup:
+		return fmt.Errorf("-warmup must be between 0 and %d, got %d", MaxWarmup, in.Warmup)
+	case in.Order != "" && in.Order != OrderSequentialFirst && in.Order != OrderConcurrentFirst:
+		return fmt.Errorf("the pass order must be %s or %s, got %q", OrderSequentialFirst, OrderConcurrentFirst, in.Order)
+	case in.Order == OrderConcurrentFirst && in.Passes != PassesBoth:
+		return fmt.Errorf("the concurrent pass can only come first when both passes run")
 	case in.onlyError() != nil:
 		return in.onlyError()
 	case in.boundsError() != nil:
@@ -355,6 +377,13 @@ type RunResult struct {
 	Sweep []*PassResult `json:"sweep,omitempty"`
 	// Aborted says why the run ended early, if it did.
 	Aborted string `json:"aborted,omitempty"`
+	// Warmup holds the warm-up requests (RunInput.Warmup), kept apart from
+	// the passes: no figure includes them. Its records are added from the
+	// history like the passes'.
+	Warmup *PassResult `json:"warmup,omitempty"`
+	// StreamOff says why a run that was to stream by default did not: the
+	// warm-up showed that the endpoint does not stream.
+	StreamOff string `json:"stream_off,omitempty"`
 }
 
 // PassResult is one pass of a run's result. The records of the requests
@@ -381,7 +410,8 @@ type PassResult struct {
 
 // Progress is the answer to the progress query.
 type Progress struct {
-	// Phase is starting, sequential, concurrent, done or aborted.
+	// Phase is starting, warmup, sequential, concurrent (or a sweep pass),
+	// done or aborted.
 	Phase      string              `json:"phase"`
 	Config     RunInput            `json:"config"`
 	Endpoint   activities.Endpoint `json:"endpoint"`

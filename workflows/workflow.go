@@ -42,6 +42,9 @@ type run struct {
 	own map[string][]activities.RequestRecord
 	// done marks, per pass, the requests with at least one answer.
 	done map[string]map[int]bool
+	// stream is whether the requests are streamed: in.Stream, unless the
+	// warm-up showed that the endpoint does not stream (see warmup).
+	stream bool
 }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test.
@@ -57,6 +60,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		records:  map[string][]activities.RequestRecord{},
 		own:      map[string][]activities.RequestRecord{},
 		done:     map[string]map[int]bool{},
+		stream:   in.Stream,
 	}
 	cfg := in
 	cfg.Prompts = nil
@@ -91,15 +95,33 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	}
 
 	deadline := r.result.StartedAt.Add(in.Timeout)
-	if in.RunsSequential() && in.Sends(activities.PassSequential) {
-		r.enter(ctx, activities.PassSequential)
-		r.sequential(ctx, deadline)
-		r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
+	order := []string{activities.PassSequential, activities.PassConcurrent}
+	// Runs recorded before the warm-up and the pass order replay as they
+	// ran: no warm-up, sequential pass first.
+	if workflow.GetVersion(ctx, versionWarmupOrder, workflow.DefaultVersion, 1) >= 1 {
+		// A rerun of failed requests (Only) resends exactly those.
+		if in.Warmup > 0 && in.Only == nil {
+			r.enter(ctx, PassWarmup)
+			r.warmup(ctx, deadline)
+		}
+		if in.Order == OrderConcurrentFirst {
+			order = []string{activities.PassConcurrent, activities.PassSequential}
+		}
 	}
-	if r.result.Aborted == "" && in.RunsConcurrent() && in.Sends(activities.PassConcurrent) {
-		r.enter(ctx, activities.PassConcurrent)
-		fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
-		r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
+	for _, pass := range order {
+		if r.result.Aborted != "" {
+			break
+		}
+		switch {
+		case pass == activities.PassSequential && in.RunsSequential() && in.Sends(activities.PassSequential):
+			r.enter(ctx, activities.PassSequential)
+			r.sequential(ctx, deadline)
+			r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
+		case pass == activities.PassConcurrent && in.RunsConcurrent() && in.Sends(activities.PassConcurrent):
+			r.enter(ctx, activities.PassConcurrent)
+			fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
+			r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
+		}
 	}
 	for _, level := range in.Sweep {
 		if r.result.Aborted != "" {
@@ -156,7 +178,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 				Concurrency:    1,
 				RequestTimeout: r.in.RequestTimeout,
 				StopOnFatal:    true,
-				Stream:         r.in.Stream,
+				Stream:         r.stream,
 			}
 			if attempt > 1 {
 				in.Attempt = attempt
@@ -256,7 +278,7 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 			FireAt:         fireAt,
 			RequestTimeout: r.in.RequestTimeout,
 			StopOnFatal:    true,
-			Stream:         r.in.Stream,
+			Stream:         r.stream,
 			Attempt:        attempt,
 		})
 		sel.AddFuture(f, func(f workflow.Future) {

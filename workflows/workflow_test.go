@@ -47,6 +47,8 @@ type fakeSend struct {
 	before func(in activities.SendInput)
 	// fail, if set, makes the call return an activity error.
 	fail func(in activities.SendInput) error
+	// modify, if set, changes each record before it is returned.
+	modify func(in activities.SendInput, rec *activities.RequestRecord)
 }
 
 func newFakeSend() *fakeSend {
@@ -82,7 +84,11 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 		if f.status != nil {
 			status = f.status(in.Pass, spec.Index)
 		}
-		out.Records = append(out.Records, record(in, spec, status))
+		rec := record(in, spec, status)
+		if f.modify != nil {
+			f.modify(in, &rec)
+		}
+		out.Records = append(out.Records, rec)
 		if status != 0 && activities.IsFatalStatus(status) && in.StopOnFatal {
 			break
 		}

@@ -39,12 +39,28 @@ func TestBadInputIsOneLineAndExitCode2(t *testing.T) {
 func TestListenFailureIsExitCode1(t *testing.T) {
 	var stderr strings.Builder
 	code := run(context.Background(), []string{"-listen", "256.0.0.1:1"}, func(k string) string {
-		if k == codec.EnvKey {
+		switch k {
+		case codec.EnvKey:
 			return goodKey
+		case codec.EnvServerToken: // not loopback: a token is required
+			return "t0ken"
 		}
 		return ""
 	}, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "listen on 256.0.0.1:1") {
 		t.Errorf("exit %d, stderr %q; want 1 and the address", code, stderr.String())
+	}
+}
+
+func TestOpenListenWithoutTokenIsExitCode2(t *testing.T) {
+	var stderr strings.Builder
+	code := run(context.Background(), []string{"-listen", "0.0.0.0:0"}, func(k string) string {
+		if k == codec.EnvKey {
+			return goodKey
+		}
+		return ""
+	}, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), codec.EnvServerToken) || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 2 and one line naming %s", code, stderr.String(), codec.EnvServerToken)
 	}
 }

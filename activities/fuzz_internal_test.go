@@ -1,0 +1,157 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	openai "github.com/sashabaranov/go-openai"
+)
+
+// fuzzKey is the key the fuzzed endpoint could echo.
+const fuzzKey = "sk-fuzz-Q7wE9rT2yU4iO6pA8sD0fG1hJ3kL5zX"
+
+// bodyTransport answers every request with status, header and body, without
+// a network.
+type bodyTransport struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (b bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: b.status, Status: http.StatusText(b.status), Header: b.header.Clone(),
+		Body: io.NopCloser(bytes.NewReader(b.body)), Request: req, ProtoMajor: 1, ProtoMinor: 1,
+	}, nil
+}
+
+// fuzzActs returns activities whose endpoint answers with t.
+func fuzzActs(t bodyTransport) *Activities {
+	oc := openai.DefaultConfig(fuzzKey)
+	oc.BaseURL = "http://fuzz.invalid/v1"
+	oc.HTTPClient = &http.Client{Transport: CaptureTransport{Base: t}, CheckRedirect: noRedirects}
+	return &Activities{Client: openai.NewClientWithConfig(oc), Secret: fuzzKey}
+}
+
+var knownKinds = map[string]bool{
+	"": true, ErrorKindTimeout: true, ErrorKindHTTP5xx: true, ErrorKindRateLimited: true, ErrorKindHTTP4xx: true,
+	ErrorKindConnectionDropped: true, ErrorKindStreamStalled: true, ErrorKindStreamTruncated: true,
+	ErrorKindMalformedResponse: true, ErrorKindSlowHeaders: true, ErrorKindCancelled: true,
+	ErrorKindRedirect: true, ErrorKindResponseTooLarge: true, ErrorKindOther: true,
+}
+
+// checkRecord holds what every record must be, whatever the endpoint sent.
+func checkRecord(t *testing.T, rec RequestRecord) {
+	t.Helper()
+	if !knownKinds[rec.ErrorKind] || rec.OK == (rec.ErrorKind != "") {
+		t.Fatalf("ok %v with error_kind %q", rec.OK, rec.ErrorKind)
+	}
+	if len(rec.Error) > maxErrorLen+len("…") || strings.ContainsAny(rec.Error, "\r\n\x00\x1b") || !utf8.ValidString(rec.Error) {
+		t.Fatalf("error not one clean line of at most %d bytes: %q", maxErrorLen, rec.Error)
+	}
+	for _, s := range []string{rec.Error, rec.Response, rec.Model} {
+		if !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\x1b\x07\r") {
+			t.Fatalf("a field holds invalid UTF-8 or control characters: %q", s)
+		}
+		for i := 0; i+MinKeyFragment <= len(fuzzKey); i++ {
+			if strings.Contains(s, fuzzKey[i:i+MinKeyFragment]) {
+				t.Fatalf("a field holds a piece of the key: %q", s)
+			}
+		}
+	}
+	if rec.RetryAfterSeconds != nil && (*rec.RetryAfterSeconds < 0 || math.IsNaN(*rec.RetryAfterSeconds) || math.IsInf(*rec.RetryAfterSeconds, 0)) {
+		t.Fatalf("retry_after_seconds %v", *rec.RetryAfterSeconds)
+	}
+}
+
+// FuzzSSE sends a streamed request to an endpoint that answers with the
+// fuzzed body: whatever it is, the stream reader (the transport's event
+// clock and bounds, go-openai's reader, the chunk parser) gives a record
+// that is sane, and never a piece of the key.
+func FuzzSSE(f *testing.F) {
+	for _, s := range []string{
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+		"data: {\"error\":{\"message\":\"Bearer " + fuzzKey + "\"}}\n\n",
+		"data: {\"error\":\"" + fuzzKey[:20] + "\n" + fuzzKey[20:] + "\"}\n",
+		"data: [DONE]\n",
+		": comment\nevent: x\ndata:\n\n",
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"\\u001b[31m" + fuzzKey + "\"},\"finish_reason\":\"stop\"}],\"model\":\"m\\u0007\"}\ndata: [DONE]\n",
+		"data: not json\n",
+		"<html>oops</html>",
+	} {
+		f.Add([]byte(s), uint16(200), false)
+	}
+	f.Add([]byte(`{"error":{"message":"`+fuzzKey+`"}}`), uint16(500), false)
+	f.Add([]byte(`{"error":{"message":"x"}}`), uint16(429), true)
+	f.Add([]byte(""), uint16(307), false)
+	f.Fuzz(func(t *testing.T, body []byte, status uint16, retryHeader bool) {
+		code := int(status%500) + 100
+		h := http.Header{"Content-Type": {"text/event-stream"}, "Location": {"http://other.invalid:1/x?" + fuzzKey}}
+		if retryHeader {
+			h.Set("Retry-After", string(body[:min(len(body), 20)]))
+			h.Set("X-Ratelimit-Reset-Requests", fuzzKey)
+		}
+		a := fuzzActs(bodyTransport{status: code, header: h, body: body})
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, stream := range []bool{true, false} {
+			rec := a.call(ctx, SendInput{Pass: PassConcurrent, Model: "m", MaxTokens: 4, Stream: stream, RequestTimeout: 5 * time.Second}, RequestSpec{Prompt: "p"})
+			a.redactorOf().sanitize(&rec)
+			checkRecord(t, rec)
+			if rec.OK && (code < 200 || code > 299) {
+				t.Fatalf("HTTP %d taken for a success", code)
+			}
+		}
+	})
+}
+
+// FuzzRateLimitHeaders: the x-ratelimit-* and Retry-After parsers never
+// panic, give no negative, NaN or infinite wait, and cut what they keep.
+func FuzzRateLimitHeaders(f *testing.F) {
+	for _, s := range []string{"1", "1.5", "-3", "NaN", "+Inf", "1e309", "Wed, 21 Oct 2015 07:28:00 GMT", "999.0", "6m0s", "", " 7 ", "0x10", "9223372036854775808"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		h := http.Header{}
+		for _, name := range []string{headerLimitRequests, headerRemainingRequests, headerResetRequests, headerLimitTokens, headerRemainingTokens, headerResetTokens, "Retry-After"} {
+			h.Set(name, a)
+		}
+		h.Set("Retry-After-Ms", b)
+		if rl := rateLimitFrom(h); rl != nil && (len(rl.ResetRequests) > 64+len("…") || len(rl.ResetTokens) > 64+len("…")) {
+			t.Fatalf("reset values not cut: %q %q", rl.ResetRequests, rl.ResetTokens)
+		}
+		for _, hh := range []http.Header{h, {"Retry-After": {a}}} {
+			if s := retryAfterSeconds(hh, time.Unix(1e9, 0)); s != nil && (*s < 0 || math.IsNaN(*s) || math.IsInf(*s, 0)) {
+				t.Fatalf("Retry-After %q / %q gave %v", a, b, *s)
+			}
+		}
+	})
+}
+
+// FuzzRedact: whatever the text, no piece of 8 or more of the key's
+// characters survives Line or Text, even when the text was cut.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"Bearer " + fuzzKey, fuzzKey[:9] + "\n" + fuzzKey[9:], "x" + fuzzKey + fuzzKey[3:], "\x1b" + fuzzKey[:12], "plain text"} {
+		f.Add(s)
+	}
+	r := NewRedactor(fuzzKey)
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, out := range []string{r.Line(s, 0, false), r.Line(s, maxErrorLen, true), r.Text(s)} {
+			for i := 0; i+MinKeyFragment <= len(fuzzKey); i++ {
+				if strings.Contains(out, fuzzKey[i:i+MinKeyFragment]) {
+					t.Fatalf("%q keeps %q of the key: %q", s, fuzzKey[i:i+MinKeyFragment], out)
+				}
+			}
+			if !utf8.ValidString(out) {
+				t.Fatalf("invalid UTF-8 out of %q", s)
+			}
+		}
+	})
+}

@@ -1,0 +1,122 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/analysis"
+)
+
+// PassWarmup is the pass name of the warm-up requests, as their records
+// carry it. They are not part of any figure.
+const PassWarmup = "warmup"
+
+// Pass orders (RunInput.Order).
+const (
+	OrderSequentialFirst = "sequential_first"
+	OrderConcurrentFirst = "concurrent_first"
+)
+
+// DefaultWarmup is the starter's default number of warm-up requests;
+// MaxWarmup bounds it.
+const (
+	DefaultWarmup = 1
+	MaxWarmup     = 10
+)
+
+// warmupMaxTokens bounds a warm-up request's max_tokens: it is there to
+// load the model and open the connection, not to measure.
+const warmupMaxTokens = 16
+
+// versionWarmupOrder is the change ID of the warm-up and of the pass order.
+// Runs recorded before them (no marker) replay without a warm-up,
+// sequential pass first.
+const versionWarmupOrder = "warmup-and-pass-order"
+
+// WarmupPrompt is the prompt of warm-up request k (from 0): unlike any
+// measured prompt, so that a server's prompt cache gives no measured
+// request a head start.
+func WarmupPrompt(k int) string {
+	return fmt.Sprintf("Warm-up request %d, not measured: reply with one short sentence.", k+1)
+}
+
+// warmup sends in.Warmup unmeasured requests one after another before the
+// first measured pass. A fatal answer (a rejected key, an unknown model)
+// ends the run there, before anything is measured. When streaming was the
+// default rather than asked for (StreamAuto) and every warm-up answer was
+// not an event stream, the run goes on without streaming and says so.
+func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
+	var a *activities.Activities
+	var recs []activities.RequestRecord
+	for k := range r.in.Warmup {
+		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
+		if !workflow.Now(ctx).Before(deadline) {
+			recs = append(recs, notSent(PassWarmup, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			continue
+		}
+		actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
+		var out activities.SendOutput
+		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+			Endpoint:       r.in.Endpoint,
+			Pass:           PassWarmup,
+			Requests:       []activities.RequestSpec{spec},
+			Model:          r.in.Model,
+			MaxTokens:      min(r.in.MaxTokens, warmupMaxTokens),
+			Concurrency:    1,
+			RequestTimeout: r.in.RequestTimeout,
+			StopOnFatal:    true,
+			Stream:         r.stream,
+		}).Get(ctx, &out)
+		if err != nil {
+			recs = append(recs, notSent(PassWarmup, spec, r.in.Model, "the worker could not run the warm-up request: "+err.Error()))
+			continue
+		}
+		recs = append(recs, out.Records...)
+		if fatal := firstFatal(out.Records); fatal != nil {
+			r.result.Aborted = "at the warm-up, before anything was measured: " + activities.FatalReason(*fatal)
+			if r.stream && fatal.HTTPStatus == 400 {
+				r.result.Aborted += " (the request was streamed: if the endpoint does not stream, run with -stream=false)"
+			}
+			break
+		}
+	}
+	recs = CollapseAttempts(recs)
+	r.result.Warmup = &PassResult{Pass: PassWarmup, Shards: len(recs), Summary: analysis.Summarize(recs)}
+	// The records stay in the batches' results in the history, like the
+	// passes'; only those no batch reported are kept here.
+	for _, rec := range recs {
+		if rec.SentAt == "" {
+			r.result.Warmup.Records = append(r.result.Warmup.Records, rec)
+		}
+	}
+	if r.stream && r.in.StreamAuto && len(recs) > 0 && r.result.Aborted == "" {
+		for _, rec := range recs {
+			if !notAStream(rec) {
+				return
+			}
+		}
+		r.stream = false
+		r.result.Config.Stream = false
+		r.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
+	}
+}
+
+func firstFatal(recs []activities.RequestRecord) *activities.RequestRecord {
+	for i := range recs {
+		if recs[i].Fatal() {
+			return &recs[i]
+		}
+	}
+	return nil
+}
+
+// notAStream reports whether a streamed request's answer was a 200 that was
+// no event stream: the endpoint ignores "stream": true.
+func notAStream(rec activities.RequestRecord) bool {
+	return !rec.OK && rec.HTTPStatus == 200 && rec.ErrorKind == activities.ErrorKindMalformedResponse &&
+		strings.Contains(rec.Error, "not text/event-stream")
+}
