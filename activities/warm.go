@@ -384,6 +384,7 @@ type sharedBurst struct {
 	conns    []*warmConn
 	next     int // conns before next have no free stream
 	opening  int
+	done     []time.Time // opens ended since run last looked (their start)
 	failures int
 	limit    int // streams per connection; 0 until the first is open
 	proto    string
@@ -572,10 +573,23 @@ func (sb *sharedBurst) run(ctx context.Context) {
 	}
 	sb.mu.Unlock()
 	sb.add(first)
+	// Opens that take longer than hedgeAfter (a dropped SYN waits a second
+	// or more before it is sent again) no longer count as coming: others
+	// are started beside them, and whichever open first serve.
+	var started []time.Time // start of each open in progress
+	tick := time.NewTicker(hedgeAfter / 2)
+	defer tick.Stop()
 	for {
 		sb.mu.Lock()
 		unserved := sb.assign()
-		need := (unserved+sb.limit-1)/sb.limit - sb.opening
+		now := time.Now()
+		fresh := 0
+		for _, t := range started {
+			if now.Sub(t) < hedgeAfter {
+				fresh++
+			}
+		}
+		need := (unserved+sb.limit-1)/sb.limit - fresh
 		need = min(need, maxConnsPerBurst-len(sb.conns)-sb.opening)
 		if sb.failures >= maxOpenFailures {
 			need = 0
@@ -586,6 +600,9 @@ func (sb *sharedBurst) run(ctx context.Context) {
 			}
 		}
 		sb.opening += max(need, 0)
+		for range max(need, 0) {
+			started = append(started, now)
+		}
 		sb.mu.Unlock()
 		for range need {
 			go func() {
@@ -595,6 +612,7 @@ func (sb *sharedBurst) run(ctx context.Context) {
 				if err != nil {
 					sb.failures++
 				}
+				sb.done = append(sb.done, now)
 				sb.mu.Unlock()
 				if err == nil {
 					sb.add(wc)
@@ -602,13 +620,30 @@ func (sb *sharedBurst) run(ctx context.Context) {
 				sb.signal()
 			}()
 		}
+		sb.mu.Lock()
+		// Forget the opens that ended.
+		for _, d := range sb.done {
+			for i, t := range started {
+				if t.Equal(d) {
+					started = append(started[:i], started[i+1:]...)
+					break
+				}
+			}
+		}
+		sb.done = sb.done[:0]
+		sb.mu.Unlock()
 		select {
 		case <-sb.wake:
+		case <-tick.C:
 		case <-ctx.Done():
 			return
 		}
 	}
 }
+
+// hedgeAfter is how long an open may take before another is started beside
+// it.
+const hedgeAfter = time.Second
 
 // add adds an open connection, or closes it when every batch has left.
 func (sb *sharedBurst) add(wc *warmConn) {
