@@ -141,6 +141,7 @@ type slotRef struct {
 	p     atomic.Pointer[Slot]
 	burst atomic.Pointer[Burst] // set with p when the batch has a burst
 	ready chan struct{}         // closed once p and burst are set; nil: set already
+	set   *atomic.Bool          // set with ready (shared), read without a channel lock
 }
 
 // WithSlot returns a context whose requests go out on s (nil: on the
@@ -155,8 +156,9 @@ func WithSlot(ctx context.Context, s *Slot) context.Context {
 func newSlotRefs(n int) []slotRef {
 	refs := make([]slotRef, n)
 	ready := make(chan struct{})
+	set := new(atomic.Bool)
 	for i := range refs {
-		refs[i].ready = ready
+		refs[i].ready, refs[i].set = ready, set
 	}
 	return refs
 }
@@ -170,6 +172,7 @@ func setSlots(refs []slotRef, b *Burst) {
 		}
 	}
 	if len(refs) > 0 && refs[0].ready != nil {
+		refs[0].set.Store(true)
 		close(refs[0].ready)
 	}
 }
@@ -178,7 +181,7 @@ func setSlots(refs []slotRef, b *Burst) {
 // opening connections at the instant, the next one it opens (waiting until
 // ctx ends).
 func (r *slotRef) slot(ctx context.Context) *Slot {
-	if r.ready != nil {
+	if r.ready != nil && !r.set.Load() {
 		select {
 		case <-r.ready:
 		case <-ctx.Done():
