@@ -63,15 +63,17 @@ type observed struct {
 }
 
 // TestDriftingSerialServerIsSerialized: a server that serves one request at
-// a time, streams, and is five times slower for its first 15 s (other work
+// a time, streams, and is five times slower for its first 20 s (other work
 // on the machine during the first run's warm-up and sequential pass), in
 // its own process. Three repeats, the pass order alternating: every run says
 // serialized, with observed server concurrency max 1, decided by the
 // streams, although the first run's wall-clock speedup says otherwise.
 func TestDriftingSerialServerIsSerialized(t *testing.T) {
 	key := "e2e-drift-key-" + randHex(8)
-	base := startSimulatorProcess(t, "-api-key", key, "-max-concurrent", "1", "-ttft", "100ms", "-per-token", "20ms",
-		"-tokens", "16", "-drift", "step", "-drift-factor", "5", "-drift-for", "15s")
+	// The 250 ms to the first token separates one response's last chunk
+	// from the next one's first, far above any delay in reading them.
+	base := startSimulatorProcess(t, "-api-key", key, "-max-concurrent", "1", "-ttft", "250ms", "-per-token", "20ms",
+		"-tokens", "16", "-drift", "step", "-drift-factor", "5", "-drift-for", "20s")
 	startWorker(t, key, base)
 	const n = 6
 	_, raw := runToJSON(t, "-requests", strconv.Itoa(n), "-max-tokens", "16", "-repeat", "3", "-id", "e2e-drift-serial-"+randHex(4))
@@ -160,4 +162,64 @@ func intOrNone(p *int) string {
 		return "none"
 	}
 	return strconv.Itoa(*p)
+}
+
+// TestEndpointThatDoesNotStream: a server that ignores "stream": true. With
+// streaming by default, the warm-up shows it and the run is measured without
+// streaming, and says so; with -stream asked for, every request fails as
+// not a stream and the verdict is inconclusive.
+func TestEndpointThatDoesNotStream(t *testing.T) {
+	key := "e2e-nostream-key-" + randHex(8)
+	base := startSimulatorProcess(t, "-api-key", key, "-latency", "200ms", "-tokens", "8", "-no-stream")
+	startWorker(t, key, base)
+	const n = 4
+	var d struct {
+		Config struct {
+			Stream    bool   `json:"stream"`
+			StreamOff string `json:"stream_off"`
+		} `json:"config"`
+		Warmup struct {
+			Requests []struct {
+				OK        bool   `json:"ok"`
+				ErrorKind string `json:"error_kind"`
+			} `json:"requests"`
+		} `json:"warmup"`
+		Sequential, Concurrent struct {
+			Successful int                    `json:"successful"`
+			ErrorKinds map[string]int         `json:"error_kinds"`
+			Observed   map[string]interface{} `json:"observed_server_concurrency"`
+		}
+		Conclusion struct {
+			Verdict, Evidence, Text string
+		} `json:"conclusion"`
+	}
+	_, raw := runToJSON(t, "-requests", strconv.Itoa(n), "-max-tokens", "8", "-id", "e2e-nostream-"+randHex(4))
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Config.Stream || d.Config.StreamOff == "" {
+		t.Errorf("config: stream %v, stream_off %q; want false and why", d.Config.Stream, d.Config.StreamOff)
+	}
+	if len(d.Warmup.Requests) != 1 || d.Warmup.Requests[0].OK || d.Warmup.Requests[0].ErrorKind != "malformed_response" {
+		t.Errorf("the warm-up found the plain answer: %+v", d.Warmup.Requests)
+	}
+	if d.Sequential.Successful != n || d.Concurrent.Successful != n || d.Concurrent.Observed != nil {
+		t.Errorf("both passes succeed, not streamed: %d and %d successful, observed %v", d.Sequential.Successful, d.Concurrent.Successful, d.Concurrent.Observed)
+	}
+	if d.Conclusion.Verdict != "concurrent" || d.Conclusion.Evidence != "speedup" {
+		t.Errorf("verdict %s by %s: %s", d.Conclusion.Verdict, d.Conclusion.Evidence, d.Conclusion.Text)
+	}
+
+	// -stream given: the user's word, kept.
+	_, raw = runToJSON(t, "-requests", strconv.Itoa(n), "-max-tokens", "8", "-stream", "-id", "e2e-nostream-asked-"+randHex(4))
+	d.Config.StreamOff, d.Sequential.ErrorKinds = "", nil // absent from the second document
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Config.Stream || d.Config.StreamOff != "" {
+		t.Errorf("config: stream %v, stream_off %q; want true, none", d.Config.Stream, d.Config.StreamOff)
+	}
+	if d.Sequential.ErrorKinds["malformed_response"] != n || d.Conclusion.Verdict != "inconclusive" {
+		t.Errorf("error kinds %v, verdict %s; want %d malformed_response, inconclusive", d.Sequential.ErrorKinds, d.Conclusion.Verdict, n)
+	}
 }

@@ -293,7 +293,7 @@ func (s *Server) handleChat(ex *exchange) {
 	case faultTruncate, faultStallStream, faultMalformed:
 		a.fault = p.fault
 	}
-	if req.Stream {
+	if req.Stream && !s.cfg.NoStream {
 		s.stream(ex, a)
 	} else {
 		s.complete(ex, a)

@@ -77,6 +77,9 @@ type Config struct {
 	Faults Faults
 	// Drift makes the latency change over time (see Drift).
 	Drift Drift
+	// NoStream makes the server ignore "stream": true and answer every
+	// request with one JSON body, as some OpenAI-compatible servers do.
+	NoStream bool
 	// Seed makes all per-request random choices reproducible.
 	Seed int64
 }
@@ -316,6 +319,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.Faults.Error429, "fault-429", c.Faults.Error429, "fraction of requests answered with HTTP 429 and Retry-After: 1")
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for all per-request random choices")
 	c.Drift.registerFlags(fs)
+	c.registerStreamFlags(fs)
 }
 
 // fractions returns pointers to the fault fractions, in the order of their

@@ -94,6 +94,11 @@ func (d *Drift) registerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&d.For, "drift-for", d.For, "ramp: how long it takes to reach the factor; step: how long it lasts (0 = for good)")
 }
 
+// registerStreamFlags defines -no-stream.
+func (c *Config) registerStreamFlags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.NoStream, "no-stream", c.NoStream, "ignore \"stream\": true and answer with one JSON body, like a server that does not stream")
+}
+
 // driftClock is a Server's drift, with the instant of its first chat
 // request.
 type driftClock struct {

@@ -138,3 +138,13 @@ func TestSerialStreamsDoNotOverlap(t *testing.T) {
 		}
 	}
 }
+
+// NoStream: a streamed request gets one JSON body, not an event stream.
+func TestNoStream(t *testing.T) {
+	_, base := startTest(t, Config{Latency: time.Millisecond, NoStream: true, Seed: 1})
+	r := do(t, httpClient(t), "POST", base+"/chat/completions", "",
+		`{"model":"sim-model","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || !strings.Contains(string(r.body), `"chat.completion"`) {
+		t.Errorf("want a plain chat completion, got %d %q: %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+}
