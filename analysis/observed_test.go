@@ -252,3 +252,15 @@ func TestImpossibleSpeedupNetOfDispatchGaps(t *testing.T) {
 	assert.True(t, analysis.ImpossibleSpeedup(seq, conc, 10))
 	assert.False(t, analysis.ImpossibleSpeedup(seq, analysis.PassSummary{}, 10))
 }
+
+// Few, large chunks: the resolution stays a tenth of an interval, so that
+// requests generating together but started a little apart still overlap.
+func TestObserveCoarseChunks(t *testing.T) {
+	var recs []activities.RequestRecord
+	for i := range 4 {
+		recs = append(recs, gen(i, 0, 0.5+0.3*float64(i), 3, 0.5)) // 1 s each, in two gaps, started 0.3 s apart
+	}
+	o := analysis.Observe(recs)
+	assert.InDelta(t, 0.1, o.ResolutionSeconds, 1e-9)
+	assert.Equal(t, 4, o.Max, "0.1 s of all four at once counts")
+}
