@@ -330,7 +330,7 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	rec.setTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		a.requestFailed(ctx, err, capture, timeout, req.MaxTokens, rec)
+		a.requestFailed(ctx, err, capture, timeout, rec)
 		return
 	}
 	if rec.HTTPStatus == 0 {
@@ -358,7 +358,7 @@ func (r *RequestRecord) setTimes(sent, received time.Time) {
 
 // requestFailed records a request that go-openai reports as failed: the
 // error in one line, its kind, and the HTTP status it carries, if any.
-func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, maxTokens int, rec *RequestRecord) {
+func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, rec *RequestRecord) {
 	kind := classifyFailure(ctx, err, capture, rec.HTTPStatus)
 	msg := describeError(ctx, err, timeout)
 	cut := false
@@ -370,7 +370,7 @@ func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capt
 	case ErrorKindRedirect:
 		msg = fmt.Sprintf("HTTP %d: redirect to %s refused: the worker never follows a redirect (the key and the prompt would go with it)", capture.Status(), capture.Redirect())
 	case ErrorKindResponseTooLarge:
-		msg = tooLargeMessage(capture, maxTokens)
+		msg = tooLargeMessage(capture)
 	default:
 		// An error body cut at ErrorBodyLimit may end with the start of
 		// an echoed key: its tail is redacted too.

@@ -25,6 +25,9 @@ const (
 	ErrorBodyLimit = 8 << 10
 	// LineLimit bounds one line of a streamed (SSE) response.
 	LineLimit = 256 << 10
+	// MaxHeaderBytes bounds a response's headers (Go's default is 10 MiB
+	// per response); OpenAI's take about 2 KiB.
+	MaxHeaderBytes = 64 << 10
 	// responseBase is the part of a success body's bound that does not
 	// depend on max_tokens: the JSON around the text, and room for a server
 	// that counts tokens differently.
@@ -223,9 +226,13 @@ func (b *boundedBody) pass() error {
 func (b *boundedBody) Close() error { return b.rc.Close() }
 
 // tooLargeMessage is the error of a request whose response passed its bound.
-func tooLargeMessage(c *Capture, maxTokens int) string {
-	return fmt.Sprintf("the response passed its bound (%s for -max-tokens %d, %s per line when streamed) and was read no further; its connection was closed",
-		sizeString(c.BodyLimit), maxTokens, sizeString(c.LineLimit))
+func tooLargeMessage(c *Capture) string {
+	line := ""
+	if c.LineLimit > 0 {
+		line = fmt.Sprintf(", or %s in one line", sizeString(c.LineLimit))
+	}
+	return fmt.Sprintf("the response passed its bound (%s for this -max-tokens%s) and was read no further; its connection was closed",
+		sizeString(c.BodyLimit), line)
 }
 
 // sizeString writes n bytes in KiB or MiB.

@@ -40,7 +40,7 @@ type Capture struct {
 	// headersIn is set once the response headers arrived.
 	headersIn bool
 	// cut is why CaptureTransport cut the request short (errSlowHeaders,
-	// errStreamStalled), or nil.
+	// errStreamStalled, errRedirect, errResponseTooLarge), or nil.
 	cut error
 	// bodyErr is the first error other than io.EOF that a read of the
 	// response body returned; bodyEnded is set once a read returned io.EOF.
@@ -429,6 +429,7 @@ func NewHTTPClient(pool *ConnPool) *http.Client {
 	// not hold thousands of sockets for long.
 	tr.MaxIdleConnsPerHost = 1 << 16
 	tr.IdleConnTimeout = 30 * time.Second
+	tr.MaxResponseHeaderBytes = MaxHeaderBytes // see bound.go
 	var rt http.RoundTripper = tr
 	if pool != nil {
 		pool.Dialer = &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}

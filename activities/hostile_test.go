@@ -317,3 +317,30 @@ func TestBatchResultFitsThePayloadLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeHeadersAreRefused: response headers past MaxHeaderBytes fail the
+// request instead of being read (Go's default would read 10 MiB of them).
+func TestHugeHeadersAreRefused(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := range 64 {
+			w.Header().Set(fmt.Sprintf("X-Pad-%d", i), strings.Repeat("p", 4<<10))
+		}
+		fmt.Fprint(w, completion("m", "fine"))
+	}))
+	defer srv.Close()
+	rec := onlyRecord(t, send(t, newActs(hostileKey, srv.URL+"/v1"), batch(1)))
+	if rec.OK || rec.HTTPStatus != 0 {
+		t.Fatalf("got ok=%v status %d: want a failure without a response", rec.OK, rec.HTTPStatus)
+	}
+}
+
+// TestCleanTextKeepsText: a response keeps its newlines, tabs, emoji
+// sequences and zero-width non-joiners; it loses terminal escapes and
+// bidirectional overrides.
+func TestCleanTextKeepsText(t *testing.T) {
+	in := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم\x1b[2J\u202egnp.exe\r\nend"
+	want := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم[2Jgnp.exe\nend"
+	if got := activities.CleanText(in); got != want {
+		t.Errorf("CleanText = %q, want %q", got, want)
+	}
+}

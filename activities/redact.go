@@ -207,9 +207,8 @@ func (r *Redactor) Line(s string, n int, cutEnd bool) string {
 	return s
 }
 
-// Text makes a multi-line text (a response) safe for a record: valid UTF-8,
-// control and invisible format characters dropped except newlines and tabs,
-// then redacted. Nothing is cut.
+// Text makes a multi-line text (a response) safe for a record: see
+// CleanText, then redacted. Nothing is cut.
 func (r *Redactor) Text(s string) string {
 	return r.Redact(CleanText(s))
 }
@@ -258,9 +257,11 @@ func isCleanLine(s string) bool {
 	return !prevSpace || s == ""
 }
 
-// CleanText returns s with invalid UTF-8 made U+FFFD and control and
-// invisible format characters dropped, except newlines and tabs (a carriage
-// return before a newline is dropped, one alone becomes a newline).
+// CleanText returns s with invalid UTF-8 made U+FFFD and control characters
+// (terminal escapes among them) and bidirectional overrides dropped, except
+// newlines and tabs (a carriage return before a newline is dropped, one
+// alone becomes a newline). Other format characters, such as the zero-width
+// joiners of emoji sequences, are text and stay.
 func CleanText(s string) string {
 	clean := true
 	for i := 0; i < len(s); i++ {
@@ -284,12 +285,19 @@ func CleanText(s string) string {
 				b.WriteByte('\n')
 			}
 			continue
-		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
+		case unicode.IsControl(c) || isBidiControl(c):
 			continue
 		}
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// isBidiControl reports whether c overrides the direction of the text
+// around it (U+202A–U+202E, U+2066–U+2069), which can make a text read
+// differently from what it holds.
+func isBidiControl(c rune) bool {
+	return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)
 }
 
 // maxModelLen and maxResetLen cut the record's model and rate-limit reset

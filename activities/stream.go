@@ -62,7 +62,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
 		rec.setTimes(sent, time.Now())
-		a.requestFailed(ctx, err, capture, timeout, req.MaxTokens, rec)
+		a.requestFailed(ctx, err, capture, timeout, rec)
 		return
 	}
 	defer stream.Close()
@@ -106,7 +106,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 				kind := ErrorKindStreamTruncated
 				switch {
 				case capture.cutCause() == errResponseTooLarge:
-					failed(ErrorKindResponseTooLarge, tooLargeMessage(capture, req.MaxTokens))
+					failed(ErrorKindResponseTooLarge, tooLargeMessage(capture))
 					return
 				case capture.cutCause() == errStreamStalled:
 					kind = ErrorKindStreamStalled
@@ -123,7 +123,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 			var apiErr *openai.APIError
 			switch {
 			case capture.cutCause() == errResponseTooLarge:
-				failed(ErrorKindResponseTooLarge, tooLargeMessage(capture, req.MaxTokens))
+				failed(ErrorKindResponseTooLarge, tooLargeMessage(capture))
 			case errors.As(err, &apiErr):
 				msg := strings.TrimSpace(apiErr.Message)
 				if msg == "" && ev.Error {

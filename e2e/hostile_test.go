@@ -101,3 +101,56 @@ func TestHostileEndpoint(t *testing.T) {
 		t.Errorf("the worker's peak RSS grew by %d MiB (from %d MiB to %d MiB), want less than 100 MiB", growth>>20, before>>20, after>>20)
 	}
 }
+
+// TestBatchPastThePayloadLimitKeepsItsRecords: twelve requests in one batch
+// (-shards 1) to an endpoint that ignores max_tokens answer 200 KiB each,
+// 2.4 MiB in all, past Temporal's 2 MiB payload limit. The batch trims its
+// responses instead of failing: every request is in the JSON with its 200,
+// its timings and response_truncated.
+func TestBatchPastThePayloadLimitKeepsItsRecords(t *testing.T) {
+	_, _ = simulatedEndpoint(t, simulator.Config{Latency: 20 * time.Millisecond, OutputTokens: 6, Seed: 1})
+	const n = 12
+	var lines []string
+	for i := range n {
+		lines = append(lines, fmt.Sprintf("[fault:ignore-max-tokens] Say hello to request %d", i+1))
+	}
+	promptFile := filepath.Join(t.TempDir(), "prompts.txt")
+	if err := os.WriteFile(promptFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, raw := runToJSON(t, "-requests", strconv.Itoa(n), "-passes", "concurrent", "-shards", "1", "-max-tokens", "100", "-prompts", promptFile)
+	var d struct {
+		Conc *struct {
+			Requests []struct {
+				OK         bool    `json:"ok"`
+				Status     int     `json:"http_status"`
+				SentAt     string  `json:"sent_at"`
+				Latency    float64 `json:"latency_seconds"`
+				Response   string  `json:"response"`
+				Truncated  bool    `json:"response_truncated"`
+				Completion int     `json:"completion_tokens"`
+			} `json:"requests"`
+		} `json:"concurrent"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Conc == nil || len(d.Conc.Requests) != n {
+		t.Fatalf("want %d records in the concurrent pass: %s", n, raw[:min(len(raw), 2000)])
+	}
+	truncated := 0
+	for i, r := range d.Conc.Requests {
+		if !r.OK || r.Status != 200 || r.SentAt == "" || r.Latency <= 0 || r.Completion == 0 {
+			t.Errorf("request %d: ok %v status %d sent %q latency %v tokens %d: want the endpoint's answer", i, r.OK, r.Status, r.SentAt, r.Latency, r.Completion)
+		}
+		if r.Truncated {
+			truncated++
+		}
+		if len(r.Response) < 50<<10 {
+			t.Errorf("request %d: %d bytes of response, want a fair share of the limit", i, len(r.Response))
+		}
+	}
+	if truncated == 0 {
+		t.Errorf("no response_truncated: the batch cannot have fit")
+	}
+}
