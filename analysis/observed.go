@@ -49,7 +49,8 @@ type ObservedConcurrency struct {
 	// response) during which at least one request was generating.
 	Coverage float64 `json:"coverage"`
 	// ResolutionSeconds is the shortest overlap counted by Max: the
-	// median gap between content chunks of the pass (at least 1 ms). An
+	// median gap between content chunks of the pass, at most a tenth of the
+	// median generation interval, and at least 1 ms. An
 	// interval's ends are known only to a chunk's precision, so an overlap
 	// shorter than that may be an artefact of timing.
 	ResolutionSeconds float64 `json:"resolution_seconds"`
@@ -70,6 +71,9 @@ const (
 	MinCoverage = 0.25
 	// MinResolution is the least resolution of Max.
 	MinResolution = time.Millisecond
+	// MaxResolutionShare caps the resolution of Max at this share of the
+	// median generation interval.
+	MaxResolutionShare = 0.1
 )
 
 // Interval is one request's generation interval.
@@ -230,7 +234,13 @@ func Observe(records []activities.RequestRecord) *ObservedConcurrency {
 	}
 	iv := GenerationIntervals(records)
 	o.Intervals = len(iv)
-	o.ResolutionSeconds = max(stats.Percentile(gaps, 50), MinResolution.Seconds())
+	// One chunk gap, but never more than a tenth of the typical interval:
+	// a stream of few, large chunks must not hide real overlaps.
+	var lengths []float64
+	for _, i := range iv {
+		lengths = append(lengths, i.End.Sub(i.Start).Seconds())
+	}
+	o.ResolutionSeconds = max(min(stats.Percentile(gaps, 50), MaxResolutionShare*stats.Percentile(lengths, 50)), MinResolution.Seconds())
 	segs := levels(iv)
 	var span, busy, weighted int64
 	for _, s := range segs {

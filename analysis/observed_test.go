@@ -192,6 +192,7 @@ func TestGenerationIntervals(t *testing.T) {
 // concurrency is max (available).
 func observed(max int, total float64) *analysis.PassSummary {
 	p := pass(10, 0, total)
+	p.MaxInFlight = 10
 	p.ObservedServerConcurrency = &analysis.ObservedConcurrency{Available: true, Max: max, Mean: float64(max) * 0.9, P50: max, Intervals: 10, Streamed: 10}
 	return p
 }
@@ -209,7 +210,7 @@ func TestConcludeObserved(t *testing.T) {
 	}{
 		// the Ollama run: 62.35 s against 4.38 s from 6 requests
 		{"no overlap beats an impossible speedup", pass(10, 0, 142.3), observed(1, 10), cmpWith(14.23),
-			analysis.VerdictSerialized, analysis.EvidenceObserved, []string{"one response at a time", "max 1", "impossible", "changed between the passes"}},
+			analysis.VerdictSerialized, analysis.EvidenceObserved, []string{"one response at a time", "max 1", "up to 10 were in flight", "impossible", "changed between the passes"}},
 		{"no overlap beats a concurrent-looking speedup", pass(10, 0, 80), observed(1, 10), cmpWith(8),
 			analysis.VerdictSerialized, analysis.EvidenceObserved, []string{"max 1", "8.0x"}},
 		{"overlap beats a serial-looking speedup", pass(10, 0, 12), observed(7, 10), cmpWith(1.2),
@@ -228,6 +229,8 @@ func TestConcludeObserved(t *testing.T) {
 			analysis.VerdictConcurrent, analysis.EvidenceSpeedup, nil},
 		{"the speedup decides when the streams cannot", pass(10, 0, 20), unavailable, cmpWith(2),
 			analysis.VerdictPartiallyConcurrent, analysis.EvidenceSpeedup, []string{"could not decide: the reason"}},
+		{"no overlap proves nothing when nothing was in flight together", pass(10, 0, 20), func() *analysis.PassSummary { p := observed(1, 20); p.MaxInFlight = 1; return p }(), cmpWith(1),
+			analysis.VerdictSerialized, analysis.EvidenceSpeedup, []string{"never had two requests in flight"}},
 		{"failures still come first", pass(10, 0, 20), func() *analysis.PassSummary { p := observed(1, 10); p.Failed = 5; return p }(), cmpWith(2),
 			analysis.VerdictInconclusive, analysis.EvidenceNone, []string{"failed"}},
 	} {
@@ -251,4 +254,16 @@ func TestImpossibleSpeedupNetOfDispatchGaps(t *testing.T) {
 	seq.DispatchGapSeconds = 0.5
 	assert.True(t, analysis.ImpossibleSpeedup(seq, conc, 10))
 	assert.False(t, analysis.ImpossibleSpeedup(seq, analysis.PassSummary{}, 10))
+}
+
+// Few, large chunks: the resolution stays a tenth of an interval, so that
+// requests generating together but started a little apart still overlap.
+func TestObserveCoarseChunks(t *testing.T) {
+	var recs []activities.RequestRecord
+	for i := range 4 {
+		recs = append(recs, gen(i, 0, 0.5+0.3*float64(i), 3, 0.5)) // 1 s each, in two gaps, started 0.3 s apart
+	}
+	o := analysis.Observe(recs)
+	assert.InDelta(t, 0.1, o.ResolutionSeconds, 1e-9)
+	assert.Equal(t, 4, o.Max, "0.1 s of all four at once counts")
 }

@@ -75,19 +75,27 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 		return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: "The concurrent pass kept only one request in flight (-concurrency 1), so it cannot show concurrency: raise -concurrency."}
 	}
 	impossible := cmp != nil && seq != nil && ImpossibleSpeedup(*seq, *conc, limit)
-	if o := conc.ObservedServerConcurrency; o != nil && o.Available {
-		return observedConclusion(o, cmp, limit, impossible)
+	o := conc.ObservedServerConcurrency
+	// No overlap means one at a time only if requests were in flight
+	// together to overlap: a concurrent pass whose requests went out one
+	// by one (a late shard, a worker that sent them in turn) shows none.
+	notTogether := o != nil && o.Available && o.Max <= 1 && conc.MaxInFlight < 2
+	if o != nil && o.Available && !notTogether {
+		return observedConclusion(o, cmp, limit, conc.MaxInFlight, impossible)
 	}
 	if seq == nil || cmp == nil {
-		if o := conc.ObservedServerConcurrency; o != nil {
+		if o != nil && o.Reason != "" {
 			onePass.Text = "Only one pass ran, and its streams cannot show the server's concurrency (" + o.Reason + "): run with -passes both for a verdict."
 		}
 		return onePass
 	}
 	why := ""
-	if o := conc.ObservedServerConcurrency; o != nil {
+	switch {
+	case notTogether:
+		why = " The streams could not decide: the concurrent pass never had two requests in flight at once, so its responses could not overlap."
+	case o != nil:
 		why = " The streams could not decide: " + o.Reason + "."
-	} else {
+	default:
 		why = " The responses were not streamed, so the verdict rests on the wall-clock speedup alone (streaming, the default, lets the server's concurrency be observed directly)."
 	}
 	if impossible {
@@ -133,7 +141,7 @@ func impossibleText(cmp *Comparison, limit int) string {
 
 // observedConclusion is the verdict decided by the observed server
 // concurrency.
-func observedConclusion(o *ObservedConcurrency, cmp *Comparison, limit int, impossible bool) Conclusion {
+func observedConclusion(o *ObservedConcurrency, cmp *Comparison, limit, inFlight int, impossible bool) Conclusion {
 	speed := ""
 	switch {
 	case cmp == nil:
@@ -147,9 +155,9 @@ func observedConclusion(o *ObservedConcurrency, cmp *Comparison, limit int, impo
 	case o.Max <= 1:
 		return Conclusion{Verdict: VerdictSerialized, Evidence: EvidenceObserved, Text: fmt.Sprintf(
 			"The server generated one response at a time: of %s, no two generated at the same instant "+
-				"(observed server concurrency max 1, mean %.2f), although %d were in flight at once. "+
+				"(observed server concurrency max 1, mean %.2f), although up to %d were in flight at once. "+
 				"This key or endpoint serves one request at a time; sending them concurrently only queues them.",
-			seen, o.Mean, limit) + speed}
+			seen, o.Mean, inFlight) + speed}
 	case float64(o.Max) >= ConcurrentShare*float64(limit):
 		return Conclusion{Verdict: VerdictConcurrent, Evidence: EvidenceObserved, Text: fmt.Sprintf(
 			"The server generated up to %d responses at the same instant (observed server concurrency max %d, mean %.2f, p50 %d, "+

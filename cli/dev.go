@@ -156,6 +156,11 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 			BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(stdout)),
 		})
 		if err != nil {
+			if db != "" && strings.Contains(err.Error(), "the Temporal dev server") {
+				// A history file left by another version of the CLI, or
+				// damaged, keeps the server from starting.
+				err = fmt.Errorf("%w (the demo's runs are in %s: if that file is the trouble, -dev-fresh starts without it)", err, db)
+			}
 			return nil, failed(err)
 		}
 		env.server, env.address, env.uiURL = srv, srv.Address, srv.UIURL

@@ -388,9 +388,10 @@ func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 					w.taskQueue, time.Since(lastAnswer).Round(time.Second), w.serveHint())
 			}
 			// Before any answer, a query waits for a worker that may not
-			// be there: short, so that the hint above comes in time.
+			// be there: short, so that the hint above comes in time; then
+			// long enough for a worker that replays a long history.
 			timeout := 5 * time.Second
-			if !answered || hinted {
+			if !answered && !hinted {
 				timeout = time.Second
 			}
 			p, err := w.query(ctx, next, timeout)

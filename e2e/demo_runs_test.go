@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -93,15 +95,17 @@ func TestDemoKeepsItsRuns(t *testing.T) {
 // lineProc is a binary whose stdout is read line by line as it comes.
 type lineProc struct {
 	*exec.Cmd
-	mu    sync.Mutex
-	lines []string
-	seen  chan string
+	stderr bytes.Buffer // read only after Wait
+	mu     sync.Mutex
+	lines  []string
+	seen   chan string
 }
 
 func startLines(t *testing.T, bin string, env []string, args ...string) *lineProc {
 	t.Helper()
 	p := &lineProc{Cmd: exec.Command(bin, args...), seen: make(chan string, 256)}
 	p.Env, p.Dir = env, t.TempDir()
+	p.Stderr = &p.stderr
 	r, err := p.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -188,4 +192,40 @@ func TestWaitingForAWorkerIsVisible(t *testing.T) {
 			t.Fatalf("no \"Waiting for a worker\" line within 5 s:\n%s", p.text())
 		}
 	}
+}
+
+// TestDemoRunInterruptedAndResumed: Ctrl+C during a demo run stops the demo
+// (its dev server, its worker) and says how to resume; `starter -dev
+// -attach ID` brings the demo's server back on its history, serves the
+// run's task queue again, and the run completes with every request.
+func TestDemoRunInterruptedAndResumed(t *testing.T) {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LLMCONC_DEV_PORT=0"}
+	id := "e2e-demo-resume-" + randHex(4)
+	p := startLines(t, starterBin, env, "-dev", "-requests", "4", "-max-tokens", "8", "-id", id, "-out", filepath.Join(t.TempDir(), "first.json"))
+	for l := range p.seen {
+		if strings.Contains(l, "Request #0") {
+			break
+		}
+	}
+	if err := p.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	for range p.seen { // the rest of stdout, until it closes
+	}
+	err := p.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("interrupted demo: %v, want exit 1\n%s\n%s", err, p.text(), p.stderr.String())
+	}
+	if want := "resume it with `starter -dev -attach " + id + "`"; !strings.Contains(p.stderr.String(), want) {
+		t.Errorf("the interrupted demo does not say %q:\n%s", want, p.stderr.String())
+	}
+
+	out := filepath.Join(t.TempDir(), "resumed.json")
+	r := startProc(t, "starter -dev -attach", starterBin, env, "-dev", "-attach", id, "-out", out)
+	if code := r.wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("starter -dev -attach %s exited %d\n%s", id, code, r.output())
+	}
+	_, d := readDoc(t, out)
+	checkCompleted(t, d, id, 4)
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -120,7 +121,9 @@ func TestBatchPastThePayloadLimitKeepsItsRecords(t *testing.T) {
 	}
 	_, raw := runToJSON(t, "-requests", strconv.Itoa(n), "-passes", "concurrent", "-shards", "1", "-max-tokens", "100", "-prompts", promptFile)
 	var d struct {
-		Conc *struct {
+		WorkflowID string `json:"workflow_id"`
+		RunID      string `json:"run_id"`
+		Conc       *struct {
 			Requests []struct {
 				OK         bool    `json:"ok"`
 				Status     int     `json:"http_status"`
@@ -152,5 +155,17 @@ func TestBatchPastThePayloadLimitKeepsItsRecords(t *testing.T) {
 	}
 	if truncated == 0 {
 		t.Errorf("no response_truncated: the batch cannot have fit")
+	}
+
+	// The run had a workflow execution timeout: -timeout (30 min by
+	// default) and the tries of its batch, a backstop so that it ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	desc, err := tc.DescribeWorkflowExecution(ctx, d.WorkflowID, d.RunID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if et := desc.GetExecutionConfig().GetWorkflowExecutionTimeout().AsDuration(); et < 30*time.Minute || et > 24*time.Hour {
+		t.Errorf("workflow execution timeout %s, want -timeout plus the tries of a batch", et)
 	}
 }

@@ -223,3 +223,22 @@ func TestEndpointThatDoesNotStream(t *testing.T) {
 		t.Errorf("error kinds %v, verdict %s; want %d malformed_response, inconclusive", d.Sequential.ErrorKinds, d.Conclusion.Verdict, n)
 	}
 }
+
+// TestRampingSerialServerIsSerialized: the same serial, streaming server,
+// becoming four times faster over 10 s (a ramp, where the step above is a
+// jump), in its own process: serialized, observed max 1.
+func TestRampingSerialServerIsSerialized(t *testing.T) {
+	key := "e2e-ramp-key-" + randHex(8)
+	base := startSimulatorProcess(t, "-api-key", key, "-max-concurrent", "1", "-ttft", "250ms", "-per-token", "20ms",
+		"-tokens", "16", "-drift", "ramp", "-drift-factor", "0.25", "-drift-for", "10s")
+	startWorker(t, key, base)
+	_, raw := runToJSON(t, "-requests", "6", "-max-tokens", "16", "-id", "e2e-ramp-serial-"+randHex(4))
+	var d observedDoc
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("speedup %.2f; conclusion: %s", d.Comparison.Speedup, d.Conclusion.Text)
+	if o := d.Concurrent.Observed; d.Conclusion.Verdict != "serialized" || d.Conclusion.Evidence != "observed_server_concurrency" || o == nil || o.Max != 1 {
+		t.Errorf("verdict %s by %s, observed %+v; want serialized by observed_server_concurrency, max 1", d.Conclusion.Verdict, d.Conclusion.Evidence, o)
+	}
+}

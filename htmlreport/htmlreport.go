@@ -4,7 +4,9 @@
 // and renders the same every time for the same document.
 //
 // The page shows the verdict and the key figures, a timeline (waterfall) of
-// each pass on a common time scale, a latency histogram of each pass, the
+// each pass on a common time scale, the generation intervals of each
+// streamed pass (the observed server concurrency), the repeats of -repeat,
+// a latency histogram of each pass, the
 // failed requests, and, when given, the throughput and latency of a
 // concurrency sweep.
 //
@@ -19,6 +21,9 @@
 //	<rect class="bin" data-pass="…" data-count="k" data-lo="…" data-hi="…">
 //	<svg class="chart sweep" data-metric="throughput|latency">          only with Options.Sweep
 //	<circle class="point" data-metric="…" data-series="…" data-concurrency="C">
+//	<svg class="chart intervals" data-pass="…" data-max="M" data-available="…">  streamed passes (see intervals.go)
+//	<rect class="gen" data-pass="…" data-index="3">                         one generation interval
+//	<tr class="repeat-run">                                                 one run of -repeat
 package htmlreport
 
 import (

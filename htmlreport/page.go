@@ -287,11 +287,15 @@ func span(ts []timed) float64 {
 }
 
 func passStats(p *report.Pass) []string {
+	mean := "mean latency n/a"
+	if p.Successful > 0 {
+		mean = "mean latency " + seconds(p.AverageLatencySeconds)
+	}
 	return []string{
 		fmt.Sprintf("%d ok", p.Successful),
 		fmt.Sprintf("%d failed", p.Failed),
 		"total " + seconds(p.TotalSeconds),
-		"mean latency " + seconds(p.AverageLatencySeconds),
+		mean,
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
 		fmt.Sprintf("%d connections (cold requests: %d)", p.Connections, p.ColdConnections),

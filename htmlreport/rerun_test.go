@@ -50,3 +50,13 @@ func TestRerunOfFailedRequests(t *testing.T) {
 		t.Errorf("a plain run's report shows the rerun banner")
 	}
 }
+
+// TestMeanLatencyNAWithoutSuccess: a pass with no successful request has no
+// mean latency to show.
+func TestMeanLatencyNAWithoutSuccess(t *testing.T) {
+	seq := []activities.RequestRecord{failed(rec("sequential", 0, 0, 1), 500, "boom"), failed(rec("sequential", 1, 1, 2), 500, "boom")}
+	page := renderString(t, build(seq, nil), htmlreport.Options{})
+	if !strings.Contains(page, "mean latency n/a") || strings.Contains(page, "mean latency 0") {
+		t.Errorf("the pass with no success shows a mean latency other than n/a")
+	}
+}

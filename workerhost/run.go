@@ -59,7 +59,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 	if def == "" {
 		def = workflows.TaskQueue
 	}
-	taskQueue := fs.String("task-queue", def, "task queue to poll (default $"+EnvTaskQueue+", else "+workflows.TaskQueue+"); the starter's -task-queue must match")
+	taskQueue := fs.String("task-queue", def, "task queue to poll; the default is $"+EnvTaskQueue+" when set; the starter's -task-queue must match")
 	fs.Usage = func() {
 		fmt.Fprint(usage, Usage)
 		fs.SetOutput(usage)

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -33,6 +34,46 @@ func TestReplayGuardsWarmupAndOrder(t *testing.T) {
 	payloads, err := dc.ToPayloads(in)
 	require.NoError(t, err)
 	attrs.Input = payloads
+
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.ConcurrencyTest)
+	require.NoError(t, replayer.ReplayWorkflowHistory(quietLogger(), hist))
+}
+
+// TestReplayWarmupConcurrentFirstHistory replays a real run that took the
+// new path: the version marker, one warm-up request, then the concurrent
+// pass before the sequential one, streamed (the second run of -repeat 2,
+// against the simulator capped at 2, recorded with
+// temporal workflow show --output json).
+func TestReplayWarmupConcurrentFirstHistory(t *testing.T) {
+	const file = "testdata/warmup_concurrent_first_history.json"
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	dc := converter.GetDefaultDataConverter()
+	var in workflows.RunInput
+	require.NoError(t, dc.FromPayloads(hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
+	require.Equal(t, 1, in.Warmup)
+	require.Equal(t, workflows.OrderConcurrentFirst, in.Order)
+	require.True(t, in.Stream)
+	var passes []string
+	markers := 0
+	for _, ev := range hist.GetEvents() {
+		if ev.GetMarkerRecordedEventAttributes() != nil {
+			markers++
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Send" {
+			var si activities.SendInput
+			require.NoError(t, dc.FromPayloads(a.GetInput(), &si))
+			if len(passes) == 0 || passes[len(passes)-1] != si.Pass {
+				passes = append(passes, si.Pass)
+			}
+		}
+	}
+	require.Equal(t, 1, markers, "the version marker")
+	require.Equal(t, []string{workflows.PassWarmup, activities.PassConcurrent, activities.PassSequential}, passes)
+	require.NotContains(t, string(raw), "sk-replay-fake-key")
 
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflow(workflows.ConcurrencyTest)
