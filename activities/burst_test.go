@@ -451,3 +451,56 @@ func TestLateSendersWaitForTheBurst(t *testing.T) {
 		t.Errorf("the server accepted %d connections, want the burst's 3", got)
 	}
 }
+
+// TestHTTPSProxyTunnelsWarmUpAndSends: over HTTPS, the connections opened
+// ahead go through the proxy's CONNECT tunnel, TLS and HTTP/2 inside it,
+// and the requests sent on them are warm.
+func TestHTTPSProxyTunnelsWarmUpAndSends(t *testing.T) {
+	srv := newBurstServer(t, "h2", 100, 3)
+	var connects atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		connects.Add(1)
+		up, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		down, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		go func() { _, _ = io.Copy(up, down); up.Close() }()
+		_, _ = io.Copy(down, up)
+		down.Close()
+	}))
+	defer proxy.Close()
+	hc, pool := srv.client()
+	pu, _ := url.Parse(proxy.URL)
+	pool.Transport.Proxy = http.ProxyURL(pu)
+	b := pool.Warm(t.Context(), srv.url(), 3)
+	defer b.Close()
+	if b.Err != nil || b.Conns() != 1 || b.Proto != "HTTP/2.0" {
+		t.Fatalf("Warm through the proxy: %d connections of %q, err %v; want 1 of HTTP/2.0", b.Conns(), b.Proto, b.Err)
+	}
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := send(t, hc, pool, srv.url(), b.Slot(i))
+			if r.ConnectionWarm == nil || !*r.ConnectionWarm || r.Protocol != "HTTP/2.0" {
+				t.Errorf("request %d: warm %v, protocol %q", i, r.ConnectionWarm, r.Protocol)
+			}
+		}()
+	}
+	wg.Wait()
+	if connects.Load() != 1 || srv.conns.Load() != 1 {
+		t.Errorf("%d CONNECTs, %d connections at the server; want 1 and 1", connects.Load(), srv.conns.Load())
+	}
+}
