@@ -305,8 +305,10 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 	reqCtx = WithCapture(reqCtx, capture)
 
 	req := openai.ChatCompletionRequest{
-		Model:     in.Model,
-		MaxTokens: in.MaxTokens,
+		Model: in.Model,
+		// max_tokens, not max_completion_tokens: every OpenAI-compatible
+		// server (vLLM, Ollama, llama.cpp) reads it, and OpenAI still does.
+		MaxTokens: in.MaxTokens, //lint:ignore SA1019 see above
 		Messages:  []openai.ChatCompletionMessage{{Role: openai.ChatMessageRoleUser, Content: spec.Prompt}},
 	}
 	if in.Stream {

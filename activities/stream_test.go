@@ -250,14 +250,6 @@ func TestStreamTiming(t *testing.T) {
 	}
 }
 
-func floatSum(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s
-}
-
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)

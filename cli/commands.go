@@ -446,11 +446,11 @@ func serveHint(queue, cmd string) string {
 // (in its result merged with the reruns before, if it was one), and returns
 // how many there are. The run must be finished.
 func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *workflows.RunInput) (int, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, orig, "")
+	desc, err := c.DescribeWorkflow(ctx, orig, "")
 	if err != nil {
 		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
 	}
-	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return 0, badInput("run %s is still running: its failed requests are known once it ends (follow it with `starter -attach %s`)", orig, orig)
 	}
 	doc, err := finishedDocument(ctx, c, dc, orig, 0)

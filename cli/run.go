@@ -326,7 +326,7 @@ const noWorkerWait = 2 * time.Minute
 // describeRun looks up the latest run of a workflow ID; an unknown ID is bad
 // input.
 func describeRun(ctx context.Context, c client.Client, namespace, id string) (*workflowpb.WorkflowExecutionInfo, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -334,7 +334,7 @@ func describeRun(ctx context.Context, c client.Client, namespace, id string) (*w
 		}
 		return nil, failed(fmt.Errorf("look up run %s: %w", id, err))
 	}
-	return desc.GetWorkflowExecutionInfo(), nil
+	return desc.RawResponse.GetWorkflowExecutionInfo(), nil
 }
 
 type outcome struct {

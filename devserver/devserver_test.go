@@ -83,11 +83,11 @@ func TestStartStopKeepsStateInDBFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	desc, err := c2.DescribeWorkflowExecution(ctx, "devserver-test", "")
+	desc, err := c2.DescribeWorkflow(ctx, "devserver-test", "")
 	if err != nil {
 		t.Fatalf("the workflow started before the restart is gone: %v", err)
 	}
-	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
+	if got := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
 		t.Errorf("run ID after restart = %q, want %q", got, run.GetRunID())
 	}
 }
@@ -130,11 +130,11 @@ func TestRestartAfterACrash(t *testing.T) {
 		t.Errorf("address after restart = %s, want %s", srv.Address, addr)
 	}
 	// The client of the first server reconnects to the second.
-	desc, err := c.DescribeWorkflowExecution(ctx, "devserver-crash-test", "")
+	desc, err := c.DescribeWorkflow(ctx, "devserver-crash-test", "")
 	if err != nil {
 		t.Fatalf("the workflow started before the crash is gone: %v", err)
 	}
-	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
+	if got := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
 		t.Errorf("run ID after restart = %q, want %q", got, run.GetRunID())
 	}
 }

@@ -54,11 +54,11 @@ func TestAttach(t *testing.T) {
 	if code := first.wait(t, 2*time.Minute); code != 0 {
 		t.Fatalf("first starter exited %d, want 0\n%s", code, first.output())
 	}
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		t.Fatalf("describe the run: %v", err)
 	}
-	if closed := desc.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(attachedAt) {
+	if closed := desc.RawResponse.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(attachedAt) {
 		t.Errorf("the run closed at %s, before the second starter attached at %s: the test did not attach to a running run", closed, attachedAt)
 	}
 	firstRaw, firstDoc := readDoc(t, firstOut)
@@ -90,10 +90,10 @@ func waitRunning(ctx context.Context, t *testing.T, id string, starter *proc) {
 	defer tick.Stop()
 	var last error
 	for {
-		desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+		desc, err := tc.DescribeWorkflow(ctx, id, "")
 		switch {
 		case err == nil:
-			st := desc.GetWorkflowExecutionInfo().GetStatus()
+			st := desc.RawResponse.GetWorkflowExecutionInfo().GetStatus()
 			if st == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 				return
 			}

@@ -493,11 +493,11 @@ func TestWorkerWithoutKeyDoesNotFailTheRun(t *testing.T) {
 	if !strings.Contains(failure, codec.EnvKey) || !strings.Contains(failure, "encrypted") {
 		t.Errorf("the workflow task failed with %q, want it to say the payloads are encrypted and to set %s", failure, codec.EnvKey)
 	}
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if st := desc.RawResponse.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t.Fatalf("the run is %v after the keyless worker's failure, want RUNNING", st)
 	}
 	if sim.Stats().Requests != 0 {

@@ -172,11 +172,11 @@ func waitBatchProgress(ctx context.Context, t *testing.T, c client.Client, id st
 	var last batchProgress
 	var lastErr error
 	for {
-		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+		desc, err := c.DescribeWorkflow(ctx, id, "")
 		if err != nil && !errors.As(err, new(*serviceerror.NotFound)) {
 			lastErr = err
 		}
-		for _, pa := range desc.GetPendingActivities() {
+		for _, pa := range desc.RawResponse.GetPendingActivities() {
 			if pa.GetActivityType().GetName() != "Send" || pa.GetHeartbeatDetails() == nil {
 				continue
 			}
@@ -307,11 +307,11 @@ func TestServerRestartedMidBatch(t *testing.T) {
 		t.Fatalf("starter exited %d, want 0\n%s", code, starter.output())
 	}
 	d, _ := readCrashDoc(t, out, 6)
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		t.Fatalf("describe the run on the restarted server: %v", err)
 	}
-	if closed := desc.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(restartedAt) {
+	if closed := desc.RawResponse.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(restartedAt) {
 		t.Errorf("the run closed at %s, before the restart at %s: the test did not restart the server mid-run", closed, restartedAt)
 	}
 	t.Logf("after the restart: %d requests sent by a retried batch, %d of them resent", d.Concurrent.SentAfterWorkerLoss, d.Concurrent.ResentAfterWorkerLoss)
@@ -368,11 +368,11 @@ func TestStarterKilledMidRun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("attached starter exited %d, want 0\n%s", code, attached.output())
 	}
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := tc.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		t.Fatalf("describe the run: %v", err)
 	}
-	if closed := desc.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(attachedAt) {
+	if closed := desc.RawResponse.GetWorkflowExecutionInfo().GetCloseTime().AsTime(); !closed.After(attachedAt) {
 		t.Errorf("the run closed at %s, before the starter attached at %s: the test did not attach to a running run", closed, attachedAt)
 	}
 	if got := strings.Count(attached.stdout.String(), "✓ Completed in"); got != 2*n {

@@ -89,7 +89,7 @@ func TestEndpointsAllowList(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var notFound *serviceerror.NotFound
-	if _, err := tc.DescribeWorkflowExecution(ctx, id, ""); !errors.As(err, &notFound) {
+	if _, err := tc.DescribeWorkflow(ctx, id, ""); !errors.As(err, &notFound) {
 		t.Errorf("-endpoint nope started workflow %s (describe: %v)", id, err)
 	}
 	if a2, b2 := requests(); a2 != a || b2 != b {

@@ -161,11 +161,11 @@ func TestBatchPastThePayloadLimitKeepsItsRecords(t *testing.T) {
 	// default) and the tries of its batch, a backstop so that it ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	desc, err := tc.DescribeWorkflowExecution(ctx, d.WorkflowID, d.RunID)
+	desc, err := tc.DescribeWorkflow(ctx, d.WorkflowID, d.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if et := desc.GetExecutionConfig().GetWorkflowExecutionTimeout().AsDuration(); et < 30*time.Minute || et > 24*time.Hour {
+	if et := desc.RawResponse.GetExecutionConfig().GetWorkflowExecutionTimeout().AsDuration(); et < 30*time.Minute || et > 24*time.Hour {
 		t.Errorf("workflow execution timeout %s, want -timeout plus the tries of a batch", et)
 	}
 }

@@ -76,14 +76,14 @@ func TestAPIKeyNeverInHistory(t *testing.T) {
 		t.Errorf("worker exited %d on SIGINT, want 0\n%s", code, worker.output())
 	}
 
-	desc, err := tc.DescribeWorkflowExecution(ctx, id, runID)
+	desc, err := tc.DescribeWorkflow(ctx, id, runID)
 	if err != nil {
 		t.Fatalf("describe the run: %v", err)
 	}
-	if st := desc.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+	if st := desc.RawResponse.GetWorkflowExecutionInfo().GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		t.Errorf("run status %v, want COMPLETED", st)
 	}
-	descBytes, _ := proto.Marshal(desc)
+	descBytes, _ := proto.Marshal(desc.RawResponse)
 	checkNoKey(t, "DescribeWorkflowExecution", descBytes, forms)
 
 	// The whole history, event by event.

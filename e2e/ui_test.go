@@ -179,11 +179,11 @@ func TestTemporalUIDecryptsThroughTheCodecServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	desc, err := plain.DescribeWorkflowExecution(ctx, id, doc.RunID)
+	desc, err := plain.DescribeWorkflow(ctx, id, doc.RunID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	summary := desc.GetExecutionConfig().GetUserMetadata().GetSummary()
+	summary := desc.RawResponse.GetExecutionConfig().GetUserMetadata().GetSummary()
 	if enc := string(summary.GetMetadata()["encoding"]); enc != "binary/encrypted" || strings.Contains(string(summary.GetData()), "gpt-4.1-nano") {
 		t.Fatalf("the run's summary is stored as %q, want ciphertext (binary/encrypted)", enc)
 	}

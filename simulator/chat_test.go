@@ -62,7 +62,7 @@ func TestChatCompletion(t *testing.T) {
 		set   func(*openai.ChatCompletionRequest)
 		limit int
 	}{
-		{"max_tokens", func(r *openai.ChatCompletionRequest) { r.MaxTokens = 5 }, 5},
+		{"max_tokens", func(r *openai.ChatCompletionRequest) { r.MaxTokens = 5 }, 5}, //lint:ignore SA1019 the simulator reads max_tokens, as servers do
 		{"max_completion_tokens", func(r *openai.ChatCompletionRequest) { r.MaxCompletionTokens = 4 }, 4},
 	} {
 		capped := req
@@ -86,7 +86,7 @@ func TestChatCompletion(t *testing.T) {
 
 	// max_tokens at or above OutputTokens does not cap.
 	big := req
-	big.MaxTokens = 12
+	big.MaxTokens = 12 //lint:ignore SA1019 the simulator reads max_tokens, as servers do
 	resp, err = client.CreateChatCompletion(ctx, big)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestStreaming(t *testing.T) {
 	}
 
 	capped := withUsage
-	capped.MaxTokens = 3
+	capped.MaxTokens = 3 //lint:ignore SA1019 the simulator reads max_tokens, as servers do
 	c := readStream(t, client, capped)
 	if c.contentChunks != 3 || c.usage == nil || c.usage.CompletionTokens != 3 || c.finishReason != openai.FinishReasonLength {
 		t.Errorf("max_tokens=3: %d chunks, usage %+v, finish %q; want 3, 3, length", c.contentChunks, c.usage, c.finishReason)
