@@ -28,12 +28,8 @@ package htmlreport
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
@@ -71,47 +67,12 @@ func render(d report.Document, opts Options) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// WriteFile writes the page of d to path through a temporary file in the same
-// folder, like report.WriteJSON, so that a reader never sees half a page.
+// WriteFile writes the page of d to path through report.WriteFileAtomic, like
+// report.WriteJSON, so that a reader never sees half a page.
 func WriteFile(path string, d report.Document, opts Options) error {
 	b, err := render(d, opts)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("write the HTML report next to %s: %w", path, pathErr(err))
-	}
-	defer os.Remove(tmp.Name())
-	// Owner only: the file holds the prompts and the responses. (A file
-	// created 0600 is the same under any umask.)
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write the HTML report to %s: %w", path, pathErr(err))
-	}
-	return nil
-}
-
-// pathErr is err without the path of a *fs.PathError or *os.LinkError (a
-// temporary file's, in the errors above), which name only the user's path.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
+	return report.WriteFileAtomic(path, "the HTML report", b)
 }

@@ -190,39 +190,40 @@ func timestamp(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// DefaultPath is test_results_YYYYMMDD_HHMMSS.json in the current folder, in
-// local time like the original script.
-func DefaultPath(now time.Time) string {
-	return now.Format("test_results_20060102_150405.json")
-}
-
-// WriteJSON writes the document to path, indented, through a temporary file
-// in the same folder so that a reader never sees half a file.
+// WriteJSON writes the document to path, indented, through WriteFileAtomic.
 func WriteJSON(path string, d Document) error {
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode the result: %w", err)
 	}
+	return WriteFileAtomic(path, "the result", append(b, '\n'))
+}
+
+// WriteFileAtomic writes b to path through a temporary file in the same
+// folder, so that a reader never sees half a file, readable by the owner
+// only: the result files hold the prompts and the responses. (A file created
+// 0600 is the same under any umask.) Its errors name what ("the result") and
+// the user's path, never the temporary file.
+func WriteFileAtomic(path, what string, b []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
 	if err != nil {
-		return fmt.Errorf("write the result next to %s: %w", path, pathErr(err))
+		return fmt.Errorf("write %s next to %s: %w", what, path, pathErr(err))
 	}
 	defer os.Remove(tmp.Name())
-	// Owner only: the file holds the prompts and the responses. (A file
-	// created 0600 is the same under any umask.)
+	fail := func(err error) error { return fmt.Errorf("write %s to %s: %w", what, path, pathErr(err)) }
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
+		return fail(err)
 	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
+		return fail(err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
+		return fail(err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write the result to %s: %w", path, pathErr(err))
+		return fail(err)
 	}
 	return nil
 }

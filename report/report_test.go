@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -365,14 +364,6 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		got = append(got, e.Name())
 	}
 	assert.Equal(t, sorted(names...), got)
-}
-
-func TestDefaultPath(t *testing.T) {
-	zone := time.FixedZone("UTC-5", -5*3600)
-	now := time.Date(2025, 3, 7, 9, 5, 1, 999_000_000, zone)
-	assert.Equal(t, "test_results_20250307_090501.json", report.DefaultPath(now), "local time of now, not UTC")
-	assert.Equal(t, "test_results_20251231_235959.json", report.DefaultPath(time.Date(2025, 12, 31, 23, 59, 59, 0, time.UTC)))
-	assert.Regexp(t, regexp.MustCompile(`^test_results_\d{8}_\d{6}\.json$`), report.DefaultPath(time.Now()))
 }
 
 func TestTextRequestLines(t *testing.T) {
