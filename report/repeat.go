@@ -3,8 +3,6 @@ package report
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/stats"
@@ -154,7 +152,7 @@ func repeatVerdict(c analysis.Conclusion, runs []RepeatRun) analysis.Conclusion 
 	if len(all) == 1 {
 		return c
 	}
-	list := verdictList(all)
+	list := countLine(all, nil)
 	if len(observed) == 1 {
 		for v := range observed {
 			return analysis.Conclusion{Verdict: v, Evidence: analysis.EvidenceObserved, Text: fmt.Sprintf(
@@ -164,19 +162,6 @@ func repeatVerdict(c analysis.Conclusion, runs []RepeatRun) analysis.Conclusion 
 	}
 	return analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Evidence: analysis.EvidenceNone, Text: fmt.Sprintf(
 		"The repeats disagreed (%s), so the endpoint's behaviour is not stable enough for one verdict. The last run said: %s", list, c.Text)}
-}
-
-func verdictList(counts map[string]int) string {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 func mean(x []float64) float64 {

@@ -214,7 +214,7 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 		fmt.Fprintf(t.W, "    Output tokens/s:       %.1f\n", s.OutputTokensPerSecond)
 	}
 	if len(s.StatusCounts) > 0 && s.StatusCounts["200"] != s.Successful+s.Failed {
-		fmt.Fprintf(t.W, "    HTTP statuses:         %s\n", statusLine(s.StatusCounts))
+		fmt.Fprintf(t.W, "    HTTP statuses:         %s\n", countLine(s.StatusCounts, statusName))
 	}
 	if len(s.ErrorKinds) > 0 {
 		fmt.Fprintf(t.W, "    Failures by kind:      %s\n", kindLine(s.ErrorKinds))
@@ -260,7 +260,9 @@ func (t Text) statsTable(s analysis.PassSummary) {
 	}
 }
 
-func statusLine(counts map[string]int) string {
+// countLine lists counts in the order of their keys ("200 ×9, 500 ×1"),
+// each key shown as name gives it (as it is when name is nil).
+func countLine(counts map[string]int, name func(string) string) string {
 	keys := make([]string, 0, len(counts))
 	for k := range counts {
 		keys = append(keys, k)
@@ -268,13 +270,21 @@ func statusLine(counts map[string]int) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		name := k
-		if k == "0" {
-			name = "no response"
+		shown := k
+		if name != nil {
+			shown = name(k)
 		}
-		parts[i] = fmt.Sprintf("%s ×%d", name, counts[k])
+		parts[i] = fmt.Sprintf("%s ×%d", shown, counts[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// statusName shows HTTP status 0 as "no response".
+func statusName(k string) string {
+	if k == "0" {
+		return "no response"
+	}
+	return k
 }
 
 // kindLine lists error kinds with their counts, the most frequent first.
