@@ -43,12 +43,14 @@ var readmeCoverage = map[string]string{
 	`temporal workflow reset --workflow-id ID --event-id EVENT_ID --reason "redo the concurrent pass"`:                                                                                            "",
 	"export LOCAL_KEY=... GROQ_KEY=...": "",
 	`export LLMCONC_ENDPOINTS='[ {"name": "local", "base_url": "http://127.0.0.1:8000/v1", "key_env": "LOCAL_KEY", "label": "vLLM on the lab box"}, {"name": "groq", "base_url": "https://api.groq.com/openai/v1", "key_env": "GROQ_KEY"} ]'`: "",
-	"go run ./starter -endpoint local":                                             "",
-	"go run ./cmd/simulator -latency 2s -max-concurrent 4 -api-key test":           "",
-	"OPENAI_API_KEY=test OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker": "",
-	`export LLMCONC_CODEC_KEY="$(openssl rand -base64 32)"`:                        "TestEncryptedRun (a worker and a starter with the same LLMCONC_CODEC_KEY)",
-	"go run ./starter -requests 10":                                                "TestEncryptedRun",
-	"LLMCONC_CODEC_KEY=... go run ./cmd/codec-server":                              "TestEncryptedRun (the codec server decrypts the run's history over HTTP)",
+	"go run ./starter -endpoint local":                                                                         "",
+	"go run ./cmd/simulator -latency 2s -max-concurrent 4 -api-key test":                                       "",
+	"OPENAI_API_KEY=test OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":                             "",
+	`export LLMCONC_CODEC_KEY="$(openssl rand -base64 32)"`:                                                    "TestEncryptedRun (a worker and a starter with the same LLMCONC_CODEC_KEY)",
+	"go run ./starter -requests 10":                                                                            "TestEncryptedRun",
+	"LLMCONC_CODEC_KEY=... go run ./cmd/codec-server":                                                          "TestEncryptedRun (the codec server decrypts the run's history over HTTP)",
+	"go run ./cmd/simulator -tls -cert-file /tmp/sim.pem -http2-max-streams 100 -api-key test":                 "TestBurstOverTLSWithHTTP2 (the simulator binary with these flags, on a free port, its certificate in a temporary folder)",
+	"SSL_CERT_FILE=/tmp/sim.pem OPENAI_API_KEY=test OPENAI_BASE_URL=https://127.0.0.1:8000/v1 go run ./worker": "TestBurstOverTLSWithHTTP2 (the worker binary trusting that certificate through SSL_CERT_FILE)",
 }
 
 // readmeCommands returns the commands of README.md's ```sh blocks: a line
