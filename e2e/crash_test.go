@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -172,11 +173,16 @@ func waitBatchProgress(ctx context.Context, t *testing.T, c client.Client, id st
 	var last batchProgress
 	var lastErr error
 	for {
+		// No description yet (the run not started, or the server busy): no
+		// pending activities this time.
+		var raw *workflowservice.DescribeWorkflowExecutionResponse
 		desc, err := c.DescribeWorkflow(ctx, id, "")
-		if err != nil && !errors.As(err, new(*serviceerror.NotFound)) {
+		if err == nil {
+			raw = desc.RawResponse
+		} else if !errors.As(err, new(*serviceerror.NotFound)) {
 			lastErr = err
 		}
-		for _, pa := range desc.RawResponse.GetPendingActivities() {
+		for _, pa := range raw.GetPendingActivities() {
 			if pa.GetActivityType().GetName() != "Send" || pa.GetHeartbeatDetails() == nil {
 				continue
 			}
