@@ -1,14 +1,11 @@
 package workflows_test
 
 import (
-	"bytes"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
@@ -23,10 +20,7 @@ import (
 func TestReplayRetryAndSweepHistories(t *testing.T) {
 	for _, file := range []string{"testdata/retry_backoff_history.json", "testdata/sweep_stream_history.json"} {
 		t.Run(file, func(t *testing.T) {
-			raw, err := os.ReadFile(file)
-			require.NoError(t, err)
-			hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
-			require.NoError(t, err)
+			raw, hist := readHistory(t, file)
 			timers, tries := 0, 0
 			for _, ev := range hist.GetEvents() {
 				if ev.GetTimerStartedEventAttributes() != nil {
@@ -57,10 +51,7 @@ func TestReplayRetryAndSweepHistories(t *testing.T) {
 // -fault-500 0.5 -seed 5 on a dev server with the attributes registered.
 func TestReplayFailedOnlyHistory(t *testing.T) {
 	const file = "testdata/failed_only_history.json"
-	raw, err := os.ReadFile(file)
-	require.NoError(t, err)
-	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
-	require.NoError(t, err)
+	raw, hist := readHistory(t, file)
 	dc := converter.GetDefaultDataConverter()
 	var in workflows.RunInput
 	upserts, sends := 0, 0

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
@@ -96,10 +97,7 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 // TestReplayHistoryContent checks that the recorded history is the run the
 // replay test means to cover, and that it holds no API key.
 func TestReplayHistoryContent(t *testing.T) {
-	raw, err := os.ReadFile(historyFile)
-	require.NoError(t, err)
-	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
-	require.NoError(t, err)
+	raw, hist := readHistory(t, historyFile)
 	dc := converter.GetDefaultDataConverter()
 
 	var (
@@ -173,4 +171,15 @@ func collectPayloadData(t *testing.T, v any, out *[][]byte) {
 			collectPayloadData(t, x, out)
 		}
 	}
+}
+
+// readHistory reads a history recorded with `temporal workflow show --output
+// json`: its text and the history it holds.
+func readHistory(t *testing.T, file string) ([]byte, *historypb.History) {
+	t.Helper()
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
+	require.NoError(t, err)
+	return raw, hist
 }

@@ -1,12 +1,9 @@
 package workflows_test
 
 import (
-	"bytes"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
@@ -21,10 +18,7 @@ import (
 // path. (Without the guard this replay fails with TMPRL1100: checked by
 // hand when it was written.)
 func TestReplayGuardsWarmupAndOrder(t *testing.T) {
-	raw, err := os.ReadFile(historyFile)
-	require.NoError(t, err)
-	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
-	require.NoError(t, err)
+	_, hist := readHistory(t, historyFile)
 	dc := converter.GetDefaultDataConverter()
 	attrs := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 	require.NotNil(t, attrs)
@@ -47,10 +41,7 @@ func TestReplayGuardsWarmupAndOrder(t *testing.T) {
 // temporal workflow show --output json).
 func TestReplayWarmupConcurrentFirstHistory(t *testing.T) {
 	const file = "testdata/warmup_concurrent_first_history.json"
-	raw, err := os.ReadFile(file)
-	require.NoError(t, err)
-	hist, err := client.HistoryFromJSON(bytes.NewReader(raw), client.HistoryJSONOptions{})
-	require.NoError(t, err)
+	raw, hist := readHistory(t, file)
 	dc := converter.GetDefaultDataConverter()
 	var in workflows.RunInput
 	require.NoError(t, dc.FromPayloads(hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
