@@ -1,18 +1,15 @@
 package e2e
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/llmconc/llmconc/simulator"
 )
@@ -81,39 +78,12 @@ func TestBurstOverTLSWithHTTP2(t *testing.T) {
 // test's cleanup stops it.
 func startTLSSimulator(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(simBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	ls := simulatorLines(t, 2, args...)
+	i := strings.Index(ls[0], "https://")
+	if i < 0 || !strings.Contains(ls[1], "certificate in ") {
+		t.Fatalf("the simulator did not say where it serves and where its certificate is: %q", ls)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	lines := make(chan []string, 1)
-	go func() {
-		r := bufio.NewReader(stdout)
-		l1, _ := r.ReadString('\n')
-		l2, _ := r.ReadString('\n')
-		lines <- []string{l1, l2}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	timer := time.NewTimer(30 * time.Second)
-	defer timer.Stop()
-	select {
-	case ls := <-lines:
-		i := strings.Index(ls[0], "https://")
-		if i < 0 || !strings.Contains(ls[1], "certificate in ") {
-			t.Fatalf("the simulator did not say where it serves and where its certificate is: %q", ls)
-		}
-		return strings.TrimSpace(ls[0][i:])
-	case <-timer.C:
-		t.Fatal("the simulator did not start within 30s")
-		return ""
-	}
+	return strings.TrimSpace(ls[0][i:])
 }
 
 // simStats reads the simulator's /sim/stats over HTTPS, trusting certFile.

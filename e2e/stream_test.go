@@ -137,6 +137,19 @@ func TestRateLimitTold(t *testing.T) {
 // and returns its base URL; the test's cleanup stops it.
 func startSimulatorProcess(t *testing.T, args ...string) string {
 	t.Helper()
+	l := simulatorLines(t, 1, args...)[0]
+	i := strings.Index(l, "http://")
+	if i < 0 {
+		t.Fatalf("the simulator did not say where it serves: %q", l)
+	}
+	return strings.TrimSpace(l[i:])
+}
+
+// simulatorLines runs the simulator binary with args on a free port and
+// returns the first n lines it prints (where it serves, then, with -tls,
+// where its certificate is); the test's cleanup stops it.
+func simulatorLines(t *testing.T, n int, args ...string) []string {
+	t.Helper()
 	cmd := exec.Command(simBin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -149,24 +162,24 @@ func startSimulatorProcess(t *testing.T, args ...string) string {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
-	line := make(chan string, 1)
+	lines := make(chan []string, 1)
 	go func() {
-		l, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- l
+		r := bufio.NewReader(stdout)
+		ls := make([]string, n)
+		for i := range ls {
+			ls[i], _ = r.ReadString('\n')
+		}
+		lines <- ls
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	timer := time.NewTimer(30 * time.Second)
 	defer timer.Stop()
 	select {
-	case l := <-line:
-		i := strings.Index(l, "http://")
-		if i < 0 {
-			t.Fatalf("the simulator did not say where it serves: %q", l)
-		}
-		return strings.TrimSpace(l[i:])
+	case ls := <-lines:
+		return ls
 	case <-timer.C:
 		t.Fatal("the simulator did not start within 30s")
-		return ""
+		return nil
 	}
 }
 
