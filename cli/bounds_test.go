@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -29,22 +27,7 @@ func TestMainUpperBounds(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runMain(t, append(tc.args, "-out", out)...)
-			if code != ExitBadInput {
-				t.Errorf("exit code %d, want %d (ExitBadInput)", code, ExitBadInput)
-			}
-			line := oneErrorLine(t, stderr)
-			if !strings.Contains(line, tc.want) {
-				t.Errorf("error line %q does not mention %q", line, tc.want)
-			}
-			if strings.Contains(line, deadAddress) || strings.Contains(line, "Temporal") {
-				t.Errorf("the starter went on to connect to Temporal: %q", line)
-			}
-			if stdout != "" {
-				t.Errorf("stdout not empty: %q", stdout)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("a result file was written")
-			}
+			refusedBeforeStart(t, code, stdout, stderr, tc.want, out)
 		})
 	}
 }

@@ -102,23 +102,7 @@ func TestMainBadInput(t *testing.T) {
 				args = append(args[:len(args):len(args)], "-out", out)
 			}
 			code, stdout, stderr := runMain(t, args...)
-			if code != ExitBadInput {
-				t.Errorf("exit code %d, want %d (ExitBadInput)", code, ExitBadInput)
-			}
-			line := oneErrorLine(t, stderr)
-			if !strings.Contains(line, tc.want) {
-				t.Errorf("error line %q does not mention %q", line, tc.want)
-			}
-			// Nothing was started: the starter never tried Temporal.
-			if strings.Contains(line, deadAddress) || strings.Contains(line, "Temporal") {
-				t.Errorf("the starter went on to connect to Temporal: %q", line)
-			}
-			if stdout != "" {
-				t.Errorf("stdout not empty: %q", stdout)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("a result file was written")
-			}
+			refusedBeforeStart(t, code, stdout, stderr, tc.want, out)
 		})
 	}
 }
@@ -389,5 +373,28 @@ func TestDisplayResultOnly(t *testing.T) {
 	}
 	if c := strings.Count(text, "CONCLUSION"); c != 1 {
 		t.Errorf("CONCLUSION printed %d times", c)
+	}
+}
+
+// refusedBeforeStart checks a run refused as bad input before anything
+// started: exit 2, one error line mentioning want, the starter never tried
+// Temporal, nothing on stdout and no result file at out.
+func refusedBeforeStart(t *testing.T, code int, stdout, stderr, want, out string) {
+	t.Helper()
+	if code != ExitBadInput {
+		t.Errorf("exit code %d, want %d (ExitBadInput)", code, ExitBadInput)
+	}
+	line := oneErrorLine(t, stderr)
+	if !strings.Contains(line, want) {
+		t.Errorf("error line %q does not mention %q", line, want)
+	}
+	if strings.Contains(line, deadAddress) || strings.Contains(line, "Temporal") {
+		t.Errorf("the starter went on to connect to Temporal: %q", line)
+	}
+	if stdout != "" {
+		t.Errorf("stdout not empty: %q", stdout)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a result file was written")
 	}
 }
