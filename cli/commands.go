@@ -20,8 +20,10 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -185,7 +187,7 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		}
 		switch ex.GetStatus() {
 		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-			var r workflows.RunResult
+			var r testrun.Result
 			err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
 			if err == nil {
 				verdict, speedup = headline(r)
@@ -232,7 +234,7 @@ func originalHeadline(ctx context.Context, c client.Client, orig string) (verdic
 	note = "rerun of failed requests of " + orig + " (merged: its verdict)"
 	id := orig
 	for range maxRerunChain {
-		var r workflows.RunResult
+		var r testrun.Result
 		if err := c.GetWorkflow(ctx, id, "").Get(ctx, &r); err != nil {
 			return "-", "-", note
 		}
@@ -247,8 +249,8 @@ func originalHeadline(ctx context.Context, c client.Client, orig string) (verdic
 
 // headline is a finished run's verdict and speedup, from the summaries in
 // its result (no history needed).
-func headline(r workflows.RunResult) (verdict, speedup string) {
-	h := workflows.HeadlineOf(r)
+func headline(r testrun.Result) (verdict, speedup string) {
+	h := testrun.HeadlineOf(r)
 	verdict, speedup = h.Verdict, "-"
 	if h.Knee > 0 {
 		verdict = fmt.Sprintf("sweep: knee at %d", h.Knee)
@@ -318,7 +320,7 @@ func runResult(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
 		workflowID: id, runID: info.GetExecution().GetRunId(),
 	}
-	var r workflows.RunResult
+	var r testrun.Result
 	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &r)
 	return w.finish(outcome{r, err})
 }
@@ -369,7 +371,7 @@ func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		return failed(fmt.Errorf("read the history of run %s: %w", orig, err))
 	}
 	started := first.GetWorkflowExecutionStartedEventAttributes()
-	var in workflows.RunInput
+	var in testrun.Input
 	if started == nil {
 		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
 	}
@@ -445,7 +447,7 @@ func serveHint(queue, cmd string) string {
 // onlyFailed limits a rerun of run orig to the requests that failed in it
 // (in its result merged with the reruns before, if it was one), and returns
 // how many there are. The run must be finished.
-func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *workflows.RunInput) (int, error) {
+func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *testrun.Input) (int, error) {
 	desc, err := c.DescribeWorkflow(ctx, orig, "")
 	if err != nil {
 		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
@@ -457,7 +459,7 @@ func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter
 	if err != nil {
 		return 0, err
 	}
-	only := map[string][]int{}
+	only := map[record.Pass][]int{}
 	n := 0
 	for _, p := range doc.Passes() {
 		for _, r := range p.Requests {
@@ -484,7 +486,7 @@ func modelOf(ctx context.Context, c client.Client, id string) string {
 	if err != nil {
 		return DefaultModel
 	}
-	var in workflows.RunInput
+	var in testrun.Input
 	if a := first.GetWorkflowExecutionStartedEventAttributes(); a == nil || converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in) != nil || in.Model == "" {
 		return DefaultModel
 	}

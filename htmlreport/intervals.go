@@ -10,7 +10,7 @@ import (
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // The generation-interval chart: one row per streamed request, a bar from
@@ -194,7 +194,7 @@ func buildRepeat(r *report.Repeat) *repeatSection {
 		r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95, len(r.Runs))}
 	for i, run := range r.Runs {
 		first := "sequential"
-		if run.Order == workflows.OrderConcurrentFirst {
+		if run.Order == testrun.OrderConcurrentFirst {
 			first = "concurrent"
 		}
 		obs := "–"

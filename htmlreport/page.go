@@ -228,8 +228,8 @@ func passes(d report.Document) []struct {
 		name, title string
 		p           *report.Pass
 	}{
-		{record.PassSequential, "Sequential pass: one request after another", d.Sequential},
-		{record.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
+		{string(record.PassSequential), "Sequential pass: one request after another", d.Sequential},
+		{string(record.PassConcurrent), "Concurrent pass: requests sent together", d.Concurrent},
 	}
 }
 
@@ -575,9 +575,9 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	resent := map[string]map[int]bool{}
 	n := 0
 	for pass, idx := range d.Rerun.Resent {
-		resent[pass] = map[int]bool{}
+		resent[string(pass)] = map[int]bool{}
 		for _, i := range idx {
-			resent[pass][i] = true
+			resent[string(pass)][i] = true
 			n++
 		}
 	}
@@ -589,7 +589,7 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	for _, x := range []struct {
 		name string
 		p    **report.Pass
-	}{{record.PassSequential, &base.Sequential}, {record.PassConcurrent, &base.Concurrent}} {
+	}{{string(record.PassSequential), &base.Sequential}, {string(record.PassConcurrent), &base.Concurrent}} {
 		if *x.p == nil {
 			continue
 		}

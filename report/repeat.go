@@ -6,7 +6,7 @@ import (
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/stats"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // Repeat sums up a comparison repeated R times (-repeat R): one run each.
@@ -88,7 +88,7 @@ func AddRepeat(last *Document, docs []Document) {
 	var bySeqFirst, byConcFirst []float64
 	for _, d := range docs {
 		run := RepeatRun{WorkflowID: d.WorkflowID, RunID: d.RunID, Verdict: d.Conclusion.Verdict, Evidence: d.Conclusion.Evidence,
-			Order: cmpOr(d.Config.Order, workflows.OrderSequentialFirst)}
+			Order: cmpOr(d.Config.Order, testrun.OrderSequentialFirst)}
 		if d.Concurrent != nil {
 			if o := d.Concurrent.ObservedServerConcurrency; o != nil && o.Available {
 				m := o.Max
@@ -100,7 +100,7 @@ func AddRepeat(last *Document, docs []Document) {
 			speedups = append(speedups, run.Speedup)
 			seqs = append(seqs, run.SequentialSeconds)
 			concs = append(concs, run.ConcurrentSeconds)
-			if run.Order == workflows.OrderConcurrentFirst {
+			if run.Order == testrun.OrderConcurrentFirst {
 				byConcFirst = append(byConcFirst, run.Speedup)
 			} else {
 				bySeqFirst = append(bySeqFirst, run.Speedup)
