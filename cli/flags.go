@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/prompts"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -95,7 +95,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
 	fs.IntVar(&o.maxRequests, "max-requests", workflows.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
-	fs.StringVar(&o.endpoint, "endpoint", activities.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL)")
+	fs.StringVar(&o.endpoint, "endpoint", record.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL)")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
 	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
