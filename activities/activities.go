@@ -14,17 +14,9 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
-)
 
-// Endpoint describes, without any secret, an endpoint a worker talks to.
-type Endpoint struct {
-	// Name is the endpoint's name in the worker's allow-list ("" for
-	// DefaultEndpoint).
-	Name    string `json:"name,omitempty"`
-	BaseURL string `json:"base_url"`
-	// Label is a human description such as "built-in simulator".
-	Label string `json:"label,omitempty"`
-}
+	"github.com/llmconc/llmconc/record"
+)
 
 // Activities holds the OpenAI client of one endpoint, and those of the other
 // endpoints the worker serves. Its methods are the activities; each picks its
@@ -33,7 +25,7 @@ type Activities struct {
 	Client *openai.Client
 	// Endpoint is the endpoint of Client; its Name ("" for DefaultEndpoint)
 	// is how runs choose it.
-	Endpoint Endpoint
+	Endpoint record.Endpoint
 	// Pool, when set, is the connection pool of Client's transport: a
 	// concurrent batch opens its connections in it before its send instant.
 	Pool *ConnPool
@@ -76,10 +68,10 @@ var closedChan = func() <-chan struct{} {
 // DescribeEndpoint returns the named endpoint (name, base URL and label,
 // never the key), so that the run's result says what was measured. It fails,
 // not retryably, when the worker does not serve that name.
-func (a *Activities) DescribeEndpoint(ctx context.Context, in DescribeInput) (Endpoint, error) {
+func (a *Activities) DescribeEndpoint(ctx context.Context, in DescribeInput) (record.Endpoint, error) {
 	e, err := a.serving(in.Endpoint)
 	if err != nil {
-		return Endpoint{}, err
+		return record.Endpoint{}, err
 	}
 	ep := e.Endpoint
 	ep.Name = e.name()
@@ -89,7 +81,7 @@ func (a *Activities) DescribeEndpoint(ctx context.Context, in DescribeInput) (En
 // name is the name of a's own endpoint.
 func (a *Activities) name() string {
 	if a.Endpoint.Name == "" {
-		return DefaultEndpoint
+		return record.DefaultEndpoint
 	}
 	return a.Endpoint.Name
 }
@@ -98,7 +90,7 @@ func (a *Activities) name() string {
 // DefaultEndpoint): a itself or one of a.Others.
 func (a *Activities) serving(name string) (*Activities, error) {
 	if name == "" {
-		name = DefaultEndpoint
+		name = record.DefaultEndpoint
 	}
 	if name == a.name() {
 		return a, nil
@@ -228,7 +220,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 				rec.ActivityAttempt = activityAttempt
 				rec.Resent = resent
 				if !in.FireAt.IsZero() {
-					rec.DispatchDelaySeconds = max(0, rec.Sent().Sub(in.FireAt).Seconds())
+					rec.DispatchDelaySeconds = max(0, rec.SentAt.Sub(in.FireAt).Seconds())
 				}
 				if ctx.Err() != nil {
 					// Cut short by the end of this attempt: the next one
@@ -279,8 +271,8 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 // record; the latency comes from the monotonic clock. Whatever the outcome,
 // the response's rate-limit headers, as CaptureTransport saw them, go into
 // the record.
-func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) RequestRecord {
-	rec := RequestRecord{Index: spec.Index, Pass: in.Pass, Prompt: spec.Prompt, Model: in.Model, Stream: in.Stream}
+func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) record.Request {
+	rec := record.Request{Index: spec.Index, Pass: in.Pass, Prompt: spec.Prompt, Model: in.Model, Stream: in.Stream}
 	timeout := in.RequestTimeout
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
@@ -330,13 +322,13 @@ func (a *Activities) call(ctx context.Context, in SendInput, spec RequestSpec) R
 }
 
 // callOnce sends a non-streamed request.
-func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequest, capture *Capture, timeout time.Duration, rec *RequestRecord) {
+func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequest, capture *Capture, timeout time.Duration, rec *record.Request) {
 	sent := time.Now()
 	resp, err := a.Client.CreateChatCompletion(ctx, req)
 	received := time.Now()
 	sent = capture.conn.sentAt(sent)
 
-	rec.setTimes(sent, received)
+	rec.SetTimes(sent, received)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
 		a.requestFailed(ctx, err, capture, timeout, rec)
@@ -346,7 +338,7 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 		rec.HTTPStatus = http.StatusOK
 	}
 	if len(resp.Choices) == 0 {
-		a.fail(rec, ErrorKindMalformedResponse, fmt.Sprintf("malformed response (HTTP %d): no choices, not a chat completion", rec.HTTPStatus))
+		a.fail(rec, record.ErrorKindMalformedResponse, fmt.Sprintf("malformed response (HTTP %d): no choices, not a chat completion", rec.HTTPStatus))
 		return
 	}
 	rec.OK = true
@@ -358,27 +350,20 @@ func (a *Activities) callOnce(ctx context.Context, req openai.ChatCompletionRequ
 	rec.Response = resp.Choices[0].Message.Content
 }
 
-// setTimes records when the request was sent and its answer received.
-func (r *RequestRecord) setTimes(sent, received time.Time) {
-	r.SentAt = sent.UTC().Format(time.RFC3339Nano)
-	r.ReceivedAt = received.UTC().Format(time.RFC3339Nano)
-	r.LatencySeconds = received.Sub(sent).Seconds()
-}
-
 // requestFailed records a request that go-openai reports as failed: the
 // error in one line, its kind, and the HTTP status it carries, if any.
-func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, rec *RequestRecord) {
+func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capture, timeout time.Duration, rec *record.Request) {
 	kind := classifyFailure(ctx, err, capture, rec.HTTPStatus)
 	msg := describeError(ctx, err, timeout)
 	cut := false
 	switch kind {
-	case ErrorKindSlowHeaders:
+	case record.ErrorKindSlowHeaders:
 		msg = fmt.Sprintf("no response headers within %s (half the request timeout %s)", capture.HeaderTimeout, timeout)
-	case ErrorKindMalformedResponse:
+	case record.ErrorKindMalformedResponse:
 		msg = fmt.Sprintf("malformed response (HTTP %d): %s", rec.HTTPStatus, msg)
-	case ErrorKindRedirect:
+	case record.ErrorKindRedirect:
 		msg = fmt.Sprintf("HTTP %d: redirect to %s refused: the worker never follows a redirect (the key and the prompt would go with it)", capture.Status(), capture.Redirect())
-	case ErrorKindResponseTooLarge:
+	case record.ErrorKindResponseTooLarge:
 		msg = tooLargeMessage(capture)
 	default:
 		// An error body cut at ErrorBodyLimit may end with the start of
@@ -399,10 +384,10 @@ func (a *Activities) requestFailed(ctx context.Context, err error, capture *Capt
 // fail marks rec as failed, of kind, with msg made safe for the record:
 // normalised to one line, the key redacted, then truncated (in that order: a
 // key cut in two would escape redaction).
-func (a *Activities) fail(rec *RequestRecord, kind, msg string) { a.failCut(rec, kind, msg, false) }
+func (a *Activities) fail(rec *record.Request, kind, msg string) { a.failCut(rec, kind, msg, false) }
 
 // failCut is fail for a msg that may end cut (see Redactor.Line).
-func (a *Activities) failCut(rec *RequestRecord, kind, msg string, cut bool) {
+func (a *Activities) failCut(rec *record.Request, kind, msg string, cut bool) {
 	rec.OK = false
 	rec.ErrorKind = kind
 	rec.Error = a.redactorOf().Line(msg, maxErrorLen, cut)

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/workerhost"
 )
@@ -70,7 +71,7 @@ func specs(n int) []activities.RequestSpec {
 
 func batch(n int) activities.SendInput {
 	return activities.SendInput{
-		Pass:           activities.PassSequential,
+		Pass:           record.PassSequential,
 		Requests:       specs(n),
 		Model:          testModel,
 		MaxTokens:      7,
@@ -79,16 +80,17 @@ func batch(n int) activities.SendInput {
 	}
 }
 
-func parseTime(t *testing.T, what, s string) time.Time {
+// parseTime returns a record's time, failing the test if it is missing or
+// would not survive the JSON (RFC 3339 with nanoseconds, UTC).
+func parseTime(t *testing.T, what string, v time.Time) time.Time {
 	t.Helper()
-	v, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		t.Fatalf("%s %q does not parse as RFC3339Nano: %v", what, s, err)
+	if v.IsZero() || v.Location() != time.UTC {
+		t.Fatalf("%s %v: want a UTC time", what, v)
 	}
 	return v
 }
 
-func onlyRecord(t *testing.T, out activities.SendOutput) activities.RequestRecord {
+func onlyRecord(t *testing.T, out activities.SendOutput) record.Request {
 	t.Helper()
 	if len(out.Records) != 1 {
 		t.Fatalf("got %d records, want 1: %+v", len(out.Records), out.Records)
@@ -132,7 +134,7 @@ func TestSendSuccess(t *testing.T) {
 	if rec.Model != testModel {
 		t.Errorf("model = %q, want %q", rec.Model, testModel)
 	}
-	if rec.Index != 3 || rec.Pass != activities.PassSequential || rec.Prompt != "Say hello to the test" {
+	if rec.Index != 3 || rec.Pass != record.PassSequential || rec.Prompt != "Say hello to the test" {
 		t.Errorf("record does not carry its spec: index=%d pass=%q prompt=%q", rec.Index, rec.Pass, rec.Prompt)
 	}
 	if rec.DispatchDelaySeconds != 0 {
@@ -296,7 +298,7 @@ func TestSendConcurrentAtFireAt(t *testing.T) {
 	const n = 8
 	sim, base := startSim(t, simulator.Config{APIKey: testKey, Latency: 200 * time.Millisecond})
 	in := batch(n)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(300 * time.Millisecond)
 
@@ -324,7 +326,7 @@ func TestSendConcurrentAtFireAt(t *testing.T) {
 		if want := sent.Sub(in.FireAt).Seconds(); math.Abs(r.DispatchDelaySeconds-want) > 1e-6 {
 			t.Errorf("request %d: dispatch_delay_seconds %v, want sent_at-FireAt = %v", r.Index, r.DispatchDelaySeconds, want)
 		}
-		if r.Pass != activities.PassConcurrent {
+		if r.Pass != record.PassConcurrent {
 			t.Errorf("request %d: pass %q", r.Index, r.Pass)
 		}
 	}
@@ -336,7 +338,7 @@ func TestSendConcurrentAtFireAt(t *testing.T) {
 func TestSendConcurrencyCap(t *testing.T) {
 	sim, base := startSim(t, simulator.Config{APIKey: testKey, Latency: 100 * time.Millisecond})
 	in := batch(6)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = 2
 	in.FireAt = time.Now().Add(100 * time.Millisecond)
 	out := send(t, newActs(testKey, base), in)
@@ -367,7 +369,7 @@ func TestSendUsesPreopenedConnections(t *testing.T) {
 		ts.Close()
 	})
 	in := batch(n)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(300 * time.Millisecond)
 	out := send(t, newActs(testKey, ts.URL+"/v1"), in)
@@ -442,7 +444,7 @@ func TestKeyNeverInResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ep activities.Endpoint
+	var ep record.Endpoint
 	if err := val.Get(&ep); err != nil {
 		t.Fatal(err)
 	}

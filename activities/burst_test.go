@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // burstServer is an endpoint that counts the connections it accepts and
@@ -87,7 +89,7 @@ func (b *burstServer) client() (*http.Client, *ConnPool) {
 
 // send posts one chat request on slot s and returns its record's connection
 // fields.
-func send(t *testing.T, hc *http.Client, pool *ConnPool, base string, s *Slot) RequestRecord {
+func send(t *testing.T, hc *http.Client, pool *ConnPool, base string, s *Slot) record.Request {
 	t.Helper()
 	c := &Capture{}
 	ctx := WithSlot(WithCapture(t.Context(), c), s)
@@ -95,7 +97,7 @@ func send(t *testing.T, hc *http.Client, pool *ConnPool, base string, s *Slot) R
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rec RequestRecord
+	var rec record.Request
 	resp, err := hc.Do(req)
 	if err != nil {
 		t.Errorf("request: %v", err)
@@ -136,7 +138,7 @@ func TestBurstEveryKind(t *testing.T) {
 			if b.Conns() != tc.wantConns || b.Proto != tc.proto {
 				t.Fatalf("Warm opened %d connections of %s, want %d of %s", b.Conns(), b.Proto, tc.wantConns, tc.proto)
 			}
-			recs := make([]RequestRecord, tc.n)
+			recs := make([]record.Request, tc.n)
 			var wg sync.WaitGroup
 			for i := range tc.n {
 				wg.Add(1)
@@ -349,7 +351,7 @@ func TestJoinSharesConnectionsAcrossBatches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var recs []RequestRecord
+	var recs []record.Request
 	var mu sync.Mutex
 	for _, b := range bursts {
 		if b.Err != nil || b.Slot(6) == nil || b.Slot(7) != nil {

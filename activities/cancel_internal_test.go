@@ -9,6 +9,8 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // A request whose activity is cancelled while it waits for its answer is
@@ -36,10 +38,10 @@ func TestErrorKindCancelled(t *testing.T) {
 			<-arrived
 			cancel()
 		}()
-		rec := a.call(ctx, SendInput{Pass: PassSequential, Model: "m", Stream: stream, RequestTimeout: time.Minute}, RequestSpec{Prompt: "wait"})
+		rec := a.call(ctx, SendInput{Pass: record.PassSequential, Model: "m", Stream: stream, RequestTimeout: time.Minute}, RequestSpec{Prompt: "wait"})
 		cancel()
 		ts.Close()
-		if rec.OK || rec.ErrorKind != ErrorKindCancelled {
+		if rec.OK || rec.ErrorKind != record.ErrorKindCancelled {
 			t.Errorf("stream=%v: ok=%v kind=%q error=%q; want cancelled", stream, rec.OK, rec.ErrorKind, rec.Error)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http/httptrace"
 	"sync"
 	"time"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // connTrace is what net/http/httptrace showed of the connection one request
@@ -81,7 +83,7 @@ func (t *connTrace) gotResponse(proto string) {
 // nor shook hands itself and the connection it got had carried a request
 // before (GotConn's Reused) or was opened ahead by pool and ready before
 // the request started. A request that never got a connection is cold.
-func (t *connTrace) fill(rec *RequestRecord, pool *ConnPool) {
+func (t *connTrace) fill(rec *record.Request, pool *ConnPool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if !t.started {

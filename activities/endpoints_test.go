@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/workerhost"
 )
@@ -73,7 +74,7 @@ func TestSendRoutesByEndpointName(t *testing.T) {
 	const n = 4
 	in = batch(n)
 	in.Endpoint = "b"
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(300 * time.Millisecond)
 	for _, r := range send(t, acts, in).Records {
@@ -88,7 +89,7 @@ func TestSendRoutesByEndpointName(t *testing.T) {
 		t.Errorf("b accepted %d connections for %d concurrent requests, want exactly %d (the pre-opened ones)", got, n, n)
 	}
 
-	for _, name := range []string{"nope", "", activities.DefaultEndpoint} {
+	for _, name := range []string{"nope", "", record.DefaultEndpoint} {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestActivityEnvironment()
 		env.RegisterActivity(acts)

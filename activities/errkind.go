@@ -6,97 +6,13 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"syscall"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmconc/llmconc/record"
 )
-
-// Error kinds: what went wrong with a failed request, as a stable string
-// for scripts (error_kind in the JSON). A record gets one where its failure
-// is recorded, from typed errors and from what CaptureTransport saw of the
-// exchange, never from the wording of an error.
-const (
-	// ErrorKindTimeout: no complete answer within the request timeout, the
-	// response headers included for a non-streamed request, or after the
-	// headers had arrived.
-	ErrorKindTimeout = "timeout"
-	// ErrorKindHTTP5xx: a 5xx answer (500, 502, 503, ...).
-	ErrorKindHTTP5xx = "http_5xx"
-	// ErrorKindRateLimited: a 429 answer.
-	ErrorKindRateLimited = "rate_limited"
-	// ErrorKindHTTP4xx: any other 4xx answer (400, 401, 403, 404, ...).
-	ErrorKindHTTP4xx = "http_4xx"
-	// ErrorKindConnectionDropped: the connection was closed or reset before
-	// the response was complete (non-streamed), or before any response.
-	ErrorKindConnectionDropped = "connection_dropped"
-	// ErrorKindStreamStalled: a streamed response stopped sending for the
-	// stall bound (see StallBound) after its headers.
-	ErrorKindStreamStalled = "stream_stalled"
-	// ErrorKindStreamTruncated: a streamed response ended (its connection
-	// closed, or its body ended) without its finish_reason and
-	// "data: [DONE]".
-	ErrorKindStreamTruncated = "stream_truncated"
-	// ErrorKindMalformedResponse: a 2xx answer whose body is not a chat
-	// completion: not JSON, no choices, an undecodable chunk, or no event
-	// stream at all for a streamed request.
-	ErrorKindMalformedResponse = "malformed_response"
-	// ErrorKindSlowHeaders: the response headers did not arrive within the
-	// header bound (see HeaderBound), which a streamed request has.
-	ErrorKindSlowHeaders = "slow_headers"
-	// ErrorKindCancelled: the request was cancelled (the activity was
-	// cancelled or its worker stopped) before its answer.
-	ErrorKindCancelled = "cancelled"
-	// ErrorKindRedirect: a 3xx answer. The worker never follows a redirect
-	// (the key and the prompt would go with it); the error names the target
-	// by scheme, host and path only.
-	ErrorKindRedirect = "redirect"
-	// ErrorKindResponseTooLarge: a successful response, or one line of a
-	// stream, passed its bound (see ResponseBound, LineLimit); it was read
-	// no further and its connection was closed.
-	ErrorKindResponseTooLarge = "response_too_large"
-	// ErrorKindOther: anything else, such as a refused connection or an
-	// error event inside a stream.
-	ErrorKindOther = "other"
-	// ErrorKindNotSent is never set on a record by this package: it is what
-	// ErrorKindOf says of a failed record that has no send time (a request
-	// not sent because the run's -timeout had passed, or whose batch could
-	// not run).
-	ErrorKindNotSent = "not_sent"
-)
-
-// ErrorKindOf returns the error kind of a record: "" for a success, its
-// error_kind when it has one, and otherwise (a record made outside this
-// package, or before error kinds existed) one derived from what it says:
-// not_sent without a send time, the HTTP status's kind, else other.
-func ErrorKindOf(r RequestRecord) string {
-	switch {
-	case r.OK:
-		return ""
-	case r.ErrorKind != "":
-		return r.ErrorKind
-	case r.SentAt == "":
-		return ErrorKindNotSent
-	}
-	if k := statusKind(r.HTTPStatus); k != "" {
-		return k
-	}
-	return ErrorKindOther
-}
-
-// statusKind is the kind of an error status, or "" for none.
-func statusKind(status int) string {
-	switch {
-	case status == http.StatusTooManyRequests:
-		return ErrorKindRateLimited
-	case status >= 500 && status <= 599:
-		return ErrorKindHTTP5xx
-	case status >= 400 && status <= 499:
-		return ErrorKindHTTP4xx
-	}
-	return ""
-}
 
 // HeaderBound is how long a request waits for its response headers before
 // it fails as slow_headers, given the request timeout: half of it for a
@@ -134,13 +50,13 @@ var (
 func classifyFailure(ctx context.Context, err error, c *Capture, status int) string {
 	switch c.cutCause() {
 	case errSlowHeaders:
-		return ErrorKindSlowHeaders
+		return record.ErrorKindSlowHeaders
 	case errStreamStalled:
-		return ErrorKindStreamStalled
+		return record.ErrorKindStreamStalled
 	case errRedirect:
-		return ErrorKindRedirect
+		return record.ErrorKindRedirect
 	case errResponseTooLarge:
-		return ErrorKindResponseTooLarge
+		return record.ErrorKindResponseTooLarge
 	}
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
@@ -150,7 +66,7 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
 		status = reqErr.HTTPStatusCode
 	}
-	if k := statusKind(status); k != "" {
+	if k := record.StatusKind(status); k != "" {
 		return k
 	}
 	if k := contextKind(ctx); k != "" {
@@ -160,16 +76,16 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 	switch {
 	case status >= 200 && status <= 299 && bodyEnded && bodyErr == nil:
 		// The whole body arrived, and go-openai could not decode it.
-		return ErrorKindMalformedResponse
+		return record.ErrorKindMalformedResponse
 	case isConnectionDrop(err) || (bodyErr != nil && isConnectionDrop(bodyErr)):
-		return ErrorKindConnectionDropped
+		return record.ErrorKindConnectionDropped
 	}
 	var syntaxErr *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &syntaxErr) || errors.As(err, &typeErr) {
-		return ErrorKindMalformedResponse
+		return record.ErrorKindMalformedResponse
 	}
-	return ErrorKindOther
+	return record.ErrorKindOther
 }
 
 // contextKind is the kind of a request whose own context ended: timeout or
@@ -177,9 +93,9 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 func contextKind(ctx context.Context) string {
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return ErrorKindTimeout
+		return record.ErrorKindTimeout
 	case errors.Is(ctx.Err(), context.Canceled):
-		return ErrorKindCancelled
+		return record.ErrorKindCancelled
 	}
 	return ""
 }

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 )
 
 // faultBatch sends three requests at once to a simulator with cfg; the
 // middle one carries marker (a "[fault:NAME]" marker, or ""). It returns the
 // records by index.
-func faultBatch(t *testing.T, cfg simulator.Config, stream bool, timeout time.Duration, marker string) []activities.RequestRecord {
+func faultBatch(t *testing.T, cfg simulator.Config, stream bool, timeout time.Duration, marker string) []record.Request {
 	t.Helper()
 	cfg.APIKey = testKey
 	if cfg.Latency == 0 {
@@ -43,7 +43,7 @@ func faultBatch(t *testing.T, cfg simulator.Config, stream bool, timeout time.Du
 
 // checkOthersOK checks that the requests other than the faulty one (index
 // 1) succeeded without an error kind.
-func checkOthersOK(t *testing.T, recs []activities.RequestRecord) {
+func checkOthersOK(t *testing.T, recs []record.Request) {
 	t.Helper()
 	for _, r := range recs {
 		if r.Index == 1 {
@@ -68,21 +68,21 @@ func TestErrorKindsFromTheSimulator(t *testing.T) {
 		status int
 		words  []string // in the error
 	}{
-		{"stall, plain", "[fault:stall]", false, activities.ErrorKindTimeout, 0, []string{"no answer within the request timeout"}},
-		{"body stalls after the headers, plain", "[fault:stall-stream]", false, activities.ErrorKindTimeout, 200, []string{"request timeout"}},
-		{"slow headers, plain: the request timeout covers them", "[fault:slow-headers]", false, activities.ErrorKindTimeout, 0, []string{"request timeout"}},
-		{"500", "[fault:error500]", false, activities.ErrorKindHTTP5xx, 500, []string{"500"}},
-		{"503", "[fault:error503]", true, activities.ErrorKindHTTP5xx, 503, []string{"503"}},
-		{"429", "[fault:error429]", false, activities.ErrorKindRateLimited, 429, []string{"429"}},
-		{"429 streamed", "[fault:error429]", true, activities.ErrorKindRateLimited, 429, []string{"429"}},
-		{"drop", "[fault:drop]", false, activities.ErrorKindConnectionDropped, 0, []string{"EOF"}},
-		{"drop streamed", "[fault:drop]", true, activities.ErrorKindConnectionDropped, 0, []string{"EOF"}},
-		{"body cut, plain", "[fault:truncate]", false, activities.ErrorKindConnectionDropped, 200, []string{"unexpected EOF"}},
-		{"stream cut", "[fault:truncate]", true, activities.ErrorKindStreamTruncated, 200, []string{"stream ended before the response was complete", "after 3 content chunks"}},
-		{"stream stalls", "[fault:stall-stream]", true, activities.ErrorKindStreamStalled, 200, []string{"the stream stalled", "300ms", "3 content chunks"}},
-		{"malformed, plain", "[fault:malformed]", false, activities.ErrorKindMalformedResponse, 200, []string{"malformed response (HTTP 200)"}},
-		{"malformed chunk", "[fault:malformed]", true, activities.ErrorKindMalformedResponse, 200, []string{"undecodable chunk"}},
-		{"slow headers, streamed", "[fault:slow-headers]", true, activities.ErrorKindSlowHeaders, 0, []string{"no response headers within 300ms"}},
+		{"stall, plain", "[fault:stall]", false, record.ErrorKindTimeout, 0, []string{"no answer within the request timeout"}},
+		{"body stalls after the headers, plain", "[fault:stall-stream]", false, record.ErrorKindTimeout, 200, []string{"request timeout"}},
+		{"slow headers, plain: the request timeout covers them", "[fault:slow-headers]", false, record.ErrorKindTimeout, 0, []string{"request timeout"}},
+		{"500", "[fault:error500]", false, record.ErrorKindHTTP5xx, 500, []string{"500"}},
+		{"503", "[fault:error503]", true, record.ErrorKindHTTP5xx, 503, []string{"503"}},
+		{"429", "[fault:error429]", false, record.ErrorKindRateLimited, 429, []string{"429"}},
+		{"429 streamed", "[fault:error429]", true, record.ErrorKindRateLimited, 429, []string{"429"}},
+		{"drop", "[fault:drop]", false, record.ErrorKindConnectionDropped, 0, []string{"EOF"}},
+		{"drop streamed", "[fault:drop]", true, record.ErrorKindConnectionDropped, 0, []string{"EOF"}},
+		{"body cut, plain", "[fault:truncate]", false, record.ErrorKindConnectionDropped, 200, []string{"unexpected EOF"}},
+		{"stream cut", "[fault:truncate]", true, record.ErrorKindStreamTruncated, 200, []string{"stream ended before the response was complete", "after 3 content chunks"}},
+		{"stream stalls", "[fault:stall-stream]", true, record.ErrorKindStreamStalled, 200, []string{"the stream stalled", "300ms", "3 content chunks"}},
+		{"malformed, plain", "[fault:malformed]", false, record.ErrorKindMalformedResponse, 200, []string{"malformed response (HTTP 200)"}},
+		{"malformed chunk", "[fault:malformed]", true, record.ErrorKindMalformedResponse, 200, []string{"undecodable chunk"}},
+		{"slow headers, streamed", "[fault:slow-headers]", true, record.ErrorKindSlowHeaders, 0, []string{"no response headers within 300ms"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,14 +111,14 @@ func TestErrorKindsFromTheSimulator(t *testing.T) {
 func TestErrorKindHTTP4xx(t *testing.T) {
 	_, base := startSim(t, simulator.Config{APIKey: testKey})
 	rec := onlyRecord(t, send(t, newActs("sk-wrong-key-9876543210", base), batch(1)))
-	if rec.ErrorKind != activities.ErrorKindHTTP4xx || rec.HTTPStatus != 401 {
+	if rec.ErrorKind != record.ErrorKindHTTP4xx || rec.HTTPStatus != 401 {
 		t.Errorf("wrong key: kind %q status %d, want http_4xx 401", rec.ErrorKind, rec.HTTPStatus)
 	}
 	in := batch(1)
 	in.Model = "no-such-model"
 	in.Stream = true
 	rec = onlyRecord(t, send(t, newActs(testKey, base), in))
-	if rec.ErrorKind != activities.ErrorKindHTTP4xx || rec.HTTPStatus != 404 {
+	if rec.ErrorKind != record.ErrorKindHTTP4xx || rec.HTTPStatus != 404 {
 		t.Errorf("unknown model: kind %q status %d, want http_4xx 404", rec.ErrorKind, rec.HTTPStatus)
 	}
 }
@@ -131,7 +131,7 @@ func TestErrorKindStreamTimeout(t *testing.T) {
 	in := streamBatch(1)
 	in.RequestTimeout = timeout
 	rec := onlyRecord(t, send(t, newActs(testKey, base), in))
-	if rec.OK || rec.ErrorKind != activities.ErrorKindTimeout || rec.HTTPStatus != 200 {
+	if rec.OK || rec.ErrorKind != record.ErrorKindTimeout || rec.HTTPStatus != 200 {
 		t.Fatalf("ok=%v kind=%q status=%d error=%q; want a timeout after HTTP 200", rec.OK, rec.ErrorKind, rec.HTTPStatus, rec.Error)
 	}
 	if !strings.Contains(rec.Error, "did not finish within the request timeout") {
@@ -150,7 +150,7 @@ func TestErrorKindNoChoices(t *testing.T) {
 	}))
 	defer ts.Close()
 	rec := onlyRecord(t, send(t, newActs(testKey, ts.URL+"/v1"), batch(1)))
-	if rec.OK || rec.ErrorKind != activities.ErrorKindMalformedResponse || !strings.Contains(rec.Error, "no choices") {
+	if rec.OK || rec.ErrorKind != record.ErrorKindMalformedResponse || !strings.Contains(rec.Error, "no choices") {
 		t.Errorf("ok=%v kind=%q error=%q; want malformed_response", rec.OK, rec.ErrorKind, rec.Error)
 	}
 }
@@ -164,7 +164,7 @@ func TestErrorKindOther(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	rec := onlyRecord(t, send(t, newActs(testKey, "http://"+addr+"/v1"), batch(1)))
-	if rec.OK || rec.ErrorKind != activities.ErrorKindOther {
+	if rec.OK || rec.ErrorKind != record.ErrorKindOther {
 		t.Errorf("ok=%v kind=%q error=%q; want other", rec.OK, rec.ErrorKind, rec.Error)
 	}
 }
@@ -172,18 +172,18 @@ func TestErrorKindOther(t *testing.T) {
 // ErrorKindOf gives records made elsewhere a kind too.
 func TestErrorKindOf(t *testing.T) {
 	for _, tc := range []struct {
-		rec  activities.RequestRecord
+		rec  record.Request
 		want string
 	}{
-		{activities.RequestRecord{OK: true, HTTPStatus: 200}, ""},
-		{activities.RequestRecord{ErrorKind: activities.ErrorKindStreamStalled, SentAt: "x"}, activities.ErrorKindStreamStalled},
-		{activities.RequestRecord{Error: "not sent: the run's -timeout had passed"}, activities.ErrorKindNotSent},
-		{activities.RequestRecord{SentAt: "x", HTTPStatus: 502}, activities.ErrorKindHTTP5xx},
-		{activities.RequestRecord{SentAt: "x", HTTPStatus: 429}, activities.ErrorKindRateLimited},
-		{activities.RequestRecord{SentAt: "x", HTTPStatus: 403}, activities.ErrorKindHTTP4xx},
-		{activities.RequestRecord{SentAt: "x"}, activities.ErrorKindOther},
+		{record.Request{OK: true, HTTPStatus: 200}, ""},
+		{record.Request{ErrorKind: record.ErrorKindStreamStalled, SentAt: time.Unix(1, 0)}, record.ErrorKindStreamStalled},
+		{record.Request{Error: "not sent: the run's -timeout had passed"}, record.ErrorKindNotSent},
+		{record.Request{SentAt: time.Unix(1, 0), HTTPStatus: 502}, record.ErrorKindHTTP5xx},
+		{record.Request{SentAt: time.Unix(1, 0), HTTPStatus: 429}, record.ErrorKindRateLimited},
+		{record.Request{SentAt: time.Unix(1, 0), HTTPStatus: 403}, record.ErrorKindHTTP4xx},
+		{record.Request{SentAt: time.Unix(1, 0)}, record.ErrorKindOther},
 	} {
-		if got := activities.ErrorKindOf(tc.rec); got != tc.want {
+		if got := record.ErrorKindOf(tc.rec); got != tc.want {
 			t.Errorf("ErrorKindOf(%+v) = %q, want %q", tc.rec, got, tc.want)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // fuzzKey is the key the fuzzed endpoint could echo.
@@ -41,14 +43,14 @@ func fuzzActs(t bodyTransport) *Activities {
 }
 
 var knownKinds = map[string]bool{
-	"": true, ErrorKindTimeout: true, ErrorKindHTTP5xx: true, ErrorKindRateLimited: true, ErrorKindHTTP4xx: true,
-	ErrorKindConnectionDropped: true, ErrorKindStreamStalled: true, ErrorKindStreamTruncated: true,
-	ErrorKindMalformedResponse: true, ErrorKindSlowHeaders: true, ErrorKindCancelled: true,
-	ErrorKindRedirect: true, ErrorKindResponseTooLarge: true, ErrorKindOther: true,
+	"": true, record.ErrorKindTimeout: true, record.ErrorKindHTTP5xx: true, record.ErrorKindRateLimited: true, record.ErrorKindHTTP4xx: true,
+	record.ErrorKindConnectionDropped: true, record.ErrorKindStreamStalled: true, record.ErrorKindStreamTruncated: true,
+	record.ErrorKindMalformedResponse: true, record.ErrorKindSlowHeaders: true, record.ErrorKindCancelled: true,
+	record.ErrorKindRedirect: true, record.ErrorKindResponseTooLarge: true, record.ErrorKindOther: true,
 }
 
 // checkRecord holds what every record must be, whatever the endpoint sent.
-func checkRecord(t *testing.T, rec RequestRecord) {
+func checkRecord(t *testing.T, rec record.Request) {
 	t.Helper()
 	if !knownKinds[rec.ErrorKind] || rec.OK == (rec.ErrorKind != "") {
 		t.Fatalf("ok %v with error_kind %q", rec.OK, rec.ErrorKind)
@@ -102,7 +104,7 @@ func FuzzSSE(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, stream := range []bool{true, false} {
-			rec := a.call(ctx, SendInput{Pass: PassConcurrent, Model: "m", MaxTokens: 4, Stream: stream, RequestTimeout: 5 * time.Second}, RequestSpec{Prompt: "p"})
+			rec := a.call(ctx, SendInput{Pass: record.PassConcurrent, Model: "m", MaxTokens: 4, Stream: stream, RequestTimeout: 5 * time.Second}, RequestSpec{Prompt: "p"})
 			a.redactorOf().sanitize(&rec)
 			checkRecord(t, rec)
 			if rec.OK && (code < 200 || code > 299) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 )
 
 // A hostile or broken endpoint: what it sends must not leak the key, follow
@@ -54,7 +55,7 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 		in := batch(2)
 		in.Stream = stream
 		for _, rec := range send(t, acts, in).Records {
-			if rec.OK || rec.ErrorKind != activities.ErrorKindRedirect || rec.HTTPStatus != http.StatusTemporaryRedirect {
+			if rec.OK || rec.ErrorKind != record.ErrorKindRedirect || rec.HTTPStatus != http.StatusTemporaryRedirect {
 				t.Errorf("stream=%v: got ok=%v kind=%q status=%d, want a failed 307 of kind redirect", stream, rec.OK, rec.ErrorKind, rec.HTTPStatus)
 			}
 			if !strings.Contains(rec.Error, target) || strings.Contains(rec.Error, "secret-in-query") || strings.Contains(rec.Error, "frag") {
@@ -238,10 +239,10 @@ func TestBodiesAreBounded(t *testing.T) {
 		size   int64
 		kind   string
 	}{
-		{"error body", false, 500, `{"error":{"message":"`, 256 << 20, activities.ErrorKindHTTP5xx},
-		{"rate limit with a huge body", false, 429, `{"error":{"message":"`, 256 << 20, activities.ErrorKindRateLimited},
-		{"completion", false, 200, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"`, 1 << 30, activities.ErrorKindResponseTooLarge},
-		{"stream line", true, 200, `data: {"choices":[{"index":0,"delta":{"content":"`, 1 << 30, activities.ErrorKindResponseTooLarge},
+		{"error body", false, 500, `{"error":{"message":"`, 256 << 20, record.ErrorKindHTTP5xx},
+		{"rate limit with a huge body", false, 429, `{"error":{"message":"`, 256 << 20, record.ErrorKindRateLimited},
+		{"completion", false, 200, `{"id":"x","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"`, 1 << 30, record.ErrorKindResponseTooLarge},
+		{"stream line", true, 200, `data: {"choices":[{"index":0,"delta":{"content":"`, 1 << 30, record.ErrorKindResponseTooLarge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -296,7 +297,7 @@ func TestBatchResultFitsThePayloadLimit(t *testing.T) {
 	}))
 	defer srv.Close()
 	in := batch(n)
-	in.Pass, in.Concurrency = activities.PassConcurrent, n
+	in.Pass, in.Concurrency = record.PassConcurrent, n
 	out := send(t, newActs(hostileKey, srv.URL+"/v1"), in)
 	b, err := json.Marshal(out)
 	if err != nil {
@@ -309,7 +310,7 @@ func TestBatchResultFitsThePayloadLimit(t *testing.T) {
 		t.Fatalf("got %d records, want %d", len(out.Records), n)
 	}
 	for _, rec := range out.Records {
-		if !rec.OK || rec.HTTPStatus != 200 || rec.LatencySeconds <= 0 || rec.SentAt == "" || rec.CompletionTokens != 3 {
+		if !rec.OK || rec.HTTPStatus != 200 || rec.LatencySeconds <= 0 || rec.SentAt.IsZero() || rec.CompletionTokens != 3 {
 			t.Errorf("record %d: ok=%v status=%d latency=%v tokens=%d: want the answer's status, timings and tokens", rec.Index, rec.OK, rec.HTTPStatus, rec.LatencySeconds, rec.CompletionTokens)
 		}
 		if !rec.ResponseTruncated || len(rec.Response) < 50<<10 || !strings.HasPrefix(rec.Response, "word word") {

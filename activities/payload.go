@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // MaxBatchResultBytes bounds the encoded result of a batch, and its
@@ -18,8 +20,8 @@ const MaxBatchResultBytes = 1800 << 10
 // bytes, with their longest response texts cut to a common length so that
 // it fits; each cut record says response_truncated. Every record keeps its
 // status, timings, tokens and error. recs itself is not changed.
-func fitRecords(recs []RequestRecord, limit int) []RequestRecord {
-	out := append([]RequestRecord(nil), recs...)
+func fitRecords(recs []record.Request, limit int) []record.Request {
+	out := append([]record.Request(nil), recs...)
 	for range 4 {
 		size := encodedSize(out)
 		if size <= limit {
@@ -90,7 +92,7 @@ func cutEncoded(s string, n int) string {
 }
 
 // encodedSize is the size of recs encoded as a batch result.
-func encodedSize(recs []RequestRecord) int {
+func encodedSize(recs []record.Request) int {
 	b, err := json.Marshal(SendOutput{Records: recs})
 	if err != nil {
 		return 0

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // TestHeartbeatFitsThePayloadLimit: the heartbeat details of a batch whose
@@ -13,7 +16,7 @@ import (
 func TestHeartbeatFitsThePayloadLimit(t *testing.T) {
 	p := &batchProgress{inFlight: map[int]bool{}, sentBefore: map[int]bool{}}
 	for i := range 12 {
-		if err := p.add(RequestRecord{Index: i, OK: true, HTTPStatus: 200, SentAt: "x", Response: strings.Repeat("é", 100<<10)}); err != nil {
+		if err := p.add(record.Request{Index: i, OK: true, HTTPStatus: 200, SentAt: time.Unix(1, 0), Response: strings.Repeat("é", 100<<10)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,7 +42,7 @@ func TestHeartbeatFitsThePayloadLimit(t *testing.T) {
 // TestFitRecordsCutsOnCharacterBoundaries: cut responses stay valid UTF-8
 // and short responses are left whole.
 func TestFitRecordsCutsOnCharacterBoundaries(t *testing.T) {
-	recs := []RequestRecord{{Index: 0, Response: "short"}, {Index: 1, Response: strings.Repeat("日本", 200<<10)}, {Index: 2, Response: strings.Repeat("\"\\\n", 300<<10)}}
+	recs := []record.Request{{Index: 0, Response: "short"}, {Index: 1, Response: strings.Repeat("日本", 200<<10)}, {Index: 2, Response: strings.Repeat("\"\\\n", 300<<10)}}
 	out := fitRecords(recs, 512<<10)
 	if encodedSize(out) > 512<<10 {
 		t.Fatalf("%d bytes encoded, over the limit", encodedSize(out))

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // OpenAI's rate-limit headers.
@@ -21,9 +23,9 @@ const (
 // rateLimitFrom reads the x-ratelimit-* headers of a response; nil when it
 // has none. A count that is not a number stays nil; a reset time is kept as
 // sent ("1s", "6m0s"), cut at 64 bytes.
-func rateLimitFrom(h http.Header) *RateLimit {
+func rateLimitFrom(h http.Header) *record.RateLimit {
 	var (
-		rl    RateLimit
+		rl    record.RateLimit
 		found bool
 	)
 	count := func(name string) *int {

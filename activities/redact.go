@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // Redaction. Every string of a record that an endpoint sent (the error, the
@@ -309,7 +311,7 @@ const (
 
 // sanitize makes every string of rec that an endpoint sent safe for the
 // record: see Redactor. The prompt is ours; it is left as it is.
-func (r *Redactor) sanitize(rec *RequestRecord) {
+func (r *Redactor) sanitize(rec *record.Request) {
 	rec.Error = r.Line(rec.Error, maxErrorLen, false)
 	rec.Response = r.Text(rec.Response)
 	rec.Model = r.Line(rec.Model, maxModelLen, false)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // SendProgress is the heartbeat detail of a running batch: what a retried
@@ -18,7 +20,7 @@ import (
 // sends only the rest.
 type SendProgress struct {
 	// Records are the requests answered so far, in order of arrival.
-	Records []RequestRecord `json:"records"`
+	Records []record.Request `json:"records"`
 	// InFlight are the indices of requests sent (by this attempt or a lost
 	// earlier one) and not answered yet: a later attempt that sends one of
 	// them again marks its record Resent.
@@ -37,7 +39,7 @@ type encodedProgress struct {
 // heartbeats, and what it resumed from a lost attempt.
 type batchProgress struct {
 	mu       sync.Mutex
-	records  []RequestRecord
+	records  []record.Request
 	encoded  []byte // the records as a JSON array body, without brackets
 	inFlight map[int]bool
 	// sentBefore holds the requests a lost attempt had sent without a
@@ -102,7 +104,7 @@ func (p *batchProgress) sending(idx int) (resent bool) {
 }
 
 // add records an answer.
-func (p *batchProgress) add(rec RequestRecord) error {
+func (p *batchProgress) add(rec record.Request) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.inFlight, rec.Index)
@@ -110,7 +112,7 @@ func (p *batchProgress) add(rec RequestRecord) error {
 	return p.addLocked(rec)
 }
 
-func (p *batchProgress) addLocked(rec RequestRecord) error {
+func (p *batchProgress) addLocked(rec record.Request) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode the record of request %d: %w", rec.Index, err)
@@ -125,10 +127,10 @@ func (p *batchProgress) addLocked(rec RequestRecord) error {
 }
 
 // all returns the records so far.
-func (p *batchProgress) all() []RequestRecord {
+func (p *batchProgress) all() []record.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]RequestRecord(nil), p.records...)
+	return append([]record.Request(nil), p.records...)
 }
 
 // encodedLen is the size of the records encoded, without the brackets.

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/workerhost"
 )
@@ -22,16 +23,16 @@ import (
 // time.
 func TestSendResumesFromHeartbeat(t *testing.T) {
 	sim, base := startSim(t, simulator.Config{Latency: 20 * time.Millisecond, APIKey: testKey})
-	kept := activities.RequestRecord{Index: 0, Pass: activities.PassConcurrent, Prompt: "p0", SentAt: "2026-01-02T03:04:05.000000006Z",
-		ReceivedAt: "2026-01-02T03:04:07Z", LatencySeconds: 2, OK: true, HTTPStatus: 200, Attempt: 1, ActivityAttempt: 1, Response: "kept"}
+	kept := record.Request{Index: 0, Pass: record.PassConcurrent, Prompt: "p0", SentAt: time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		ReceivedAt: time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC), LatencySeconds: 2, OK: true, HTTPStatus: 200, Attempt: 1, ActivityAttempt: 1, Response: "kept"}
 
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	acts := newActs(testKey, base)
 	env.RegisterActivity(acts)
-	env.SetHeartbeatDetails(activities.SendProgress{Records: []activities.RequestRecord{kept}, InFlight: []int{1}})
+	env.SetHeartbeatDetails(activities.SendProgress{Records: []record.Request{kept}, InFlight: []int{1}})
 	in := batch(3)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = 3
 	in.FireAt = time.Now().Add(-time.Minute) // the lost attempt's instant, long past
 	val, err := env.ExecuteActivity(acts.Send, in)
@@ -42,7 +43,7 @@ func TestSendResumesFromHeartbeat(t *testing.T) {
 	if err := val.Get(&out); err != nil {
 		t.Fatal(err)
 	}
-	byIndex := map[int]activities.RequestRecord{}
+	byIndex := map[int]record.Request{}
 	for _, r := range out.Records {
 		if _, dup := byIndex[r.Index]; dup {
 			t.Errorf("request %d recorded twice", r.Index)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // Streamed requests go through go-openai's stream API
@@ -53,7 +55,7 @@ const incomplete = "stream ended before the response was complete"
 // with a finish_reason. An error event, a read error, a body that ends
 // early or the request timeout make the record a failure, without any of the
 // streaming metrics: the error says how far the stream got.
-func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, req openai.ChatCompletionRequest, capture *Capture, timeout time.Duration, rec *RequestRecord) {
+func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, req openai.ChatCompletionRequest, capture *Capture, timeout time.Duration, rec *record.Request) {
 	req.Stream = true
 	req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
 	sent := time.Now()
@@ -61,7 +63,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	sent = capture.conn.sentAt(sent)
 	rec.HTTPStatus = capture.Status()
 	if err != nil {
-		rec.setTimes(sent, time.Now())
+		rec.SetTimes(sent, time.Now())
 		a.requestFailed(ctx, err, capture, timeout, rec)
 		return
 	}
@@ -78,7 +80,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		model    string
 	)
 	failed := func(kind, msg string) {
-		rec.setTimes(sent, time.Now())
+		rec.SetTimes(sent, time.Now())
 		a.fail(rec, kind, msg)
 	}
 	// An error event is the server's own word that the stream failed; it
@@ -86,8 +88,8 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 	// cut says the message came from an error line cut at maxLineHead: an
 	// echoed key may begin at its end (see Redactor.Line).
 	eventError := func(msg string, cut bool) {
-		rec.setTimes(sent, time.Now())
-		a.failCut(rec, ErrorKindOther, fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg), cut)
+		rec.SetTimes(sent, time.Now())
+		a.failCut(rec, record.ErrorKindOther, fmt.Sprintf("error event in the stream after %d content chunks: %s", len(contents), msg), cut)
 	}
 	payloadCut := func(ev Event) bool { return len(ev.Payload) >= maxLineHead }
 	for k := 0; ; k++ {
@@ -103,27 +105,27 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 			}
 			if !ev.Done || !finished {
 				how, isStream := progress(len(contents), capture, k)
-				kind := ErrorKindStreamTruncated
+				kind := record.ErrorKindStreamTruncated
 				switch {
 				case capture.cutCause() == errResponseTooLarge:
-					failed(ErrorKindResponseTooLarge, tooLargeMessage(capture))
+					failed(record.ErrorKindResponseTooLarge, tooLargeMessage(capture))
 					return
 				case capture.cutCause() == errStreamStalled:
-					kind = ErrorKindStreamStalled
+					kind = record.ErrorKindStreamStalled
 				case !isStream:
-					kind = ErrorKindMalformedResponse
+					kind = record.ErrorKindMalformedResponse
 				}
 				failed(kind, fmt.Sprintf("%s: %s (%s)", incomplete, missingEnd(finished, ev.Done), how))
 				return
 			}
-			rec.setTimes(sent, ev.At)
+			rec.SetTimes(sent, ev.At)
 			break
 		}
 		if err != nil {
 			var apiErr *openai.APIError
 			switch {
 			case capture.cutCause() == errResponseTooLarge:
-				failed(ErrorKindResponseTooLarge, tooLargeMessage(capture))
+				failed(record.ErrorKindResponseTooLarge, tooLargeMessage(capture))
 			case errors.As(err, &apiErr):
 				msg := strings.TrimSpace(apiErr.Message)
 				if msg == "" && ev.Error {
@@ -134,17 +136,17 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 				}
 				eventError(msg, payloadCut(ev))
 			case capture.cutCause() == errStreamStalled:
-				failed(ErrorKindStreamStalled, fmt.Sprintf("the stream stalled: nothing for %s (half the request timeout %s; %d content chunks had arrived)", capture.StallTimeout, timeout, len(contents)))
+				failed(record.ErrorKindStreamStalled, fmt.Sprintf("the stream stalled: nothing for %s (half the request timeout %s; %d content chunks had arrived)", capture.StallTimeout, timeout, len(contents)))
 			case errors.Is(ctx.Err(), context.DeadlineExceeded):
-				failed(ErrorKindTimeout, fmt.Sprintf("the stream did not finish within the request timeout (%s; %d content chunks had arrived)", timeout, len(contents)))
+				failed(record.ErrorKindTimeout, fmt.Sprintf("the stream did not finish within the request timeout (%s; %d content chunks had arrived)", timeout, len(contents)))
 			case errors.Is(ctx.Err(), context.Canceled):
-				failed(ErrorKindCancelled, fmt.Sprintf("cancelled before the stream finished (%d content chunks had arrived)", len(contents)))
+				failed(record.ErrorKindCancelled, fmt.Sprintf("cancelled before the stream finished (%d content chunks had arrived)", len(contents)))
 			case errors.Is(err, openai.ErrTooManyEmptyStreamMessages):
-				failed(ErrorKindMalformedResponse, fmt.Sprintf("malformed stream: %v (after %d content chunks)", err, len(contents)))
+				failed(record.ErrorKindMalformedResponse, fmt.Sprintf("malformed stream: %v (after %d content chunks)", err, len(contents)))
 			default:
 				// The body broke off: the connection closed or was reset
 				// in the middle of the stream.
-				failed(ErrorKindStreamTruncated, fmt.Sprintf("%s: %v (after %d content chunks)", incomplete, err, len(contents)))
+				failed(record.ErrorKindStreamTruncated, fmt.Sprintf("%s: %v (after %d content chunks)", incomplete, err, len(contents)))
 			}
 			return
 		}
@@ -160,7 +162,7 @@ func (a *Activities) callStream(ctx context.Context, cancel context.CancelFunc, 
 		}
 		var chunk openai.ChatCompletionStreamResponse
 		if err := json.Unmarshal(raw, &chunk); err != nil {
-			failed(ErrorKindMalformedResponse, fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(contents), err, raw))
+			failed(record.ErrorKindMalformedResponse, fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(contents), err, raw))
 			return
 		}
 		if len(chunk.Choices) == 0 && chunk.Usage == nil {

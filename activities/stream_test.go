@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 )
 
@@ -141,7 +142,7 @@ func TestStreamTiming(t *testing.T) {
 		ts.Close()
 	})
 	in := streamBatch(n)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(200 * time.Millisecond)
 
@@ -362,7 +363,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`data: {"error":{"message":"model overloaded mid-stream","type":"server_error","code":"overloaded"}}` + "\n\n")
 			},
 			want: []string{"error event in the stream after 2 content chunks", "model overloaded mid-stream"},
-			kind: activities.ErrorKindOther,
+			kind: record.ErrorKindOther,
 		},
 		{
 			name: "error event with a string (TGI)",
@@ -372,7 +373,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"error event in the stream after 1 content chunks", "out of memory"},
-			kind: activities.ErrorKindOther,
+			kind: record.ErrorKindOther,
 		},
 		{
 			name: "error object without the error key",
@@ -382,7 +383,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"error event in the stream", "engine died"},
-			kind: activities.ErrorKindOther,
+			kind: record.ErrorKindOther,
 		},
 		{
 			name: "error event as the last line, without newline",
@@ -391,7 +392,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`data: {"error":{"message":"cut short"}}`)
 			},
 			want: []string{"error event in the stream", "cut short"},
-			kind: activities.ErrorKindOther,
+			kind: record.ErrorKindOther,
 		},
 		{
 			name: "ends before [DONE]",
@@ -400,7 +401,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(chunk(" there", ""))
 			},
 			want: []string{"stream ended before the response was complete", "no finish_reason and no data: [DONE]", "after 2 content chunks"},
-			kind: activities.ErrorKindStreamTruncated,
+			kind: record.ErrorKindStreamTruncated,
 		},
 		{
 			name: "finish_reason but no [DONE]",
@@ -409,7 +410,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(chunk("", "stop"))
 			},
 			want: []string{"stream ended before the response was complete", "no data: [DONE]"},
-			kind: activities.ErrorKindStreamTruncated,
+			kind: record.ErrorKindStreamTruncated,
 		},
 		{
 			name: "[DONE] without finish_reason",
@@ -418,7 +419,7 @@ func TestStreamFailures(t *testing.T) {
 				emit("data: [DONE]\n\n")
 			},
 			want: []string{"stream ended before the response was complete", "[DONE] without a finish_reason"},
-			kind: activities.ErrorKindStreamTruncated,
+			kind: record.ErrorKindStreamTruncated,
 		},
 		{
 			name: "connection cut mid-stream",
@@ -428,7 +429,7 @@ func TestStreamFailures(t *testing.T) {
 				panic(http.ErrAbortHandler) // closes the connection mid-chunk
 			},
 			want: []string{"stream ended before the response was complete", "unexpected EOF", "after 1 content chunks"},
-			kind: activities.ErrorKindStreamTruncated,
+			kind: record.ErrorKindStreamTruncated,
 		},
 		{
 			name: "no stream at all",
@@ -436,7 +437,7 @@ func TestStreamFailures(t *testing.T) {
 				emit(`{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}` + "\n")
 			},
 			want: []string{"stream ended before the response was complete", "no events"},
-			kind: activities.ErrorKindStreamTruncated,
+			kind: record.ErrorKindStreamTruncated,
 		},
 	}
 	for _, tc := range tests {
@@ -478,7 +479,7 @@ func TestStreamNotAStream(t *testing.T) {
 	}))
 	defer ts.Close()
 	rec := onlyRecord(t, send(t, newActs(testKey, ts.URL+"/v1"), streamBatch(1)))
-	if rec.OK || !strings.Contains(rec.Error, "application/json, not text/event-stream") || rec.ErrorKind != activities.ErrorKindMalformedResponse {
+	if rec.OK || !strings.Contains(rec.Error, "application/json, not text/event-stream") || rec.ErrorKind != record.ErrorKindMalformedResponse {
 		t.Errorf("want a malformed_response naming the content type, got ok=%v kind=%q error=%q", rec.OK, rec.ErrorKind, rec.Error)
 	}
 }
@@ -491,7 +492,7 @@ func TestStreamStallEndsBeforeTheTimeout(t *testing.T) {
 	in := streamBatch(1)
 	in.RequestTimeout = timeout
 	rec := onlyRecord(t, send(t, newActs(testKey, base), in))
-	if rec.OK || rec.HTTPStatus != http.StatusOK || rec.ErrorKind != activities.ErrorKindStreamStalled {
+	if rec.OK || rec.HTTPStatus != http.StatusOK || rec.ErrorKind != record.ErrorKindStreamStalled {
 		t.Fatalf("want a stalled stream with HTTP 200, got ok=%v status=%d kind=%q", rec.OK, rec.HTTPStatus, rec.ErrorKind)
 	}
 	if !strings.Contains(rec.Error, "the stream stalled: nothing for 150ms") || !strings.Contains(rec.Error, "1 content chunks had arrived") {
@@ -605,7 +606,7 @@ func TestRateLimitRecorded(t *testing.T) {
 	const n, limit = 12, 5
 	sim, base := startSim(t, simulator.Config{APIKey: testKey, RateLimit: limit, RateWindow: time.Minute})
 	in := batch(n)
-	in.Pass = activities.PassConcurrent
+	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(200 * time.Millisecond)
 	out := send(t, newActs(testKey, base), in)

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strconv"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
 )
 
@@ -56,7 +56,7 @@ type PassSummary struct {
 	StatusCounts map[string]int `json:"status_counts"`
 	// ErrorKinds counts the failed requests by error kind (timeout,
 	// http_5xx, rate_limited, ..., and not_sent for the requests never
-	// sent; see activities.ErrorKindOf). The counts add up to Failed.
+	// sent; see record.ErrorKindOf). The counts add up to Failed.
 	// Absent when nothing failed.
 	ErrorKinds map[string]int `json:"error_kinds,omitempty"`
 	// RateLimit is the tightest rate limit that the responses' x-ratelimit-*
@@ -124,7 +124,7 @@ type RateLimitWindow struct {
 // Summarize computes a pass's summary. Requests that were never sent count as
 // failed and take no part in the timings. The average latency is over the
 // successful requests. The result does not depend on the order of records.
-func Summarize(records []activities.RequestRecord) PassSummary {
+func Summarize(records []record.Request) PassSummary {
 	s := PassSummary{StatusCounts: map[string]int{}}
 	s.Connections, s.ColdConnections = connectionCounts(records)
 	type event struct {
@@ -169,12 +169,12 @@ func Summarize(records []activities.RequestRecord) PassSummary {
 			if s.ErrorKinds == nil {
 				s.ErrorKinds = map[string]int{}
 			}
-			s.ErrorKinds[activities.ErrorKindOf(r)]++
+			s.ErrorKinds[record.ErrorKindOf(r)]++
 		}
-		if r.SentAt == "" || r.ReceivedAt == "" {
+		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
 			continue
 		}
-		sent, recv := r.Sent().UnixNano(), r.Received().UnixNano()
+		sent, recv := r.SentAt.UnixNano(), r.ReceivedAt.UnixNano()
 		if len(events) == 0 || sent < first {
 			first = sent
 		}
@@ -238,14 +238,14 @@ type rateLimits struct {
 	requestsAt, tokensAt int64 // when the chosen responses arrived
 }
 
-func (l *rateLimits) add(r activities.RequestRecord) {
+func (l *rateLimits) add(r record.Request) {
 	rl := r.RateLimit
 	if rl == nil {
 		return
 	}
 	at := int64(math.MaxInt64) // a response without a time ranks last among equals
-	if r.ReceivedAt != "" {
-		at = r.Received().UnixNano()
+	if !r.ReceivedAt.IsZero() {
+		at = r.ReceivedAt.UnixNano()
 	}
 	if rl.LimitRequests != nil || rl.RemainingRequests != nil || rl.ResetRequests != "" {
 		w := &RateLimitWindow{Remaining: copyInt(rl.RemainingRequests), Limit: copyInt(rl.LimitRequests), Reset: rl.ResetRequests, Index: r.Index}

@@ -9,33 +9,33 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 const eps = 1e-9
 
 var base = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func at(sec float64) string {
-	return base.Add(time.Duration(sec * float64(time.Second))).Format(time.RFC3339Nano)
+func at(sec float64) time.Time {
+	return base.Add(time.Duration(sec * float64(time.Second)))
 }
 
 // sent returns a successful record sent at from and answered at to (seconds
 // after base), with the matching latency.
-func sent(from, to float64) activities.RequestRecord {
-	return activities.RequestRecord{SentAt: at(from), ReceivedAt: at(to), LatencySeconds: to - from, OK: true, HTTPStatus: 200}
+func sent(from, to float64) record.Request {
+	return record.Request{SentAt: at(from), ReceivedAt: at(to), LatencySeconds: to - from, OK: true, HTTPStatus: 200}
 }
 
-func failedAt(from, to float64, status int) activities.RequestRecord {
+func failedAt(from, to float64, status int) record.Request {
 	r := sent(from, to)
 	r.OK, r.HTTPStatus, r.Error = false, status, fmt.Sprintf("HTTP %d", status)
 	return r
 }
 
 // notSent is a record of a request that was never sent.
-func notSent() activities.RequestRecord {
-	return activities.RequestRecord{Error: "not sent: the run's -timeout had passed"}
+func notSent() record.Request {
+	return record.Request{Error: "not sent: the run's -timeout had passed"}
 }
 
 func assertSummary(t *testing.T, want, got analysis.PassSummary) {
@@ -55,63 +55,63 @@ func TestSummarize(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
-		records []activities.RequestRecord
+		records []record.Request
 		want    analysis.PassSummary
 	}{
 		{"no records", nil, analysis.PassSummary{}},
 		{
 			"sequential with gaps",
-			[]activities.RequestRecord{sent(0, 1), sent(1.5, 2.5), sent(3, 4.2)},
+			[]record.Request{sent(0, 1), sent(1.5, 2.5), sent(3, 4.2)},
 			analysis.PassSummary{TotalSeconds: 4.2, Successful: 3, AverageLatencySeconds: 3.2 / 3, StartSpreadSeconds: 3, MaxInFlight: 1, DispatchGapSeconds: 1.0},
 		},
 		{
 			"touching intervals do not overlap",
-			[]activities.RequestRecord{sent(0, 1), sent(1, 2), sent(2, 3)},
+			[]record.Request{sent(0, 1), sent(1, 2), sent(2, 3)},
 			analysis.PassSummary{TotalSeconds: 3, Successful: 3, AverageLatencySeconds: 1, StartSpreadSeconds: 2, MaxInFlight: 1},
 		},
 		{
 			"overlapping intervals",
-			[]activities.RequestRecord{sent(0, 2), sent(0.5, 1), sent(0.7, 3), sent(2.5, 4)},
+			[]record.Request{sent(0, 2), sent(0.5, 1), sent(0.7, 3), sent(2.5, 4)},
 			analysis.PassSummary{TotalSeconds: 4, Successful: 4, AverageLatencySeconds: (2 + 0.5 + 2.3 + 1.5) / 4, StartSpreadSeconds: 2.5, MaxInFlight: 3},
 		},
 		{
 			"all at once",
-			[]activities.RequestRecord{sent(1, 3), sent(1, 2), sent(1, 4)},
+			[]record.Request{sent(1, 3), sent(1, 2), sent(1, 4)},
 			analysis.PassSummary{TotalSeconds: 3, Successful: 3, AverageLatencySeconds: 2, StartSpreadSeconds: 0, MaxInFlight: 3},
 		},
 		{
 			"order does not matter",
-			[]activities.RequestRecord{sent(3, 4.2), sent(0, 1), sent(1.5, 2.5)},
+			[]record.Request{sent(3, 4.2), sent(0, 1), sent(1.5, 2.5)},
 			analysis.PassSummary{TotalSeconds: 4.2, Successful: 3, AverageLatencySeconds: 3.2 / 3, StartSpreadSeconds: 3, MaxInFlight: 1, DispatchGapSeconds: 1.0},
 		},
 		{
 			"failed requests are timed but not averaged",
-			[]activities.RequestRecord{sent(0, 2), failedAt(0.5, 0.6, 500), failedAt(2.5, 2.6, 429)},
+			[]record.Request{sent(0, 2), failedAt(0.5, 0.6, 500), failedAt(2.5, 2.6, 429)},
 			analysis.PassSummary{TotalSeconds: 2.6, Successful: 1, Failed: 2, AverageLatencySeconds: 2, StartSpreadSeconds: 2.5, MaxInFlight: 2, DispatchGapSeconds: 0.5},
 		},
 		{
 			"records without timestamps count as failed and take no part in the timings",
-			[]activities.RequestRecord{notSent(), sent(10, 11), notSent(), sent(12, 13)},
+			[]record.Request{notSent(), sent(10, 11), notSent(), sent(12, 13)},
 			analysis.PassSummary{TotalSeconds: 3, Successful: 2, Failed: 2, AverageLatencySeconds: 1, StartSpreadSeconds: 2, MaxInFlight: 1, DispatchGapSeconds: 1},
 		},
 		{
 			"nothing sent",
-			[]activities.RequestRecord{notSent(), notSent()},
+			[]record.Request{notSent(), notSent()},
 			analysis.PassSummary{Failed: 2},
 		},
 		{
 			"latency comes from the record, not the timestamps",
-			[]activities.RequestRecord{withLatency},
+			[]record.Request{withLatency},
 			analysis.PassSummary{TotalSeconds: 1, Successful: 1, AverageLatencySeconds: 2.5, MaxInFlight: 1},
 		},
 		{
 			"only failures",
-			[]activities.RequestRecord{failedAt(0, 1, 500), failedAt(2, 3, 503)},
+			[]record.Request{failedAt(0, 1, 500), failedAt(2, 3, 503)},
 			analysis.PassSummary{TotalSeconds: 3, Failed: 2, StartSpreadSeconds: 2, MaxInFlight: 1, DispatchGapSeconds: 1},
 		},
 		{
 			"nanosecond timestamps",
-			[]activities.RequestRecord{sent(0, 0.000000001), sent(0.000000001, 0.000000003)},
+			[]record.Request{sent(0, 0.000000001), sent(0.000000001, 0.000000003)},
 			analysis.PassSummary{TotalSeconds: 0.000000003, Successful: 2, AverageLatencySeconds: 0.0000000015, StartSpreadSeconds: 0.000000001, MaxInFlight: 1},
 		},
 	} {
@@ -252,7 +252,7 @@ func TestConclude(t *testing.T) {
 // TestConcludeFromMeasurements runs the three functions together, the way
 // report.Build does.
 func TestConcludeFromMeasurements(t *testing.T) {
-	var seqRecs, concRecs []activities.RequestRecord
+	var seqRecs, concRecs []record.Request
 	for i := range 10 {
 		seqRecs = append(seqRecs, sent(float64(i)*2.1, float64(i)*2.1+2))
 		concRecs = append(concRecs, sent(30, 32))
@@ -272,23 +272,23 @@ func TestConcludeFromMeasurements(t *testing.T) {
 // and a pass without failures has none.
 func TestSummarizeErrorKinds(t *testing.T) {
 	stalled := failedAt(0, 1, 200)
-	stalled.ErrorKind = activities.ErrorKindStreamStalled
+	stalled.ErrorKind = record.ErrorKindStreamStalled
 	timedOut := failedAt(0, 2, 0)
-	timedOut.ErrorKind = activities.ErrorKindTimeout
-	s := analysis.Summarize([]activities.RequestRecord{
+	timedOut.ErrorKind = record.ErrorKindTimeout
+	s := analysis.Summarize([]record.Request{
 		sent(0, 1), stalled, timedOut, failedAt(0, 1, 503), failedAt(1, 2, 500), failedAt(0, 1, 429), notSent(),
 	})
 	assert.Equal(t, map[string]int{
-		activities.ErrorKindStreamStalled: 1,
-		activities.ErrorKindTimeout:       1,
-		activities.ErrorKindHTTP5xx:       2,
-		activities.ErrorKindRateLimited:   1,
-		activities.ErrorKindNotSent:       1,
+		record.ErrorKindStreamStalled: 1,
+		record.ErrorKindTimeout:       1,
+		record.ErrorKindHTTP5xx:       2,
+		record.ErrorKindRateLimited:   1,
+		record.ErrorKindNotSent:       1,
 	}, s.ErrorKinds)
 	total := 0
 	for _, n := range s.ErrorKinds {
 		total += n
 	}
 	assert.Equal(t, s.Failed, total)
-	assert.Nil(t, analysis.Summarize([]activities.RequestRecord{sent(0, 1)}).ErrorKinds)
+	assert.Nil(t, analysis.Summarize([]record.Request{sent(0, 1)}).ErrorKinds)
 }

@@ -3,7 +3,7 @@ package analysis
 import (
 	"fmt"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 )
 
 // MaxCleanSpreadFraction is the share of a pass's mean latency above which
@@ -14,7 +14,7 @@ const MaxCleanSpreadFraction = 0.1
 // how many records went out on a cold connection (connection_warm false:
 // the request connected or shook hands when it was sent). Records made
 // before connections were measured count in neither.
-func connectionCounts(records []activities.RequestRecord) (conns, cold int) {
+func connectionCounts(records []record.Request) (conns, cold int) {
 	seen := map[string]bool{}
 	for _, r := range records {
 		if r.Connection != "" && !seen[r.Connection] {

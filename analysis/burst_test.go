@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 func TestConnectionCounts(t *testing.T) {
 	warm, cold := true, false
-	recs := []activities.RequestRecord{
+	recs := []record.Request{
 		{Index: 0, Connection: "127.0.0.1:1", ConnectionWarm: &warm},
 		{Index: 1, Connection: "127.0.0.1:1", ConnectionWarm: &warm},
 		{Index: 2, Connection: "127.0.0.1:2", ConnectionWarm: &cold},

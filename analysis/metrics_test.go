@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
 )
 
@@ -18,20 +18,20 @@ func f64(v float64) *float64 { return &v }
 func intp(v int) *int        { return &v }
 
 // streamed is a successful streamed record with TTFT, TPOT and chunk gaps.
-func streamed(from, to, ttft, tpot float64, gaps ...float64) activities.RequestRecord {
+func streamed(from, to, ttft, tpot float64, gaps ...float64) record.Request {
 	r := sent(from, to)
 	r.Stream, r.TTFTSeconds, r.TPOTSeconds, r.ChunkGapsSeconds = true, f64(ttft), f64(tpot), gaps
 	return r
 }
 
 // reversed returns the records in the opposite order.
-func reversed(recs []activities.RequestRecord) []activities.RequestRecord {
+func reversed(recs []record.Request) []record.Request {
 	out := slices.Clone(recs)
 	slices.Reverse(out)
 	return out
 }
 
-func withIndex(r activities.RequestRecord, i int) activities.RequestRecord {
+func withIndex(r record.Request, i int) record.Request {
 	r.Index = i
 	return r
 }
@@ -56,7 +56,7 @@ func sortedKeys(m map[string]any) []string {
 }
 
 func TestSummarizeLatencyPercentiles(t *testing.T) {
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for i := 100; i >= 1; i-- { // latencies 100..1, out of order
 		recs = append(recs, sent(0, float64(i)))
 	}
@@ -75,18 +75,18 @@ func TestSummarizeLatencyPercentiles(t *testing.T) {
 	assert.InDelta(t, 29.011491975882016, s.Latency.Stddev, eps)
 
 	t.Run("one request", func(t *testing.T) {
-		s := analysis.Summarize([]activities.RequestRecord{sent(0, 1.5)})
+		s := analysis.Summarize([]record.Request{sent(0, 1.5)})
 		assert.Equal(t, &stats.Summary{Mean: 1.5, Min: 1.5, Max: 1.5, P50: 1.5, P90: 1.5, P95: 1.5, P99: 1.5, N: 1}, s.Latency)
 	})
 	t.Run("two requests", func(t *testing.T) {
-		s := analysis.Summarize([]activities.RequestRecord{sent(0, 1), sent(0, 3)})
+		s := analysis.Summarize([]record.Request{sent(0, 1), sent(0, 3)})
 		require.NotNil(t, s.Latency)
 		assert.InDelta(t, 2, s.Latency.P50, eps)
 		assert.InDelta(t, 2.8, s.Latency.P90, eps)
 		assert.InDelta(t, 1.4142135623730951, s.Latency.Stddev, eps)
 	})
 	t.Run("no successful request", func(t *testing.T) {
-		s := analysis.Summarize([]activities.RequestRecord{failedAt(0, 1, 500)})
+		s := analysis.Summarize([]record.Request{failedAt(0, 1, 500)})
 		assert.Nil(t, s.Latency)
 	})
 }
@@ -99,7 +99,7 @@ func TestSummarizeStreamingFigures(t *testing.T) {
 	oneToken := sent(0, 0.4) // streamed, a single output token: TTFT but no TPOT, no gap
 	oneToken.Stream, oneToken.TTFTSeconds = true, f64(0.4)
 
-	s := analysis.Summarize([]activities.RequestRecord{
+	s := analysis.Summarize([]record.Request{
 		streamed(0, 2, 0.5, 0.02, 0.1, 0.2),
 		streamed(0, 3, 0.3, 0.04, 0.3),
 		brokenStream, plainWithGaps, oneToken,
@@ -131,11 +131,11 @@ func TestSummarizeStreamingFigures(t *testing.T) {
 func TestSummarizeWithoutStreamingData(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		records []activities.RequestRecord
+		records []record.Request
 	}{
 		{"no records", nil},
-		{"plain requests", []activities.RequestRecord{sent(0, 1), failedAt(1, 2, 429)}},
-		{"streamed without chunks", []activities.RequestRecord{func() activities.RequestRecord {
+		{"plain requests", []record.Request{sent(0, 1), failedAt(1, 2, 429)}},
+		{"streamed without chunks", []record.Request{func() record.Request {
 			r := failedAt(0, 1, 503)
 			r.Stream = true
 			return r
@@ -160,7 +160,7 @@ func TestSummarizeWithoutStreamingData(t *testing.T) {
 			assert.IsType(t, map[string]any{}, m["status_counts"])
 		})
 	}
-	assert.False(t, analysis.Summarize([]activities.RequestRecord{sent(0, 1)}).Stream)
+	assert.False(t, analysis.Summarize([]record.Request{sent(0, 1)}).Stream)
 	assert.Nil(t, analysis.Summarize(nil).Latency)
 }
 
@@ -170,19 +170,19 @@ func TestSummarizeOutputTokensPerSecond(t *testing.T) {
 	a.OutputTokensPerSecond, b.OutputTokensPerSecond = 50, 50.0/3
 	failed := failedAt(3, 5, 500)
 	failed.CompletionTokens = 1000 // a failed request's tokens do not count
-	s := analysis.Summarize([]activities.RequestRecord{a, b, failed})
+	s := analysis.Summarize([]record.Request{a, b, failed})
 	assert.InDelta(t, 5, s.TotalSeconds, eps)
 	assert.InDelta(t, 150.0/5, s.OutputTokensPerSecond, eps, "total tokens over the pass's wall time, not a mean of the per-request rates")
 
 	assert.Zero(t, analysis.Summarize(nil).OutputTokensPerSecond)
 	zero := sent(1, 1) // no wall time: no rate rather than +Inf
 	zero.CompletionTokens = 10
-	assert.Zero(t, analysis.Summarize([]activities.RequestRecord{zero}).OutputTokensPerSecond)
+	assert.Zero(t, analysis.Summarize([]record.Request{zero}).OutputTokensPerSecond)
 }
 
 func TestSummarizeStatusCounts(t *testing.T) {
 	timeout := failedAt(0, 120, 0)
-	recs := []activities.RequestRecord{
+	recs := []record.Request{
 		sent(0, 1), sent(0, 2), failedAt(0, 0.1, 429), failedAt(0, 0.2, 429), failedAt(0, 0.3, 503),
 		timeout, notSent(),
 	}
@@ -197,22 +197,22 @@ func TestSummarizeStatusCounts(t *testing.T) {
 }
 
 // limited is a record at index i, answered at to, with the given headers.
-func limited(i int, to float64, rl activities.RateLimit) activities.RequestRecord {
+func limited(i int, to float64, rl record.RateLimit) record.Request {
 	r := withIndex(sent(0, to), i)
 	r.RateLimit = &rl
 	return r
 }
 
 func TestSummarizeRateLimit(t *testing.T) {
-	recs := []activities.RequestRecord{
-		limited(0, 1, activities.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(499), ResetRequests: "120ms",
+	recs := []record.Request{
+		limited(0, 1, record.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(499), ResetRequests: "120ms",
 			LimitTokens: intp(200000), RemainingTokens: intp(150), ResetTokens: "9s"}),
-		limited(1, 2, activities.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(3), ResetRequests: "7.2s",
+		limited(1, 2, record.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(3), ResetRequests: "7.2s",
 			LimitTokens: intp(200000), RemainingTokens: intp(199000), ResetTokens: "1ms"}),
 		// Same remaining requests as index 1, received later: index 1 stays.
-		limited(2, 3, activities.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(3), ResetRequests: "99s"}),
+		limited(2, 3, record.RateLimit{LimitRequests: intp(500), RemainingRequests: intp(3), ResetRequests: "99s"}),
 		// Only a limit, no remaining count: ranks after every remaining count.
-		limited(3, 4, activities.RateLimit{LimitTokens: intp(10)}),
+		limited(3, 4, record.RateLimit{LimitTokens: intp(10)}),
 		withIndex(sent(0, 5), 4), // no headers
 	}
 	want := &analysis.RateLimitSummary{
@@ -225,26 +225,26 @@ func TestSummarizeRateLimit(t *testing.T) {
 	t.Run("a 429 with remaining 0 wins", func(t *testing.T) {
 		r := failedAt(0, 0.5, 429)
 		r.Index = 9
-		r.RateLimit = &activities.RateLimit{RemainingRequests: intp(0), ResetRequests: "2s"}
+		r.RateLimit = &record.RateLimit{RemainingRequests: intp(0), ResetRequests: "2s"}
 		s := analysis.Summarize(append(slices.Clone(recs), r))
 		require.NotNil(t, s.RateLimit)
 		assert.Equal(t, &analysis.RateLimitWindow{Remaining: intp(0), Reset: "2s", Index: 9}, s.RateLimit.Requests)
 		assert.Equal(t, want.Tokens, s.RateLimit.Tokens)
 	})
 	t.Run("ties go to the earlier response, then the lower index", func(t *testing.T) {
-		same := activities.RateLimit{RemainingTokens: intp(7)}
-		s := analysis.Summarize([]activities.RequestRecord{limited(5, 3, same), limited(8, 2, same), limited(6, 2, same)})
+		same := record.RateLimit{RemainingTokens: intp(7)}
+		s := analysis.Summarize([]record.Request{limited(5, 3, same), limited(8, 2, same), limited(6, 2, same)})
 		require.NotNil(t, s.RateLimit)
 		assert.Equal(t, 6, s.RateLimit.Tokens.Index)
 		assert.Nil(t, s.RateLimit.Requests, "no response spoke of the request limit")
 	})
 	t.Run("only limits", func(t *testing.T) {
-		s := analysis.Summarize([]activities.RequestRecord{limited(0, 1, activities.RateLimit{LimitTokens: intp(10)})})
+		s := analysis.Summarize([]record.Request{limited(0, 1, record.RateLimit{LimitTokens: intp(10)})})
 		require.NotNil(t, s.RateLimit)
 		assert.Equal(t, &analysis.RateLimitWindow{Limit: intp(10)}, s.RateLimit.Tokens)
 	})
 	t.Run("empty headers count as none", func(t *testing.T) {
-		s := analysis.Summarize([]activities.RequestRecord{limited(0, 1, activities.RateLimit{})})
+		s := analysis.Summarize([]record.Request{limited(0, 1, record.RateLimit{})})
 		assert.Nil(t, s.RateLimit)
 	})
 	t.Run("json", func(t *testing.T) {
@@ -266,7 +266,7 @@ func TestSummarizeRateLimit(t *testing.T) {
 }
 
 func TestSummarizeRetryAfter(t *testing.T) {
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for _, ra := range []float64{1, 20.5, 5} {
 		r := failedAt(0, 1, 429)
 		r.RetryAfterSeconds = f64(ra)
@@ -280,7 +280,7 @@ func TestSummarizeRetryAfter(t *testing.T) {
 
 	zero := failedAt(0, 1, 503)
 	zero.RetryAfterSeconds = f64(0)
-	s = analysis.Summarize([]activities.RequestRecord{zero})
+	s = analysis.Summarize([]record.Request{zero})
 	require.NotNil(t, s.RetryAfterMaxSeconds, "Retry-After: 0 was seen")
 	assert.Zero(t, *s.RetryAfterMaxSeconds)
 	assert.Contains(t, jsonOf(t, s), "retry_after_max_seconds")
@@ -289,17 +289,17 @@ func TestSummarizeRetryAfter(t *testing.T) {
 func TestSummarizeStreamFlag(t *testing.T) {
 	r := failedAt(0, 1, 429)
 	r.Stream = true
-	assert.True(t, analysis.Summarize([]activities.RequestRecord{r, sent(0, 1)}).Stream, "any streamed record, even a failed one")
-	assert.False(t, analysis.Summarize([]activities.RequestRecord{sent(0, 1), sent(1, 2)}).Stream)
+	assert.True(t, analysis.Summarize([]record.Request{r, sent(0, 1)}).Stream, "any streamed record, even a failed one")
+	assert.False(t, analysis.Summarize([]record.Request{sent(0, 1), sent(1, 2)}).Stream)
 }
 
 // TestPassSummaryJSON pins the names of a pass's figures and of the stats
 // objects inside.
 func TestPassSummaryJSON(t *testing.T) {
 	r := streamed(0, 2, 0.5, 0.02, 0.1, 0.2)
-	r.RateLimit = &activities.RateLimit{RemainingRequests: intp(1)}
+	r.RateLimit = &record.RateLimit{RemainingRequests: intp(1)}
 	r.RetryAfterSeconds = f64(3)
-	m := jsonOf(t, analysis.Summarize([]activities.RequestRecord{r}))
+	m := jsonOf(t, analysis.Summarize([]record.Request{r}))
 	assert.Equal(t, []string{"average_latency_seconds", "cold_connections", "connections", "dispatch_gap_seconds", "failed", "itl", "latency",
 		"max_in_flight", "observed_server_concurrency", "output_tokens_per_second", "rate_limit", "retry_after_max_seconds", "start_spread_seconds",
 		"status_counts", "stream", "successful", "total_seconds", "tpot", "ttft"}, sortedKeys(m))
@@ -315,11 +315,11 @@ func TestPassSummaryJSON(t *testing.T) {
 // order, the report in index order; they must agree.
 func TestSummarizeOrderIndependent(t *testing.T) {
 	a := streamed(0, 2, 0.5, 0.02, 0.1, 0.2)
-	a.RateLimit = &activities.RateLimit{RemainingTokens: intp(5)}
+	a.RateLimit = &record.RateLimit{RemainingTokens: intp(5)}
 	b := withIndex(streamed(1, 3, 0.3, 0.01, 0.4), 1)
-	b.RateLimit = &activities.RateLimit{RemainingTokens: intp(5)}
+	b.RateLimit = &record.RateLimit{RemainingTokens: intp(5)}
 	c := withIndex(failedAt(2, 2.5, 429), 2)
 	c.RetryAfterSeconds = f64(2)
-	recs := []activities.RequestRecord{a, b, c}
+	recs := []record.Request{a, b, c}
 	assert.Equal(t, analysis.Summarize(recs), analysis.Summarize(reversed(recs)))
 }

@@ -5,7 +5,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
 )
 
@@ -89,13 +89,13 @@ type Interval struct {
 // positive time), ordered by start then index. The last chunk's arrival is
 // the first's plus the chunk gaps, so it is exact to the nanosecond the
 // record keeps.
-func GenerationIntervals(records []activities.RequestRecord) []Interval {
+func GenerationIntervals(records []record.Request) []Interval {
 	var out []Interval
 	for _, r := range records {
-		if !r.OK || !r.Stream || r.TTFTSeconds == nil || len(r.ChunkGapsSeconds) == 0 || r.SentAt == "" {
+		if !r.OK || !r.Stream || r.TTFTSeconds == nil || len(r.ChunkGapsSeconds) == 0 || r.SentAt.IsZero() {
 			continue
 		}
-		start := r.Sent().Add(seconds(*r.TTFTSeconds))
+		start := r.SentAt.Add(seconds(*r.TTFTSeconds))
 		var gen float64
 		for _, g := range r.ChunkGapsSeconds {
 			gen += g
@@ -205,7 +205,7 @@ func sustainedMax(segs []segment, minDur int64) int {
 
 // Observe computes a pass's observed server concurrency from its records.
 // It returns nil when no request of the pass was streamed.
-func Observe(records []activities.RequestRecord) *ObservedConcurrency {
+func Observe(records []record.Request) *ObservedConcurrency {
 	o := &ObservedConcurrency{}
 	streamed := false
 	var gaps []float64
@@ -217,10 +217,10 @@ func Observe(records []activities.RequestRecord) *ObservedConcurrency {
 			o.Streamed++
 			gaps = append(gaps, r.ChunkGapsSeconds...)
 		}
-		if r.SentAt == "" || r.ReceivedAt == "" {
+		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
 			continue
 		}
-		s, e := r.Sent().UnixNano(), r.Received().UnixNano()
+		s, e := r.SentAt.UnixNano(), r.ReceivedAt.UnixNano()
 		if !haveSpan || s < first {
 			first = s
 		}

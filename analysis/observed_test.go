@@ -7,14 +7,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // gen returns a successful streamed record sent at from whose first content
 // chunk arrives at start and whose chunks then come every gap seconds, n
 // chunks in all; the response ends 10 ms after the last chunk.
-func gen(index int, from, start float64, n int, gap float64) activities.RequestRecord {
+func gen(index int, from, start float64, n int, gap float64) record.Request {
 	gaps := make([]float64, max(n-1, 0))
 	for i := range gaps {
 		gaps[i] = gap
@@ -28,8 +28,8 @@ func gen(index int, from, start float64, n int, gap float64) activities.RequestR
 // serial: each request generates 1 s, the next starts 0.1 s after the last
 // chunk of the one before; all were sent at 0 (the concurrent pass of a
 // server that serves one at a time).
-func serial(n int) []activities.RequestRecord {
-	var recs []activities.RequestRecord
+func serial(n int) []record.Request {
+	var recs []record.Request
 	for i := range n {
 		start := 0.1 + float64(i)*1.1
 		recs = append(recs, gen(i, 0, start, 51, 0.02))
@@ -55,7 +55,7 @@ func TestObserveSerial(t *testing.T) {
 }
 
 func TestObserveAllAtOnce(t *testing.T) {
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for i := range 8 {
 		recs = append(recs, gen(i, 0, 0.3+0.001*float64(i), 101, 0.02))
 	}
@@ -68,7 +68,7 @@ func TestObserveAllAtOnce(t *testing.T) {
 
 // A server capped at 3: nine requests in three waves of three.
 func TestObserveCapped(t *testing.T) {
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for i := range 9 {
 		wave := float64(i / 3)
 		recs = append(recs, gen(i, 0, 0.1+wave*1.2+0.001*float64(i%3), 51, 0.02))
@@ -97,14 +97,14 @@ func TestObserveResolution(t *testing.T) {
 func TestObserveTouching(t *testing.T) {
 	a := gen(0, 0, 1, 11, 0.1) // 1 s .. 2 s
 	b := gen(1, 0, 2, 11, 0.1) // 2 s .. 3 s
-	o := analysis.Observe([]activities.RequestRecord{a, b})
+	o := analysis.Observe([]record.Request{a, b})
 	assert.Equal(t, 1, o.Max)
 	assert.InDelta(t, 1, o.Mean, 1e-6)
 }
 
 // The time-weighted median: level 0 for 1 s, 1 for 1 s, 3 for 2 s.
 func TestObserveMedianAndMean(t *testing.T) {
-	recs := []activities.RequestRecord{
+	recs := []record.Request{
 		gen(0, 0, 0, 11, 0.1),  // 0..1
 		gen(1, 0, 2, 21, 0.1),  // 2..4
 		gen(2, 0, 2, 21, 0.1),  // 2..4
@@ -122,28 +122,28 @@ func TestObserveMedianAndMean(t *testing.T) {
 }
 
 func TestObserveUnavailable(t *testing.T) {
-	one := func(i int) activities.RequestRecord { return gen(i, 0, 1, 1, 0) } // a single content chunk
+	one := func(i int) record.Request { return gen(i, 0, 1, 1, 0) } // a single content chunk
 	for _, tc := range []struct {
 		name   string
-		recs   []activities.RequestRecord
+		recs   []record.Request
 		reason string
 	}{
-		{"single-chunk answers", []activities.RequestRecord{one(0), one(1), one(2)}, "only 0 of 3"},
-		{"one interval", []activities.RequestRecord{gen(0, 0, 0.1, 11, 0.1)}, "at least two"},
-		{"too few intervals", []activities.RequestRecord{gen(0, 0, 0.1, 11, 0.1), gen(1, 0, 0.1, 11, 0.1), one(2), one(3)}, "could hide an overlap"},
-		{"buffered stream", func() []activities.RequestRecord {
+		{"single-chunk answers", []record.Request{one(0), one(1), one(2)}, "only 0 of 3"},
+		{"one interval", []record.Request{gen(0, 0, 0.1, 11, 0.1)}, "at least two"},
+		{"too few intervals", []record.Request{gen(0, 0, 0.1, 11, 0.1), gen(1, 0, 0.1, 11, 0.1), one(2), one(3)}, "could hide an overlap"},
+		{"buffered stream", func() []record.Request {
 			// a concurrent server behind a buffering proxy: each response's
 			// 50 chunks arrive within 50 µs, at the end of its 2 s
-			var recs []activities.RequestRecord
+			var recs []record.Request
 			for i := range 5 {
 				recs = append(recs, gen(i, 0, 2+0.1*float64(i), 50, 1e-6))
 			}
 			return recs
 		}(), "buffers its stream"},
-		{"every streamed request failed", func() []activities.RequestRecord {
+		{"every streamed request failed", func() []record.Request {
 			r := gen(0, 0, 1, 11, 0.1)
 			r.OK = false
-			return []activities.RequestRecord{r}
+			return []record.Request{r}
 		}(), "no streamed request succeeded"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -164,8 +164,8 @@ func TestObserveFailuresAndNoStream(t *testing.T) {
 	o := analysis.Observe(append(recs, bad))
 	assert.Equal(t, 1, o.Max)
 	assert.Equal(t, 5, o.Intervals)
-	assert.Nil(t, analysis.Observe([]activities.RequestRecord{sent(0, 1), sent(0, 1)}))
-	assert.Nil(t, analysis.Summarize([]activities.RequestRecord{sent(0, 1)}).ObservedServerConcurrency)
+	assert.Nil(t, analysis.Observe([]record.Request{sent(0, 1), sent(0, 1)}))
+	assert.Nil(t, analysis.Summarize([]record.Request{sent(0, 1)}).ObservedServerConcurrency)
 	s := analysis.Summarize(serial(3))
 	require.NotNil(t, s.ObservedServerConcurrency)
 	assert.Equal(t, 1, s.ObservedServerConcurrency.Max)
@@ -259,7 +259,7 @@ func TestImpossibleSpeedupNetOfDispatchGaps(t *testing.T) {
 // Few, large chunks: the resolution stays a tenth of an interval, so that
 // requests generating together but started a little apart still overlap.
 func TestObserveCoarseChunks(t *testing.T) {
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for i := range 4 {
 		recs = append(recs, gen(i, 0, 0.5+0.3*float64(i), 3, 0.5)) // 1 s each, in two gaps, started 0.3 s apart
 	}

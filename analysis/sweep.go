@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 )
 
 // SweepLevel is one concurrency level of a sweep: a concurrent pass of N
@@ -26,7 +26,7 @@ const KneeGrowth = 0.10
 
 // Level computes a sweep level's figures from its pass: requests/s are the
 // successful requests over the pass's total time.
-func Level(concurrency int, recs []activities.RequestRecord) SweepLevel {
+func Level(concurrency int, recs []record.Request) SweepLevel {
 	return LevelOf(concurrency, Summarize(recs))
 }
 

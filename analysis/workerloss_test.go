@@ -5,8 +5,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // TestWorkerLossMakesTheVerdictInconclusive: a concurrent pass that a lost
@@ -14,7 +14,7 @@ import (
 // of Temporal's recovery time. The summary counts the late requests and
 // those sent twice, and the verdict refuses to judge.
 func TestWorkerLossMakesTheVerdictInconclusive(t *testing.T) {
-	var seqRecs, concRecs []activities.RequestRecord
+	var seqRecs, concRecs []record.Request
 	for i := range 6 {
 		seqRecs = append(seqRecs, sent(float64(i)*2.1, float64(i)*2.1+2))
 		r := sent(30, 32)

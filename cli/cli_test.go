@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -236,18 +236,18 @@ func TestDefaultWorkflowID(t *testing.T) {
 	}
 }
 
-// record is a completed request of pass, sent at start+i s.
-func record(pass string, i int, start time.Time, latency time.Duration) activities.RequestRecord {
+// fakeRecord is a completed request of pass, sent at start+i s.
+func fakeRecord(pass string, i int, start time.Time, latency time.Duration) record.Request {
 	sent := start.Add(time.Duration(i) * time.Second)
-	if pass == activities.PassConcurrent {
+	if pass == record.PassConcurrent {
 		sent = start
 	}
-	return activities.RequestRecord{
+	return record.Request{
 		Index:          i,
 		Pass:           pass,
 		Prompt:         "p",
-		SentAt:         sent.UTC().Format(time.RFC3339Nano),
-		ReceivedAt:     sent.Add(latency).UTC().Format(time.RFC3339Nano),
+		SentAt:         sent,
+		ReceivedAt:     sent.Add(latency),
 		LatencySeconds: latency.Seconds(),
 		OK:             true,
 		HTTPStatus:     200,
@@ -269,13 +269,13 @@ func countLines(s, prefix string) int {
 func TestDisplayPrintsEachItemOnce(t *testing.T) {
 	const n = 3
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range n {
-		seq = append(seq, record(activities.PassSequential, i, start, 900*time.Millisecond))
-		conc = append(conc, record(activities.PassConcurrent, i, start.Add(time.Minute), time.Second+time.Duration(i)*time.Millisecond))
+		seq = append(seq, fakeRecord(record.PassSequential, i, start, 900*time.Millisecond))
+		conc = append(conc, fakeRecord(record.PassConcurrent, i, start.Add(time.Minute), time.Second+time.Duration(i)*time.Millisecond))
 	}
 	in := workflows.RunInput{Requests: n, Model: "sim-model", MaxTokens: 10, Concurrency: n, Passes: workflows.PassesBoth, PromptsSource: "built-in list"}.WithDefaults()
-	ep := activities.Endpoint{BaseURL: "http://127.0.0.1:9/v1"}
+	ep := record.Endpoint{BaseURL: "http://127.0.0.1:9/v1"}
 	seqSummary := analysis.Summarize(seq)
 
 	var buf bytes.Buffer
@@ -303,8 +303,8 @@ func TestDisplayPrintsEachItemOnce(t *testing.T) {
 		Endpoint:   ep,
 		StartedAt:  start,
 		FinishedAt: start.Add(2 * time.Minute),
-		Sequential: &workflows.PassResult{Pass: activities.PassSequential, Records: seq},
-		Concurrent: &workflows.PassResult{Pass: activities.PassConcurrent, FireAt: start.Add(time.Minute), Records: conc},
+		Sequential: &workflows.PassResult{Pass: record.PassSequential, Records: seq},
+		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(time.Minute), Records: conc},
 	})
 	d.config(doc.Config)
 	d.result(doc)
@@ -348,14 +348,14 @@ func TestDisplayPrintsEachItemOnce(t *testing.T) {
 func TestDisplayResultOnly(t *testing.T) {
 	// Attaching to a run that has already ended: no progress at all.
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	var seq []activities.RequestRecord
+	var seq []record.Request
 	for i := range 4 {
-		seq = append(seq, record(activities.PassSequential, i, start, time.Second))
+		seq = append(seq, fakeRecord(record.PassSequential, i, start, time.Second))
 	}
 	in := workflows.RunInput{Requests: 4, Model: "m", MaxTokens: 10, Concurrency: 4, Passes: workflows.PassesSequential}.WithDefaults()
 	doc := report.Build("wf", "run", workflows.RunResult{
 		Config: in, StartedAt: start, FinishedAt: start.Add(time.Minute),
-		Sequential: &workflows.PassResult{Pass: activities.PassSequential, Records: seq},
+		Sequential: &workflows.PassResult{Pass: record.PassSequential, Records: seq},
 	})
 	var buf bytes.Buffer
 	d := newDisplay(report.Text{W: &buf}, false)

@@ -10,13 +10,13 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
 
-var passOrder = []string{activities.PassSequential, activities.PassConcurrent}
+var passOrder = []string{record.PassSequential, record.PassConcurrent}
 
 // display prints a run's progress exactly once per item, whether the items
 // come from live progress queries or from the finished result (as when
@@ -164,8 +164,8 @@ func (d *display) progress(p workflows.Progress, c report.Config) {
 		d.rerunOf = p.Config.RerunOf
 	}
 	passes := map[string]workflows.PassProgress{
-		activities.PassSequential: p.Sequential,
-		activities.PassConcurrent: p.Concurrent,
+		record.PassSequential: p.Sequential,
+		record.PassConcurrent: p.Concurrent,
 	}
 	order := append([]string(nil), passOrder...)
 	for _, sp := range p.Sweep {
@@ -212,8 +212,8 @@ func (d *display) result(doc report.Document) {
 		}
 		pass := names[i]
 		d.header(pass, doc.Config)
-		recs := append([]activities.RequestRecord(nil), p.Requests...)
-		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
+		recs := append([]record.Request(nil), p.Requests...)
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].ReceivedAt.Before(recs[j].ReceivedAt) })
 		for _, r := range recs {
 			for _, a := range r.Attempts[:max(len(r.Attempts)-1, 0)] {
 				d.request(workflows.ProgressEvent{Pass: r.Pass, Index: r.Index, OK: a.HTTPStatus == 200 && a.Error == "",
@@ -270,8 +270,8 @@ func (d *display) resent(own report.Document) {
 			continue
 		}
 		d.header(passOrder[i], own.Config)
-		recs := append([]activities.RequestRecord(nil), p.Requests...)
-		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Received().Before(recs[j].Received()) })
+		recs := append([]record.Request(nil), p.Requests...)
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].ReceivedAt.Before(recs[j].ReceivedAt) })
 		for _, r := range recs {
 			d.request(workflows.EventOf(r), own.Config)
 		}

@@ -243,7 +243,7 @@ func TestWorkerKilledMidBatch(t *testing.T) {
 	d, recs := readCrashDoc(t, out, 6)
 	for _, kept := range hb.Records {
 		r := recs[kept.Index]
-		if r.ActivityAttempt != 1 || r.Resent || r.SentAt != kept.SentAt {
+		if r.ActivityAttempt != 1 || r.Resent || r.SentAt != kept.SentAt.Format(time.RFC3339Nano) {
 			t.Errorf("request %d, answered before the kill: activity_attempt %d, resent %v, sent_at %s; want the heartbeated record (attempt 1, sent_at %s), not a resend",
 				kept.Index, r.ActivityAttempt, r.Resent, r.SentAt, kept.SentAt)
 		}

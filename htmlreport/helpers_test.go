@@ -13,22 +13,22 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func ts(sec float64) string {
-	return start.Add(time.Duration(sec * float64(time.Second))).Format(time.RFC3339Nano)
+func ts(sec float64) time.Time {
+	return start.Add(time.Duration(sec * float64(time.Second)))
 }
 
 // rec is a successful request of pass sent at from and answered at to
 // (seconds after start).
-func rec(pass string, index int, from, to float64) activities.RequestRecord {
-	return activities.RequestRecord{
+func rec(pass string, index int, from, to float64) record.Request {
+	return record.Request{
 		Index: index, Pass: pass, Prompt: "prompt " + strconv.Itoa(index), SentAt: ts(from), ReceivedAt: ts(to),
 		LatencySeconds: to - from, OK: true, HTTPStatus: 200, Attempt: 1,
 		PromptTokens: 12, CompletionTokens: 34, Model: "test-model", Response: "an answer",
@@ -36,39 +36,39 @@ func rec(pass string, index int, from, to float64) activities.RequestRecord {
 }
 
 // failed makes r a failure with the given status and error.
-func failed(r activities.RequestRecord, status int, msg string) activities.RequestRecord {
+func failed(r record.Request, status int, msg string) record.Request {
 	r.OK, r.HTTPStatus, r.Error, r.CompletionTokens, r.Response = false, status, msg, 0, ""
 	return r
 }
 
 // notSent is a request that was never sent (the run's timeout had passed).
-func notSent(pass string, index int) activities.RequestRecord {
-	return activities.RequestRecord{Index: index, Pass: pass, Prompt: "never sent", Error: "not sent: the run's timeout passed"}
+func notSent(pass string, index int) record.Request {
+	return record.Request{Index: index, Pass: pass, Prompt: "never sent", Error: "not sent: the run's timeout passed"}
 }
 
-func withTTFT(r activities.RequestRecord, ttft float64) activities.RequestRecord {
+func withTTFT(r record.Request, ttft float64) record.Request {
 	r.Stream = true
 	r.TTFTSeconds = &ttft
 	return r
 }
 
 // build makes the document of a run with these records, as the starter does.
-func build(seq, conc []activities.RequestRecord) report.Document {
+func build(seq, conc []record.Request) report.Document {
 	n := max(len(seq), len(conc))
 	res := workflows.RunResult{
 		Config: workflows.RunInput{
 			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: workflows.PassesBoth,
 			PromptsSource: "built-in list", RequestTimeout: 2 * time.Minute, Timeout: 30 * time.Minute, MaxShards: 50,
 		},
-		Endpoint:   activities.Endpoint{BaseURL: "https://api.openai.com/v1", Label: "test endpoint"},
+		Endpoint:   record.Endpoint{BaseURL: "https://api.openai.com/v1", Label: "test endpoint"},
 		StartedAt:  start,
 		FinishedAt: start.Add(time.Hour),
 	}
 	if seq != nil {
-		res.Sequential = &workflows.PassResult{Pass: activities.PassSequential, Shards: len(seq), Records: seq}
+		res.Sequential = &workflows.PassResult{Pass: record.PassSequential, Shards: len(seq), Records: seq}
 	}
 	if conc != nil {
-		res.Concurrent = &workflows.PassResult{Pass: activities.PassConcurrent, Shards: len(conc), Records: conc}
+		res.Concurrent = &workflows.PassResult{Pass: record.PassConcurrent, Shards: len(conc), Records: conc}
 	}
 	return report.Build("wf-id", "run-id", res)
 }
@@ -76,13 +76,13 @@ func build(seq, conc []activities.RequestRecord) report.Document {
 // staircase is n sequential requests of 2 to 3 s one after another, then n
 // concurrent ones sent together: an endpoint that serves them concurrently.
 func staircase(n int) report.Document {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	at := 0.0
 	for i := range n {
 		lat := 2 + float64(i%7)/7
-		seq = append(seq, rec(activities.PassSequential, i, at, at+lat))
+		seq = append(seq, rec(record.PassSequential, i, at, at+lat))
 		at += lat + 0.02
-		conc = append(conc, rec(activities.PassConcurrent, i, 100+float64(i)*1e-4, 100+lat))
+		conc = append(conc, rec(record.PassConcurrent, i, 100+float64(i)*1e-4, 100+lat))
 	}
 	return build(seq, conc)
 }

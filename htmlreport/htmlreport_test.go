@@ -13,20 +13,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 )
 
-const seqP, concP = activities.PassSequential, activities.PassConcurrent
+const seqP, concP = record.PassSequential, record.PassConcurrent
 
 // mixed is a run with failures, requests never sent and streamed requests:
 // sequential indexes 0-7 sent (3 failed with a 429, 5 streamed), 8 not sent;
 // concurrent 0-9 sent (2 failed with a 500, 7 without any response), 10
 // and 11 not sent, 1 and 4 streamed.
 func mixed() report.Document {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range 8 {
 		r := rec(seqP, i, float64(i)*2.5, float64(i)*2.5+2.4)
 		switch i {
@@ -123,7 +123,7 @@ func TestFailedBarTooltip(t *testing.T) {
 // its kind.
 func TestFailuresByKind(t *testing.T) {
 	d := mixed()
-	d.Concurrent.Requests[7].ErrorKind = activities.ErrorKindConnectionDropped
+	d.Concurrent.Requests[7].ErrorKind = record.ErrorKindConnectionDropped
 	d.Concurrent.PassSummary = analysis.Summarize(d.Concurrent.Requests)
 	page := renderString(t, d, htmlreport.Options{})
 	assert.Contains(t, page, "By kind: not_sent ×2, connection_dropped ×1, http_5xx ×1")
@@ -168,7 +168,7 @@ func TestBarsFollowTheTimestamps(t *testing.T) {
 // When one pass is hundreds of times shorter, a common scale would make it
 // a sliver: each timeline gets its own scale, and the page says so.
 func TestOwnScalesWhenTheContrastIsTooLarge(t *testing.T) {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range 100 {
 		seq = append(seq, rec(seqP, i, float64(i)*2, float64(i)*2+2))
 		conc = append(conc, rec(concP, i, 1000, 1002))
@@ -222,7 +222,7 @@ func TestHistogramBinsSumToSuccessful(t *testing.T) {
 		"mixed":     mixed(),
 		"staircase": staircase(40),
 		"real run":  loadDocument(t, "testdata/simulator_run.json"),
-		"one value": build([]activities.RequestRecord{rec(seqP, 0, 0, 2)}, []activities.RequestRecord{rec(concP, 0, 5, 7)}),
+		"one value": build([]record.Request{rec(seqP, 0, 0, 2)}, []record.Request{rec(concP, 0, 5, 7)}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			es := elements(renderString(t, d, htmlreport.Options{}))
@@ -271,7 +271,7 @@ func TestHistogramHeights(t *testing.T) {
 }
 
 func TestNoHistogramWithoutSuccess(t *testing.T) {
-	seq := []activities.RequestRecord{failed(rec(seqP, 0, 0, 0.1), 401, "Incorrect API key provided")}
+	seq := []record.Request{failed(rec(seqP, 0, 0, 0.1), 401, "Incorrect API key provided")}
 	d := build(seq, nil)
 	page := renderString(t, d, htmlreport.Options{})
 	es := elements(page)
@@ -419,7 +419,7 @@ func TestTextIsEscaped(t *testing.T) {
 
 // 1000 requests a pass still render: one thin bar each, in a bounded height.
 func TestThousandRequests(t *testing.T) {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range 1000 {
 		seq = append(seq, rec(seqP, i, float64(i)*0.01, float64(i)*0.01+0.01))
 		conc = append(conc, rec(concP, i, 100, 100.01+float64(i%10)/1000))

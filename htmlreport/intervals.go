@@ -82,8 +82,8 @@ func buildIntervalChart(pass string, p *report.Pass, o *analysis.ObservedConcurr
 	// The time axis starts at the pass's first send, like the timeline.
 	var origin time.Time
 	for _, r := range p.Requests {
-		if r.SentAt != "" && (origin.IsZero() || r.Sent().Before(origin)) {
-			origin = r.Sent()
+		if !r.SentAt.IsZero() && (origin.IsZero() || r.SentAt.Before(origin)) {
+			origin = r.SentAt
 		}
 	}
 	end := 0.0

@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 )
 
 // streamedRec is a successful streamed request sent at from whose content
 // chunks arrive from first, every 20 ms, for gen seconds.
-func streamedRec(pass string, index int, from, first, gen float64) activities.RequestRecord {
+func streamedRec(pass string, index int, from, first, gen float64) record.Request {
 	r := withTTFT(rec(pass, index, from, first+gen+0.01), first-from)
 	for range int(gen / 0.02) {
 		r.ChunkGapsSeconds = append(r.ChunkGapsSeconds, 0.02)
@@ -27,10 +27,10 @@ func streamedRec(pass string, index int, from, first, gen float64) activities.Re
 // time: in the concurrent pass, the requests sent together generate one
 // after another.
 func serialStreams(n int) report.Document {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range n {
-		seq = append(seq, streamedRec(activities.PassSequential, i, float64(i)*1.2, float64(i)*1.2+0.1, 1))
-		conc = append(conc, streamedRec(activities.PassConcurrent, i, 20, 20.1+float64(i)*1.1, 1))
+		seq = append(seq, streamedRec(record.PassSequential, i, float64(i)*1.2, float64(i)*1.2+0.1, 1))
+		conc = append(conc, streamedRec(record.PassConcurrent, i, 20, 20.1+float64(i)*1.1, 1))
 	}
 	return build(seq, conc)
 }
@@ -44,14 +44,14 @@ func TestIntervalCharts(t *testing.T) {
 		assert.Equal(t, "1", c.attrs["data-max"], "no two generation intervals overlap: %s", c.attrs["data-pass"])
 		assert.Equal(t, "true", c.attrs["data-available"])
 	}
-	assert.Len(t, find(es, "rect", "gen", "data-pass", activities.PassConcurrent), 5)
+	assert.Len(t, find(es, "rect", "gen", "data-pass", record.PassConcurrent), 5)
 	assert.Len(t, find(es, "polyline", "level"), 2)
 	assert.Len(t, find(es, "line", "level-max"), 2)
 
 	// All at once: the level reaches 5.
-	var conc []activities.RequestRecord
+	var conc []record.Request
 	for i := range 5 {
-		conc = append(conc, streamedRec(activities.PassConcurrent, i, 20, 20.1, 1))
+		conc = append(conc, streamedRec(record.PassConcurrent, i, 20, 20.1, 1))
 	}
 	d := build(nil, conc)
 	c := find(elements(renderString(t, d, htmlreport.Options{})), "svg", "intervals")
@@ -63,9 +63,9 @@ func TestIntervalCharts(t *testing.T) {
 // cannot decide says why.
 func TestIntervalChartsOnlyWhenStreamed(t *testing.T) {
 	assert.Empty(t, find(elements(renderString(t, staircase(4), htmlreport.Options{})), "svg", "intervals"))
-	var conc []activities.RequestRecord
+	var conc []record.Request
 	for i := range 3 {
-		conc = append(conc, withTTFT(rec(activities.PassConcurrent, i, 0, 1), 0.9)) // one chunk each
+		conc = append(conc, withTTFT(rec(record.PassConcurrent, i, 0, 1), 0.9)) // one chunk each
 	}
 	page := renderString(t, build(nil, conc), htmlreport.Options{})
 	assert.Contains(t, page, "Not used as evidence")

@@ -8,8 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/stats"
 )
@@ -228,30 +228,29 @@ func passes(d report.Document) []struct {
 		name, title string
 		p           *report.Pass
 	}{
-		{activities.PassSequential, "Sequential pass: one request after another", d.Sequential},
-		{activities.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
+		{record.PassSequential, "Sequential pass: one request after another", d.Sequential},
+		{record.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
 	}
 }
 
 // timed is a record that was sent, with its times relative to the pass's
 // first send.
 type timed struct {
-	r          activities.RequestRecord
+	r          record.Request
 	start, end float64 // seconds
 }
 
 // timedRecords returns the records that have both timestamps, sorted by send
 // time then index, relative to the first send; and how many have none.
-func timedRecords(recs []activities.RequestRecord) (out []timed, notSent int) {
+func timedRecords(recs []record.Request) (out []timed, notSent int) {
 	type abs struct {
-		r          activities.RequestRecord
+		r          record.Request
 		sent, recv time.Time
 	}
 	var all []abs
 	for _, r := range recs {
-		sent, err1 := time.Parse(time.RFC3339Nano, r.SentAt)
-		recv, err2 := time.Parse(time.RFC3339Nano, r.ReceivedAt)
-		if r.SentAt == "" || r.ReceivedAt == "" || err1 != nil || err2 != nil {
+		sent, recv := r.SentAt, r.ReceivedAt
+		if !r.Answered() {
 			notSent++
 			continue
 		}
@@ -470,7 +469,7 @@ func failures(d report.Document) []failureGroup {
 			continue
 		}
 		g := failureGroup{Pass: x.name, Title: strings.SplitN(x.title, ":", 2)[0], Kinds: strings.Join(report.KindCounts(x.p.ErrorKinds), ", ")}
-		recs := append([]activities.RequestRecord(nil), x.p.Requests...)
+		recs := append([]record.Request(nil), x.p.Requests...)
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Index < recs[j].Index })
 		for _, r := range recs {
 			if r.OK {
@@ -480,8 +479,8 @@ func failures(d report.Document) []failureGroup {
 				g.More++
 				continue
 			}
-			row := failureRow{Index: strconv.Itoa(r.Index), Status: status(r), Kind: activities.ErrorKindOf(r), Error: truncate(r.Error, maxFailureError)}
-			if r.SentAt != "" {
+			row := failureRow{Index: strconv.Itoa(r.Index), Status: status(r), Kind: record.ErrorKindOf(r), Error: truncate(r.Error, maxFailureError)}
+			if !r.SentAt.IsZero() {
 				row.Latency = seconds(r.LatencySeconds)
 			}
 			g.Rows = append(g.Rows, row)
@@ -494,9 +493,9 @@ func failures(d report.Document) []failureGroup {
 }
 
 // status describes a record's outcome in a few words.
-func status(r activities.RequestRecord) string {
+func status(r record.Request) string {
 	switch {
-	case r.SentAt == "":
+	case r.SentAt.IsZero():
 		return "not sent"
 	case r.HTTPStatus == 0 && !r.OK:
 		return "no response"
@@ -516,7 +515,7 @@ func tooltip(t timed) string {
 			fmt.Fprintf(&b, ", %d output tokens", r.CompletionTokens)
 		}
 	} else {
-		fmt.Fprintf(&b, "#%d failed: %s (%s), %s", r.Index, status(r), activities.ErrorKindOf(r), seconds(r.LatencySeconds))
+		fmt.Fprintf(&b, "#%d failed: %s (%s), %s", r.Index, status(r), record.ErrorKindOf(r), seconds(r.LatencySeconds))
 	}
 	if r.TTFTSeconds != nil {
 		fmt.Fprintf(&b, ", first token after %s", seconds(*r.TTFTSeconds))
@@ -590,11 +589,11 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	for _, x := range []struct {
 		name string
 		p    **report.Pass
-	}{{activities.PassSequential, &base.Sequential}, {activities.PassConcurrent, &base.Concurrent}} {
+	}{{record.PassSequential, &base.Sequential}, {record.PassConcurrent, &base.Concurrent}} {
 		if *x.p == nil {
 			continue
 		}
-		orig, again := **x.p, []activities.RequestRecord{}
+		orig, again := **x.p, []record.Request{}
 		orig.Requests = nil
 		for _, r := range (*x.p).Requests {
 			if resent[x.name][r.Index] {

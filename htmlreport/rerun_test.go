@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/htmlreport"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 )
 
@@ -14,12 +14,12 @@ import (
 // names the original run, keeps the original's timelines to its own
 // records, and draws the resent requests on a timeline of their own.
 func TestRerunOfFailedRequests(t *testing.T) {
-	seq := []activities.RequestRecord{rec("sequential", 0, 0, 2), failed(rec("sequential", 1, 2, 2.1), 500, "boom"), rec("sequential", 2, 2.1, 4)}
-	conc := []activities.RequestRecord{rec("concurrent", 0, 10, 12), rec("concurrent", 1, 10, 12.5), failed(rec("concurrent", 2, 10, 10.2), 503, "busy")}
+	seq := []record.Request{rec("sequential", 0, 0, 2), failed(rec("sequential", 1, 2, 2.1), 500, "boom"), rec("sequential", 2, 2.1, 4)}
+	conc := []record.Request{rec("concurrent", 0, 10, 12), rec("concurrent", 1, 10, 12.5), failed(rec("concurrent", 2, 10, 10.2), 503, "busy")}
 	base := build(seq, conc)
 	base.WorkflowID = "original-run"
 	// An hour later, the rerun resends the two failures.
-	again := build([]activities.RequestRecord{rec("sequential", 1, 3600, 3601)}, []activities.RequestRecord{rec("concurrent", 2, 3602, 3603)})
+	again := build([]record.Request{rec("sequential", 1, 3600, 3601)}, []record.Request{rec("concurrent", 2, 3602, 3603)})
 	again.WorkflowID = "the-rerun"
 	merged := report.Merge(base, again)
 	page := renderString(t, merged, htmlreport.Options{})
@@ -54,7 +54,7 @@ func TestRerunOfFailedRequests(t *testing.T) {
 // TestMeanLatencyNAWithoutSuccess: a pass with no successful request has no
 // mean latency to show.
 func TestMeanLatencyNAWithoutSuccess(t *testing.T) {
-	seq := []activities.RequestRecord{failed(rec("sequential", 0, 0, 1), 500, "boom"), failed(rec("sequential", 1, 1, 2), 500, "boom")}
+	seq := []record.Request{failed(rec("sequential", 0, 0, 1), 500, "boom"), failed(rec("sequential", 1, 1, 2), 500, "boom")}
 	page := renderString(t, build(seq, nil), htmlreport.Options{})
 	if !strings.Contains(page, "mean latency n/a") || strings.Contains(page, "mean latency 0") {
 		t.Errorf("the pass with no success shows a mean latency other than n/a")

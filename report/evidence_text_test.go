@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -19,7 +19,7 @@ func TestTextShowsTheEvidence(t *testing.T) {
 	tx.PassSummary("concurrent", analysis.PassSummary{ObservedServerConcurrency: &analysis.ObservedConcurrency{Available: true, Max: 1, Mean: 0.8, P50: 1, Intervals: 6}})
 	tx.PassSummary("sequential", analysis.PassSummary{ObservedServerConcurrency: &analysis.ObservedConcurrency{Reason: "the stream was buffered"}})
 	tx.Conclusion(analysis.Conclusion{Verdict: analysis.VerdictSerialized, Evidence: analysis.EvidenceObserved, Text: "One at a time."})
-	tx.Warmup(&Pass{Requests: []activities.RequestRecord{{Index: 0, OK: true, LatencySeconds: 2.5}}})
+	tx.Warmup(&Pass{Requests: []record.Request{{Index: 0, OK: true, LatencySeconds: 2.5}}})
 	one := 1
 	tx.RepeatTable(&Repeat{Runs: []RepeatRun{{Order: workflows.OrderSequentialFirst, Speedup: 3, ObservedMax: &one, Verdict: "serialized"},
 		{Order: workflows.OrderConcurrentFirst, Speedup: 1, Verdict: "serialized"}},

@@ -3,8 +3,8 @@ package report
 import (
 	"sort"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // Rerun describes a result that merges a rerun of failed requests (starter
@@ -19,7 +19,7 @@ type Rerun struct {
 	Resent map[string][]int `json:"resent"`
 	// Replaced keeps the original records of the resent requests, so the
 	// first failures are not lost.
-	Replaced []activities.RequestRecord `json:"replaced"`
+	Replaced []record.Request `json:"replaced"`
 	// Note says which figures come from where.
 	Note string `json:"note"`
 }
@@ -75,11 +75,11 @@ func mergePass(base, rerun *Pass, info *Rerun) *Pass {
 	if base == nil || rerun == nil || len(rerun.Requests) == 0 {
 		return base
 	}
-	byIndex := map[int]activities.RequestRecord{}
+	byIndex := map[int]record.Request{}
 	for _, r := range rerun.Requests {
 		byIndex[r.Index] = r
 	}
-	recs := make([]activities.RequestRecord, 0, len(base.Requests))
+	recs := make([]record.Request, 0, len(base.Requests))
 	for _, r := range base.Requests {
 		if again, ok := byIndex[r.Index]; ok {
 			info.Replaced = append(info.Replaced, r)

@@ -13,8 +13,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -97,13 +97,13 @@ type Config struct {
 type Pass struct {
 	analysis.PassSummary
 	// FireAt is the concurrent pass's common send instant.
-	FireAt   string                     `json:"fire_at,omitempty"`
-	Shards   int                        `json:"shards"`
-	Requests []activities.RequestRecord `json:"requests"`
+	FireAt   string           `json:"fire_at,omitempty"`
+	Shards   int              `json:"shards"`
+	Requests []record.Request `json:"requests"`
 }
 
 // ConfigOf returns the document's view of a run's input and endpoint.
-func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
+func ConfigOf(in workflows.RunInput, ep record.Endpoint) Config {
 	return Config{
 		Requests:              in.Requests,
 		Model:                 in.Model,
@@ -119,7 +119,7 @@ func ConfigOf(in workflows.RunInput, ep activities.Endpoint) Config {
 		Sweep:                 in.Sweep,
 		Endpoint:              ep.BaseURL,
 		EndpointLabel:         ep.Label,
-		EndpointName:          cmp.Or(ep.Name, in.Endpoint, activities.DefaultEndpoint),
+		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, workflows.OrderSequentialFirst),
 	}
@@ -178,7 +178,7 @@ func passOf(p *workflows.PassResult) *Pass {
 	}
 	recs := p.Records
 	if recs == nil {
-		recs = []activities.RequestRecord{}
+		recs = []record.Request{}
 	}
 	return &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
 }

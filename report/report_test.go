@@ -14,20 +14,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/workflows"
 )
 
 var start = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func ts(sec float64) string {
-	return start.Add(time.Duration(sec * float64(time.Second))).Format(time.RFC3339Nano)
+func ts(sec float64) time.Time {
+	return start.Add(time.Duration(sec * float64(time.Second)))
 }
 
-func rec(pass string, index int, from, to float64) activities.RequestRecord {
-	return activities.RequestRecord{
+func rec(pass string, index int, from, to float64) record.Request {
+	return record.Request{
 		Index: index, Pass: pass, Prompt: "prompt", SentAt: ts(from), ReceivedAt: ts(to),
 		LatencySeconds: to - from, OK: true, HTTPStatus: 200, Attempt: 1,
 		PromptTokens: 12, CompletionTokens: 34, Model: "test-model", Response: "an answer",
@@ -36,10 +36,10 @@ func rec(pass string, index int, from, to float64) activities.RequestRecord {
 
 // result is a run of n requests, both passes, served fully concurrently.
 func result(n int) workflows.RunResult {
-	var seq, conc []activities.RequestRecord
+	var seq, conc []record.Request
 	for i := range n {
-		seq = append(seq, rec(activities.PassSequential, i, float64(i)*2, float64(i)*2+2))
-		r := rec(activities.PassConcurrent, i, 100, 102)
+		seq = append(seq, rec(record.PassSequential, i, float64(i)*2, float64(i)*2+2))
+		r := rec(record.PassConcurrent, i, 100, 102)
 		r.DispatchDelaySeconds = 0.001
 		conc = append(conc, r)
 	}
@@ -48,11 +48,11 @@ func result(n int) workflows.RunResult {
 			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: workflows.PassesBoth,
 			PromptsSource: "built-in list", RequestTimeout: 2 * time.Minute, Timeout: 30 * time.Minute, MaxShards: 50,
 		},
-		Endpoint:   activities.Endpoint{BaseURL: "http://127.0.0.1:8000/v1", Label: "simulator"},
+		Endpoint:   record.Endpoint{BaseURL: "http://127.0.0.1:8000/v1", Label: "simulator"},
 		StartedAt:  start,
 		FinishedAt: start.Add(103 * time.Second),
-		Sequential: &workflows.PassResult{Pass: activities.PassSequential, Shards: n, Records: seq},
-		Concurrent: &workflows.PassResult{Pass: activities.PassConcurrent, FireAt: start.Add(100 * time.Second), Shards: n, Records: conc},
+		Sequential: &workflows.PassResult{Pass: record.PassSequential, Shards: n, Records: seq},
+		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(100 * time.Second), Shards: n, Records: conc},
 	}
 }
 
@@ -199,7 +199,7 @@ func TestBuildStreamingFigures(t *testing.T) {
 		rr.Stream, rr.TTFTSeconds, rr.TPOTSeconds = true, &ttft, &tpot
 		rr.ChunkGapsSeconds = []float64{0.01, 0.02 * float64(i+1)}
 		remaining, limit := 10-i, 60
-		rr.RateLimit = &activities.RateLimit{RemainingRequests: &remaining, LimitRequests: &limit, ResetRequests: "1s"}
+		rr.RateLimit = &record.RateLimit{RemainingRequests: &remaining, LimitRequests: &limit, ResetRequests: "1s"}
 	}
 	failed := &r.Concurrent.Records[2]
 	failed.OK, failed.HTTPStatus, failed.Error = false, 429, "HTTP 429: rate limited"
@@ -369,10 +369,10 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 func TestTextRequestLines(t *testing.T) {
 	var buf bytes.Buffer
 	tx := report.Text{W: &buf}
-	tx.Request(workflows.ProgressEvent{Pass: activities.PassSequential, Index: 2, OK: true, HTTPStatus: 200, LatencySeconds: 2.3401}, 10)
-	tx.Request(workflows.ProgressEvent{Pass: activities.PassConcurrent, Index: 9, HTTPStatus: 429, LatencySeconds: 0.5,
+	tx.Request(workflows.ProgressEvent{Pass: record.PassSequential, Index: 2, OK: true, HTTPStatus: 200, LatencySeconds: 2.3401}, 10)
+	tx.Request(workflows.ProgressEvent{Pass: record.PassConcurrent, Index: 9, HTTPStatus: 429, LatencySeconds: 0.5,
 		Error: "HTTP 429: Rate limit reached\n  for gpt-4.1-nano"}, 10)
-	tx.Request(workflows.ProgressEvent{Pass: activities.PassSequential, Index: 0, Error: "not sent: the run's -timeout had passed"}, 1)
+	tx.Request(workflows.ProgressEvent{Pass: record.PassSequential, Index: 0, Error: "not sent: the run's -timeout had passed"}, 1)
 
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
@@ -406,8 +406,8 @@ func TestTextBlocks(t *testing.T) {
 	tx.ConfigBlock(d.Config, "Endpoint:          http://127.0.0.1:8000/v1")
 	tx.PassHeader(workflows.PassesSequential, 3, 3)
 	tx.PassHeader(workflows.PassesConcurrent, 3, 2)
-	tx.PassSummary(activities.PassSequential, d.Sequential.PassSummary)
-	tx.PassSummary(activities.PassConcurrent, d.Concurrent.PassSummary)
+	tx.PassSummary(record.PassSequential, d.Sequential.PassSummary)
+	tx.PassSummary(record.PassConcurrent, d.Concurrent.PassSummary)
 	tx.Comparison(*d.Comparison)
 	tx.Conclusion(d.Conclusion)
 	out := buf.String()

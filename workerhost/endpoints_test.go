@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 )
 
 const otherSecret = "sk-other-SECRET-fedcba9876543210"
@@ -167,7 +168,7 @@ func TestNewActivitiesServesEachEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatalf("describe %q: %v", tc.name, err)
 		}
-		var ep activities.Endpoint
+		var ep record.Endpoint
 		if err := val.Get(&ep); err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +194,7 @@ func TestIdentityNamesEndpoints(t *testing.T) {
 	if !strings.HasPrefix(id, strings.Split(id, "@")[0]+"@") || !strings.Contains(id, " endpoints=default,local") {
 		t.Errorf("identity %q", id)
 	}
-	if len(Identity(slices.Repeat([]string{strings.Repeat("x", activities.MaxEndpointNameLen)}, MaxEndpoints+1))) > 1000 {
+	if len(Identity(slices.Repeat([]string{strings.Repeat("x", record.MaxEndpointNameLen)}, MaxEndpoints+1))) > 1000 {
 		t.Error("the identity of a full allow-list passes Temporal's 1000-character limit")
 	}
 	if got := EndpointsOf(id); !slices.Equal(got, []string{"default", "local"}) {

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -177,7 +178,7 @@ func keyProblem(ep Endpoint) string {
 // specName names an entry in messages: its name when it is one, else its
 // position.
 func specName(i int, name string) string {
-	if activities.CheckEndpointName(strings.TrimSpace(name)) == nil {
+	if record.CheckEndpointName(strings.TrimSpace(name)) == nil {
 		return fmt.Sprintf("%q", strings.TrimSpace(name))
 	}
 	return fmt.Sprintf("#%d", i+1)
@@ -188,7 +189,7 @@ func specName(i int, name string) string {
 func (c Config) All() []Endpoint {
 	var all []Endpoint
 	if c.hasDefault() {
-		all = append(all, Endpoint{Name: activities.DefaultEndpoint, BaseURL: c.BaseURL, APIKey: c.APIKey, KeyEnv: EnvAPIKey, Label: c.Label})
+		all = append(all, Endpoint{Name: record.DefaultEndpoint, BaseURL: c.BaseURL, APIKey: c.APIKey, KeyEnv: EnvAPIKey, Label: c.Label})
 	}
 	return append(all, c.Endpoints...)
 }
@@ -226,12 +227,12 @@ func (c Config) Validate() error {
 			j--
 		}
 		where := fmt.Sprintf("%s: endpoint %s", EnvEndpoints, specName(j, ep.Name))
-		if err := activities.CheckEndpointName(ep.Name); err != nil {
+		if err := record.CheckEndpointName(ep.Name); err != nil {
 			problems = append(problems, fmt.Sprintf("%s: bad name: %v", where, err))
 			continue
 		}
 		if seen[ep.Name] {
-			if ep.Name == activities.DefaultEndpoint {
+			if ep.Name == record.DefaultEndpoint {
 				problems = append(problems, where+": \"default\" is already the endpoint of "+EnvAPIKey+" and "+EnvBaseURL+": give this one another name, or unset "+EnvAPIKey)
 			} else {
 				problems = append(problems, where+": listed twice; names must be unique")
@@ -407,7 +408,7 @@ func newEndpointActivities(ep Endpoint) *activities.Activities {
 	oc.HTTPClient = hc
 	return &activities.Activities{
 		Client:     openai.NewClientWithConfig(oc),
-		Endpoint:   activities.Endpoint{Name: ep.Name, BaseURL: oc.BaseURL, Label: ep.Label},
+		Endpoint:   record.Endpoint{Name: ep.Name, BaseURL: oc.BaseURL, Label: ep.Label},
 		Pool:       pool,
 		HTTPClient: hc,
 		Secret:     ep.APIKey,
@@ -438,7 +439,7 @@ func EndpointsOf(identity string) []string {
 			return strings.Split(rest, ",")
 		}
 	}
-	return []string{activities.DefaultEndpoint}
+	return []string{record.DefaultEndpoint}
 }
 
 // HeartbeatThrottle is the most a batch's heartbeat waits in the worker

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -25,7 +26,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	env.SetStartTime(t0)
 	env.SetTestTimeout(gateTimeout)
 	var describeBound time.Duration
-	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.DescribeInput) (activities.Endpoint, error) {
+	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(ctx context.Context, _ activities.DescribeInput) (record.Endpoint, error) {
 		describeBound = activity.GetInfo(ctx).ScheduleToCloseTimeout
 		return testEndpoint, nil
 	})
@@ -47,7 +48,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 
 	assert.LessOrEqual(t, describeBound, in.Timeout+30*time.Second, "DescribeEndpoint waits for a worker at most for the run's -timeout")
-	for _, pass := range []string{activities.PassSequential, activities.PassConcurrent} {
+	for _, pass := range []string{record.PassSequential, record.PassConcurrent} {
 		// The time left until the deadline, plus 3 s of retry intervals.
 		b, ok := bounds[pass]
 		require.True(t, ok, pass)

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -26,9 +27,9 @@ func TestLostBatchKeepsItsHeartbeatedRecords(t *testing.T) {
 			return nil
 		}
 		lostAttempts++
-		answered := record(in, in.Requests[0], 0)
+		answered := fakeRecord(in, in.Requests[0], 0)
 		answered.ActivityAttempt = 3
-		return temporal.NewHeartbeatTimeoutError(activities.SendProgress{Records: []activities.RequestRecord{answered}, InFlight: []int{3}})
+		return temporal.NewHeartbeatTimeoutError(activities.SendProgress{Records: []record.Request{answered}, InFlight: []int{3}})
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)

@@ -7,8 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // Search attributes of a run, for finding runs in the Temporal UI and with
@@ -147,7 +147,7 @@ func (r *run) details(ctx workflow.Context) {
 	default:
 		fmt.Fprintf(&b, "Running the **%s** pass.\n\n", r.phase)
 	}
-	passes := []string{activities.PassSequential, activities.PassConcurrent}
+	passes := []string{record.PassSequential, record.PassConcurrent}
 	for _, l := range r.in.Sweep {
 		passes = append(passes, SweepPass(l))
 	}

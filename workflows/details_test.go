@@ -13,8 +13,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -106,7 +106,7 @@ func TestOnlySendsTheListedRequests(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
 	in := testInput(6)
-	in.Only = map[string][]int{activities.PassConcurrent: {1, 4}}
+	in.Only = map[string][]int{record.PassConcurrent: {1, 4}}
 	in.RerunOf = "concurrency-test-original"
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
@@ -114,8 +114,8 @@ func TestOnlySendsTheListedRequests(t *testing.T) {
 	require.NotNil(t, r.Concurrent)
 	assert.Equal(t, []int{1, 4}, indexes(r.Concurrent.Records))
 	assert.Equal(t, 2, r.Concurrent.Summary.Successful)
-	assert.Empty(t, f.callsOf(activities.PassSequential))
-	for _, c := range f.callsOf(activities.PassConcurrent) {
+	assert.Empty(t, f.callsOf(record.PassSequential))
+	for _, c := range f.callsOf(record.PassConcurrent) {
 		for _, s := range c.Requests {
 			assert.Equal(t, in.Prompts[s.Index], s.Prompt, "request %d keeps its prompt", s.Index)
 		}
@@ -127,7 +127,7 @@ func TestStaticSummaryAndDetails(t *testing.T) {
 	in := testInput(5)
 	in.Concurrency = 2
 	in.RerunOf = "concurrency-test-x"
-	in.Only = map[string][]int{activities.PassConcurrent: {0, 3}}
+	in.Only = map[string][]int{record.PassConcurrent: {0, 3}}
 	in = in.WithDefaults()
 	assert.Equal(t, "test-model on endpoint default: 5 requests, passes both, concurrency 2, rerun of concurrency-test-x", workflows.StaticSummary(in))
 	d := workflows.StaticDetails(in)

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -20,7 +21,7 @@ import (
 // the name, goes to DescribeEndpoint and to every batch, in both passes; an
 // input without one means "default".
 func TestEndpointNameReachesEveryActivity(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{{"local", "local"}, {"", activities.DefaultEndpoint}} {
+	for _, tc := range []struct{ in, want string }{{"local", "local"}, {"", record.DefaultEndpoint}} {
 		t.Run(tc.want, func(t *testing.T) {
 			f := newFakeSend()
 			var ts testsuite.WorkflowTestSuite
@@ -28,7 +29,7 @@ func TestEndpointNameReachesEveryActivity(t *testing.T) {
 			env.SetStartTime(t0)
 			var mu sync.Mutex
 			var described []string
-			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DescribeInput) (activities.Endpoint, error) {
+			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.DescribeInput) (record.Endpoint, error) {
 				mu.Lock()
 				described = append(described, in.Endpoint)
 				mu.Unlock()
@@ -61,7 +62,7 @@ func TestUnknownEndpointIsInvalidInput(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.RegisterActivity(&activities.Activities{Endpoint: activities.Endpoint{BaseURL: "http://sim.invalid/v1"}})
+	env.RegisterActivity(&activities.Activities{Endpoint: record.Endpoint{BaseURL: "http://sim.invalid/v1"}})
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
 	in.Endpoint = "nope"

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 )
 
 // sendActivityName is the registered name of Activities.Send.
@@ -75,13 +76,13 @@ func MergeRecords(r *RunResult, outputs []activities.SendOutput) {
 // report wins); one sent more than once (-retry backoff) becomes its last
 // try's record, with every try in Attempts and TotalLatencySeconds from the
 // first send to the final answer.
-func CollapseAttempts(recs []activities.RequestRecord) []activities.RequestRecord {
+func CollapseAttempts(recs []record.Request) []record.Request {
 	type key struct {
 		index   int
 		attempt int32
 	}
 	seen := map[key]bool{}
-	tries := map[int][]activities.RequestRecord{}
+	tries := map[int][]record.Request{}
 	var order []int
 	for _, rec := range recs {
 		k := key{rec.Index, rec.Attempt}
@@ -95,23 +96,23 @@ func CollapseAttempts(recs []activities.RequestRecord) []activities.RequestRecor
 		tries[rec.Index] = append(tries[rec.Index], rec)
 	}
 	sort.Ints(order)
-	out := make([]activities.RequestRecord, 0, len(order))
+	out := make([]record.Request, 0, len(order))
 	for _, idx := range order {
 		ts := tries[idx]
 		sort.SliceStable(ts, func(i, j int) bool { return ts[i].Attempt < ts[j].Attempt })
 		last := ts[len(ts)-1]
 		if len(ts) > 1 {
-			last.Attempts = make([]activities.AttemptRecord, len(ts))
+			last.Attempts = make([]record.Attempt, len(ts))
 			for i, t := range ts {
-				a := activities.AttemptRecord{Attempt: t.Attempt, SentAt: t.SentAt, ReceivedAt: t.ReceivedAt, LatencySeconds: t.LatencySeconds,
+				a := record.Attempt{Attempt: t.Attempt, SentAt: t.SentAt, ReceivedAt: t.ReceivedAt, LatencySeconds: t.LatencySeconds,
 					HTTPStatus: t.HTTPStatus, Error: t.Error, RetryAfterSeconds: t.RetryAfterSeconds}
-				if i > 0 && t.SentAt != "" && ts[i-1].ReceivedAt != "" {
-					a.WaitSeconds = t.Sent().Sub(ts[i-1].Received()).Seconds()
+				if i > 0 && !t.SentAt.IsZero() && !ts[i-1].ReceivedAt.IsZero() {
+					a.WaitSeconds = t.SentAt.Sub(ts[i-1].ReceivedAt).Seconds()
 				}
 				last.Attempts[i] = a
 			}
-			if ts[0].SentAt != "" && last.ReceivedAt != "" {
-				last.TotalLatencySeconds = last.Received().Sub(ts[0].Sent()).Seconds()
+			if !ts[0].SentAt.IsZero() && !last.ReceivedAt.IsZero() {
+				last.TotalLatencySeconds = last.ReceivedAt.Sub(ts[0].SentAt).Seconds()
 			}
 		}
 		out = append(out, last)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -17,7 +18,7 @@ func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 	const n = 6
 	f := newFakeSend()
 	f.status = func(pass string, index int) int {
-		if pass == activities.PassConcurrent && index == 2 {
+		if pass == record.PassConcurrent && index == 2 {
 			return 500
 		}
 		return 0
@@ -44,19 +45,19 @@ func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 }
 
 func TestMergeRecords(t *testing.T) {
-	rec := func(pass string, index int, errText string) activities.RequestRecord {
-		return activities.RequestRecord{Pass: pass, Index: index, Error: errText}
+	rec := func(pass string, index int, errText string) record.Request {
+		return record.Request{Pass: pass, Index: index, Error: errText}
 	}
 	r := workflows.RunResult{
-		Sequential: &workflows.PassResult{Pass: activities.PassSequential,
-			Records: []activities.RequestRecord{rec(activities.PassSequential, 1, "the worker could not run the request")}},
-		Concurrent: &workflows.PassResult{Pass: activities.PassConcurrent},
+		Sequential: &workflows.PassResult{Pass: record.PassSequential,
+			Records: []record.Request{rec(record.PassSequential, 1, "the worker could not run the request")}},
+		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent},
 	}
 	outputs := []activities.SendOutput{
-		{Records: []activities.RequestRecord{rec(activities.PassSequential, 2, ""), rec(activities.PassSequential, 0, "")}},
-		{Records: []activities.RequestRecord{rec(activities.PassConcurrent, 1, ""), rec(activities.PassConcurrent, 0, "")}},
+		{Records: []record.Request{rec(record.PassSequential, 2, ""), rec(record.PassSequential, 0, "")}},
+		{Records: []record.Request{rec(record.PassConcurrent, 1, ""), rec(record.PassConcurrent, 0, "")}},
 		// The same request reported twice counts once; the first report wins.
-		{Records: []activities.RequestRecord{rec(activities.PassConcurrent, 1, "duplicate")}},
+		{Records: []record.Request{rec(record.PassConcurrent, 1, "duplicate")}},
 	}
 	workflows.MergeRecords(&r, outputs)
 	assert.Equal(t, []int{0, 1, 2}, indexes(r.Sequential.Records))
@@ -64,7 +65,7 @@ func TestMergeRecords(t *testing.T) {
 	assert.Equal(t, []int{0, 1}, indexes(r.Concurrent.Records))
 	assert.Empty(t, r.Concurrent.Records[1].Error, "a duplicate report is ignored")
 
-	one := workflows.RunResult{Sequential: &workflows.PassResult{Pass: activities.PassSequential}}
+	one := workflows.RunResult{Sequential: &workflows.PassResult{Pass: record.PassSequential}}
 	workflows.MergeRecords(&one, outputs)
 	assert.Equal(t, []int{0, 2}, indexes(one.Sequential.Records), "records of a pass that did not run are dropped")
 }

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -64,7 +65,7 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 			for i := range in.Requests {
 				var out activities.SendOutput
 				if err := workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
-					Pass: activities.PassSequential, Requests: []activities.RequestSpec{{Index: i, Prompt: in.Prompts[i]}},
+					Pass: record.PassSequential, Requests: []activities.RequestSpec{{Index: i, Prompt: in.Prompts[i]}},
 				}).Get(ctx, &out); err != nil {
 					return workflows.RunResult{}, err
 				}
@@ -79,7 +80,7 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 		}},
 		{"stops after DescribeEndpoint", func(ctx workflow.Context, in workflows.RunInput) (workflows.RunResult, error) {
 			ctx = workflow.WithActivityOptions(ctx, options)
-			var ep activities.Endpoint
+			var ep record.Endpoint
 			err := workflow.ExecuteActivity(ctx, a.DescribeEndpoint, activities.DescribeInput{}).Get(ctx, &ep)
 			return workflows.RunResult{Endpoint: ep}, err
 		}},

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -63,7 +64,7 @@ func TestReplayWarmupConcurrentFirstHistory(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, markers, "the version marker")
-	require.Equal(t, []string{workflows.PassWarmup, activities.PassConcurrent, activities.PassSequential}, passes)
+	require.Equal(t, []string{workflows.PassWarmup, record.PassConcurrent, record.PassSequential}, passes)
 	require.NotContains(t, string(raw), "sk-replay-fake-key")
 
 	replayer := worker.NewWorkflowReplayer()

@@ -31,10 +31,10 @@ func (f *rateLimited) Send(_ context.Context, in activities.SendInput) (activiti
 	for _, spec := range in.Requests {
 		try := max(in.Attempt, 1)
 		f.tries[spec.Index] = append(f.tries[spec.Index], try)
-		rec := record(in, spec, 0)
+		rec := fakeRecord(in, spec, 0)
 		rec.Attempt = try
-		rec.SentAt = t0.Add(time.Duration(try) * 10 * time.Second).Format(time.RFC3339Nano)
-		rec.ReceivedAt = t0.Add(time.Duration(try)*10*time.Second + time.Second).Format(time.RFC3339Nano)
+		rec.SentAt = t0.Add(time.Duration(try) * 10 * time.Second)
+		rec.ReceivedAt = t0.Add(time.Duration(try)*10*time.Second + time.Second)
 		if f.limited[spec.Index] && try == 1 {
 			wait := 3.0
 			rec.OK, rec.HTTPStatus, rec.Error, rec.RetryAfterSeconds = false, 429, "HTTP 429: rate limited", &wait

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // TaskQueue is the task queue the worker polls and the starter starts runs on.
@@ -23,8 +23,8 @@ const (
 	// PassesSweep runs one concurrent pass per level of RunInput.Sweep
 	// instead of the sequential and concurrent passes.
 	PassesSweep      = "sweep"
-	PassesSequential = activities.PassSequential
-	PassesConcurrent = activities.PassConcurrent
+	PassesSequential = record.PassSequential
+	PassesConcurrent = record.PassConcurrent
 )
 
 // Defaults and limits.
@@ -58,7 +58,7 @@ const (
 // the worker serves.
 type RunInput struct {
 	// Endpoint names one of the worker's allow-listed endpoints
-	// (activities.DefaultEndpoint when empty); never a URL.
+	// (record.DefaultEndpoint when empty); never a URL.
 	Endpoint    string `json:"endpoint,omitempty"`
 	Requests    int    `json:"requests"`
 	Model       string `json:"model"`
@@ -122,7 +122,7 @@ func (in RunInput) ConcurrentFirst() bool { return in.Order == OrderConcurrentFi
 // WithDefaults fills in the zero fields.
 func (in RunInput) WithDefaults() RunInput {
 	if in.Endpoint == "" {
-		in.Endpoint = activities.DefaultEndpoint
+		in.Endpoint = record.DefaultEndpoint
 	}
 	if in.Requests == 0 {
 		in.Requests = DefaultRequests
@@ -161,8 +161,8 @@ func (in RunInput) WithDefaults() RunInput {
 // starter's flags.
 func (in RunInput) Validate() error {
 	switch {
-	case activities.CheckEndpointName(in.Endpoint) != nil:
-		return fmt.Errorf("-endpoint %q: %v", in.Endpoint, activities.CheckEndpointName(in.Endpoint))
+	case record.CheckEndpointName(in.Endpoint) != nil:
+		return fmt.Errorf("-endpoint %q: %v", in.Endpoint, record.CheckEndpointName(in.Endpoint))
 	case in.MaxRequests < 1 || in.MaxRequests > HardMaxRequests:
 		return fmt.Errorf("-max-requests must be between 1 and %d, got %d", HardMaxRequests, in.MaxRequests)
 	case in.Requests < 1 || in.Requests > in.MaxRequests:
@@ -333,14 +333,14 @@ const (
 )
 
 // retrying reports whether a request answered with rec is sent again.
-func (in RunInput) retrying(rec activities.RequestRecord) bool {
+func (in RunInput) retrying(rec record.Request) bool {
 	return in.Retry == RetryBackoff && rec.Retryable() && int(rec.Attempt) < in.RetryAttempts
 }
 
 // retryWait is how long to wait before sending again requests answered with
 // recs: the longest Retry-After among them, or an exponential backoff from
 // 1 s (capped at 60 s) when none said.
-func retryWait(recs []activities.RequestRecord) time.Duration {
+func retryWait(recs []record.Request) time.Duration {
 	var wait time.Duration
 	for _, rec := range recs {
 		d := time.Duration(1<<min(max(rec.Attempt-1, 0), 6)) * time.Second
@@ -367,12 +367,12 @@ func (in RunInput) RunsConcurrent() bool {
 // is lost.
 type RunResult struct {
 	// Config is the run's input without the prompts (each record has its own).
-	Config     RunInput            `json:"config"`
-	Endpoint   activities.Endpoint `json:"endpoint"`
-	StartedAt  time.Time           `json:"started_at"`
-	FinishedAt time.Time           `json:"finished_at"`
-	Sequential *PassResult         `json:"sequential,omitempty"`
-	Concurrent *PassResult         `json:"concurrent,omitempty"`
+	Config     RunInput        `json:"config"`
+	Endpoint   record.Endpoint `json:"endpoint"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Sequential *PassResult     `json:"sequential,omitempty"`
+	Concurrent *PassResult     `json:"concurrent,omitempty"`
 	// Sweep has one concurrent pass per level, in the input's order.
 	Sweep []*PassResult `json:"sweep,omitempty"`
 	// Aborted says why the run ended early, if it did.
@@ -405,18 +405,18 @@ type PassResult struct {
 	// Records, as the workflow returns it, holds only the requests that no
 	// batch reported: never sent (the run's -timeout had passed), or whose
 	// batch failed. MergeRecords adds the rest, ordered by index.
-	Records []activities.RequestRecord `json:"records"`
+	Records []record.Request `json:"records"`
 }
 
 // Progress is the answer to the progress query.
 type Progress struct {
 	// Phase is starting, warmup, sequential, concurrent (or a sweep pass),
 	// done or aborted.
-	Phase      string              `json:"phase"`
-	Config     RunInput            `json:"config"`
-	Endpoint   activities.Endpoint `json:"endpoint"`
-	Sequential PassProgress        `json:"sequential"`
-	Concurrent PassProgress        `json:"concurrent"`
+	Phase      string          `json:"phase"`
+	Config     RunInput        `json:"config"`
+	Endpoint   record.Endpoint `json:"endpoint"`
+	Sequential PassProgress    `json:"sequential"`
+	Concurrent PassProgress    `json:"concurrent"`
 	// Events are the completed requests from the query's argument on, in
 	// the order the workflow saw them complete.
 	Events []ProgressEvent `json:"events"`
@@ -455,7 +455,7 @@ type ProgressEvent struct {
 }
 
 // EventOf returns the progress event of a record.
-func EventOf(r activities.RequestRecord) ProgressEvent {
+func EventOf(r record.Request) ProgressEvent {
 	ev := ProgressEvent{Pass: r.Pass, Index: r.Index, OK: r.OK, HTTPStatus: r.HTTPStatus, LatencySeconds: r.LatencySeconds, Error: r.Error}
 	if r.Attempt > 1 {
 		ev.Attempt = r.Attempt

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // PassWarmup is the pass name of the warm-up requests, as their records
@@ -51,7 +52,7 @@ func WarmupPrompt(k int) string {
 // not an event stream, the run goes on without streaming and says so.
 func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
-	var recs []activities.RequestRecord
+	var recs []record.Request
 	for k := range r.in.Warmup {
 		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
 		if !workflow.Now(ctx).Before(deadline) {
@@ -77,7 +78,7 @@ func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
 		}
 		recs = append(recs, out.Records...)
 		if fatal := firstFatal(out.Records); fatal != nil {
-			r.result.Aborted = "at the warm-up, before anything was measured: " + activities.FatalReason(*fatal)
+			r.result.Aborted = "at the warm-up, before anything was measured: " + record.FatalReason(*fatal)
 			if r.stream && fatal.HTTPStatus == 400 {
 				r.result.Aborted += " (the request was streamed: if the endpoint does not stream, run with -stream=false)"
 			}
@@ -89,7 +90,7 @@ func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
 	// The records stay in the batches' results in the history, like the
 	// passes'; only those no batch reported are kept here.
 	for _, rec := range recs {
-		if rec.SentAt == "" {
+		if rec.SentAt.IsZero() {
 			r.result.Warmup.Records = append(r.result.Warmup.Records, rec)
 		}
 	}
@@ -105,7 +106,7 @@ func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
 	}
 }
 
-func firstFatal(recs []activities.RequestRecord) *activities.RequestRecord {
+func firstFatal(recs []record.Request) *record.Request {
 	for i := range recs {
 		if recs[i].Fatal() {
 			return &recs[i]
@@ -116,7 +117,7 @@ func firstFatal(recs []activities.RequestRecord) *activities.RequestRecord {
 
 // notAStream reports whether a streamed request's answer was a 200 that was
 // no event stream: the endpoint ignores "stream": true.
-func notAStream(rec activities.RequestRecord) bool {
-	return !rec.OK && rec.HTTPStatus == 200 && rec.ErrorKind == activities.ErrorKindMalformedResponse &&
+func notAStream(rec record.Request) bool {
+	return !rec.OK && rec.HTTPStatus == 200 && rec.ErrorKind == record.ErrorKindMalformedResponse &&
 		strings.Contains(rec.Error, "not text/event-stream")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -73,8 +74,8 @@ func TestWarmupFatalEndsTheRun(t *testing.T) {
 	assert.Contains(t, appErr.Message(), "at the warm-up")
 	assert.Contains(t, appErr.Message(), "OPENAI_API_KEY")
 	assert.Len(t, f.callsOf(workflows.PassWarmup), 1, "no second warm-up after a fatal answer")
-	assert.Empty(t, f.callsOf(activities.PassSequential))
-	assert.Empty(t, f.callsOf(activities.PassConcurrent))
+	assert.Empty(t, f.callsOf(record.PassSequential))
+	assert.Empty(t, f.callsOf(record.PassConcurrent))
 	require.NotNil(t, r.Warmup)
 	assert.Len(t, r.Warmup.Records, 1)
 }
@@ -122,9 +123,9 @@ func TestOrderValidation(t *testing.T) {
 
 // notAStream makes a streamed request's record the failure of an endpoint
 // that answers "stream": true with plain JSON.
-func notAStream(in activities.SendInput, rec *activities.RequestRecord) {
+func notAStream(in activities.SendInput, rec *record.Request) {
 	if in.Stream {
-		rec.OK, rec.ErrorKind, rec.Stream = false, activities.ErrorKindMalformedResponse, true
+		rec.OK, rec.ErrorKind, rec.Stream = false, record.ErrorKindMalformedResponse, true
 		rec.Error = "stream ended before the response was complete: no finish_reason and no data: [DONE] (no events; the response is application/json, not text/event-stream)"
 	}
 }
@@ -141,7 +142,7 @@ func TestStreamFallsBackWhenTheEndpointDoesNotStream(t *testing.T) {
 		in.Stream, in.StreamAuto, in.Warmup = true, auto, 1
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		r := runResult(t, env, f)
-		for _, c := range append(f.callsOf(activities.PassSequential), f.callsOf(activities.PassConcurrent)...) {
+		for _, c := range append(f.callsOf(record.PassSequential), f.callsOf(record.PassConcurrent)...) {
 			assert.Equal(t, !auto, c.Stream, "auto %v", auto)
 		}
 		assert.True(t, f.callsOf(workflows.PassWarmup)[0].Stream)
@@ -160,7 +161,7 @@ func TestStreamFallsBackWhenTheEndpointDoesNotStream(t *testing.T) {
 // a time and became ten times faster after the sequential pass: each
 // sequential request takes 20 s, and the concurrent pass's requests, all
 // sent at once, generate for 1 s each, one after another.
-func streamedSerial(in activities.SendInput, rec *activities.RequestRecord) {
+func streamedSerial(in activities.SendInput, rec *record.Request) {
 	rec.Stream = true
 	gaps := make([]float64, 50)
 	for i := range gaps {
@@ -170,15 +171,15 @@ func streamedSerial(in activities.SendInput, rec *activities.RequestRecord) {
 	var sent time.Time
 	var ttft float64
 	switch in.Pass {
-	case activities.PassConcurrent:
+	case record.PassConcurrent:
 		sent, ttft = in.FireAt, 0.1+1.1*float64(rec.Index)
 	default:
 		sent, ttft = t0.Add(time.Duration(rec.Index)*21*time.Second), 19
 	}
 	latency := ttft + 1 + 0.01
 	rec.TTFTSeconds = &ttft
-	rec.SentAt = sent.Format(time.RFC3339Nano)
-	rec.ReceivedAt = sent.Add(time.Duration(latency * float64(time.Second))).Format(time.RFC3339Nano)
+	rec.SentAt = sent
+	rec.ReceivedAt = sent.Add(time.Duration(latency * float64(time.Second)))
 	rec.LatencySeconds = latency
 }
 
@@ -216,9 +217,9 @@ func TestNoWarmupInARerunOfFailedRequests(t *testing.T) {
 	env := newEnv(t, f)
 	in := testInput(4)
 	in.Warmup = 1
-	in.Only = map[string][]int{activities.PassSequential: {2}}
+	in.Only = map[string][]int{record.PassSequential: {2}}
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	runResult(t, env, f)
 	assert.Empty(t, f.callsOf(workflows.PassWarmup))
-	assert.Len(t, f.callsOf(activities.PassSequential), 1)
+	assert.Len(t, f.callsOf(record.PassSequential), 1)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 )
 
 // AbortedErrorType is the ApplicationError type of a run that ended early.
@@ -36,10 +37,10 @@ type run struct {
 	phase    string
 	events   []ProgressEvent
 	progress map[string]*PassProgress
-	records  map[string][]activities.RequestRecord
+	records  map[string][]record.Request
 	// own holds, per pass, the records the workflow made itself, for
 	// requests that no batch activity reported.
-	own map[string][]activities.RequestRecord
+	own map[string][]record.Request
 	// done marks, per pass, the requests with at least one answer.
 	done map[string]map[int]bool
 	// stream is whether the requests are streamed: in.Stream, unless the
@@ -56,9 +57,9 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	r := &run{
 		in:       in,
 		phase:    "starting",
-		progress: map[string]*PassProgress{activities.PassSequential: {}, activities.PassConcurrent: {}},
-		records:  map[string][]activities.RequestRecord{},
-		own:      map[string][]activities.RequestRecord{},
+		progress: map[string]*PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
+		records:  map[string][]record.Request{},
+		own:      map[string][]record.Request{},
 		done:     map[string]map[int]bool{},
 		stream:   in.Stream,
 	}
@@ -66,10 +67,10 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	cfg.Prompts = nil
 	r.result = RunResult{Config: cfg, StartedAt: workflow.Now(ctx)}
 	if in.RunsSequential() {
-		r.progress[activities.PassSequential].Total = len(in.Indices(activities.PassSequential))
+		r.progress[record.PassSequential].Total = len(in.Indices(record.PassSequential))
 	}
 	if in.RunsConcurrent() {
-		r.progress[activities.PassConcurrent].Total = len(in.Indices(activities.PassConcurrent))
+		r.progress[record.PassConcurrent].Total = len(in.Indices(record.PassConcurrent))
 	}
 	for _, level := range in.Sweep {
 		r.progress[SweepPass(level)] = &PassProgress{Total: len(in.Indices(SweepPass(level)))}
@@ -95,7 +96,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 	}
 
 	deadline := r.result.StartedAt.Add(in.Timeout)
-	order := []string{activities.PassSequential, activities.PassConcurrent}
+	order := []string{record.PassSequential, record.PassConcurrent}
 	// Runs recorded before the warm-up and the pass order replay as they
 	// ran: no warm-up, sequential pass first.
 	if workflow.GetVersion(ctx, versionWarmupOrder, workflow.DefaultVersion, 1) >= 1 {
@@ -105,7 +106,7 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 			r.warmup(ctx, deadline)
 		}
 		if in.Order == OrderConcurrentFirst {
-			order = []string{activities.PassConcurrent, activities.PassSequential}
+			order = []string{record.PassConcurrent, record.PassSequential}
 		}
 	}
 	for _, pass := range order {
@@ -113,14 +114,14 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 			break
 		}
 		switch {
-		case pass == activities.PassSequential && in.RunsSequential() && in.Sends(activities.PassSequential):
-			r.enter(ctx, activities.PassSequential)
+		case pass == record.PassSequential && in.RunsSequential() && in.Sends(record.PassSequential):
+			r.enter(ctx, record.PassSequential)
 			r.sequential(ctx, deadline)
-			r.result.Sequential = r.finishPass(activities.PassSequential, time.Time{}, in.Requests)
-		case pass == activities.PassConcurrent && in.RunsConcurrent() && in.Sends(activities.PassConcurrent):
-			r.enter(ctx, activities.PassConcurrent)
-			fireAt, shards := r.concurrent(ctx, deadline, activities.PassConcurrent, in.Concurrency)
-			r.result.Concurrent = r.finishPass(activities.PassConcurrent, fireAt, shards)
+			r.result.Sequential = r.finishPass(record.PassSequential, time.Time{}, in.Requests)
+		case pass == record.PassConcurrent && in.RunsConcurrent() && in.Sends(record.PassConcurrent):
+			r.enter(ctx, record.PassConcurrent)
+			fireAt, shards := r.concurrent(ctx, deadline, record.PassConcurrent, in.Concurrency)
+			r.result.Concurrent = r.finishPass(record.PassConcurrent, fireAt, shards)
 		}
 	}
 	for _, level := range in.Sweep {
@@ -156,10 +157,10 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 // only after the activity of request i has returned.
 func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
-	for _, i := range r.in.Indices(activities.PassSequential) {
+	for _, i := range r.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
-			r.addUnreported(notSent(activities.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			r.addUnreported(notSent(record.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
 			continue
 		}
 		for attempt := int32(1); ; attempt++ {
@@ -171,7 +172,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			var out activities.SendOutput
 			in := activities.SendInput{
 				Endpoint:       r.in.Endpoint,
-				Pass:           activities.PassSequential,
+				Pass:           record.PassSequential,
 				Requests:       []activities.RequestSpec{spec},
 				Model:          r.in.Model,
 				MaxTokens:      r.in.MaxTokens,
@@ -185,7 +186,7 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			}
 			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
 			if err != nil {
-				r.batchFailed(activities.PassSequential, in.Requests, err)
+				r.batchFailed(record.PassSequential, in.Requests, err)
 				break
 			}
 			r.add(out.Records...)
@@ -221,7 +222,7 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 	// -retry backoff: resend what was rate-limited or failed on the
 	// server's side, all together again, after the longest Retry-After.
 	for attempt := int32(2); r.in.Retry == RetryBackoff && r.result.Aborted == ""; attempt++ {
-		var again []activities.RequestRecord
+		var again []record.Request
 		for _, rec := range CollapseAttempts(r.records[pass]) {
 			if r.in.retrying(rec) {
 				again = append(again, rec)
@@ -328,7 +329,7 @@ func (r *run) activityOptions(ctx workflow.Context, deadline time.Time, summary 
 
 // add records completed requests, and marks the run aborted on the first
 // response that makes the rest pointless.
-func (r *run) add(recs ...activities.RequestRecord) {
+func (r *run) add(recs ...record.Request) {
 	for _, rec := range recs {
 		r.records[rec.Pass] = append(r.records[rec.Pass], rec)
 		if !r.done[rec.Pass][rec.Index] {
@@ -340,7 +341,7 @@ func (r *run) add(recs ...activities.RequestRecord) {
 		}
 		r.events = append(r.events, EventOf(rec))
 		if r.result.Aborted == "" && rec.Fatal() {
-			r.result.Aborted = activities.FatalReason(rec)
+			r.result.Aborted = record.FatalReason(rec)
 		}
 	}
 }
@@ -351,9 +352,9 @@ func (r *run) finishPass(pass string, fireAt time.Time, shards int) *PassResult 
 	recs := CollapseAttempts(r.records[pass])
 	s := analysis.Summarize(recs)
 	r.progress[pass].Summary = &s
-	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]activities.RequestRecord{}, r.own[pass]...)}
+	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]record.Request{}, r.own[pass]...)}
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
-	if pass == activities.PassSequential {
+	if pass == record.PassSequential {
 		pr.Shards = len(recs)
 	}
 	return pr
@@ -367,8 +368,8 @@ func (r *run) query(from int) (Progress, error) {
 		Phase:      r.phase,
 		Config:     r.result.Config,
 		Endpoint:   r.result.Endpoint,
-		Sequential: *r.progress[activities.PassSequential],
-		Concurrent: *r.progress[activities.PassConcurrent],
+		Sequential: *r.progress[record.PassSequential],
+		Concurrent: *r.progress[record.PassConcurrent],
 		Events:     append([]ProgressEvent(nil), r.events[from:]...),
 		Next:       len(r.events),
 		Aborted:    r.result.Aborted,
@@ -380,7 +381,7 @@ func (r *run) query(from int) (Progress, error) {
 }
 
 // addUnreported records requests that no batch reported.
-func (r *run) addUnreported(recs ...activities.RequestRecord) {
+func (r *run) addUnreported(recs ...record.Request) {
 	for _, rec := range recs {
 		r.own[rec.Pass] = append(r.own[rec.Pass], rec)
 	}
@@ -415,8 +416,8 @@ func (r *run) batchFailed(pass string, specs []activities.RequestSpec, err error
 	}
 }
 
-func notSent(pass string, spec activities.RequestSpec, model, why string) activities.RequestRecord {
-	return activities.RequestRecord{Index: spec.Index, Pass: pass, Prompt: spec.Prompt, Model: model, Error: why}
+func notSent(pass string, spec activities.RequestSpec, model, why string) record.Request {
+	return record.Request{Index: spec.Index, Pass: pass, Prompt: spec.Prompt, Model: model, Error: why}
 }
 
 // ShardSpec is one activity's share of the concurrent pass.

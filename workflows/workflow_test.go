@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -29,7 +30,7 @@ var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // activities themselves, never by the passing of time.
 const gateTimeout = 20 * time.Second
 
-var testEndpoint = activities.Endpoint{BaseURL: "http://sim.invalid/v1", Label: "test endpoint"}
+var testEndpoint = record.Endpoint{BaseURL: "http://sim.invalid/v1", Label: "test endpoint"}
 
 // fakeSend stands in for Activities.Send. It records every call, the order in
 // which calls start and end, and how many calls of each pass run at once.
@@ -48,7 +49,7 @@ type fakeSend struct {
 	// fail, if set, makes the call return an activity error.
 	fail func(in activities.SendInput) error
 	// modify, if set, changes each record before it is returned.
-	modify func(in activities.SendInput, rec *activities.RequestRecord)
+	modify func(in activities.SendInput, rec *record.Request)
 }
 
 func newFakeSend() *fakeSend {
@@ -84,12 +85,12 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 		if f.status != nil {
 			status = f.status(in.Pass, spec.Index)
 		}
-		rec := record(in, spec, status)
+		rec := fakeRecord(in, spec, status)
 		if f.modify != nil {
 			f.modify(in, &rec)
 		}
 		out.Records = append(out.Records, rec)
-		if status != 0 && activities.IsFatalStatus(status) && in.StopOnFatal {
+		if status != 0 && record.IsFatalStatus(status) && in.StopOnFatal {
 			break
 		}
 	}
@@ -140,19 +141,19 @@ func callKey(in activities.SendInput) string {
 	return fmt.Sprintf("%s %v", in.Pass, idx)
 }
 
-// record is the record of one request answered with status (0 means a
+// fakeRecord is the record of one request answered with status (0 means a
 // successful 200). Its timestamps are made up but consistent.
-func record(in activities.SendInput, spec activities.RequestSpec, status int) activities.RequestRecord {
+func fakeRecord(in activities.SendInput, spec activities.RequestSpec, status int) record.Request {
 	sent := t0.Add(time.Duration(spec.Index) * 2 * time.Second)
 	if !in.FireAt.IsZero() {
 		sent = in.FireAt
 	}
-	rec := activities.RequestRecord{
+	rec := record.Request{
 		Index:          spec.Index,
 		Pass:           in.Pass,
 		Prompt:         spec.Prompt,
-		SentAt:         sent.Format(time.RFC3339Nano),
-		ReceivedAt:     sent.Add(time.Second).Format(time.RFC3339Nano),
+		SentAt:         sent,
+		ReceivedAt:     sent.Add(time.Second),
 		LatencySeconds: 1,
 		OK:             true,
 		HTTPStatus:     200,
@@ -244,7 +245,7 @@ func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fake
 	return appErr, r
 }
 
-func indexes(recs []activities.RequestRecord) []int {
+func indexes(recs []record.Request) []int {
 	out := make([]int, len(recs))
 	for i, r := range recs {
 		out[i] = r.Index
@@ -267,9 +268,9 @@ func TestSequentialPassIsChained(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
 	r := runResult(t, env, f)
 
-	seq := f.callsOf(activities.PassSequential)
+	seq := f.callsOf(record.PassSequential)
 	require.Len(t, seq, n)
-	assert.Equal(t, 1, f.max(activities.PassSequential), "sequential requests overlapped")
+	assert.Equal(t, 1, f.max(record.PassSequential), "sequential requests overlapped")
 	for i, in := range seq {
 		require.Len(t, in.Requests, 1, "sequential call %d", i)
 		assert.Equal(t, i, in.Requests[0].Index, "sequential calls out of order")
@@ -286,14 +287,14 @@ func TestSequentialPassIsChained(t *testing.T) {
 	// concurrent pass only after the whole sequential pass.
 	var want []string
 	for i := range n {
-		key := fmt.Sprintf("%s [%d]", activities.PassSequential, i)
+		key := fmt.Sprintf("%s [%d]", record.PassSequential, i)
 		want = append(want, "start "+key, "end "+key)
 	}
 	log := f.logCopy()
 	require.GreaterOrEqual(t, len(log), 2*n)
 	assert.Equal(t, want, log[:2*n])
 	for _, line := range log[2*n:] {
-		assert.Contains(t, line, activities.PassConcurrent)
+		assert.Contains(t, line, record.PassConcurrent)
 	}
 
 	require.NotNil(t, r.Sequential)
@@ -302,7 +303,7 @@ func TestSequentialPassIsChained(t *testing.T) {
 	assert.True(t, r.Sequential.FireAt.IsZero())
 	for _, rec := range r.Sequential.Records {
 		assert.True(t, rec.OK)
-		assert.Equal(t, activities.PassSequential, rec.Pass)
+		assert.Equal(t, record.PassSequential, rec.Pass)
 	}
 	assert.Equal(t, testEndpoint, r.Endpoint)
 	assert.Equal(t, t0, r.StartedAt.UTC())
@@ -418,10 +419,10 @@ func TestConcurrentPassFansOut(t *testing.T) {
 			gateMu.Lock()
 			assert.False(t, timedOut, "not all %d shards were running at once (%d entered)", tc.wantShards, entered)
 			gateMu.Unlock()
-			calls := f.callsOf(activities.PassConcurrent)
+			calls := f.callsOf(record.PassConcurrent)
 			require.Len(t, calls, tc.wantShards)
-			assert.Equal(t, tc.wantShards, f.max(activities.PassConcurrent))
-			assert.Empty(t, f.callsOf(activities.PassSequential))
+			assert.Equal(t, tc.wantShards, f.max(record.PassConcurrent))
+			assert.Empty(t, f.callsOf(record.PassSequential))
 
 			// The shards arrive in any order: sort them by first index.
 			sort.Slice(calls, func(i, j int) bool { return calls[i].Requests[0].Index < calls[j].Requests[0].Index })
@@ -440,7 +441,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 			sumConc := 0
 			for i, c := range calls {
 				assert.True(t, c.FireAt.Equal(fireAt), "shard %d fires at %v, not %v", i, c.FireAt, fireAt)
-				assert.Equal(t, activities.PassConcurrent, c.Pass)
+				assert.Equal(t, record.PassConcurrent, c.Pass)
 				assert.True(t, c.StopOnFatal)
 				assert.GreaterOrEqual(t, c.Concurrency, 1)
 				assert.LessOrEqual(t, c.Concurrency, len(c.Requests))
@@ -474,9 +475,9 @@ func TestFailedRequestsAreRecordedAndTheRunGoesOn(t *testing.T) {
 	f := newFakeSend()
 	f.status = func(pass string, index int) int {
 		switch {
-		case pass == activities.PassSequential && index == 1:
+		case pass == record.PassSequential && index == 1:
 			return 500
-		case pass == activities.PassConcurrent && index == 2:
+		case pass == record.PassConcurrent && index == 2:
 			return 429
 		}
 		return 0
@@ -485,14 +486,14 @@ func TestFailedRequestsAreRecordedAndTheRunGoesOn(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
 	r := runResult(t, env, f)
 
-	assert.Len(t, f.callsOf(activities.PassSequential), n)
-	assert.Len(t, f.callsOf(activities.PassConcurrent), n)
+	assert.Len(t, f.callsOf(record.PassSequential), n)
+	assert.Len(t, f.callsOf(record.PassConcurrent), n)
 	require.NotNil(t, r.Sequential)
 	require.NotNil(t, r.Concurrent)
 	assert.Equal(t, upTo(n), indexes(r.Sequential.Records))
 	assert.Equal(t, upTo(n), indexes(r.Concurrent.Records))
 	for _, tc := range []struct {
-		recs   []activities.RequestRecord
+		recs   []record.Request
 		failed int
 		status int
 	}{{r.Sequential.Records, 1, 500}, {r.Concurrent.Records, 2, 429}} {
@@ -542,9 +543,9 @@ func TestFatalStatusAbortsTheSequentialPass(t *testing.T) {
 			appErr, r := abortedResult(t, env, f)
 
 			assert.Contains(t, appErr.Message(), tc.want)
-			seq := f.callsOf(activities.PassSequential)
+			seq := f.callsOf(record.PassSequential)
 			require.Len(t, seq, fatalAt+1, "no request may be sent after the fatal one")
-			assert.Empty(t, f.callsOf(activities.PassConcurrent), "the concurrent pass must not run")
+			assert.Empty(t, f.callsOf(record.PassConcurrent), "the concurrent pass must not run")
 
 			require.NotNil(t, r.Sequential, "the records measured so far must be in the details")
 			assert.Equal(t, upTo(fatalAt+1), indexes(r.Sequential.Records))
@@ -568,7 +569,7 @@ func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 	const n, fatalAt = 6, 3
 	f := newFakeSend()
 	f.status = func(pass string, index int) int {
-		if pass == activities.PassConcurrent && index == fatalAt {
+		if pass == record.PassConcurrent && index == fatalAt {
 			return 401
 		}
 		return 0
@@ -584,7 +585,7 @@ func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 	)
 	defer close(release)
 	f.before = func(in activities.SendInput) {
-		if in.Pass != activities.PassConcurrent {
+		if in.Pass != record.PassConcurrent {
 			return
 		}
 		gateMu.Lock()
@@ -607,7 +608,7 @@ func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 	appErr, r := abortedResult(t, env, f)
 
 	assert.Contains(t, appErr.Message(), "HTTP 401")
-	assert.Len(t, f.callsOf(activities.PassConcurrent), n, "every shard was scheduled")
+	assert.Len(t, f.callsOf(record.PassConcurrent), n, "every shard was scheduled")
 	require.NotNil(t, r.Sequential)
 	assert.Equal(t, upTo(n), indexes(r.Sequential.Records))
 	require.NotNil(t, r.Concurrent)
@@ -621,7 +622,7 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 	const n, broken = 3, 1
 	f := newFakeSend()
 	f.fail = func(in activities.SendInput) error {
-		if in.Pass == activities.PassSequential && in.Requests[0].Index == broken {
+		if in.Pass == record.PassSequential && in.Requests[0].Index == broken {
 			return errors.New("worker lost its network")
 		}
 		return nil
@@ -631,13 +632,13 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 	r := runResult(t, env, f)
 
 	attempts := 0
-	for _, c := range f.callsOf(activities.PassSequential) {
+	for _, c := range f.callsOf(record.PassSequential) {
 		if c.Requests[0].Index == broken {
 			attempts++
 		}
 	}
 	assert.Equal(t, 3, attempts, "the activity is retried up to its retry policy's 3 attempts")
-	assert.Len(t, f.callsOf(activities.PassSequential), n+2)
+	assert.Len(t, f.callsOf(record.PassSequential), n+2)
 	require.NotNil(t, r.Sequential)
 	require.Equal(t, upTo(n), indexes(r.Sequential.Records))
 	rec := r.Sequential.Records[broken]
@@ -647,7 +648,7 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 	assert.Empty(t, rec.SentAt, "the request was never sent")
 	assert.Zero(t, rec.HTTPStatus)
 	assert.Equal(t, "prompt number 1", rec.Prompt)
-	assert.Equal(t, activities.PassSequential, rec.Pass)
+	assert.Equal(t, record.PassSequential, rec.Pass)
 	assert.True(t, r.Sequential.Records[broken+1].OK, "the run goes on after the failed request")
 	require.NotNil(t, r.Concurrent)
 	assert.Len(t, r.Concurrent.Records, n)
@@ -713,7 +714,7 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 			env := ts.NewTestWorkflowEnvironment()
 			var mu sync.Mutex
 			called := 0
-			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(context.Context, activities.DescribeInput) (activities.Endpoint, error) {
+			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(func(context.Context, activities.DescribeInput) (record.Endpoint, error) {
 				mu.Lock()
 				called++
 				mu.Unlock()
@@ -752,11 +753,11 @@ func TestProgressQuery(t *testing.T) {
 	var checked []string
 	env.RegisterDelayedCallback(func() {
 		p := progress(t, env, 0)
-		assert.Equal(t, activities.PassSequential, p.Phase)
+		assert.Equal(t, record.PassSequential, p.Phase)
 		assert.Equal(t, workflows.PassProgress{Total: n, Done: 1}, p.Sequential)
 		assert.Equal(t, workflows.PassProgress{Total: n, Done: 0}, p.Concurrent)
 		require.Len(t, p.Events, 1)
-		assert.Equal(t, workflows.ProgressEvent{Pass: activities.PassSequential, Index: 0, OK: true, HTTPStatus: 200, LatencySeconds: 1}, p.Events[0])
+		assert.Equal(t, workflows.ProgressEvent{Pass: record.PassSequential, Index: 0, OK: true, HTTPStatus: 200, LatencySeconds: 1}, p.Events[0])
 		assert.Equal(t, 1, p.Next)
 		assert.Equal(t, testEndpoint, p.Endpoint)
 		assert.Nil(t, p.Config.Prompts)
@@ -765,7 +766,7 @@ func TestProgressQuery(t *testing.T) {
 	}, 15*time.Second)
 	env.RegisterDelayedCallback(func() {
 		p := progress(t, env, 1)
-		assert.Equal(t, activities.PassConcurrent, p.Phase)
+		assert.Equal(t, record.PassConcurrent, p.Phase)
 		assert.Equal(t, n, p.Sequential.Done)
 		require.NotNil(t, p.Sequential.Summary, "the sequential pass is done: its summary must be there")
 		assert.Equal(t, n, p.Sequential.Summary.Successful)
@@ -786,9 +787,9 @@ func TestProgressQuery(t *testing.T) {
 	assert.Equal(t, 2*n, p.Next)
 	require.Len(t, p.Events, 2*n)
 	for i, ev := range p.Events {
-		wantPass := activities.PassSequential
+		wantPass := record.PassSequential
 		if i >= n {
-			wantPass = activities.PassConcurrent
+			wantPass = record.PassConcurrent
 		}
 		assert.Equal(t, wantPass, ev.Pass, "event %d", i)
 		assert.True(t, ev.OK)
@@ -825,8 +826,8 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		r := runResult(t, env, f)
 
-		assert.Len(t, f.callsOf(activities.PassSequential), n)
-		assert.Empty(t, f.callsOf(activities.PassConcurrent))
+		assert.Len(t, f.callsOf(record.PassSequential), n)
+		assert.Empty(t, f.callsOf(record.PassConcurrent))
 		require.NotNil(t, r.Sequential)
 		assert.Len(t, r.Sequential.Records, n)
 		assert.Nil(t, r.Concurrent)
@@ -843,8 +844,8 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		r := runResult(t, env, f)
 
-		assert.Empty(t, f.callsOf(activities.PassSequential))
-		assert.Len(t, f.callsOf(activities.PassConcurrent), n)
+		assert.Empty(t, f.callsOf(record.PassSequential))
+		assert.Len(t, f.callsOf(record.PassConcurrent), n)
 		assert.Nil(t, r.Sequential)
 		require.NotNil(t, r.Concurrent)
 		assert.Len(t, r.Concurrent.Records, n)
@@ -864,8 +865,8 @@ func TestRunTimeoutStopsSendingNewRequests(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
 
-	assert.Len(t, f.callsOf(activities.PassSequential), 3)
-	assert.Empty(t, f.callsOf(activities.PassConcurrent))
+	assert.Len(t, f.callsOf(record.PassSequential), 3)
+	assert.Empty(t, f.callsOf(record.PassConcurrent))
 	require.NotNil(t, r.Sequential)
 	require.Equal(t, upTo(n), indexes(r.Sequential.Records))
 	assert.False(t, r.Sequential.Records[3].OK)

@@ -163,7 +163,7 @@ func sequentialGap(ctx context.Context, c client.Client, dc converter.DataConver
 	p := report.Build(id, runID, res).Sequential
 	var worst float64
 	for i := 1; i < len(p.Requests); i++ {
-		worst = max(worst, p.Requests[i].Sent().Sub(p.Requests[i-1].Received()).Seconds())
+		worst = max(worst, p.Requests[i].SentAt.Sub(p.Requests[i-1].ReceivedAt).Seconds())
 	}
 	fmt.Printf("\nsequential pass, %d requests at 10 ms: dispatch gap %.1f ms per request on average, %.1f ms at most; %.0f%% of the pass's total\n",
 		n, 1000*p.DispatchGapSeconds/float64(n-1), 1000*worst, 100*p.DispatchGapSeconds/p.TotalSeconds)
