@@ -178,8 +178,3 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 func paramsOf(in SendInput) chat.Params {
 	return chat.Params{Pass: in.Pass, Model: in.Model, MaxTokens: in.MaxTokens, Stream: in.Stream, Timeout: in.RequestTimeout, FireAt: in.FireAt}
 }
-
-// CleanLine is measure.CleanLine, for package report until it has its own.
-//
-// Deprecated: use measure.CleanLine.
-func CleanLine(s string) string { return measure.CleanLine(s) }
