@@ -184,7 +184,7 @@ func waitBatchProgress(ctx context.Context, t *testing.T, c client.Client, id st
 			lastErr = err
 		}
 		for _, pa := range raw.GetPendingActivities() {
-			if pa.GetActivityType().GetName() != "Send" || pa.GetHeartbeatDetails() == nil {
+			if pa.GetActivityType().GetName() != activities.SendActivity || pa.GetHeartbeatDetails() == nil {
 				continue
 			}
 			var p batchProgress
