@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -68,6 +69,14 @@ type RepeatRun struct {
 	// ObservedMax is the concurrent pass's observed server concurrency
 	// max, when available.
 	ObservedMax *int `json:"observed_max,omitempty"`
+}
+
+// FirstPass is the name of the pass the run sent first.
+func (r RepeatRun) FirstPass() string {
+	if r.Order == workflows.OrderConcurrentFirst {
+		return record.PassConcurrent
+	}
+	return record.PassSequential
 }
 
 // ConfidenceInterval is a mean with its 95 % confidence interval.
