@@ -110,13 +110,24 @@ type reference struct {
 	label string
 }
 
+// rowHeights are the height of a row of a chart of n bars, one a row, and
+// of its bar: rows are thinner the more there are, down to no gap.
+func rowHeights(n int) (row, barH float64) {
+	row = math.Min(wfMaxRow, wfMaxPlot/float64(n))
+	barH = row
+	if row >= 4 {
+		barH = row * 0.7
+	}
+	return row, barH
+}
+
 // buildWaterfall draws one bar per timed request on an axis from 0 to
 // domain seconds. ref, when set and within the axis, is marked (the end of
 // the other pass).
 func buildWaterfall(pass string, ts []timed, domain float64, shared bool, ref *reference) *waterfall {
 	top, step := niceCeil(domain, 10)
 	n := len(ts)
-	row := math.Min(wfMaxRow, wfMaxPlot/float64(n))
+	row, barH := rowHeights(n)
 	plotW := float64(wfWidth - wfLeft - wfRight)
 	b := box{wfLeft, wfTop, plotW, row * float64(n)}
 	w := &waterfall{Pass: pass, Scale: "own"}
@@ -127,18 +138,9 @@ func buildWaterfall(pass string, ts []timed, domain float64, shared bool, ref *r
 	w.SecondsPerPx = strconv.FormatFloat(top/plotW, 'g', 6, 64)
 	x := func(s float64) float64 { return b.x + finite(s)/top*b.w }
 
-	var xs []float64
-	var labels []string
-	for _, v := range tickValues(0, top, step) {
-		xs = append(xs, x(v))
-		labels = append(labels, formatTick(v, step))
-	}
+	xs, labels := ticks(0, top, step, x)
 	w.xAxis(b, xs, labels, "seconds since the pass's first send")
 
-	barH := row
-	if row >= 4 {
-		barH = row * 0.7
-	}
 	if row >= wfRowLabelAt {
 		w.Titles = append(w.Titles, text{X: "14", Y: num(b.y + b.h/2), Text: "request index", Anchor: "middle", Rotate: true})
 	} else {
@@ -242,19 +244,9 @@ func buildHistogram(pass string, bs bins, counts []int, maxCount int) *histogram
 	y := func(c float64) float64 { return b.bottom() - c/yTop*b.h }
 
 	xStep := niceStep(hi-bs.lo, 6)
-	var xs []float64
-	var xl []string
-	for _, v := range tickValues(bs.lo, hi, xStep) {
-		xs = append(xs, x(v))
-		xl = append(xl, formatTick(v, xStep))
-	}
+	xs, xl := ticks(bs.lo, hi, xStep, x)
 	h.xAxis(b, xs, xl, "latency (seconds), successful requests")
-	var ys []float64
-	var yl []string
-	for _, v := range tickValues(0, yTop, yStep) {
-		ys = append(ys, y(v))
-		yl = append(yl, formatTick(v, yStep))
-	}
+	ys, yl := ticks(0, yTop, yStep, y)
 	h.yAxis(b, ys, yl, "requests")
 
 	d := decimals(bs.width)
