@@ -54,6 +54,21 @@ func rerun() report.Document {
 	return report.Merge(base, again)
 }
 
+// manyLevels is a sweep of 14 levels, 20 to 33: too many to label each, on
+// a linear scale.
+func manyLevels() []htmlreport.SweepLevel {
+	var out []htmlreport.SweepLevel
+	for c := 20; c < 34; c++ {
+		l := htmlreport.SweepLevel{Concurrency: c, RequestsPerSecond: float64(c) / 3, OutputTokensPerSecond: float64(40 * c),
+			P50LatencySeconds: 2 + float64(c-20)/10, P95LatencySeconds: 3 + float64(c-20)/5}
+		if c > 30 {
+			l.ErrorRate, l.Count429 = 0.1, c-30
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
 // TestGoldenPages: the pages of fixed documents are those in
 // testdata/golden, to the byte (go test -run TestGoldenPages -update
 // rewrites them after a deliberate change).
@@ -66,6 +81,7 @@ func TestGoldenPages(t *testing.T) {
 		"verdict_run":   {func(t *testing.T) report.Document { return loadDocument(t, "testdata/verdict_run.json") }, htmlreport.Options{}},
 		"mixed":         {func(*testing.T) report.Document { return mixed() }, htmlreport.Options{}},
 		"sweep":         {func(*testing.T) report.Document { return staircase(12) }, htmlreport.Options{Sweep: sweep()}},
+		"sweep_many":    {func(*testing.T) report.Document { return staircase(3) }, htmlreport.Options{Sweep: manyLevels()}},
 		"streams":       {func(*testing.T) report.Document { return partlyTogether() }, htmlreport.Options{}},
 		"repeat":        {func(*testing.T) report.Document { return repeated() }, htmlreport.Options{}},
 		"rerun":         {func(*testing.T) report.Document { return rerun() }, htmlreport.Options{}},
