@@ -445,7 +445,7 @@ func buildSweep(levels []SweepLevel) *sweepSection {
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].Concurrency < ls[j].Concurrency })
 	s := &sweepSection{}
 	for _, l := range ls {
-		errs := l.Count429 > 0 || finite(l.ErrorRate) > 0
+		errs := levelFailed(l)
 		s.HasErrors = s.HasErrors || errs
 		s.Rows = append(s.Rows, sweepRow{
 			Concurrency:           strconv.Itoa(l.Concurrency),
