@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -202,7 +203,7 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	if s.Connections > 0 || s.ColdConnections > 0 {
 		fmt.Fprintf(t.W, "    Connections:           %d (cold requests: %d)\n", s.Connections, s.ColdConnections)
 	}
-	if w := analysis.BurstWarning(s); w != "" && pass == "concurrent" {
+	if w := analysis.BurstWarning(s); w != "" && pass == record.PassConcurrent {
 		fmt.Fprintf(t.W, "    %s\n", w)
 	}
 	if s.OutputTokensPerSecond > 0 {
