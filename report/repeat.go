@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
@@ -123,7 +124,7 @@ func AddRepeat(last *Document, docs []Document) {
 // repeatRunOf is the line of a run's document in the repeat table.
 func repeatRunOf(d Document) RepeatRun {
 	run := RepeatRun{WorkflowID: d.WorkflowID, RunID: d.RunID, Verdict: d.Conclusion.Verdict, Evidence: d.Conclusion.Evidence,
-		Order: cmpOr(d.Config.Order, workflows.OrderSequentialFirst)}
+		Order: cmp.Or(d.Config.Order, workflows.OrderSequentialFirst)}
 	if d.Concurrent != nil {
 		if o := d.Concurrent.ObservedServerConcurrency; o != nil && o.Available {
 			m := o.Max
@@ -203,11 +204,4 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
