@@ -94,15 +94,11 @@ func (t Text) RepeatTable(r *Repeat) {
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 	fmt.Fprintf(t.W, "  %3s %-11s %14s %14s %9s %8s  %s\n", "run", "first", "sequential (s)", "concurrent (s)", "speedup", "obs. max", "verdict")
 	for i, run := range r.Runs {
-		first := "sequential"
-		if run.Order == testrun.OrderConcurrentFirst {
-			first = "concurrent"
-		}
 		obs := "-"
 		if run.ObservedMax != nil {
 			obs = fmt.Sprint(*run.ObservedMax)
 		}
-		fmt.Fprintf(t.W, "  %3d %-11s %14.2f %14.2f %8.2fx %8s  %s\n", i+1, first, run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, obs, run.Verdict)
+		fmt.Fprintf(t.W, "  %3d %-11s %14.2f %14.2f %8.2fx %8s  %s\n", i+1, run.FirstPass(), run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, obs, run.Verdict)
 	}
 	fmt.Fprintf(t.W, "  Mean speedup: %.2fx, 95%% confidence interval %.2f–%.2f\n", r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
 	if o := r.Orders; o != nil {
