@@ -62,8 +62,8 @@ var readmeCoverage = map[string]string{
 	"go run ./starter -dev -dev-fresh":          "TestDemoKeepsItsRuns",
 	// docs/html-report.md and docs/security.md: commands that regenerate a
 	// picture or fuzz longer; the package must hold the named test.
-	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs":     "TestDocsScreenshot (skipped without -update-docs)",
-	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./activities": ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
+	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",
+	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./chat":   ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
 }
 
 // docCommand is one command of a ```sh block, and the page that shows it.
