@@ -61,7 +61,7 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 // PassHeader announces a pass.
 func (t Text) PassHeader(pass string, requests, concurrency int) {
 	switch {
-	case pass == workflows.PassesSequential:
+	case pass == record.PassSequential:
 		fmt.Fprintf(t.W, "SEQUENTIAL PASS: %d requests, one after another\n", requests)
 	case strings.HasPrefix(pass, "sweep-c"):
 		fmt.Fprintf(t.W, "SWEEP LEVEL: %d requests, %s at a time\n", requests, strings.TrimPrefix(pass, "sweep-c"))
