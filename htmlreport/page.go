@@ -219,15 +219,16 @@ func endpointNote(c report.Config) string {
 	return "endpoint " + c.EndpointName + ", " + c.EndpointLabel
 }
 
-// passes lists the document's passes in order, with their names.
-func passes(d report.Document) []struct {
+// titledPass is a pass of the document (nil when it did not run) with its
+// name and its section's title.
+type titledPass struct {
 	name, title string
 	p           *report.Pass
-} {
-	return []struct {
-		name, title string
-		p           *report.Pass
-	}{
+}
+
+// passes lists the document's sequential and concurrent passes in order.
+func passes(d report.Document) []titledPass {
+	return []titledPass{
 		{record.PassSequential, "Sequential pass: one request after another", d.Sequential},
 		{record.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
 	}
