@@ -304,11 +304,10 @@ func passStats(p *report.Pass) []string {
 
 // preparedPass is a pass (nil when it did not run) with its timed records.
 type preparedPass struct {
-	name, title string
-	p           *report.Pass
-	ts          []timed
-	notSent     int
-	span        float64
+	titledPass
+	ts      []timed
+	notSent int
+	span    float64
 }
 
 // buildTimeline is the timeline section: a waterfall of each pass, on one
@@ -316,7 +315,7 @@ type preparedPass struct {
 func buildTimeline(d report.Document) timeline {
 	var ps []preparedPass
 	for _, x := range passes(d) {
-		pr := preparedPass{name: x.name, title: x.title, p: x.p}
+		pr := preparedPass{titledPass: x}
 		if x.p != nil {
 			pr.ts, pr.notSent = timedRecords(x.p.Requests)
 			pr.span = span(pr.ts)
