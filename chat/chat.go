@@ -43,7 +43,7 @@ type Sender struct {
 
 // Params are what the requests of a batch share.
 type Params struct {
-	Pass      string
+	Pass      record.Pass
 	Model     string
 	MaxTokens int
 	// Stream asks for a streamed response (SSE) and per-chunk timing.

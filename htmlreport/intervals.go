@@ -207,7 +207,7 @@ func buildRepeat(r *report.Repeat) *repeatSection {
 		if run.ObservedMax != nil {
 			obs = strconv.Itoa(*run.ObservedMax)
 		}
-		s.Rows = append(s.Rows, repeatRow{Run: strconv.Itoa(i + 1), First: run.FirstPass(), Sequential: seconds(run.SequentialSeconds),
+		s.Rows = append(s.Rows, repeatRow{Run: strconv.Itoa(i + 1), First: string(run.FirstPass()), Sequential: seconds(run.SequentialSeconds),
 			Concurrent: seconds(run.ConcurrentSeconds), Speedup: fmt.Sprintf("%.2fx", run.Speedup), Observed: obs, Verdict: run.Verdict})
 	}
 	if o := r.Orders; o != nil {

@@ -229,8 +229,8 @@ type titledPass struct {
 // passes lists the document's sequential and concurrent passes in order.
 func passes(d report.Document) []titledPass {
 	return []titledPass{
-		{record.PassSequential, "Sequential pass: one request after another", d.Sequential},
-		{record.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
+		{string(record.PassSequential), "Sequential pass: one request after another", d.Sequential},
+		{string(record.PassConcurrent), "Concurrent pass: requests sent together", d.Concurrent},
 	}
 }
 
@@ -595,7 +595,7 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	for _, x := range []struct {
 		name string
 		p    **report.Pass
-	}{{record.PassSequential, &base.Sequential}, {record.PassConcurrent, &base.Concurrent}} {
+	}{{string(record.PassSequential), &base.Sequential}, {string(record.PassConcurrent), &base.Concurrent}} {
 		if *x.p == nil {
 			continue
 		}
@@ -627,9 +627,9 @@ func resentIndexes(r *report.Rerun) (map[string]map[int]bool, int) {
 	resent := map[string]map[int]bool{}
 	n := 0
 	for pass, idx := range r.Resent {
-		resent[pass] = map[int]bool{}
+		resent[string(pass)] = map[int]bool{}
 		for _, i := range idx {
-			resent[pass][i] = true
+			resent[string(pass)][i] = true
 			n++
 		}
 	}

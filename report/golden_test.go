@@ -11,7 +11,7 @@ import (
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/go
 // troubled is result(n) with a failure of each pass, a streamed request,
 // rate-limit headers, a warm-up and an endpoint text with control
 // characters.
-func troubled(n int) workflows.RunResult {
+func troubled(n int) testrun.Result {
 	r := result(n)
 	seq, conc := r.Sequential.Records, r.Concurrent.Records
 	seq[1].OK, seq[1].HTTPStatus, seq[1].Error = false, 500, "HTTP 500: \x1b[31mboom\x1b[0m\r\nagain"
@@ -33,24 +33,24 @@ func troubled(n int) workflows.RunResult {
 	warm := rec("warmup", 0, -10, -8)
 	failedWarm := rec("warmup", 1, -8, -7)
 	failedWarm.OK, failedWarm.Error = false, "timeout"
-	r.Warmup = &workflows.PassResult{Pass: "warmup", Records: []record.Request{warm, failedWarm}}
+	r.Warmup = &testrun.PassResult{Pass: "warmup", Records: []record.Request{warm, failedWarm}}
 	r.Config.Warmup, r.Config.Retry, r.Config.Stream = 2, "backoff", true
 	return r
 }
 
 // sweepResult is a sweep of levels 1, 2 and 4 whose throughput stops
 // growing at 2.
-func sweepResult() workflows.RunResult {
+func sweepResult() testrun.Result {
 	r := result(4)
-	r.Config.Passes, r.Config.Sweep = workflows.PassesSweep, []int{1, 2, 4}
+	r.Config.Passes, r.Config.Sweep = testrun.PassesSweep, []int{1, 2, 4}
 	r.Sequential, r.Concurrent = nil, nil
 	for k, level := range r.Config.Sweep {
 		var recs []record.Request
 		for i := range 4 {
 			from := float64(100*k) + float64(i/min(level, 2))*2
-			recs = append(recs, rec(workflows.SweepPass(level), i, from, from+2))
+			recs = append(recs, rec(record.SweepPass(level), i, from, from+2))
 		}
-		r.Sweep = append(r.Sweep, &workflows.PassResult{Pass: workflows.SweepPass(level), Concurrency: level, Shards: 1, Records: recs})
+		r.Sweep = append(r.Sweep, &testrun.PassResult{Pass: record.SweepPass(level), Concurrency: level, Shards: 1, Records: recs})
 	}
 	return r
 }
@@ -63,7 +63,7 @@ func repeatedDocs(verdicts, evidence []string) []report.Document {
 	for i, v := range verdicts {
 		res := result(3)
 		if i%2 == 1 {
-			res.Config.Order = workflows.OrderConcurrentFirst
+			res.Config.Order = testrun.OrderConcurrentFirst
 			for k := range res.Concurrent.Records {
 				res.Concurrent.Records[k].ReceivedAt = res.Concurrent.Records[k].ReceivedAt.Add(time.Duration(i) * 300 * time.Millisecond)
 			}
@@ -121,12 +121,12 @@ func writeText(w *bytes.Buffer, d report.Document) {
 	tx.Warmup(d.Warmup)
 	for _, p := range d.Passes() {
 		name := p.Requests[0].Pass
-		tx.PassHeader(name, d.Config.Requests, d.Config.Concurrency)
+		tx.PassHeader(string(name), d.Config.Requests, d.Config.Concurrency)
 		for _, r := range p.Requests {
-			tx.Request(workflows.ProgressEvent{Pass: name, Index: r.Index, OK: r.OK, Attempt: r.Attempt, LatencySeconds: r.LatencySeconds, Error: r.Error}, len(p.Requests))
+			tx.Request(testrun.ProgressEvent{Pass: name, Index: r.Index, OK: r.OK, Attempt: r.Attempt, LatencySeconds: r.LatencySeconds, Error: r.Error}, len(p.Requests))
 		}
 		tx.Bar(len(p.Requests), len(p.Requests), p.Failed, false, report.BarTiming{Elapsed: 75 * time.Second})
-		tx.PassSummary(name, p.PassSummary)
+		tx.PassSummary(string(name), p.PassSummary)
 	}
 	if d.Sweep != nil {
 		tx.SweepTable(d.Sweep.Levels, d.Sweep.Knee)

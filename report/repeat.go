@@ -8,7 +8,7 @@ import (
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // Repeat sums up a comparison repeated R times (-repeat R): one run each.
@@ -73,8 +73,8 @@ type RepeatRun struct {
 }
 
 // FirstPass is the name of the pass the run sent first.
-func (r RepeatRun) FirstPass() string {
-	if r.Order == workflows.OrderConcurrentFirst {
+func (r RepeatRun) FirstPass() record.Pass {
+	if r.Order == testrun.OrderConcurrentFirst {
 		return record.PassConcurrent
 	}
 	return record.PassSequential
@@ -105,7 +105,7 @@ func AddRepeat(last *Document, docs []Document) {
 		speedups = append(speedups, run.Speedup)
 		seqs = append(seqs, run.SequentialSeconds)
 		concs = append(concs, run.ConcurrentSeconds)
-		if run.Order == workflows.OrderConcurrentFirst {
+		if run.Order == testrun.OrderConcurrentFirst {
 			byConcFirst = append(byConcFirst, run.Speedup)
 		} else {
 			bySeqFirst = append(bySeqFirst, run.Speedup)
@@ -124,7 +124,7 @@ func AddRepeat(last *Document, docs []Document) {
 // repeatRunOf is the line of a run's document in the repeat table.
 func repeatRunOf(d Document) RepeatRun {
 	run := RepeatRun{WorkflowID: d.WorkflowID, RunID: d.RunID, Verdict: d.Conclusion.Verdict, Evidence: d.Conclusion.Evidence,
-		Order: cmp.Or(d.Config.Order, workflows.OrderSequentialFirst)}
+		Order: cmp.Or(d.Config.Order, testrun.OrderSequentialFirst)}
 	if d.Concurrent != nil {
 		if o := d.Concurrent.ObservedServerConcurrency; o != nil && o.Available {
 			m := o.Max
