@@ -1,20 +1,20 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -24,15 +24,6 @@ import (
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/workflows"
 )
-
-// commands are the starter's subcommands; without one it starts a run.
-// With -dev before them (`starter -dev list`) they work on the demo's runs,
-// in its dev server; dev is then the demo's environment, else nil.
-var commands = map[string]func(dev *devEnv, args []string, stdout, stderr io.Writer) error{
-	"list":   runList,
-	"result": runResult,
-	"rerun":  runRerun,
-}
 
 // dial connects with the standard environment configuration (or to the
 // demo's dev server, with -dev), and returns the options it used (namespace,
@@ -82,29 +73,6 @@ func devMissing(err error, dev *devEnv) error {
 	return badInput("%v: the demo keeps its runs in %s, which -dev-fresh empties (`starter -dev list` shows what it has)", ee.err, dev.dbFile)
 }
 
-// devCommand runs a subcommand on the demo's runs: it starts the demo's dev
-// server (on its history file) for the command's time.
-func devCommand(name string, args []string, stdout, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// Parse first, so that bad flags and -h start no server.
-	if err := commands[name](checkOnly, args, io.Discard, stderr); !errors.Is(err, errChecked) {
-		return err
-	}
-	dev, err := startDev(ctx, options{}, io.Discard, stderr)
-	if err != nil {
-		return err
-	}
-	defer dev.close()
-	return commands[name](dev, args, stdout, stderr)
-}
-
-// checkOnly, given to a command as its dev, has it check its arguments and
-// return errChecked instead of running.
-var checkOnly = &devEnv{}
-
-var errChecked = errors.New("arguments checked")
-
 // encrypted is the error of a run whose payloads this starter cannot
 // decrypt (no LLMCONC_CODEC_KEY, or another key): the codec's own line.
 func encrypted(id string, err error) error {
@@ -114,61 +82,33 @@ func encrypted(id string, err error) error {
 	return nil
 }
 
-// subFlags is a subcommand's flag set; its usage is printed once, on -h,
-// with the environment it reads.
-func subFlags(name, usage, what string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: starter [-dev] %s %s\n\n%s\n\nFlags:\n", name, usage, what)
-		fs.SetOutput(stderr)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-		fmt.Fprint(stderr, envUsage)
-	}
-	return fs
+// listCmd shows recent runs: status, verdict, speedup and start time. A
+// run whose result this starter cannot decrypt shows the verdict
+// "encrypted".
+type listCmd struct{ n int }
+
+func (l *listCmd) define(fs *flag.FlagSet) {
+	fs.IntVar(&l.n, "n", 20, "how many runs, newest first")
 }
 
-// parseSub parses a subcommand's flags, and prints the usage on -h.
-func parseSub(fs *flag.FlagSet, args []string) error {
-	// The flag package prints the usage on any error; only -h asks for it.
-	printUsage := fs.Usage
-	fs.Usage = func() {}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			printUsage()
-			return err
-		}
-		return badInput("%s: %v (run starter %s -h for the flags)", fs.Name(), err, fs.Name())
+func (l *listCmd) check(args []string) error {
+	if len(args) > 0 {
+		return badInput("list: unexpected argument %q (run starter list -h for the flags)", args[0])
+	}
+	if l.n < 1 {
+		return badInput("list: -n must be at least 1, got %d", l.n)
 	}
 	return nil
 }
 
-// runList shows recent runs: status, verdict, speedup and start time. A run
-// whose result this starter cannot decrypt shows the verdict "encrypted".
-func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("list", "[-n N]", "Recent runs, newest first: status, endpoint, verdict, speedup, start time. Sends no request.", stderr)
-	n := fs.Int("n", 20, "how many runs, newest first")
-	if err := parseSub(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return badInput("list: unexpected argument %q (run starter list -h for the flags)", fs.Arg(0))
-	}
-	if *n < 1 {
-		return badInput("list: -n must be at least 1, got %d", *n)
-	}
-	if dev == checkOnly {
-		return errChecked
-	}
-	ctx := context.Background()
+func (l *listCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	c, opts, err := dial(ctx, dev, "list", stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: opts.Namespace, PageSize: int32(*n), Query: "WorkflowType = 'ConcurrencyTest'",
+		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))
@@ -178,41 +118,12 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	var encryptedRuns int
 	var keyErr error // of the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
-		id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
-		verdict, speedup, endpoint, note := "-", "-", "-", ""
-		if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
-			_ = opts.DataConverter.FromPayload(p, &endpoint)
+		row := listRowOf(ctx, c, opts.DataConverter, ex)
+		if row.keyErr != nil {
+			encryptedRuns++
+			keyErr = cmp.Or(keyErr, row.keyErr)
 		}
-		switch ex.GetStatus() {
-		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-			var r workflows.RunResult
-			err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
-			if err == nil {
-				verdict, speedup = headline(r)
-				if endpoint == "-" {
-					endpoint = r.Config.WithDefaults().Endpoint
-				}
-				if r.Config.Only != nil && r.Config.RerunOf != "" {
-					// A rerun of failed requests: its merged result has
-					// the original run's timings, so its verdict.
-					verdict, speedup, note = originalHeadline(ctx, c, r.Config.RerunOf)
-				}
-			} else if ke, ok := codec.IsKeyError(err); ok {
-				verdict = "encrypted"
-				encryptedRuns++
-				if keyErr == nil {
-					keyErr = ke
-				}
-			}
-		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-			verdict = "ended early"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", id, statusName(ex.GetStatus()), endpoint, verdict, speedup,
-			ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05"))
-		if note != "" {
-			fmt.Fprint(tw, "\t"+note)
-		}
-		fmt.Fprintln(tw)
+		row.print(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -223,6 +134,54 @@ func runList(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "%d of these runs are encrypted and show no verdict: %v\n", encryptedRuns, keyErr)
 	}
 	return nil
+}
+
+// listRow is one run's line in `starter list`.
+type listRow struct {
+	id, status, endpoint, verdict, speedup, started, note string
+	// keyErr is why the run's result cannot be decrypted, or nil.
+	keyErr error
+}
+
+// listRowOf reads what `starter list` shows of run ex: its endpoint from
+// its memo, and a finished run's verdict and speedup from its result.
+func listRowOf(ctx context.Context, c client.Client, dc converter.DataConverter, ex *workflowpb.WorkflowExecutionInfo) listRow {
+	id, runID := ex.GetExecution().GetWorkflowId(), ex.GetExecution().GetRunId()
+	row := listRow{id: id, status: statusName(ex.GetStatus()), endpoint: "-", verdict: "-", speedup: "-",
+		started: ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05")}
+	if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
+		_ = dc.FromPayload(p, &row.endpoint)
+	}
+	switch ex.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		var r workflows.RunResult
+		err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
+		if err == nil {
+			row.verdict, row.speedup = headline(r)
+			if row.endpoint == "-" {
+				row.endpoint = r.Config.WithDefaults().Endpoint
+			}
+			if r.Config.Only != nil && r.Config.RerunOf != "" {
+				// A rerun of failed requests: its merged result has
+				// the original run's timings, so its verdict.
+				row.verdict, row.speedup, row.note = originalHeadline(ctx, c, r.Config.RerunOf)
+			}
+		} else if ke, ok := codec.IsKeyError(err); ok {
+			row.verdict, row.keyErr = "encrypted", ke
+		}
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		row.verdict = "ended early"
+	}
+	return row
+}
+
+// print writes the row to tw, the note (if any) in a last column.
+func (r listRow) print(tw io.Writer) {
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s", r.id, r.status, r.endpoint, r.verdict, r.speedup, r.started)
+	if r.note != "" {
+		fmt.Fprint(tw, "\t"+r.note)
+	}
+	fmt.Fprintln(tw)
 }
 
 // originalHeadline is the verdict and speedup of a rerun of failed
@@ -279,27 +238,26 @@ func statusName(s enumspb.WorkflowExecutionStatus) string {
 	return s.String()
 }
 
-// runResult rebuilds a finished run's JSON and HTML report from its history,
-// sending no request.
-func runResult(dev *devEnv, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("result", "[-out FILE] [-html FILE] WORKFLOW_ID", "Rebuild a finished run's JSON and HTML report from its history. Sends no request.", stderr)
-	var o options
-	o.outputFlags(fs)
-	if err := parseSub(fs, args); err != nil {
+// resultCmd rebuilds a finished run's JSON and HTML report from its
+// history, sending no request.
+type resultCmd struct {
+	o                  options
+	id                 string
+	jsonPath, htmlPath string
+}
+
+func (r *resultCmd) define(fs *flag.FlagSet) { r.o.outputFlags(fs) }
+
+func (r *resultCmd) check(args []string) (err error) {
+	if r.id, err = oneWorkflowID("result", args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return badInput("result takes one workflow ID (starter list shows them)")
-	}
-	id := fs.Arg(0)
-	outPath, htmlPath, err := o.outputPaths(id)
-	if err != nil {
-		return err
-	}
-	if dev == checkOnly {
-		return errChecked
-	}
-	ctx := context.Background()
+	r.jsonPath, r.htmlPath, err = r.o.outputPaths(r.id)
+	return err
+}
+
+func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
+	id := r.id
 	c, opts, err := dial(ctx, dev, "result "+id, stderr)
 	if err != nil {
 		return err
@@ -314,73 +272,52 @@ func runResult(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
 	}
 	w := &watcher{
-		c: c, dc: opts.DataConverter, namespace: ns, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: ns, out: r.jsonPath, html: r.htmlPath,
 		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
 		workflowID: id, runID: info.GetExecution().GetRunId(),
 	}
-	var r workflows.RunResult
-	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &r)
-	return w.finish(outcome{r, err})
+	var result workflows.RunResult
+	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &result)
+	return w.finish(outcome{result, err})
 }
 
-// runRerun starts a new run with the configuration of an earlier one, read
+// rerunCmd starts a new run with the configuration of an earlier one, read
 // from the earlier run's history (its input, prompts included, and its task
 // queue), and follows it like a new run.
-func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
-	fs := subFlags("rerun", "[-failed-only] [-out FILE] [-html FILE] [-id NEW_ID] [-ui URL] WORKFLOW_ID",
-		"A new run with an earlier run's configuration and prompts, read from its history, on the same task queue\n(-dev serves the queue of a demo run itself). With -failed-only, resend only the requests that failed, and merge.", stderr)
-	var o options
-	o.outputFlags(fs)
-	failedOnly := fs.Bool("failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
-	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
-	uiFlag(fs, &o.uiURL)
-	if err := parseSub(fs, args); err != nil {
+type rerunCmd struct {
+	o          options
+	failedOnly bool
+	orig       string // the workflow ID of the run to rerun
+}
+
+func (r *rerunCmd) define(fs *flag.FlagSet) {
+	r.o.outputFlags(fs)
+	fs.BoolVar(&r.failedOnly, "failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
+	fs.StringVar(&r.o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
+	uiFlag(fs, &r.o.uiURL)
+}
+
+func (r *rerunCmd) check(args []string) (err error) {
+	if r.orig, err = oneWorkflowID("rerun", args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return badInput("rerun takes one workflow ID (starter list shows them)")
-	}
+	return r.o.checkOutputs()
+}
+
+func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	now := time.Now()
-	orig := fs.Arg(0)
-	id := o.workflowID
-	if err := o.checkOutputs(); err != nil {
-		return err
-	}
-	if dev == checkOnly {
-		return errChecked
-	}
-	ctx := context.Background()
+	orig := r.orig
 	c, opts, err := dial(ctx, dev, "rerun "+orig, stderr)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	ns := opts.Namespace
-	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return devMissing(badInput("no run with workflow ID %q in namespace %q", orig, ns), dev)
-	}
-	first, err := it.Next()
+	in, queue, err := startedWith(ctx, c, opts, orig, dev)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return devMissing(badInput("no run with workflow ID %q in namespace %q", orig, ns), dev)
-		}
-		return failed(fmt.Errorf("read the history of run %s: %w", orig, err))
-	}
-	started := first.GetWorkflowExecutionStartedEventAttributes()
-	var in workflows.RunInput
-	if started == nil {
-		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
-	}
-	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
-		if err := encrypted(orig, err); err != nil {
-			return err
-		}
-		return badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+		return err
 	}
 	what := "with its configuration"
-	if *failedOnly {
+	if r.failedOnly {
 		n, err := onlyFailed(ctx, c, opts.DataConverter, orig, &in)
 		if err != nil {
 			return err
@@ -392,14 +329,11 @@ func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
-	if id == "" {
-		id = DefaultWorkflowID(in.Model, now)
-	}
-	outPath, htmlPath, err := o.outputPaths(id)
+	id := cmp.Or(r.o.workflowID, DefaultWorkflowID(in.Model, now))
+	outPath, htmlPath, err := r.o.outputPaths(id)
 	if err != nil {
 		return err
 	}
-	queue := started.GetTaskQueue().GetName()
 	if dev != nil {
 		if err := dev.serve(in.Model, queue); err != nil {
 			return err
@@ -412,11 +346,41 @@ func runRerun(dev *devEnv, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
 	w := &watcher{
-		c: c, dc: opts.DataConverter, namespace: ns, uiURL: o.uiURL, out: outPath, html: htmlPath,
+		c: c, dc: opts.DataConverter, namespace: opts.Namespace, uiURL: r.o.uiURL, out: outPath, html: htmlPath,
 		display: newTermDisplay(stdout), stdout: stdout, final: stdout,
 		input: &in,
 	}
 	return w.start(ctx, id, queue, in)
+}
+
+// startedWith reads the input and the task queue of run orig from the
+// first event of its history.
+func startedWith(ctx context.Context, c client.Client, opts client.Options, orig string, dev *devEnv) (workflows.RunInput, string, error) {
+	var in workflows.RunInput
+	notFound := devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
+	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return in, "", notFound
+	}
+	first, err := it.Next()
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return in, "", notFound
+		}
+		return in, "", failed(fmt.Errorf("read the history of run %s: %w", orig, err))
+	}
+	started := first.GetWorkflowExecutionStartedEventAttributes()
+	if started == nil {
+		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	}
+	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
+		if err := encrypted(orig, err); err != nil {
+			return in, "", err
+		}
+		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	}
+	return in, started.GetTaskQueue().GetName(), nil
 }
 
 // requireServed refuses at once a rerun of run orig on a task queue that no

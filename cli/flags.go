@@ -135,19 +135,30 @@ func uiFlag(fs *flag.FlagSet, p *string) {
 	fs.StringVar(p, "ui", def, "base URL of the Temporal Web UI, for links to the run (default $"+EnvUIURL+", else http://localhost:8080; the UI of temporal server start-dev is http://localhost:8233); the link is printed only when the UI answers")
 }
 
-// usage is the starter's -h: what it does, its subcommands, its flags, and
-// the environment it reads.
+// usage is the starter's -h: what it does, its subcommands, examples, its
+// flags, and the environment it reads.
 func usage(fs *flag.FlagSet, w io.Writer) {
 	fmt.Fprint(w, `Usage: starter [flags]                          start a run and follow it (see README.md)
        starter -attach WORKFLOW_ID [flags]     follow a run already started, and write its result
-       starter list [-n N]                     recent runs: status, endpoint, verdict, speedup
-       starter result [-out FILE] [-html FILE] WORKFLOW_ID
-                                               rebuild a finished run's JSON and HTML from its history
-       starter rerun [-failed-only] [-id NEW_ID] [-out FILE] [-html FILE] [-ui URL] WORKFLOW_ID
-                                               a new run with an earlier run's configuration (or only its failed requests)
-       starter -dev [flags]                    the self-contained demo (no key needed)
+`)
+	for _, c := range commands {
+		synopsis := "starter " + c.name + " " + c.args
+		if len(synopsis) < 40 {
+			fmt.Fprintf(w, "       %-40s%s\n", synopsis, c.short)
+		} else {
+			fmt.Fprintf(w, "       %s\n%47s%s\n", synopsis, "", c.short)
+		}
+	}
+	fmt.Fprint(w, `       starter -dev [flags]                    the self-contained demo (no key needed)
        starter -dev list|result|rerun ...      the same subcommands, on the demo's runs
-Each subcommand's -h lists its flags.
+Flags may come before or after a subcommand's arguments (-- ends them); each subcommand's -h lists its flags.
+
+Examples:
+  starter -dev                                  the demo: a local Temporal server, a worker, a simulated endpoint
+  starter -requests 20 -model gpt-4.1-mini      measure the worker's endpoint with 20 requests per pass
+  starter -sweep 1,2,4,8,16 -requests 32        find the concurrency level past which the endpoint queues
+  starter -attach `+exampleID+` -quiet
+  starter rerun `+exampleID+` -failed-only
 
 Flags:
 `)
@@ -179,7 +190,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := newFlagSet(&o)
 	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
+	positional, err := parseArgs(fs, args)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(fs, stderr)
 			return o, err
@@ -194,8 +206,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.streamSet = true
 		}
 	})
-	if fs.NArg() > 0 {
-		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", fs.Arg(0))
+	if len(positional) > 0 {
+		if lookupCommand(positional[0]) != nil {
+			return o, badInput("unexpected argument %q: a subcommand comes first (`starter %s …`, or `starter -dev %s …`)", positional[0], positional[0], positional[0])
+		}
+		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", positional[0])
 	}
 	return o, nil
 }

@@ -35,10 +35,10 @@ import (
 func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
-	case len(args) > 0 && commands[args[0]] != nil:
-		err = commands[args[0]](nil, args[1:], stdout, stderr)
-	case len(args) > 1 && (args[0] == "-dev" || args[0] == "--dev") && commands[args[1]] != nil:
-		err = devCommand(args[1], args[2:], stdout, stderr)
+	case len(args) > 0 && lookupCommand(args[0]) != nil:
+		err = runSubcommand(lookupCommand(args[0]), false, args[1:], stdout, stderr)
+	case len(args) > 1 && isDevFlag(args[0]) && lookupCommand(args[1]) != nil:
+		err = runSubcommand(lookupCommand(args[1]), true, args[2:], stdout, stderr)
 	default:
 		err = run(args, stdout, stderr)
 	}
