@@ -24,9 +24,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -59,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	now := time.Now()
-	var in workflows.RunInput
+	var in testrun.Input
 	if o.attach == "" {
 		if in, err = o.runInput(); err != nil {
 			return err
@@ -166,9 +168,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 				w.display = newTermDisplay(human)
 				// Alternate the order of the passes, so that a drift of
 				// the endpoint's speed favours neither.
-				in.Order = workflows.OrderSequentialFirst
+				in.Order = testrun.OrderSequentialFirst
 				if i%2 == 0 {
-					in.Order = workflows.OrderConcurrentFirst
+					in.Order = testrun.OrderConcurrentFirst
 				}
 				err = w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 			}
@@ -202,7 +204,7 @@ type watcher struct {
 	quiet     bool
 	json      bool
 	extra     []string
-	input     *workflows.RunInput
+	input     *testrun.Input
 	// dev is the demo's environment, with -dev.
 	dev *devEnv
 	// repeat collects the runs of -repeat R; the files are written after the
@@ -223,7 +225,7 @@ func (w *watcher) link() string {
 	return strings.TrimRight(w.uiURL, "/") + "/namespaces/" + w.namespace + "/workflows/" + w.workflowID + "/" + w.runID + "/history"
 }
 
-func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.RunInput) error {
+func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.Input) error {
 	opts := client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
@@ -338,7 +340,7 @@ func describeRun(ctx context.Context, c client.Client, namespace, id string) (*w
 }
 
 type outcome struct {
-	result workflows.RunResult
+	result testrun.Result
 	err    error
 }
 
@@ -347,7 +349,7 @@ type outcome struct {
 func (w *watcher) follow(ctx context.Context, run client.WorkflowRun) error {
 	done := make(chan outcome, 1)
 	go func() {
-		var r workflows.RunResult
+		var r testrun.Result
 		err := run.Get(ctx, &r)
 		done <- outcome{r, err}
 	}()
@@ -430,23 +432,23 @@ func (w *watcher) configExtra(c report.Config) []string {
 	return append([]string{"Endpoint:          " + ep}, w.extra...)
 }
 
-func (w *watcher) query(ctx context.Context, from int, timeout time.Duration) (workflows.Progress, error) {
+func (w *watcher) query(ctx context.Context, from int, timeout time.Duration) (testrun.Progress, error) {
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	v, err := w.c.QueryWorkflow(qctx, w.workflowID, w.runID, workflows.ProgressQuery, from)
 	if err != nil {
-		return workflows.Progress{}, err
+		return testrun.Progress{}, err
 	}
-	var p workflows.Progress
+	var p testrun.Progress
 	if err := v.Get(&p); err != nil {
-		return workflows.Progress{}, err
+		return testrun.Progress{}, err
 	}
 	return p, nil
 }
 
 // runResult decodes a run's outcome: its result, or the measurements an early
 // abort carries.
-func (o outcome) runResult(workflowID string) (workflows.RunResult, error) {
+func (o outcome) runResult(workflowID string) (testrun.Result, error) {
 	result := o.result
 	if o.err == nil {
 		return result, nil
@@ -477,7 +479,7 @@ const maxRerunChain = 20
 // the (merged) document of the run it reran, read from that run's history,
 // when it is a rerun of failed requests; any other document is returned as
 // it is.
-func mergeRerun(ctx context.Context, c client.Client, dc converter.DataConverter, doc report.Document, cfg workflows.RunInput, depth int) (report.Document, error) {
+func mergeRerun(ctx context.Context, c client.Client, dc converter.DataConverter, doc report.Document, cfg testrun.Input, depth int) (report.Document, error) {
 	if cfg.Only == nil || cfg.RerunOf == "" {
 		return doc, nil
 	}
@@ -495,12 +497,12 @@ func mergeRerun(ctx context.Context, c client.Client, dc converter.DataConverter
 // history (decoded with dc, c's data converter), and builds its document.
 func finishedDocument(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string, depth int) (report.Document, error) {
 	run := c.GetWorkflow(ctx, workflowID, "")
-	var r workflows.RunResult
+	var r testrun.Result
 	err := run.Get(ctx, &r)
 	if r, err = (outcome{r, err}).runResult(workflowID); err != nil {
 		return report.Document{}, err
 	}
-	if err := workflows.RecordsFromHistory(ctx, c, dc, workflowID, run.GetRunID(), &r); err != nil {
+	if err := history.ReadRecords(ctx, c, dc, workflowID, run.GetRunID(), &r); err != nil {
 		return report.Document{}, err
 	}
 	return mergeRerun(ctx, c, dc, report.Build(workflowID, run.GetRunID(), r), r.Config, depth)
@@ -513,7 +515,7 @@ func (w *watcher) finish(o outcome) error {
 	if err != nil {
 		return err
 	}
-	historyErr := workflows.RecordsFromHistory(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
+	historyErr := history.ReadRecords(context.Background(), w.c, w.dc, w.workflowID, w.runID, &result)
 	var mergeErr error
 	doc := report.Build(w.workflowID, w.runID, result)
 	own := doc
