@@ -47,7 +47,7 @@ func send(t *testing.T, acts *activities.Activities, in activities.SendInput) ac
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	val, err := env.ExecuteActivity(acts.Send, in)
 	if err != nil {
 		t.Fatalf("Send failed: %v", err)
@@ -439,7 +439,7 @@ func TestKeyNeverInResults(t *testing.T) {
 	acts := newActs(testKey, okBase)
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	val, err := env.ExecuteActivity(acts.DescribeEndpoint, activities.DescribeInput{})
 	if err != nil {
 		t.Fatal(err)
@@ -464,75 +464,9 @@ func TestSendWithoutClientFails(t *testing.T) {
 	acts := &activities.Activities{}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	_, err := env.ExecuteActivity(acts.Send, batch(1))
 	if err == nil || !strings.Contains(err.Error(), "no OpenAI client") {
 		t.Errorf("Send without a client: err = %v, want one saying there is no OpenAI client", err)
-	}
-}
-
-func TestCaptureTransport(t *testing.T) {
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-Ratelimit-Remaining-Requests", "41")
-		w.WriteHeader(http.StatusTeapot)
-	}))
-	defer ts.Close()
-	client := &http.Client{Transport: activities.CaptureTransport{}}
-
-	var c activities.Capture
-	req, err := http.NewRequestWithContext(activities.WithCapture(t.Context(), &c), http.MethodGet, ts.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if c.Status() != http.StatusTeapot {
-		t.Errorf("captured status %d, want %d", c.Status(), http.StatusTeapot)
-	}
-	if got := c.Header().Get("X-Ratelimit-Remaining-Requests"); got != "41" {
-		t.Errorf("captured header x-ratelimit-remaining-requests = %q, want 41", got)
-	}
-
-	// Without a Capture in the context the transport still works.
-	req, err = http.NewRequestWithContext(t.Context(), http.MethodGet, ts.URL, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err = client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusTeapot {
-		t.Errorf("status %d, want %d", resp.StatusCode, http.StatusTeapot)
-	}
-
-	var none activities.Capture
-	if none.Status() != 0 || none.Header() != nil {
-		t.Errorf("an unused Capture reports status %d and header %v", none.Status(), none.Header())
-	}
-}
-
-func TestCaptureTransportWithoutResponse(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there any more
-	var c activities.Capture
-	req, err := http.NewRequestWithContext(activities.WithCapture(t.Context(), &c), http.MethodGet, "http://"+addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp, err := (&http.Client{Transport: activities.CaptureTransport{Base: &http.Transport{}}}).Do(req); err == nil {
-		resp.Body.Close()
-		t.Fatal("request to a closed port succeeded")
-	}
-	if c.Status() != 0 {
-		t.Errorf("captured status %d without a response, want 0", c.Status())
 	}
 }

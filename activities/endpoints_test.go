@@ -92,7 +92,7 @@ func TestSendRoutesByEndpointName(t *testing.T) {
 	for _, name := range []string{"nope", "", record.DefaultEndpoint} {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestActivityEnvironment()
-		env.RegisterActivity(acts)
+		activities.Register(env, acts)
 		in := batch(1)
 		in.Endpoint = name
 		_, err := env.ExecuteActivity(acts.Send, in)

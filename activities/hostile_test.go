@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -68,21 +69,6 @@ func TestRedirectIsNeverFollowed(t *testing.T) {
 	}
 }
 
-// TestSafeLocation: a redirect's target is kept as scheme, host and path.
-func TestSafeLocation(t *testing.T) {
-	req := httptest.NewRequest("POST", "http://api.example:8080/v1/chat/completions", nil)
-	for loc, want := range map[string]string{
-		"":                                     "(none)",
-		"/elsewhere?q=1#x":                     "http://api.example:8080/elsewhere",
-		"https://u:p@evil.example:9/a/b?key=1": "https://evil.example:9/a/b",
-		"::not a url":                          "(unparsable)",
-	} {
-		if got := activities.SafeLocation(req.URL, loc); got != want {
-			t.Errorf("SafeLocation(%q) = %q, want %q", loc, got, want)
-		}
-	}
-}
-
 // TestRedactionCannotBeCutAround: the key echoed after thousands of
 // newlines, cut in pieces, in the model field or in the rate-limit headers
 // leaves no piece of 8 or more of its characters anywhere in the record.
@@ -95,7 +81,7 @@ func TestRedactionCannotBeCutAround(t *testing.T) {
 			return 500, nil, "x" + strings.Repeat(" \r\n\t", 1200) + auth
 		},
 		"echo cut at the error bound": func(auth string) (int, map[string]string, string) {
-			pad := activities.ErrorBodyLimit - len("Bearer ") - 6
+			pad := measure.ErrorBodyLimit - len("Bearer ") - 6
 			return 502, nil, strings.Repeat("\n", pad) + auth + " and the rest"
 		},
 		"key split over lines": func(auth string) (int, map[string]string, string) {
@@ -134,8 +120,8 @@ func TestRedactionCannotBeCutAround(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i := 0; i+activities.MinKeyFragment <= len(hostileKey); i++ {
-				if piece := hostileKey[i : i+activities.MinKeyFragment]; strings.Contains(string(b), piece) {
+			for i := 0; i+measure.MinKeyFragment <= len(hostileKey); i++ {
+				if piece := hostileKey[i : i+measure.MinKeyFragment]; strings.Contains(string(b), piece) {
 					t.Fatalf("the record holds %q, a piece of the key: %s", piece, b)
 				}
 			}
@@ -147,47 +133,6 @@ func TestRedactionCannotBeCutAround(t *testing.T) {
 				t.Errorf("error is %d bytes long", len(rec.Error))
 			}
 		})
-	}
-}
-
-// TestRedactor covers the rules of Redactor directly.
-func TestRedactor(t *testing.T) {
-	r := activities.NewRedactor(hostileKey)
-	for in, want := range map[string]string{
-		"no key here":                            "no key here",
-		"Bearer " + hostileKey:                   "Bearer " + activities.RedactedKey,
-		"a " + hostileKey[3:11] + " b":           "a " + activities.RedactedKey + " b",
-		"a " + hostileKey[3:10] + " b":           "a " + hostileKey[3:10] + " b", // 7 characters: not redacted
-		hostileKey[:20] + hostileKey[17:]:        activities.RedactedKey + activities.RedactedKey,
-		hostileKey + hostileKey:                  activities.RedactedKey + activities.RedactedKey,
-		"x" + hostileKey[10:] + "y" + hostileKey: "x" + activities.RedactedKey + "y" + activities.RedactedKey,
-	} {
-		if got := r.Redact(in); got != want {
-			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got, want := r.Line("cut here: Bearer "+hostileKey[:6], 0, true), "cut here: Bearer "+activities.RedactedKey; got != want {
-		t.Errorf("a text cut after 6 characters of the key: got %q, want %q", got, want)
-	}
-	if got, want := r.Line("a\n\n  b\x1b[2Jc\u200bd", 0, false), "a b[2Jcd"; got != want {
-		t.Errorf("Line: got %q, want %q", got, want)
-	}
-	short := activities.NewRedactor("test")
-	if !short.IsShort() || r.IsShort() {
-		t.Fatalf("IsShort: want true for a 4-character key, false for %d characters", len(hostileKey))
-	}
-	for in, want := range map[string]string{
-		"testing a contest, tested; test-case": "testing a contest, tested; test-case",
-		"key=test.":                            "key=" + activities.RedactedKey + ".",
-		"test":                                 activities.RedactedKey,
-		"Bearer test, and test":                "Bearer " + activities.RedactedKey + ", and " + activities.RedactedKey,
-	} {
-		if got := short.Redact(in); got != want {
-			t.Errorf("short key: Redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := activities.NewRedactor("").Redact("anything"); got != "anything" {
-		t.Errorf("no key: Redact changed the text: %q", got)
 	}
 }
 
@@ -271,19 +216,6 @@ func TestBodiesAreBounded(t *testing.T) {
 	}
 }
 
-// TestResponseBound: the bound grows with max_tokens and saturates.
-func TestResponseBound(t *testing.T) {
-	if a, b := activities.ResponseBound(100, false), activities.ResponseBound(1000, false); a >= b || a < 256<<10 {
-		t.Errorf("ResponseBound(100) = %d, ResponseBound(1000) = %d: want at least 256 KiB, growing", a, b)
-	}
-	if activities.ResponseBound(100, true) <= activities.ResponseBound(100, false) {
-		t.Errorf("a streamed response's bound must allow for the chunks' envelopes")
-	}
-	if got := activities.ResponseBound(1<<62, true); got <= 0 {
-		t.Errorf("ResponseBound overflows: %d", got)
-	}
-}
-
 // TestBatchResultFitsThePayloadLimit: an endpoint that ignores max_tokens
 // answers each of a shard's requests with 200 KiB, 3 MiB in all: the batch
 // trims the response texts (response_truncated) so that its result fits
@@ -332,16 +264,5 @@ func TestHugeHeadersAreRefused(t *testing.T) {
 	rec := onlyRecord(t, send(t, newActs(hostileKey, srv.URL+"/v1"), batch(1)))
 	if rec.OK || rec.HTTPStatus != 0 {
 		t.Fatalf("got ok=%v status %d: want a failure without a response", rec.OK, rec.HTTPStatus)
-	}
-}
-
-// TestCleanTextKeepsText: a response keeps its newlines, tabs, emoji
-// sequences and zero-width non-joiners; it loses terminal escapes and
-// bidirectional overrides.
-func TestCleanTextKeepsText(t *testing.T) {
-	in := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم\x1b[2J\u202egnp.exe\r\nend"
-	want := "line 1\n\tline 2 👨\u200d👩\u200d👧 می\u200cخواهم[2Jgnp.exe\nend"
-	if got := activities.CleanText(in); got != want {
-		t.Errorf("CleanText = %q, want %q", got, want)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/llmconc/llmconc/chat"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -45,6 +46,8 @@ type batchProgress struct {
 	// sentBefore holds the requests a lost attempt had sent without a
 	// recorded answer.
 	sentBefore map[int]bool
+	// resent holds the requests sent by this attempt after a lost one.
+	resent map[int]bool
 	// version counts the changes; a heartbeat carries the latest.
 	version int
 }
@@ -54,7 +57,7 @@ type batchProgress struct {
 // if there was one. A record whose index is not part of the batch is
 // dropped.
 func resumeProgress(ctx context.Context, in SendInput) (*batchProgress, error) {
-	p := &batchProgress{inFlight: map[int]bool{}, sentBefore: map[int]bool{}}
+	p := &batchProgress{inFlight: map[int]bool{}, sentBefore: map[int]bool{}, resent: map[int]bool{}}
 	if !activity.HasHeartbeatDetails(ctx) {
 		return p, nil
 	}
@@ -82,31 +85,53 @@ func resumeProgress(ctx context.Context, in SendInput) (*batchProgress, error) {
 	return p, nil
 }
 
-// answered returns the indices of the requests with a record.
-func (p *batchProgress) answered() map[int]bool {
+// unanswered returns the requests of specs without a record: those left to
+// send.
+func (p *batchProgress) unanswered(specs []RequestSpec) []chat.Prompt {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	done := make(map[int]bool, len(p.records))
 	for _, r := range p.records {
 		done[r.Index] = true
 	}
-	return done
+	todo := make([]chat.Prompt, 0, len(specs))
+	for _, s := range specs {
+		if !done[s.Index] {
+			todo = append(todo, chat.Prompt{Index: s.Index, Text: s.Prompt})
+		}
+	}
+	return todo
 }
 
-// sending marks a request as sent, and reports whether a lost attempt had
+// fatal reports whether a record so far is fatal (see record.Request.Fatal).
+func (p *batchProgress) fatal() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.records {
+		if r.Fatal() {
+			return true
+		}
+	}
+	return false
+}
+
+// sending marks a request as sent, and notes whether a lost attempt had
 // sent it already.
-func (p *batchProgress) sending(idx int) (resent bool) {
+func (p *batchProgress) sending(idx int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inFlight[idx] = true
+	p.resent[idx] = p.sentBefore[idx]
 	p.version++
-	return p.sentBefore[idx]
 }
 
-// add records an answer.
+// add records an answer, marked resent when its request was sent
+// (sending) after a lost attempt had sent it.
 func (p *batchProgress) add(rec record.Request) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	rec.Resent = p.resent[rec.Index]
+	delete(p.resent, rec.Index)
 	delete(p.inFlight, rec.Index)
 	delete(p.sentBefore, rec.Index)
 	return p.addLocked(rec)
@@ -126,18 +151,17 @@ func (p *batchProgress) addLocked(rec record.Request) error {
 	return nil
 }
 
-// all returns the records so far.
-func (p *batchProgress) all() []record.Request {
+// result returns the records so far as a batch's result: a result past
+// Temporal's payload limit would lose every record, so their response texts
+// are trimmed to fit (see fitRecords).
+func (p *batchProgress) result() []record.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]record.Request(nil), p.records...)
-}
-
-// encodedLen is the size of the records encoded, without the brackets.
-func (p *batchProgress) encodedLen() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.encoded)
+	recs := append([]record.Request(nil), p.records...)
+	if len(p.encoded) > MaxBatchResultBytes-64 {
+		recs = fitRecords(recs, MaxBatchResultBytes)
+	}
+	return recs
 }
 
 // changedSince reports whether anything changed after version v.

@@ -29,7 +29,7 @@ func TestSendResumesFromHeartbeat(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	acts := newActs(testKey, base)
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	env.SetHeartbeatDetails(activities.SendProgress{Records: []record.Request{kept}, InFlight: []int{1}})
 	in := batch(3)
 	in.Pass = record.PassConcurrent
@@ -104,7 +104,7 @@ func TestSendHeartbeatsProgress(t *testing.T) {
 		mu.Unlock()
 	}}}
 	env.SetWorkerOptions(opts)
-	env.RegisterActivity(acts)
+	activities.Register(env, acts)
 	in := batch(3) // one at a time: 0, then 1, then 2
 	val, err := env.ExecuteActivity(acts.Send, in)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 )
@@ -498,7 +499,7 @@ func TestStreamStallEndsBeforeTheTimeout(t *testing.T) {
 	if !strings.Contains(rec.Error, "the stream stalled: nothing for 150ms") || !strings.Contains(rec.Error, "1 content chunks had arrived") {
 		t.Errorf("error %q does not say the stream stalled after its first chunk", rec.Error)
 	}
-	if bound := activities.StallBound(timeout, true); rec.LatencySeconds < (bound-20*time.Millisecond).Seconds() || bound != timeout/2 {
+	if bound := measure.StallBound(timeout, true); rec.LatencySeconds < (bound-20*time.Millisecond).Seconds() || bound != timeout/2 {
 		t.Errorf("latency_seconds %.3f is well below the stall bound %s", rec.LatencySeconds, bound)
 	}
 }

@@ -1,6 +1,10 @@
-// Package activities holds the one activity of the tool: timed chat-completion
-// calls through github.com/sashabaranov/go-openai against the endpoint that the
-// worker was configured with. The API key and the base URL live in the
+// Package activities is the Temporal side of the measurement: the activities
+// Send (a batch of timed chat completions, through package chat) and
+// DescribeEndpoint, registered by Register under SendActivity and
+// DescribeEndpointActivity. It adds what Temporal needs around package chat:
+// heartbeats of the progress of a batch and the resumption of a lost
+// attempt from them, non-retryable errors, and a result that fits
+// Temporal's payload limit. The API key and the base URL live in the
 // Activities struct (worker-side), never in an activity's input or result.
 package activities
 

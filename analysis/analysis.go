@@ -125,110 +125,241 @@ type RateLimitWindow struct {
 // failed and take no part in the timings. The average latency is over the
 // successful requests. The result does not depend on the order of records.
 func Summarize(records []record.Request) PassSummary {
-	s := PassSummary{StatusCounts: map[string]int{}}
+	s := PassSummary{StatusCounts: statusCounts(records), ErrorKinds: errorKinds(records)}
+	s.Failed = sumOf(s.ErrorKinds)
+	s.Successful = len(records) - s.Failed
+	s.SentAfterWorkerLoss, s.ResentAfterWorkerLoss = workerLossCounts(records)
 	s.Connections, s.ColdConnections = connectionCounts(records)
-	type event struct {
-		at    int64
-		delta int
-	}
-	var events []event
-	var first, last int64
-	var latencies, ttfts, tpots, gaps []float64
-	var completionTokens int
-	var limits rateLimits
-	for _, r := range records {
-		s.StatusCounts[strconv.Itoa(r.HTTPStatus)]++
-		s.Stream = s.Stream || r.Stream
-		if r.TTFTSeconds != nil {
-			ttfts = append(ttfts, *r.TTFTSeconds)
-		}
-		if r.TPOTSeconds != nil {
-			tpots = append(tpots, *r.TPOTSeconds)
-		}
-		if ra := r.RetryAfterSeconds; ra != nil && !math.IsNaN(*ra) && !math.IsInf(*ra, 0) &&
-			(s.RetryAfterMaxSeconds == nil || *ra > *s.RetryAfterMaxSeconds) {
-			v := *ra
-			s.RetryAfterMaxSeconds = &v
-		}
-		limits.add(r)
-		if r.ActivityAttempt > 1 {
-			s.SentAfterWorkerLoss++
-		}
-		if r.Resent {
-			s.ResentAfterWorkerLoss++
-		}
-		if r.OK {
-			s.Successful++
-			latencies = append(latencies, r.LatencySeconds)
-			completionTokens += r.CompletionTokens
-			if r.Stream {
-				gaps = append(gaps, r.ChunkGapsSeconds...)
-			}
-		} else {
-			s.Failed++
-			if s.ErrorKinds == nil {
-				s.ErrorKinds = map[string]int{}
-			}
-			s.ErrorKinds[record.ErrorKindOf(r)]++
-		}
-		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
-			continue
-		}
-		sent, recv := r.SentAt.UnixNano(), r.ReceivedAt.UnixNano()
-		if len(events) == 0 || sent < first {
-			first = sent
-		}
-		if len(events) == 0 || recv > last {
-			last = recv
-		}
-		events = append(events, event{sent, +1}, event{recv, -1})
-	}
-	s.Latency = stats.Describe(latencies)
+	s.Stream = anyStreamed(records)
+	s.Latency = stats.Describe(successfulLatencies(records))
 	if s.Latency != nil {
 		s.AverageLatencySeconds = s.Latency.Mean
 	}
-	s.TTFT = stats.Describe(ttfts)
-	s.TPOT = stats.Describe(tpots)
-	s.ITL = stats.Describe(gaps)
-	s.RateLimit = limits.summary()
+	s.TTFT = stats.Describe(present(records, func(r record.Request) *float64 { return r.TTFTSeconds }))
+	s.TPOT = stats.Describe(present(records, func(r record.Request) *float64 { return r.TPOTSeconds }))
+	s.ITL = stats.Describe(chunkGaps(records))
+	s.RateLimit = tightestRateLimits(records)
+	s.RetryAfterMaxSeconds = retryAfterMax(records)
 	if s.Stream {
 		s.ObservedServerConcurrency = Observe(records)
 	}
-	if len(events) == 0 {
+	t, ok := timingOf(records)
+	if !ok {
 		return s
 	}
-	s.TotalSeconds = float64(last-first) / 1e9
+	s.TotalSeconds = float64(t.last-t.first) / 1e9
 	if s.TotalSeconds > 0 {
-		s.OutputTokensPerSecond = float64(completionTokens) / s.TotalSeconds
+		s.OutputTokensPerSecond = float64(completionTokens(records)) / s.TotalSeconds
 	}
-	// A response that arrives at the very instant of another send frees its
-	// slot first.
+	s.StartSpreadSeconds = float64(t.lastSend-t.first) / 1e9
+	s.MaxInFlight = t.maxInFlight
+	s.DispatchGapSeconds = t.dispatchGapSeconds
+	return s
+}
+
+// statusCounts counts the requests by HTTP status in decimal ("0": no
+// response).
+func statusCounts(records []record.Request) map[string]int {
+	counts := map[string]int{}
+	for _, r := range records {
+		counts[strconv.Itoa(r.HTTPStatus)]++
+	}
+	return counts
+}
+
+// errorKinds counts the failed requests by error kind; nil when none failed.
+func errorKinds(records []record.Request) map[string]int {
+	var kinds map[string]int
+	for _, r := range records {
+		if r.OK {
+			continue
+		}
+		if kinds == nil {
+			kinds = map[string]int{}
+		}
+		kinds[record.ErrorKindOf(r)]++
+	}
+	return kinds
+}
+
+func sumOf(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
+
+// workerLossCounts counts the requests sent by a batch that Temporal retried
+// after losing its worker, and those of them sent a second time.
+func workerLossCounts(records []record.Request) (sent, resent int) {
+	for _, r := range records {
+		if r.ActivityAttempt > 1 {
+			sent++
+		}
+		if r.Resent {
+			resent++
+		}
+	}
+	return sent, resent
+}
+
+func anyStreamed(records []record.Request) bool {
+	for _, r := range records {
+		if r.Stream {
+			return true
+		}
+	}
+	return false
+}
+
+func successfulLatencies(records []record.Request) []float64 {
+	var out []float64
+	for _, r := range records {
+		if r.OK {
+			out = append(out, r.LatencySeconds)
+		}
+	}
+	return out
+}
+
+// present returns the values that field holds, over the records that have
+// one.
+func present(records []record.Request, field func(record.Request) *float64) []float64 {
+	var out []float64
+	for _, r := range records {
+		if v := field(r); v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+// chunkGaps pools the chunk gaps of the successful streamed requests.
+func chunkGaps(records []record.Request) []float64 {
+	var out []float64
+	for _, r := range records {
+		if r.OK && r.Stream {
+			out = append(out, r.ChunkGapsSeconds...)
+		}
+	}
+	return out
+}
+
+func completionTokens(records []record.Request) int {
+	n := 0
+	for _, r := range records {
+		if r.OK {
+			n += r.CompletionTokens
+		}
+	}
+	return n
+}
+
+// retryAfterMax is the largest finite Retry-After; nil when none had one.
+func retryAfterMax(records []record.Request) *float64 {
+	var longest *float64
+	for _, r := range records {
+		if ra := r.RetryAfterSeconds; ra != nil && !math.IsNaN(*ra) && !math.IsInf(*ra, 0) &&
+			(longest == nil || *ra > *longest) {
+			v := *ra
+			longest = &v
+		}
+	}
+	return longest
+}
+
+// passTiming is what the send and receive instants of a pass's requests
+// say, in Unix nanoseconds.
+type passTiming struct {
+	first, last, lastSend int64
+	maxInFlight           int
+	// dispatchGapSeconds adds up the time between a response and the next
+	// send while nothing was in flight.
+	dispatchGapSeconds float64
+}
+
+// inFlightChange is a send (+1) or a response (-1) at an instant.
+type inFlightChange struct {
+	at    int64
+	delta int
+}
+
+// timingOf computes a pass's timing from the requests that were sent and
+// answered; false when there is none.
+func timingOf(records []record.Request) (passTiming, bool) {
+	first, last, ok := sendSpan(records)
+	if !ok {
+		return passTiming{}, false
+	}
+	t := passTiming{first: first, last: last, lastSend: first}
+	inFlight := 0
+	var idleSince int64
+	for _, e := range inFlightChanges(records) {
+		if e.delta > 0 {
+			t.lastSend = e.at
+			if inFlight == 0 && idleSince != 0 {
+				t.dispatchGapSeconds += float64(e.at-idleSince) / 1e9
+			}
+		}
+		inFlight += e.delta
+		t.maxInFlight = max(t.maxInFlight, inFlight)
+		if inFlight == 0 {
+			idleSince = e.at
+		}
+	}
+	return t, true
+}
+
+// sendSpan is the pass's span in Unix nanoseconds: its first send and its
+// last response, over the requests that were sent and answered; false when
+// there is none. (A clock may put a response before its own send: each end
+// is taken on its own.)
+func sendSpan(records []record.Request) (first, last int64, ok bool) {
+	for _, r := range records {
+		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
+			continue
+		}
+		s, e := r.SentAt.UnixNano(), r.ReceivedAt.UnixNano()
+		if !ok || s < first {
+			first = s
+		}
+		if !ok || e > last {
+			last = e
+		}
+		ok = true
+	}
+	return first, last, ok
+}
+
+// inFlightChanges lists the sends and responses of the requests that have
+// both, in time order; a response that arrives at the very instant of
+// another send frees its slot first.
+func inFlightChanges(records []record.Request) []inFlightChange {
+	var events []inFlightChange
+	for _, r := range records {
+		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
+			continue
+		}
+		events = append(events, inFlightChange{r.SentAt.UnixNano(), +1}, inFlightChange{r.ReceivedAt.UnixNano(), -1})
+	}
 	sort.Slice(events, func(i, j int) bool {
 		if events[i].at != events[j].at {
 			return events[i].at < events[j].at
 		}
 		return events[i].delta < events[j].delta
 	})
-	lastSend := first
-	inFlight := 0
-	var idleSince int64
-	for _, e := range events {
-		if e.delta > 0 {
-			lastSend = e.at
-			if inFlight == 0 && idleSince != 0 {
-				s.DispatchGapSeconds += float64(e.at-idleSince) / 1e9
-			}
-		}
-		inFlight += e.delta
-		if inFlight > s.MaxInFlight {
-			s.MaxInFlight = inFlight
-		}
-		if inFlight == 0 {
-			idleSince = e.at
-		}
+	return events
+}
+
+// tightestRateLimits is the tightest window of each limit the responses
+// reported; nil when none did.
+func tightestRateLimits(records []record.Request) *RateLimitSummary {
+	var limits rateLimits
+	for _, r := range records {
+		limits.add(r)
 	}
-	s.StartSpreadSeconds = float64(lastSend-first) / 1e9
-	return s
+	return limits.summary()
 }
 
 // rateLimits collects the tightest window of each limit (see

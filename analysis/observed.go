@@ -206,43 +206,51 @@ func sustainedMax(segs []segment, minDur int64) int {
 // Observe computes a pass's observed server concurrency from its records.
 // It returns nil when no request of the pass was streamed.
 func Observe(records []record.Request) *ObservedConcurrency {
-	o := &ObservedConcurrency{}
-	streamed := false
-	var gaps []float64
-	var first, last int64
-	haveSpan := false
-	for _, r := range records {
-		streamed = streamed || r.Stream
-		if r.OK && r.Stream {
-			o.Streamed++
-			gaps = append(gaps, r.ChunkGapsSeconds...)
-		}
-		if r.SentAt.IsZero() || r.ReceivedAt.IsZero() {
-			continue
-		}
-		s, e := r.SentAt.UnixNano(), r.ReceivedAt.UnixNano()
-		if !haveSpan || s < first {
-			first = s
-		}
-		if !haveSpan || e > last {
-			last = e
-		}
-		haveSpan = true
-	}
-	if !streamed {
+	if !anyStreamed(records) {
 		return nil
 	}
 	iv := GenerationIntervals(records)
-	o.Intervals = len(iv)
-	// One chunk gap, but never more than a tenth of the typical interval:
-	// a stream of few, large chunks must not hide real overlaps.
+	o := &ObservedConcurrency{Streamed: streamedOK(records), Intervals: len(iv)}
+	o.ResolutionSeconds = resolution(chunkGaps(records), iv)
+	segs := levels(iv)
+	var busy int64
+	o.SpanSeconds, o.Mean, o.P50, busy = levelFigures(segs)
+	if first, last, ok := sendSpan(records); ok && last > first {
+		o.Coverage = min(float64(busy)/float64(last-first), 1)
+	}
+	o.Max = sustainedMax(segs, int64(o.ResolutionSeconds*1e9))
+	o.Reason = unavailableReason(o)
+	o.Available = o.Reason == ""
+	return o
+}
+
+// streamedOK counts the successful streamed requests.
+func streamedOK(records []record.Request) int {
+	n := 0
+	for _, r := range records {
+		if r.OK && r.Stream {
+			n++
+		}
+	}
+	return n
+}
+
+// resolution is the shortest overlap Max counts: one chunk gap, but never
+// more than a tenth of the typical interval (a stream of few, large chunks
+// must not hide real overlaps), and at least MinResolution.
+func resolution(gaps []float64, iv []Interval) float64 {
 	var lengths []float64
 	for _, i := range iv {
 		lengths = append(lengths, i.End.Sub(i.Start).Seconds())
 	}
-	o.ResolutionSeconds = max(min(stats.Percentile(gaps, 50), MaxResolutionShare*stats.Percentile(lengths, 50)), MinResolution.Seconds())
-	segs := levels(iv)
-	var span, busy, weighted int64
+	return max(min(stats.Percentile(gaps, 50), MaxResolutionShare*stats.Percentile(lengths, 50)), MinResolution.Seconds())
+}
+
+// levelFigures sums up the level function: its span in seconds, its
+// time-weighted mean and median, and how long (in nanoseconds) at least one
+// request was generating.
+func levelFigures(segs []segment) (spanSeconds, mean float64, p50 int, busy int64) {
+	var span, weighted int64
 	for _, s := range segs {
 		span += s.d
 		weighted += int64(s.level) * s.d
@@ -250,30 +258,29 @@ func Observe(records []record.Request) *ObservedConcurrency {
 			busy += s.d
 		}
 	}
-	o.SpanSeconds = float64(span) / 1e9
 	if span > 0 {
-		o.Mean = float64(weighted) / float64(span)
-		o.P50 = medianLevel(segs, span)
+		mean = float64(weighted) / float64(span)
+		p50 = medianLevel(segs, span)
 	}
-	if total := last - first; haveSpan && total > 0 {
-		o.Coverage = min(float64(busy)/float64(total), 1)
-	}
-	o.Max = sustainedMax(segs, int64(o.ResolutionSeconds*1e9))
+	return float64(span) / 1e9, mean, p50, busy
+}
+
+// unavailableReason says why o cannot serve as evidence (see
+// ObservedConcurrency.Available); "" when it can.
+func unavailableReason(o *ObservedConcurrency) string {
 	switch {
 	case o.Streamed == 0:
-		o.Reason = "no streamed request succeeded"
+		return "no streamed request succeeded"
 	case o.Intervals < 2:
-		o.Reason = fmt.Sprintf("only %d of %d streamed responses had two or more content chunks spread over time: overlaps need at least two", o.Intervals, o.Streamed)
+		return fmt.Sprintf("only %d of %d streamed responses had two or more content chunks spread over time: overlaps need at least two", o.Intervals, o.Streamed)
 	case float64(o.Intervals) < MinIntervalShare*float64(o.Streamed):
-		o.Reason = fmt.Sprintf("only %d of %d streamed responses had two or more content chunks spread over time (single-chunk or empty answers, or a buffered stream): the others could hide an overlap",
+		return fmt.Sprintf("only %d of %d streamed responses had two or more content chunks spread over time (single-chunk or empty answers, or a buffered stream): the others could hide an overlap",
 			o.Intervals, o.Streamed)
 	case o.Coverage < MinCoverage:
-		o.Reason = fmt.Sprintf("generation filled only %.0f%% of the pass (under %.0f%%): the chunks of each response arrived almost at once, as from a server or proxy that buffers its stream, so intervals that do not overlap prove nothing",
+		return fmt.Sprintf("generation filled only %.0f%% of the pass (under %.0f%%): the chunks of each response arrived almost at once, as from a server or proxy that buffers its stream, so intervals that do not overlap prove nothing",
 			100*o.Coverage, 100*MinCoverage)
-	default:
-		o.Available = true
 	}
-	return o
+	return ""
 }
 
 // medianLevel is the smallest level k such that the level is at most k for

@@ -3,6 +3,8 @@ package analysis
 import (
 	"fmt"
 	"math"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // ConcurrentShare is the share of min(C, N) that the speedup, or the
@@ -36,35 +38,12 @@ const (
 // is impossible (above min(C, N) beyond SpeedupTolerance): the endpoint's
 // speed changed between the passes, and the verdict is inconclusive.
 func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int) Conclusion {
-	for _, p := range []struct {
-		name string
-		s    *PassSummary
-	}{{"sequential", seq}, {"concurrent", conc}} {
-		if p.s == nil {
-			continue
-		}
-		total := p.s.Successful + p.s.Failed
-		if total > 0 && float64(p.s.Failed) > MaxFailedFraction*float64(total) {
-			// Name only what occurred: no "HTTP 429 means…" without a 429.
-			what := "The errors are in the JSON."
-			if kinds := failureKinds(p.s); kinds != "" {
-				what = "They were: " + kinds + "; the errors are in the JSON."
-			}
-			return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
-				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. %s",
-				p.s.Failed, total, p.name, 100*MaxFailedFraction, what)}
-		}
+	passes := []namedPass{{record.PassSequential, seq}, {record.PassConcurrent, conc}}
+	if c, ok := tooManyFailures(passes); ok {
+		return c
 	}
-	for _, p := range []struct {
-		name string
-		s    *PassSummary
-	}{{"sequential", seq}, {"concurrent", conc}} {
-		if p.s != nil && p.s.SentAfterWorkerLoss > 0 {
-			return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
-				"Temporal retried a batch of the %s pass (a worker was lost, or could not run it), and the retry sent %d requests late "+
-					"(%d of them a second time; each is counted once). The pass's timing includes that recovery: run again for a verdict.",
-				p.name, p.s.SentAfterWorkerLoss, p.s.ResentAfterWorkerLoss)}
-		}
+	if c, ok := workerLoss(passes); ok {
+		return c
 	}
 	onePass := Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: "Only one pass ran, so there is nothing to compare: run with -passes both for a verdict."}
 	if conc == nil {
@@ -89,18 +68,72 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 		}
 		return onePass
 	}
-	why := ""
-	switch {
-	case notTogether:
-		why = " The streams could not decide: the concurrent pass never had two requests in flight at once, so its responses could not overlap."
-	case o != nil:
-		why = " The streams could not decide: " + o.Reason + "."
-	default:
-		why = " The responses were not streamed, so the verdict rests on the wall-clock speedup alone (streaming, the default, lets the server's concurrency be observed directly)."
-	}
+	why := whyNotObserved(o, notTogether)
 	if impossible {
 		return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: impossibleText(cmp, limit) + why}
 	}
+	return speedupConclusion(cmp, limit, why)
+}
+
+// namedPass is a pass's summary (nil when it did not run) with its name.
+type namedPass struct {
+	name string
+	s    *PassSummary
+}
+
+// tooManyFailures is the inconclusive verdict of the first pass in which
+// more than MaxFailedFraction of the requests failed; false when none.
+func tooManyFailures(passes []namedPass) (Conclusion, bool) {
+	for _, p := range passes {
+		if p.s == nil {
+			continue
+		}
+		total := p.s.Successful + p.s.Failed
+		if total > 0 && float64(p.s.Failed) > MaxFailedFraction*float64(total) {
+			// Name only what occurred: no "HTTP 429 means…" without a 429.
+			what := "The errors are in the JSON."
+			if kinds := failureKinds(p.s); kinds != "" {
+				what = "They were: " + kinds + "; the errors are in the JSON."
+			}
+			return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
+				"%d of %d requests failed in the %s pass, more than %.0f%%: too many to judge concurrency. %s",
+				p.s.Failed, total, p.name, 100*MaxFailedFraction, what)}, true
+		}
+	}
+	return Conclusion{}, false
+}
+
+// workerLoss is the inconclusive verdict of the first pass that a batch
+// retried after a lost worker sent late; false when none.
+func workerLoss(passes []namedPass) (Conclusion, bool) {
+	for _, p := range passes {
+		if p.s != nil && p.s.SentAfterWorkerLoss > 0 {
+			return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
+				"Temporal retried a batch of the %s pass (a worker was lost, or could not run it), and the retry sent %d requests late "+
+					"(%d of them a second time; each is counted once). The pass's timing includes that recovery: run again for a verdict.",
+				p.name, p.s.SentAfterWorkerLoss, p.s.ResentAfterWorkerLoss)}, true
+		}
+	}
+	return Conclusion{}, false
+}
+
+// whyNotObserved is the sentence that says why the streams did not decide
+// a verdict: o is the concurrent pass's observed concurrency (nil when
+// nothing was streamed); notTogether, that no two of its requests were in
+// flight at once.
+func whyNotObserved(o *ObservedConcurrency, notTogether bool) string {
+	switch {
+	case notTogether:
+		return " The streams could not decide: the concurrent pass never had two requests in flight at once, so its responses could not overlap."
+	case o != nil:
+		return " The streams could not decide: " + o.Reason + "."
+	}
+	return " The responses were not streamed, so the verdict rests on the wall-clock speedup alone (streaming, the default, lets the server's concurrency be observed directly)."
+}
+
+// speedupConclusion is the verdict decided by the wall-clock speedup, with
+// limit = min(C, N); why ends its text.
+func speedupConclusion(cmp *Comparison, limit int, why string) Conclusion {
 	ideal := ConcurrentShare * float64(limit)
 	switch {
 	case cmp.Speedup >= ideal:

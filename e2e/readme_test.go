@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -13,22 +15,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/llmconc/llmconc/devserver"
 )
 
-// readmeCoverage says, for every command in README.md's ```sh blocks, what
-// runs it: this test ("") or the named test or .ci/run. TestREADMECommands
-// fails on a README command missing here (add it, and a way to run it), and
-// on an entry the README no longer has.
+// readmeCoverage says, for every command in the ```sh blocks of README.md
+// and of the docs/ pages, what runs it: this test ("") or the named test or
+// .ci/run. TestREADMECommands fails on a command missing here (add it, and a
+// way to run it), and on an entry no page shows any more.
 var readmeCoverage = map[string]string{
 	"go run ./starter -dev":            "TestNewcomer and TestDevDemo (the newcomer's environment; TestDemoKeepsItsRuns for -dev list/result/rerun/-attach)",
 	"go test -race -timeout 20m ./...": ".ci/run",
 	"docker compose up -d":             "TestDockerComposeConfig and .ci/run (docker-compose config: the file is valid; CI has no Docker engine to start it)",
 	// Against the real API in the README; here against the simulator the
-	// README starts (same command, the simulator's URL and key).
+	// simulator page starts (same command, the simulator's URL and key).
 	"export OPENAI_API_KEY=...":                                                                "",
 	"export OPENAI_BASE_URL=https://api.openai.com/v1":                                         "",
 	"go run ./worker":                                                                          "",
@@ -51,20 +54,77 @@ var readmeCoverage = map[string]string{
 	"LLMCONC_CODEC_KEY=... go run ./cmd/codec-server":                                                          "TestEncryptedRun (the codec server decrypts the run's history over HTTP)",
 	"go run ./cmd/simulator -tls -cert-file /tmp/sim.pem -http2-max-streams 100 -api-key test":                 "TestBurstOverTLSWithHTTP2 (the simulator binary with these flags, on a free port, its certificate in a temporary folder)",
 	"SSL_CERT_FILE=/tmp/sim.pem OPENAI_API_KEY=test OPENAI_BASE_URL=https://127.0.0.1:8000/v1 go run ./worker": "TestBurstOverTLSWithHTTP2 (the worker binary trusting that certificate through SSL_CERT_FILE)",
+	// docs/first-contact.md: the demo's runs.
+	"go run ./starter -dev list":                "TestDemoKeepsItsRuns",
+	"go run ./starter -dev result WORKFLOW_ID":  "TestDemoKeepsItsRuns",
+	"go run ./starter -dev rerun WORKFLOW_ID":   "TestDemoKeepsItsRuns",
+	"go run ./starter -dev -attach WORKFLOW_ID": "TestDemoKeepsItsRuns and TestDemoRunInterruptedAndResumed",
+	"go run ./starter -dev -dev-fresh":          "TestDemoKeepsItsRuns",
+	// docs/html-report.md and docs/security.md: commands that regenerate a
+	// picture or fuzz longer; the package must hold the named test.
+	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs":     "TestDocsScreenshot (skipped without -update-docs)",
+	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./activities": ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
 }
 
-// readmeCommands returns the commands of README.md's ```sh blocks: a line
-// ending in \ joined with the next, a quote left open joined with the lines
-// up to its close, comments and indentation removed, whitespace collapsed.
-func readmeCommands(t *testing.T) []string {
+// docCommand is one command of a ```sh block, and the page that shows it.
+type docCommand struct{ page, cmd string }
+
+// docPages are README.md and the docs/ pages in the order a reader meets
+// them: the README, then the pages in the order of its "Documentation"
+// section. A docs/ page that section does not link is an error.
+func docPages(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, toc, ok := strings.Cut(string(b), "\n## Documentation\n")
+	if !ok {
+		t.Fatal("README.md has no \"## Documentation\" section")
+	}
+	toc, _, _ = strings.Cut(toc, "\n## ")
+	pages := []string{"README.md"}
+	for _, m := range regexp.MustCompile(`\]\((docs/[^)#\s]+\.md)`).FindAllStringSubmatch(toc, -1) {
+		if !slices.Contains(pages, m[1]) {
+			pages = append(pages, m[1])
+		}
+	}
+	all, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range all {
+		if p := "docs/" + filepath.Base(f); !slices.Contains(pages, p) {
+			t.Errorf("README.md's Documentation section does not link %s", p)
+		}
+	}
+	return pages
+}
+
+// readmeCommands returns the commands of the ```sh blocks of the pages, in
+// docPages order: a line ending in \ joined with the next, a quote left open
+// joined with the lines up to its close, comments and indentation removed,
+// whitespace collapsed.
+func readmeCommands(t *testing.T) []docCommand {
+	t.Helper()
+	var cmds []docCommand
+	for _, page := range docPages(t) {
+		b, err := os.ReadFile(filepath.Join(repoRoot, page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range shCommands(string(b)) {
+			cmds = append(cmds, docCommand{page, c})
+		}
+	}
+	return cmds
+}
+
+// shCommands returns the commands of the ```sh blocks of a Markdown text.
+func shCommands(text string) []string {
 	var cmds []string
 	in, pending := false, ""
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		trim := strings.TrimSpace(line)
 		if strings.HasPrefix(trim, "```") {
 			in = trim == "```sh"
@@ -140,29 +200,37 @@ func words(s string) []string {
 	return out
 }
 
-// TestREADMECommands runs the commands the README shows, in the order a
-// reader would, as a shell session: `export` sets the session's
-// environment, `VAR=value cmd` the command's. What stands for the reader's
-// own values is given test values: `...` keys (the simulator's, or a dummy
-// for a host the test cannot reach), WORKFLOW_ID and ID (the run the session
-// started), NEW_ID and FILE, `[optional flags]` given. `go run ./X` runs the
-// binary TestMain built from the same source with `go build`, the Temporal
-// commands get the test's dev server's --address, and the simulator listens
-// on a free port, which stands for 127.0.0.1:8000 wherever it appears (on
-// a shared machine 8000 may be taken). The commands of the real-endpoint
-// section that name api.openai.com run against the simulator instead.
-// Commands run elsewhere are named in readmeCoverage.
+// TestREADMECommands runs the commands that README.md and the docs/ pages
+// show, in the order a reader would (the README, then the pages in the
+// order of its table of contents), as one shell session: `export` sets the
+// session's environment, `VAR=value cmd` the command's. What stands for the
+// reader's own values is given test values: `...` keys (the simulator's, or
+// a dummy for a host the test cannot reach), WORKFLOW_ID and ID (the run the
+// session started), NEW_ID and FILE, `[optional flags]` given. `go run ./X`
+// runs the binary TestMain built from the same source with `go build`, the
+// Temporal commands get the test's dev server's --address, and the
+// simulator listens on a free port, which stands for 127.0.0.1:8000
+// wherever it appears (on a shared machine 8000 may be taken). The commands
+// of the real-endpoint section that name api.openai.com run against the
+// simulator instead. Commands run elsewhere are named in readmeCoverage; a
+// `go test` command among them must name a test that its package has.
 func TestREADMECommands(t *testing.T) {
-	cmds := readmeCommands(t)
-	for _, c := range cmds {
-		if _, ok := readmeCoverage[c]; !ok {
-			t.Errorf("README command not covered (add it to readmeCoverage, with what runs it): %s", c)
+	docCmds := readmeCommands(t)
+	var cmds []string
+	for _, dc := range docCmds {
+		cmds = append(cmds, dc.cmd)
+		if _, ok := readmeCoverage[dc.cmd]; !ok {
+			t.Errorf("%s: command not covered (add it to readmeCoverage, with what runs it): %s", dc.page, dc.cmd)
 		}
 	}
 	tests := testNames(t)
+	ci, err := os.ReadFile(filepath.Join(repoRoot, ".ci/run"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for c, by := range readmeCoverage {
 		if !slices.Contains(cmds, c) {
-			t.Errorf("readmeCoverage lists a command the README does not show: %s", c)
+			t.Errorf("readmeCoverage lists a command neither the README nor a docs/ page shows: %s", c)
 		}
 		for _, name := range regexp.MustCompile(`Test\w+`).FindAllString(by, -1) {
 			if !tests[name] {
@@ -170,10 +238,19 @@ func TestREADMECommands(t *testing.T) {
 			}
 		}
 		if strings.Contains(by, ".ci/run") {
-			ci, err := os.ReadFile(filepath.Join(repoRoot, ".ci/run"))
-			if err != nil || (c == "go test -race -timeout 20m ./..." && !strings.Contains(string(ci), "\ngo test -race -timeout 20m ./...\n")) {
-				t.Errorf(".ci/run does not run %q (err %v)", c, err)
+			want := "docker-compose"
+			if strings.HasPrefix(c, "go test") {
+				want = "\n" + c + "\n"
 			}
+			if m := regexp.MustCompile(`-fuzz '\^(\w+)\$'`).FindStringSubmatch(c); m != nil {
+				want = ":" + m[1] + ":"
+			}
+			if !strings.Contains(string(ci), want) {
+				t.Errorf(".ci/run does not run %q (it has no %q)", c, want)
+			}
+		}
+		if err := goTestTarget(c); err != nil {
+			t.Errorf("%s: %v", c, err)
 		}
 	}
 	if t.Failed() {
@@ -266,13 +343,14 @@ func TestREADMECommands(t *testing.T) {
 		}
 	}
 	if !simStarted {
-		t.Fatal("the README starts no simulator")
+		t.Fatal("neither the README nor a docs/ page starts a simulator")
 	}
-	for _, c := range cmds {
+	for _, dc := range docCmds {
+		c := dc.cmd
 		if readmeCoverage[c] != "" {
 			continue
 		}
-		t.Logf("README: %s", c)
+		t.Logf("%s: %s", dc.page, c)
 		switch {
 		case strings.HasPrefix(c, "export "):
 			for _, kv := range words(strings.TrimPrefix(c, "export ")) {
@@ -374,24 +452,82 @@ func TestREADMECommands(t *testing.T) {
 	}
 }
 
-// testNames are the names of the package's tests.
+// testNames are the names of the repository's tests (every package's).
 func testNames(t *testing.T) map[string]bool {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(repoRoot, "e2e", "*_test.go"))
+	names := map[string]bool{}
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != repoRoot {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		for _, name := range testFuncs(t, path) {
+			names[name] = true
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{}
+	return names
+}
+
+// testFuncs are the tests, benchmarks and fuzz targets a _test.go file
+// declares.
+func testFuncs(t *testing.T, file string) []string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)\w+)\(\w+ \*testing\.[TFB]\)`).FindAllStringSubmatch(string(b), -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
+// goTestTarget checks a `go test` command that names one package (./dir)
+// and one test or fuzz target (-run or -fuzz '^Name$', or a bare name):
+// that the package exists and declares that test. Other commands pass.
+func goTestTarget(c string) error {
+	w := words(c)
+	if len(w) < 2 || w[0] != "go" || w[1] != "test" {
+		return nil
+	}
+	var dir, name string
+	for i, a := range w[2:] {
+		switch {
+		case strings.HasPrefix(a, "./") && !strings.HasSuffix(a, "..."):
+			dir = a
+		case (a == "-run" || a == "-fuzz") && i+3 < len(w):
+			if n := strings.Trim(w[i+3], "^$"); regexp.MustCompile(`^\w+$`).MatchString(n) {
+				name = n
+			}
+		}
+	}
+	if dir == "" || name == "" {
+		return nil
+	}
+	files, err := filepath.Glob(filepath.Join(repoRoot, dir, "*_test.go"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no package with tests at %s", dir)
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		for _, m := range regexp.MustCompile(`(?m)^func (Test\w+)\(t \*testing\.T\)`).FindAllStringSubmatch(string(b), -1) {
-			names[m[1]] = true
+		if regexp.MustCompile(`(?m)^func ` + name + `\(`).Match(b) {
+			return nil
 		}
 	}
-	return names
+	return fmt.Errorf("package %s has no %s", dir, name)
 }
 
 // waitListening waits until something accepts connections at addr.
@@ -446,4 +582,148 @@ func beforeConcurrentPass(t *testing.T, id string) int64 {
 	}
 	t.Fatalf("run %s scheduled no activity of its concurrent pass", id)
 	return 0
+}
+
+// TestREADMEFirstScreen checks what a newcomer sees before scrolling (the
+// first 40 lines of README.md): the two commands, byte for byte as .ci/run
+// and the newcomer's test run them, and a picture of the two passes.
+func TestREADMEFirstScreen(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	screen := strings.Join(lines[:min(40, len(lines))], "\n")
+	const commands = "```sh\n" +
+		"go run ./starter -dev                  # the complete demo; needs no key\n" +
+		"go test -race -timeout 20m ./...       # the tests (unit and end-to-end)\n" +
+		"```\n"
+	if !strings.Contains(screen, commands) {
+		t.Errorf("the first 40 lines of README.md do not show the two commands:\n%s", commands)
+	}
+	if !regexp.MustCompile(`!\[[^\]]*\]\(docs/[\w.-]+\.png\)|<img src="docs/[\w.-]+\.png"`).MatchString(screen) {
+		t.Error("the first 40 lines of README.md show no picture from docs/")
+	}
+}
+
+// TestDocLinks checks every relative link and image of README.md and the
+// docs/ pages: the file exists and, for a link to a Markdown heading, the
+// page has that heading (GitHub's anchors: lowercase, spaces to '-',
+// punctuation dropped, a repeated heading numbered -1, -2…). Every docs/
+// page opens with a title and a paragraph that links back to the README.
+func TestDocLinks(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append([]string{filepath.Join(repoRoot, "README.md")}, pages...)
+	link := regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)|<(?:img|a)\s[^>]*(?:src|href)="([^"]+)"`)
+	checked := 0
+	for _, page := range pages {
+		rel, _ := filepath.Rel(repoRoot, page)
+		text := markdownText(t, page)
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := m[1] + m[2]
+			if regexp.MustCompile(`^[a-z][a-z0-9+.-]*:`).MatchString(target) {
+				continue // http:, https:, mailto:
+			}
+			checked++
+			file, anchor, _ := strings.Cut(target, "#")
+			path := page
+			if file != "" {
+				path = filepath.Join(filepath.Dir(page), filepath.FromSlash(file))
+				if _, err := os.Stat(path); err != nil {
+					t.Errorf("%s: broken link %s: %v", rel, target, err)
+					continue
+				}
+			}
+			if anchor != "" && strings.HasSuffix(path, ".md") && !slices.Contains(headingAnchors(t, path), anchor) {
+				t.Errorf("%s: link %s: %s has no heading with anchor #%s (it has %v)", rel, target, file, anchor, headingAnchors(t, path))
+			}
+		}
+		if rel == "README.md" {
+			continue
+		}
+		// The title, then the summary paragraph.
+		paras := strings.Split(strings.TrimSpace(text), "\n\n")
+		if len(paras) < 2 || !strings.HasPrefix(paras[0], "# ") || !strings.Contains(paras[1], "](../README.md") {
+			t.Errorf("%s does not open with a title and a summary paragraph linking back to the README", rel)
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d relative links found: is the link pattern still right?", checked)
+	}
+}
+
+// markdownText is a Markdown file with its fenced code blocks and inline
+// code spans blanked out: links and headings in code are not links and
+// headings.
+func markdownText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	fence := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			fence = !fence
+			out = append(out, "")
+			continue
+		}
+		if fence {
+			out = append(out, "")
+			continue
+		}
+		out = append(out, regexp.MustCompile("`[^`]*`").ReplaceAllString(line, "code"))
+	}
+	return strings.Join(out, "\n")
+}
+
+// headingAnchors are the anchors GitHub gives the headings of a Markdown
+// file.
+func headingAnchors(t *testing.T, path string) []string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var anchors []string
+	seen := map[string]int{}
+	fence := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			fence = !fence
+		}
+		m := regexp.MustCompile(`^#{1,6}\s+(.*?)\s*#*\s*$`).FindStringSubmatch(line)
+		if fence || m == nil {
+			continue
+		}
+		a := githubAnchor(m[1])
+		if n := seen[a]; n > 0 {
+			anchors = append(anchors, a+"-"+strconv.Itoa(n))
+		} else {
+			anchors = append(anchors, a)
+		}
+		seen[a]++
+	}
+	return anchors
+}
+
+// githubAnchor is GitHub's anchor of a heading: the text of its links,
+// lowercase, letters, digits, '-' and '_' kept, spaces to '-', the rest
+// dropped.
+func githubAnchor(heading string) string {
+	heading = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`).ReplaceAllString(heading, "$1")
+	var b strings.Builder
+	for _, r := range strings.ToLower(heading) {
+		switch {
+		case unicode.IsLetter(r), unicode.IsDigit(r), r == '-', r == '_':
+			b.WriteRune(r)
+		case r == ' ':
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/stats"
 	"github.com/llmconc/llmconc/workflows"
@@ -323,7 +322,7 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return activities.CleanLine(s) // an endpoint's text: no control characters
+	return cleanLine(s) // an endpoint's text: no control characters
 }
 
 // Comparison prints the two passes side by side.
@@ -352,20 +351,6 @@ func (t Text) Conclusion(c analysis.Conclusion) {
 	}
 	fmt.Fprintf(t.W, "  %s\n", c.Text)
 	fmt.Fprintln(t.W)
-}
-
-func oneLine(s string) string {
-	// An endpoint's text (a record of any worker, old ones included) reaches
-	// the terminal without its control characters.
-	s = activities.CleanLine(s)
-	if len(s) > 160 {
-		cut := 160
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
 }
 
 // Warmup prints the warm-up requests in one line each: they are not

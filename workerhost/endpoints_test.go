@@ -148,7 +148,7 @@ func TestNewActivitiesServesEachEndpoint(t *testing.T) {
 	acts := NewActivities(Config{APIKey: secret, BaseURL: "http://127.0.0.1:8000/v1", Endpoints: []Endpoint{
 		{Name: "local", BaseURL: "http://127.0.0.1:9000/v1/", APIKey: otherSecret, Label: "vLLM"},
 	}})
-	if got := activities.EndpointNames(acts); !slices.Equal(got, []string{"default", "local"}) {
+	if got := acts.EndpointNames(); !slices.Equal(got, []string{"default", "local"}) {
 		t.Errorf("served %v, want [default local]", got)
 	}
 	local := acts.Others["local"]
@@ -158,7 +158,7 @@ func TestNewActivitiesServesEachEndpoint(t *testing.T) {
 
 	var s testsuite.WorkflowTestSuite
 	tenv := s.NewTestActivityEnvironment()
-	tenv.RegisterActivity(acts)
+	activities.Register(tenv, acts)
 	for _, tc := range []struct{ name, wantName, wantURL string }{
 		{"", "default", "http://127.0.0.1:8000/v1"},
 		{"default", "default", "http://127.0.0.1:8000/v1"},

@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -274,14 +275,14 @@ func (c Config) keys() []string {
 }
 
 // Warnings lists what the worker says at start-up about a configuration that
-// works but deserves attention: a key shorter than activities.ShortKeyLen
+// works but deserves attention: a key shorter than measure.ShortKeyLen
 // characters, which is redacted from what the endpoint sends only where it
 // stands as a whole word.
 func (c Config) Warnings() []string {
 	var out []string
 	for _, ep := range c.All() {
-		if ep.APIKey != "" && activities.NewRedactor(ep.APIKey).IsShort() {
-			out = append(out, fmt.Sprintf("endpoint %q: its key (%s) is shorter than %d characters: it is redacted from what the endpoint sends only where it stands as a whole word, never inside one (fine for a test key such as the simulator's)", ep.Name, ep.KeyEnv, activities.ShortKeyLen))
+		if ep.APIKey != "" && measure.NewRedactor(ep.APIKey).IsShort() {
+			out = append(out, fmt.Sprintf("endpoint %q: its key (%s) is shorter than %d characters: it is redacted from what the endpoint sends only where it stands as a whole word, never inside one (fine for a test key such as the simulator's)", ep.Name, ep.KeyEnv, measure.ShortKeyLen))
 		}
 	}
 	return out
@@ -332,7 +333,7 @@ var keyPrefix = regexp.MustCompile(`(?:^|[^A-Za-z0-9])(?:sk-|sk_|gsk_|hf_|xai-|p
 // hex IDs such as account IDs are not refused).
 func looksLikeKey(raw string, keys []string) bool {
 	for _, k := range keys {
-		if k != "" && activities.NewRedactor(k).Redact(raw) != raw {
+		if k != "" && measure.NewRedactor(k).Redact(raw) != raw {
 			return true
 		}
 	}
@@ -403,8 +404,8 @@ func NewActivities(cfg Config) *activities.Activities {
 func newEndpointActivities(ep Endpoint) *activities.Activities {
 	oc := openai.DefaultConfig(ep.APIKey)
 	oc.BaseURL = SafeURL(ep.BaseURL)
-	pool := &activities.ConnPool{}
-	hc := activities.NewHTTPClient(pool)
+	pool := &measure.ConnPool{}
+	hc := measure.NewHTTPClient(pool)
 	oc.HTTPClient = hc
 	return &activities.Activities{
 		Client:     openai.NewClientWithConfig(oc),
@@ -483,10 +484,10 @@ func NewWith(c client.Client, taskQueue string, acts *activities.Activities) wor
 		taskQueue = workflows.TaskQueue
 	}
 	opts := Options()
-	opts.Identity = Identity(activities.EndpointNames(acts))
+	opts.Identity = Identity(acts.EndpointNames())
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
-	w.RegisterActivity(acts)
+	activities.Register(w, acts)
 	return w
 }
 

@@ -129,7 +129,7 @@ func TestNewActivities(t *testing.T) {
 	// Through Temporal's payload encoding too.
 	var s testsuite.WorkflowTestSuite
 	tenv := s.NewTestActivityEnvironment()
-	tenv.RegisterActivity(acts)
+	activities.Register(tenv, acts)
 	val, err := tenv.ExecuteActivity(acts.DescribeEndpoint, activities.DescribeInput{})
 	if err != nil {
 		t.Fatal(err)

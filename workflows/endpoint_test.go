@@ -62,7 +62,7 @@ func TestUnknownEndpointIsInvalidInput(t *testing.T) {
 	var ts testsuite.WorkflowTestSuite
 	env := ts.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
-	env.RegisterActivity(&activities.Activities{Endpoint: record.Endpoint{BaseURL: "http://sim.invalid/v1"}})
+	activities.Register(env, &activities.Activities{Endpoint: record.Endpoint{BaseURL: "http://sim.invalid/v1"}})
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
 	in.Endpoint = "nope"

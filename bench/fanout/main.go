@@ -179,7 +179,7 @@ func runCold(ctx context.Context, c client.Client, dc converter.DataConverter, b
 	if err := w.Start(); err != nil {
 		return workflows.RunResult{}, "", "", err
 	}
-	defer acts.HTTPClient.CloseIdleConnections()
+	defer acts.CloseIdleConnections()
 	defer w.Stop()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, workflows.ConcurrencyTest, in)
 	if err != nil {

@@ -1,70 +1,39 @@
-package activities
+package chat
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"strings"
 	"syscall"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
-)
-
-// HeaderBound is how long a request waits for its response headers before
-// it fails as slow_headers, given the request timeout: half of it for a
-// streamed request, whose headers an OpenAI-compatible server sends when the
-// stream starts. A non-streamed response's headers come with the whole
-// answer, so it has no bound of its own (0): the request timeout covers it.
-func HeaderBound(requestTimeout time.Duration, stream bool) time.Duration {
-	if !stream {
-		return 0
-	}
-	return requestTimeout / 2
-}
-
-// StallBound is how long a streamed response may send nothing after its
-// headers, or between two reads, before it fails as stream_stalled: half of
-// the request timeout, so that a stream that stops ends before the request
-// timeout would end it. Non-streamed requests have none (0).
-func StallBound(requestTimeout time.Duration, stream bool) time.Duration {
-	if !stream {
-		return 0
-	}
-	return requestTimeout / 2
-}
-
-// Causes of a request that CaptureTransport cut short, given to the
-// request's context (context.Cause) and remembered by its Capture.
-var (
-	errSlowHeaders   = errors.New("no response headers within the header bound")
-	errStreamStalled = errors.New("the stream sent nothing within the stall bound")
 )
 
 // classifyFailure returns the kind of a request that go-openai reports as
 // failed with err, given the request's context and what the transport saw.
 // status is the response's status, if any (0 when none arrived).
-func classifyFailure(ctx context.Context, err error, c *Capture, status int) string {
-	switch c.cutCause() {
-	case errSlowHeaders:
+func classifyFailure(ctx context.Context, err error, c *measure.Capture, status int) string {
+	switch c.CutCause() {
+	case measure.ErrSlowHeaders:
 		return record.ErrorKindSlowHeaders
-	case errStreamStalled:
+	case measure.ErrStreamStalled:
 		return record.ErrorKindStreamStalled
-	case errRedirect:
+	case measure.ErrRedirect:
 		return record.ErrorKindRedirect
-	case errResponseTooLarge:
+	case measure.ErrResponseTooLarge:
 		return record.ErrorKindResponseTooLarge
 	}
-	var apiErr *openai.APIError
-	var reqErr *openai.RequestError
-	switch {
-	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
-		status = apiErr.HTTPStatusCode
-	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
-		status = reqErr.HTTPStatusCode
+	if s := errorStatus(err); s != 0 {
+		status = s
 	}
 	if k := record.StatusKind(status); k != "" {
 		return k
@@ -72,7 +41,7 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 	if k := contextKind(ctx); k != "" {
 		return k
 	}
-	bodyErr, bodyEnded := c.bodyOutcome()
+	bodyErr, bodyEnded := c.BodyOutcome()
 	switch {
 	case status >= 200 && status <= 299 && bodyEnded && bodyErr == nil:
 		// The whole body arrived, and go-openai could not decode it.
@@ -86,6 +55,49 @@ func classifyFailure(ctx context.Context, err error, c *Capture, status int) str
 		return record.ErrorKindMalformedResponse
 	}
 	return record.ErrorKindOther
+}
+
+// errorStatus is the HTTP status that a go-openai error carries, 0 when
+// none.
+func errorStatus(err error) int {
+	var apiErr *openai.APIError
+	var reqErr *openai.RequestError
+	switch {
+	case errors.As(err, &apiErr) && apiErr.HTTPStatusCode != 0:
+		return apiErr.HTTPStatusCode
+	case errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0:
+		return reqErr.HTTPStatusCode
+	}
+	return 0
+}
+
+// describeError turns a client error into one readable line.
+func describeError(ctx context.Context, err error, timeout time.Duration) string {
+	var apiErr *openai.APIError
+	if errors.As(err, &apiErr) {
+		msg := strings.TrimSpace(apiErr.Message)
+		if apiErr.HTTPStatusCode != 0 {
+			return fmt.Sprintf("HTTP %d: %s", apiErr.HTTPStatusCode, msg)
+		}
+		return msg
+	}
+	var reqErr *openai.RequestError
+	if errors.As(err, &reqErr) && reqErr.HTTPStatusCode != 0 {
+		// Not cut here: the transport bounded the body (ErrorBodyLimit),
+		// and the error is cut once the key is redacted (see fail).
+		body := strings.TrimSpace(string(reqErr.Body))
+		if body == "" {
+			return fmt.Sprintf("HTTP %d %s", reqErr.HTTPStatusCode, http.StatusText(reqErr.HTTPStatusCode))
+		}
+		return fmt.Sprintf("HTTP %d: %s", reqErr.HTTPStatusCode, body)
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer within the request timeout (%s)", timeout)
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return "cancelled before the answer arrived"
+	}
+	return err.Error()
 }
 
 // contextKind is the kind of a request whose own context ended: timeout or

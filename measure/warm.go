@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"context"
@@ -150,6 +150,31 @@ func WithSlot(ctx context.Context, s *Slot) context.Context {
 	r := &slotRef{}
 	r.p.Store(s)
 	return context.WithValue(ctx, slotKey{}, r)
+}
+
+// SenderSlots are the slots of a batch's senders, one each, known once the
+// batch's Burst is open (Set). A sender's requests go out on its slot (With):
+// its first request waits for Set, and, when the burst was still opening
+// connections at the instant, for the next connection it opens.
+type SenderSlots struct{ refs []slotRef }
+
+// NewSenderSlots returns the slots of n senders, not set yet.
+func NewSenderSlots(n int) *SenderSlots { return &SenderSlots{refs: newSlotRefs(n)} }
+
+// With returns a context whose requests go out on the slot of sender i (a
+// nil s: on the transport, as usual).
+func (s *SenderSlots) With(ctx context.Context, i int) context.Context {
+	if s == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, slotKey{}, &s.refs[i])
+}
+
+// Set gives the senders their slots of b (nil b: none, and they dial).
+func (s *SenderSlots) Set(b *Burst) {
+	if s != nil {
+		setSlots(s.refs, b)
+	}
 }
 
 // newSlotRefs returns n slot references, not set yet.
@@ -553,21 +578,56 @@ func (sb *sharedBurst) drop(wc *warmConn) {
 // run opens the connections until ctx ends (the instant, or the last
 // batch leaving).
 func (sb *sharedBurst) run(ctx context.Context) {
-	defer func() {
-		sb.mu.Lock()
-		sb.over = true
-		for _, t := range sb.tickets {
-			close(t.done)
+	defer sb.stop()
+	if !sb.openFirst(ctx) {
+		return
+	}
+	// Opens that take longer than hedgeAfter (a dropped SYN waits a second
+	// or more before it is sent again) no longer count as coming: others
+	// are started beside them, and whichever open first serve.
+	var started []time.Time // start of each open in progress
+	tick := time.NewTicker(hedgeAfter / 2)
+	defer tick.Stop()
+	for {
+		need, now, more := sb.plan(started)
+		if !more {
+			// Nothing more will open: the senders left dial.
+			return
 		}
-		sb.tickets = nil
-		sb.mu.Unlock()
-	}()
+		for range need {
+			started = append(started, now)
+			go sb.openOne(ctx, now)
+		}
+		started = sb.forgetEnded(started)
+		select {
+		case <-sb.wake:
+		case <-tick.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// stop ends run: no more slots; the tickets not served yet get none.
+func (sb *sharedBurst) stop() {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	sb.over = true
+	for _, t := range sb.tickets {
+		close(t.done)
+	}
+	sb.tickets = nil
+}
+
+// openFirst opens the first connection alone, to learn the protocol and,
+// over HTTP/2, the stream limit; false when it could not (sb.err says why).
+func (sb *sharedBurst) openFirst(ctx context.Context) bool {
 	first, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
 	sb.mu.Lock()
 	if err != nil {
 		sb.err = err
 		sb.mu.Unlock()
-		return
+		return false
 	}
 	sb.proto = first.info.proto
 	sb.limit = 1
@@ -576,72 +636,69 @@ func (sb *sharedBurst) run(ctx context.Context) {
 	}
 	sb.mu.Unlock()
 	sb.add(first)
-	// Opens that take longer than hedgeAfter (a dropped SYN waits a second
-	// or more before it is sent again) no longer count as coming: others
-	// are started beside them, and whichever open first serve.
-	var started []time.Time // start of each open in progress
-	tick := time.NewTicker(hedgeAfter / 2)
-	defer tick.Stop()
-	for {
-		sb.mu.Lock()
-		unserved := sb.assign()
-		now := time.Now()
-		fresh := 0
-		for _, t := range started {
-			if now.Sub(t) < hedgeAfter {
-				fresh++
-			}
-		}
-		need := (unserved+sb.limit-1)/sb.limit - fresh
-		need = min(need, maxConnsPerBurst-len(sb.conns)-sb.opening)
-		if sb.failures >= maxOpenFailures {
-			need = 0
-			if sb.opening == 0 && unserved > 0 {
-				// Nothing more will open: the senders left dial.
-				sb.mu.Unlock()
-				return
-			}
-		}
-		sb.opening += max(need, 0)
-		for range max(need, 0) {
-			started = append(started, now)
-		}
-		sb.mu.Unlock()
-		for range need {
-			go func() {
-				wc, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
-				sb.mu.Lock()
-				sb.opening--
-				if err != nil {
-					sb.failures++
-				}
-				sb.done = append(sb.done, now)
-				sb.mu.Unlock()
-				if err == nil {
-					sb.add(wc)
-				}
-				sb.signal()
-			}()
-		}
-		sb.mu.Lock()
-		// Forget the opens that ended.
-		for _, d := range sb.done {
-			for i, t := range started {
-				if t.Equal(d) {
-					started = append(started[:i], started[i+1:]...)
-					break
-				}
-			}
-		}
-		sb.done = sb.done[:0]
-		sb.mu.Unlock()
-		select {
-		case <-sb.wake:
-		case <-tick.C:
-		case <-ctx.Done():
-			return
+	return true
+}
+
+// plan hands out the slots of the connections open, and returns how many
+// more opens to start now (counted as opening), given the start of each
+// open in progress (those younger than hedgeAfter are still coming). It
+// returns more=false when nothing more will open though slots are wanted:
+// too many opens failed.
+func (sb *sharedBurst) plan(started []time.Time) (need int, now time.Time, more bool) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	unserved := sb.assign()
+	now = time.Now()
+	fresh := 0
+	for _, t := range started {
+		if now.Sub(t) < hedgeAfter {
+			fresh++
 		}
 	}
+	need = (unserved+sb.limit-1)/sb.limit - fresh
+	need = min(need, maxConnsPerBurst-len(sb.conns)-sb.opening)
+	if sb.failures >= maxOpenFailures {
+		need = 0
+		if sb.opening == 0 && unserved > 0 {
+			return 0, now, false
+		}
+	}
+	need = max(need, 0)
+	sb.opening += need
+	return need, now, true
+}
+
+// openOne opens one more connection, started at start (see plan).
+func (sb *sharedBurst) openOne(ctx context.Context, start time.Time) {
+	wc, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
+	sb.mu.Lock()
+	sb.opening--
+	if err != nil {
+		sb.failures++
+	}
+	sb.done = append(sb.done, start)
+	sb.mu.Unlock()
+	if err == nil {
+		sb.add(wc)
+	}
+	sb.signal()
+}
+
+// forgetEnded removes from started the opens that ended since it last
+// looked.
+func (sb *sharedBurst) forgetEnded(started []time.Time) []time.Time {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	for _, d := range sb.done {
+		for i, t := range started {
+			if t.Equal(d) {
+				started = append(started[:i], started[i+1:]...)
+				break
+			}
+		}
+	}
+	sb.done = sb.done[:0]
+	return started
 }
 
 // hedgeAfter is how long an open may take before another is started beside

@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"bufio"
@@ -59,7 +59,7 @@ func TestEventClockClassifiesLines(t *testing.T) {
 // A line longer than what the clock keeps is still one event, and never
 // [DONE].
 func TestEventClockLongLine(t *testing.T) {
-	long := "data: " + strings.Repeat("x", 3*maxLineHead) + "\n" + "data: [DONE]\n"
+	long := "data: " + strings.Repeat("x", 3*MaxEventPayload) + "\n" + "data: [DONE]\n"
 	c := &eventClock{rc: io.NopCloser(iotest.HalfReader(strings.NewReader(long)))}
 	if _, err := io.Copy(io.Discard, c); err != nil {
 		t.Fatal(err)
@@ -150,8 +150,8 @@ func TestCaptureWithoutTimeEvents(t *testing.T) {
 	if _, wrapped := resp.Body.(*eventClock); wrapped || c.Events() != nil {
 		t.Errorf("body wrapped (%v) or events kept (%v) without TimeEvents", wrapped, c.Events())
 	}
-	if _, ok := c.Event(0); ok || c.drainBody(10) {
-		t.Error("Event or drainBody report a body that was not timed")
+	if _, ok := c.Event(0); ok || c.DrainBody(10) {
+		t.Error("Event or DrainBody report a body that was not timed")
 	}
 }
 
@@ -179,7 +179,7 @@ func TestRetryAfterSeconds(t *testing.T) {
 		for k, v := range tc.header {
 			h.Set(k, v)
 		}
-		got := retryAfterSeconds(h, now)
+		got := RetryAfterSeconds(h, now)
 		switch {
 		case math.IsNaN(tc.want) && got != nil:
 			t.Errorf("%s: got %v, want nil", tc.name, *got)
@@ -190,7 +190,7 @@ func TestRetryAfterSeconds(t *testing.T) {
 }
 
 func TestRateLimitFrom(t *testing.T) {
-	if rl := rateLimitFrom(http.Header{"Content-Type": {"application/json"}}); rl != nil {
+	if rl := RateLimitFrom(http.Header{"Content-Type": {"application/json"}}); rl != nil {
 		t.Errorf("no x-ratelimit headers: got %+v, want nil", rl)
 	}
 	h := http.Header{}
@@ -200,7 +200,7 @@ func TestRateLimitFrom(t *testing.T) {
 	h.Set("x-ratelimit-limit-tokens", "30000.0")
 	h.Set("x-ratelimit-remaining-tokens", "lots")
 	h.Set("x-ratelimit-reset-tokens", "6m0s")
-	rl := rateLimitFrom(h)
+	rl := RateLimitFrom(h)
 	if rl == nil {
 		t.Fatal("got nil")
 	}
@@ -216,30 +216,7 @@ func TestRateLimitFrom(t *testing.T) {
 	}
 	only := http.Header{}
 	only.Set("x-ratelimit-reset-tokens", "1s")
-	if rl := rateLimitFrom(only); rl == nil || rl.ResetTokens != "1s" || rl.LimitRequests != nil {
+	if rl := RateLimitFrom(only); rl == nil || rl.ResetTokens != "1s" || rl.LimitRequests != nil {
 		t.Errorf("one header: got %+v", rl)
-	}
-}
-
-func TestStreamErrorMessage(t *testing.T) {
-	tests := []struct {
-		payload string
-		msg     string
-		isErr   bool
-	}{
-		{`{"error":{"message":"boom","type":"server_error"}}`, "boom", true},
-		{`{ "error" : "text error", "error_type": "x"}`, "text error", true},
-		{`{"object":"error","message":"engine died","code":500}`, "engine died", true},
-		{`{"error":{"code":500}}`, `{"error":{"code":500}}`, true},
-		{`{"error":{"message":"cut`, `{"error":{"message":"cut`, true},
-		{`{"error":null,"choices":[]}`, "", false},
-		{`{"id":"x","choices":[]}`, "", false},
-		{`not json`, "not json", false},
-	}
-	for _, tc := range tests {
-		msg, isErr := streamErrorMessage([]byte(tc.payload))
-		if isErr != tc.isErr || (tc.isErr && msg != tc.msg) {
-			t.Errorf("streamErrorMessage(%s) = %q, %v; want %q, %v", tc.payload, msg, isErr, tc.msg, tc.isErr)
-		}
 	}
 }

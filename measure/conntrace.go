@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"context"
@@ -121,3 +121,12 @@ func connProto(c net.Conn, pool *ConnPool) string {
 	}
 	return "HTTP/1.1"
 }
+
+// SentAt returns when the request really started: when it was let go, for a
+// request held until its send instant (see WithHold), and sent otherwise.
+func (c *Capture) SentAt(sent time.Time) time.Time { return c.conn.sentAt(sent) }
+
+// FillConnection sets rec's protocol, connection_warm and connection from
+// what the request's trace showed (see connTrace.fill); pool is the
+// connection pool of the request's client, if any.
+func (c *Capture) FillConnection(rec *record.Request, pool *ConnPool) { c.conn.fill(rec, pool) }

@@ -1,11 +1,11 @@
-package activities
+package measure
 
 import (
 	"testing"
 	"time"
 )
 
-func (g *fireGates) size() int {
+func (g *FireGates) size() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.gates)
@@ -32,12 +32,12 @@ func waitClosed(t *testing.T, c <-chan struct{}) {
 }
 
 func TestFireGateSharedPerInstant(t *testing.T) {
-	var g fireGates
+	var g FireGates
 	at := time.Now().Add(50 * time.Millisecond)
-	c1, done1 := g.wait(at)
+	c1, done1 := g.Wait(at)
 	// The same instant as decoded from an activity input: no monotonic
 	// reading, same nanosecond.
-	c2, done2 := g.wait(time.Unix(0, at.UnixNano()))
+	c2, done2 := g.Wait(time.Unix(0, at.UnixNano()))
 	if c1 != c2 {
 		t.Fatal("two waiters on the same instant got different gates")
 	}
@@ -66,14 +66,14 @@ func TestFireGateSharedPerInstant(t *testing.T) {
 }
 
 func TestFireGateDifferentInstants(t *testing.T) {
-	var g fireGates
+	var g FireGates
 	soon := time.Now().Add(20 * time.Millisecond)
 	later := soon.Add(time.Hour)
-	c1, done1 := g.wait(soon)
+	c1, done1 := g.Wait(soon)
 	defer done1()
-	c2, done2 := g.wait(later)
+	c2, done2 := g.Wait(later)
 	defer done2()
-	c3, done3 := g.wait(soon.Add(time.Nanosecond))
+	c3, done3 := g.Wait(soon.Add(time.Nanosecond))
 	defer done3()
 	if c1 == c2 || c1 == c3 || c2 == c3 {
 		t.Fatal("different instants share a gate")
@@ -88,16 +88,16 @@ func TestFireGateDifferentInstants(t *testing.T) {
 }
 
 func TestFireGatePastInstantOpensAtOnce(t *testing.T) {
-	var g fireGates
-	c, done := g.wait(time.Now().Add(-time.Second))
+	var g FireGates
+	c, done := g.Wait(time.Now().Add(-time.Second))
 	defer done()
 	waitClosed(t, c)
 }
 
 func TestFireGateReusedAfterRelease(t *testing.T) {
-	var g fireGates
+	var g FireGates
 	at := time.Now().Add(-time.Millisecond)
-	c1, done1 := g.wait(at)
+	c1, done1 := g.Wait(at)
 	waitClosed(t, c1)
 	done1()
 	if n := g.size(); n != 0 {
@@ -105,7 +105,7 @@ func TestFireGateReusedAfterRelease(t *testing.T) {
 	}
 	// A later batch for the same (already passed) instant gets a gate that
 	// opens too.
-	c2, done2 := g.wait(at)
+	c2, done2 := g.Wait(at)
 	defer done2()
 	waitClosed(t, c2)
 }

@@ -1,4 +1,4 @@
-package activities
+package chat
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -34,12 +35,13 @@ func (b bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// fuzzActs returns activities whose endpoint answers with t.
-func fuzzActs(t bodyTransport) *Activities {
+// fuzzSender returns a Sender whose endpoint answers with t.
+func fuzzSender(t bodyTransport) *Sender {
 	oc := openai.DefaultConfig(fuzzKey)
 	oc.BaseURL = "http://fuzz.invalid/v1"
-	oc.HTTPClient = &http.Client{Transport: CaptureTransport{Base: t}, CheckRedirect: noRedirects}
-	return &Activities{Client: openai.NewClientWithConfig(oc), Secret: fuzzKey}
+	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	oc.HTTPClient = &http.Client{Transport: measure.CaptureTransport{Base: t}, CheckRedirect: noRedirects}
+	return &Sender{Client: openai.NewClientWithConfig(oc), Redactor: measure.NewRedactor(fuzzKey)}
 }
 
 var knownKinds = map[string]bool{
@@ -55,15 +57,15 @@ func checkRecord(t *testing.T, rec record.Request) {
 	if !knownKinds[rec.ErrorKind] || rec.OK == (rec.ErrorKind != "") {
 		t.Fatalf("ok %v with error_kind %q", rec.OK, rec.ErrorKind)
 	}
-	if len(rec.Error) > maxErrorLen+len("…") || strings.ContainsAny(rec.Error, "\r\n\x00\x1b") || !utf8.ValidString(rec.Error) {
-		t.Fatalf("error not one clean line of at most %d bytes: %q", maxErrorLen, rec.Error)
+	if len(rec.Error) > measure.MaxErrorLen+len("…") || strings.ContainsAny(rec.Error, "\r\n\x00\x1b") || !utf8.ValidString(rec.Error) {
+		t.Fatalf("error not one clean line of at most %d bytes: %q", measure.MaxErrorLen, rec.Error)
 	}
 	for _, s := range []string{rec.Error, rec.Response, rec.Model} {
 		if !utf8.ValidString(s) || strings.ContainsAny(s, "\x00\x1b\x07\r") {
 			t.Fatalf("a field holds invalid UTF-8 or control characters: %q", s)
 		}
-		for i := 0; i+MinKeyFragment <= len(fuzzKey); i++ {
-			if strings.Contains(s, fuzzKey[i:i+MinKeyFragment]) {
+		for i := 0; i+measure.MinKeyFragment <= len(fuzzKey); i++ {
+			if strings.Contains(s, fuzzKey[i:i+measure.MinKeyFragment]) {
 				t.Fatalf("a field holds a piece of the key: %q", s)
 			}
 		}
@@ -100,59 +102,15 @@ func FuzzSSE(f *testing.F) {
 			h.Set("Retry-After", string(body[:min(len(body), 20)]))
 			h.Set("X-Ratelimit-Reset-Requests", fuzzKey)
 		}
-		a := fuzzActs(bodyTransport{status: code, header: h, body: body})
+		s := fuzzSender(bodyTransport{status: code, header: h, body: body})
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, stream := range []bool{true, false} {
-			rec := a.call(ctx, SendInput{Pass: record.PassConcurrent, Model: "m", MaxTokens: 4, Stream: stream, RequestTimeout: 5 * time.Second}, RequestSpec{Prompt: "p"})
-			a.redactorOf().sanitize(&rec)
+			// Send: call, then the record made safe (Redactor.Sanitize).
+			rec := s.Send(ctx, Params{Pass: record.PassConcurrent, Model: "m", MaxTokens: 4, Stream: stream, Timeout: 5 * time.Second}, Prompt{Text: "p"})
 			checkRecord(t, rec)
 			if rec.OK && (code < 200 || code > 299) {
 				t.Fatalf("HTTP %d taken for a success", code)
-			}
-		}
-	})
-}
-
-// FuzzRateLimitHeaders: the x-ratelimit-* and Retry-After parsers never
-// panic, give no negative, NaN or infinite wait, and cut what they keep.
-func FuzzRateLimitHeaders(f *testing.F) {
-	for _, s := range []string{"1", "1.5", "-3", "NaN", "+Inf", "1e309", "Wed, 21 Oct 2015 07:28:00 GMT", "999.0", "6m0s", "", " 7 ", "0x10", "9223372036854775808"} {
-		f.Add(s, s)
-	}
-	f.Fuzz(func(t *testing.T, a, b string) {
-		h := http.Header{}
-		for _, name := range []string{headerLimitRequests, headerRemainingRequests, headerResetRequests, headerLimitTokens, headerRemainingTokens, headerResetTokens, "Retry-After"} {
-			h.Set(name, a)
-		}
-		h.Set("Retry-After-Ms", b)
-		if rl := rateLimitFrom(h); rl != nil && (len(rl.ResetRequests) > 64+len("…") || len(rl.ResetTokens) > 64+len("…")) {
-			t.Fatalf("reset values not cut: %q %q", rl.ResetRequests, rl.ResetTokens)
-		}
-		for _, hh := range []http.Header{h, {"Retry-After": {a}}} {
-			if s := retryAfterSeconds(hh, time.Unix(1e9, 0)); s != nil && (*s < 0 || math.IsNaN(*s) || math.IsInf(*s, 0)) {
-				t.Fatalf("Retry-After %q / %q gave %v", a, b, *s)
-			}
-		}
-	})
-}
-
-// FuzzRedact: whatever the text, no piece of 8 or more of the key's
-// characters survives Line or Text, even when the text was cut.
-func FuzzRedact(f *testing.F) {
-	for _, s := range []string{"Bearer " + fuzzKey, fuzzKey[:9] + "\n" + fuzzKey[9:], "x" + fuzzKey + fuzzKey[3:], "\x1b" + fuzzKey[:12], "plain text"} {
-		f.Add(s)
-	}
-	r := NewRedactor(fuzzKey)
-	f.Fuzz(func(t *testing.T, s string) {
-		for _, out := range []string{r.Line(s, 0, false), r.Line(s, maxErrorLen, true), r.Text(s)} {
-			for i := 0; i+MinKeyFragment <= len(fuzzKey); i++ {
-				if strings.Contains(out, fuzzKey[i:i+MinKeyFragment]) {
-					t.Fatalf("%q keeps %q of the key: %q", s, fuzzKey[i:i+MinKeyFragment], out)
-				}
-			}
-			if !utf8.ValidString(out) {
-				t.Fatalf("invalid UTF-8 out of %q", s)
 			}
 		}
 	})

@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"time"
 )
 
 // What an endpoint may send is bounded here, in the HTTP transport, before
@@ -57,11 +58,41 @@ func ResponseBound(maxTokens int, stream bool) int64 {
 	return responseBase + t*per
 }
 
-// errResponseTooLarge is why CaptureTransport cut a request whose response
-// passed its bound; errRedirect, one that answered with a redirect.
+// HeaderBound is how long a request waits for its response headers before
+// it fails as slow_headers, given the request timeout: half of it for a
+// streamed request, whose headers an OpenAI-compatible server sends when the
+// stream starts. A non-streamed response's headers come with the whole
+// answer, so it has no bound of its own (0): the request timeout covers it.
+func HeaderBound(requestTimeout time.Duration, stream bool) time.Duration {
+	if !stream {
+		return 0
+	}
+	return requestTimeout / 2
+}
+
+// StallBound is how long a streamed response may send nothing after its
+// headers, or between two reads, before it fails as stream_stalled: half of
+// the request timeout, so that a stream that stops ends before the request
+// timeout would end it. Non-streamed requests have none (0).
+func StallBound(requestTimeout time.Duration, stream bool) time.Duration {
+	if !stream {
+		return 0
+	}
+	return requestTimeout / 2
+}
+
+// Causes of a request that CaptureTransport cut short, given to the
+// request's context (context.Cause) and remembered by its Capture.
 var (
-	errResponseTooLarge = errors.New("the response passed its size bound")
-	errRedirect         = errors.New("redirect refused: the worker never follows a redirect")
+	ErrSlowHeaders   = errors.New("no response headers within the header bound")
+	ErrStreamStalled = errors.New("the stream sent nothing within the stall bound")
+)
+
+// ErrResponseTooLarge is why CaptureTransport cut a request whose response
+// passed its bound; ErrRedirect, one that answered with a redirect.
+var (
+	ErrResponseTooLarge = errors.New("the response passed its size bound")
+	ErrRedirect         = errors.New("redirect refused: the worker never follows a redirect")
 )
 
 // isRedirect reports whether status asks the client to go elsewhere.
@@ -92,9 +123,9 @@ func (c *Capture) refuseRedirect(req *http.Request, resp *http.Response) error {
 	c.header = resp.Header.Clone()
 	c.redirect = SafeLocation(req.URL, resp.Header.Get("Location"))
 	if c.cut == nil {
-		c.cut = errRedirect
+		c.cut = ErrRedirect
 	}
-	return errRedirect
+	return ErrRedirect
 }
 
 // Redirect returns the target of a refused redirect (scheme, host and path),
@@ -105,8 +136,8 @@ func (c *Capture) Redirect() string {
 	return c.redirect
 }
 
-// errorBodyCut reports whether an error body was cut at ErrorBodyLimit.
-func (c *Capture) errorBodyCut() bool {
+// ErrorBodyCut reports whether an error body was cut at ErrorBodyLimit.
+func (c *Capture) ErrorBodyCut() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bodyCut
@@ -150,8 +181,8 @@ func (c *Capture) bound(status int, rc io.ReadCloser, cancel context.CancelCause
 		b.left = math.MaxInt64
 	}
 	b.over = func() {
-		if c.cutShort(errResponseTooLarge, func() bool { return true }) {
-			cancel(errResponseTooLarge)
+		if c.cutShort(ErrResponseTooLarge, func() bool { return true }) {
+			cancel(ErrResponseTooLarge)
 		}
 	}
 	return b
@@ -160,7 +191,7 @@ func (c *Capture) bound(status int, rc io.ReadCloser, cancel context.CancelCause
 // boundedBody passes a response body through up to left bytes, and lines
 // (when lineLimit > 0) of up to lineLimit bytes. Past a bound it calls over
 // once, and then either ends (truncate: io.EOF, as if the body ended there)
-// or fails every read with errResponseTooLarge.
+// or fails every read with ErrResponseTooLarge.
 type boundedBody struct {
 	rc        io.ReadCloser
 	left      int64
@@ -214,7 +245,7 @@ func (b *boundedBody) pass() error {
 	if b.truncate {
 		b.err = io.EOF
 	} else {
-		b.err = errResponseTooLarge
+		b.err = ErrResponseTooLarge
 	}
 	if b.over != nil {
 		b.over()
@@ -225,8 +256,9 @@ func (b *boundedBody) pass() error {
 
 func (b *boundedBody) Close() error { return b.rc.Close() }
 
-// tooLargeMessage is the error of a request whose response passed its bound.
-func tooLargeMessage(c *Capture) string {
+// TooLargeMessage is the error of a request whose response passed its
+// bound.
+func (c *Capture) TooLargeMessage() string {
 	line := ""
 	if c.LineLimit > 0 {
 		line = fmt.Sprintf(", or %s in one line", sizeString(c.LineLimit))

@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"bytes"
@@ -39,8 +39,8 @@ type Capture struct {
 	body   *eventClock
 	// headersIn is set once the response headers arrived.
 	headersIn bool
-	// cut is why CaptureTransport cut the request short (errSlowHeaders,
-	// errStreamStalled, errRedirect, errResponseTooLarge), or nil.
+	// cut is why CaptureTransport cut the request short (ErrSlowHeaders,
+	// ErrStreamStalled, ErrRedirect, ErrResponseTooLarge), or nil.
 	cut error
 	// bodyErr is the first error other than io.EOF that a read of the
 	// response body returned; bodyEnded is set once a read returned io.EOF.
@@ -65,7 +65,7 @@ type Event struct {
 	// event: its payload starts with {"error":.
 	Error bool
 	// Payload is, for an error line only, its payload (what follows
-	// "data:"), cut at maxLineHead bytes (4 KiB).
+	// "data:"), cut at MaxEventPayload bytes (4 KiB).
 	Payload string
 }
 
@@ -108,12 +108,12 @@ func (c *Capture) Event(k int) (Event, bool) {
 	return c.body.event(k)
 }
 
-// drainBody reads what is left of the timed response body, up to limit
+// DrainBody reads what is left of the timed response body, up to limit
 // bytes, and reports whether it reached its end. A stream whose reader
 // stopped at "data: [DONE]" has usually only the end of its chunked
 // encoding left; reading it lets the transport reuse the connection
 // (closing a body before its end closes an HTTP/1 connection).
-func (c *Capture) drainBody(limit int64) bool {
+func (c *Capture) DrainBody(limit int64) bool {
 	c.mu.Lock()
 	b := c.body
 	c.mu.Unlock()
@@ -124,17 +124,17 @@ func (c *Capture) drainBody(limit int64) bool {
 	return errors.Is(err, io.EOF)
 }
 
-// cutCause returns why CaptureTransport cut the request short
-// (errSlowHeaders or errStreamStalled), or nil.
-func (c *Capture) cutCause() error {
+// CutCause returns why CaptureTransport cut the request short
+// (ErrSlowHeaders or ErrStreamStalled), or nil.
+func (c *Capture) CutCause() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cut
 }
 
-// bodyOutcome returns the first read error of the response body other than
+// BodyOutcome returns the first read error of the response body other than
 // io.EOF, and whether the body was read to its end.
-func (c *Capture) bodyOutcome() (err error, ended bool) {
+func (c *Capture) BodyOutcome() (err error, ended bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.bodyErr, c.bodyEnded
@@ -164,8 +164,8 @@ func WithCapture(ctx context.Context, c *Capture) context.Context {
 // status and headers into the Capture of the request's context, if any, and
 // enforces its bounds: HeaderTimeout on the wait for the headers,
 // StallTimeout on the silences of the body. A request that overruns one is
-// cut short (its context is cancelled with errSlowHeaders or
-// errStreamStalled as the cause), and the Capture says why.
+// cut short (its context is cancelled with ErrSlowHeaders or
+// ErrStreamStalled as the cause), and the Capture says why.
 type CaptureTransport struct {
 	Base http.RoundTripper
 }
@@ -185,8 +185,8 @@ func (t CaptureTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if c.HeaderTimeout > 0 {
 		// A held request's bound starts when it is let go (WithHold).
 		headerTimer = time.AfterFunc(c.HeaderTimeout+holdLeft(req.Context()), func() {
-			if c.cutShort(errSlowHeaders, func() bool { return !c.headersIn }) {
-				cancel(errSlowHeaders)
+			if c.cutShort(ErrSlowHeaders, func() bool { return !c.headersIn }) {
+				cancel(ErrSlowHeaders)
 			}
 		})
 	}
@@ -282,8 +282,8 @@ func (w *watchedBody) checkStall() {
 	}
 	w.stop()
 	w.mu.Unlock()
-	if w.c.cutShort(errStreamStalled, func() bool { return true }) {
-		w.cancel(errStreamStalled)
+	if w.c.cutShort(ErrStreamStalled, func() bool { return true }) {
+		w.cancel(ErrStreamStalled)
 	}
 }
 
@@ -304,9 +304,9 @@ func (w *watchedBody) Close() error {
 	return err
 }
 
-// maxLineHead is how much of a line eventClock keeps: enough to classify
+// MaxEventPayload is how much of a line eventClock keeps: enough to classify
 // any line, and to keep a whole error event (see Event.Payload).
-const maxLineHead = 4 << 10
+const MaxEventPayload = 4 << 10
 
 // eventClock passes a response body through unchanged and notes, for each
 // "data:" line, the instant its last byte came out of the underlying body.
@@ -326,7 +326,7 @@ type eventClock struct {
 	rc io.ReadCloser
 
 	mu     sync.Mutex
-	head   []byte // the current line's first bytes (at most maxLineHead)
+	head   []byte // the current line's first bytes (at most MaxEventPayload)
 	long   bool   // the current line is longer than head
 	events []Event
 }
@@ -356,7 +356,7 @@ func (b *eventClock) scan(p []byte, now time.Time) {
 		if i >= 0 {
 			part = p[:i]
 		}
-		if room := maxLineHead - len(b.head); room >= len(part) {
+		if room := MaxEventPayload - len(b.head); room >= len(part) {
 			b.head = append(b.head, part...)
 		} else {
 			b.head = append(b.head, part[:room]...)
@@ -373,7 +373,7 @@ func (b *eventClock) scan(p []byte, now time.Time) {
 // endLine classifies the current line as go-openai's stream reader does:
 // white space trimmed, then a "data:" prefix; "[DONE]" after the prefix
 // and any white space ends the stream. (Unlike the reader it only looks at
-// a line's first maxLineHead bytes: a line of more white space than that
+// a line's first MaxEventPayload bytes: a line of more white space than that
 // before "data:" would be missed.) Callers hold b.mu.
 func (b *eventClock) endLine(now time.Time) {
 	line := bytes.TrimLeftFunc(b.head, unicode.IsSpace)

@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"net/http"

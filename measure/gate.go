@@ -1,15 +1,15 @@
-package activities
+package measure
 
 import (
 	"sync"
 	"time"
 )
 
-// fireGates releases, at one instant, every sender of every batch of this
+// FireGates releases, at one instant, every sender of every batch of this
 // worker that waits for that instant. One timer per instant, not one per
 // batch: batches woken one after another would queue behind each other's
 // senders and start late.
-type fireGates struct {
+type FireGates struct {
 	mu    sync.Mutex
 	gates map[int64]*fireGate
 }
@@ -20,9 +20,9 @@ type fireGate struct {
 	timer *time.Timer
 }
 
-// wait returns a channel that is closed at the instant at, and a func to call
+// Wait returns a channel that is closed at the instant at, and a func to call
 // when the caller no longer needs it.
-func (g *fireGates) wait(at time.Time) (<-chan struct{}, func()) {
+func (g *FireGates) Wait(at time.Time) (<-chan struct{}, func()) {
 	key := at.UnixNano()
 	g.mu.Lock()
 	defer g.mu.Unlock()

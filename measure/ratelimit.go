@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"math"
@@ -20,10 +20,10 @@ const (
 	headerResetTokens       = "X-Ratelimit-Reset-Tokens"
 )
 
-// rateLimitFrom reads the x-ratelimit-* headers of a response; nil when it
+// RateLimitFrom reads the x-ratelimit-* headers of a response; nil when it
 // has none. A count that is not a number stays nil; a reset time is kept as
 // sent ("1s", "6m0s"), cut at 64 bytes.
-func rateLimitFrom(h http.Header) *record.RateLimit {
+func RateLimitFrom(h http.Header) *record.RateLimit {
 	var (
 		rl    record.RateLimit
 		found bool
@@ -49,7 +49,7 @@ func rateLimitFrom(h http.Header) *record.RateLimit {
 		if v != "" {
 			found = true
 		}
-		return truncate(v, 64)
+		return Truncate(v, 64)
 	}
 	rl.LimitRequests = count(headerLimitRequests)
 	rl.RemainingRequests = count(headerRemainingRequests)
@@ -63,12 +63,12 @@ func rateLimitFrom(h http.Header) *record.RateLimit {
 	return &rl
 }
 
-// retryAfterSeconds reads how long a 429 or 503 asks the client to wait:
+// RetryAfterSeconds reads how long a 429 or 503 asks the client to wait:
 // Retry-After in seconds or as an HTTP date (converted to seconds from now,
 // 0 if past), or retry-after-ms, which some servers (Azure OpenAI) add for
 // more precision and which is preferred when present, as OpenAI's own SDKs
 // do. Nil when neither is present or valid.
-func retryAfterSeconds(h http.Header, now time.Time) *float64 {
+func RetryAfterSeconds(h http.Header, now time.Time) *float64 {
 	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
 		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && !math.IsInf(ms, 0) {
 			s := ms / 1000

@@ -1,4 +1,4 @@
-package activities
+package measure
 
 import (
 	"strings"
@@ -204,7 +204,7 @@ func (r *Redactor) Line(s string, n int, cutEnd bool) string {
 	s = r.redact(CleanLine(s), cutEnd)
 	if n > 0 && len(s) > n+len("…") {
 		// (A text cut before, ellipsis included, is not cut again.)
-		s = truncate(s, n)
+		s = Truncate(s, n)
 	}
 	return s
 }
@@ -302,6 +302,10 @@ func isBidiControl(c rune) bool {
 	return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069)
 }
 
+// MaxErrorLen caps a record's error text, which keeps a run's result size
+// predictable.
+const MaxErrorLen = 300
+
 // maxModelLen and maxResetLen cut the record's model and rate-limit reset
 // values, which an endpoint chooses.
 const (
@@ -309,10 +313,10 @@ const (
 	maxResetLen = 64
 )
 
-// sanitize makes every string of rec that an endpoint sent safe for the
+// Sanitize makes every string of rec that an endpoint sent safe for the
 // record: see Redactor. The prompt is ours; it is left as it is.
-func (r *Redactor) sanitize(rec *record.Request) {
-	rec.Error = r.Line(rec.Error, maxErrorLen, false)
+func (r *Redactor) Sanitize(rec *record.Request) {
+	rec.Error = r.Line(rec.Error, MaxErrorLen, false)
 	rec.Response = r.Text(rec.Response)
 	rec.Model = r.Line(rec.Model, maxModelLen, false)
 	if rl := rec.RateLimit; rl != nil {
@@ -320,6 +324,19 @@ func (r *Redactor) sanitize(rec *record.Request) {
 		rl.ResetTokens = r.Line(rl.ResetTokens, maxResetLen, false)
 	}
 	for i := range rec.Attempts {
-		rec.Attempts[i].Error = r.Line(rec.Attempts[i].Error, maxErrorLen, false)
+		rec.Attempts[i].Error = r.Line(rec.Attempts[i].Error, MaxErrorLen, false)
 	}
+}
+
+// Truncate shortens s to at most n bytes, on a character boundary, marking
+// the cut with an ellipsis.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -1,4 +1,4 @@
-package activities
+package chat
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 )
 
-// A request whose activity is cancelled while it waits for its answer is
+// A request whose context (its activity) is cancelled while it waits for its answer is
 // cancelled, whether it waits for the headers or in the middle of a stream.
 func TestErrorKindCancelled(t *testing.T) {
 	for _, stream := range []bool{false, true} {
@@ -30,15 +31,15 @@ func TestErrorKindCancelled(t *testing.T) {
 		}))
 		oc := openai.DefaultConfig("k")
 		oc.BaseURL = ts.URL + "/v1"
-		oc.HTTPClient = NewHTTPClient(nil)
-		a := &Activities{Client: openai.NewClientWithConfig(oc)}
+		oc.HTTPClient = measure.NewHTTPClient(nil)
+		s := &Sender{Client: openai.NewClientWithConfig(oc)}
 
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			<-arrived
 			cancel()
 		}()
-		rec := a.call(ctx, SendInput{Pass: record.PassSequential, Model: "m", Stream: stream, RequestTimeout: time.Minute}, RequestSpec{Prompt: "wait"})
+		rec := s.call(ctx, Params{Pass: record.PassSequential, Model: "m", Stream: stream, Timeout: time.Minute}, Prompt{Text: "wait"})
 		cancel()
 		ts.Close()
 		if rec.OK || rec.ErrorKind != record.ErrorKindCancelled {
