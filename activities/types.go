@@ -38,7 +38,7 @@ type SendInput struct {
 	// Endpoint names one of the endpoints the worker serves ("" means
 	// DefaultEndpoint). A run chooses among them and never names a URL.
 	Endpoint    string        `json:"endpoint,omitempty"`
-	Pass        string        `json:"pass"`
+	Pass        record.Pass   `json:"pass"`
 	Requests    []RequestSpec `json:"requests"`
 	Model       string        `json:"model"`
 	MaxTokens   int           `json:"max_tokens"`

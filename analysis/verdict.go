@@ -77,7 +77,7 @@ func Conclude(seq, conc *PassSummary, cmp *Comparison, requests, concurrency int
 
 // namedPass is a pass's summary (nil when it did not run) with its name.
 type namedPass struct {
-	name string
+	name record.Pass
 	s    *PassSummary
 }
 

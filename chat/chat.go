@@ -43,7 +43,7 @@ type Sender struct {
 
 // Params are what the requests of a batch share.
 type Params struct {
-	Pass      string
+	Pass      record.Pass
 	Model     string
 	MaxTokens int
 	// Stream asks for a streamed response (SSE) and per-chunk timing.
@@ -84,7 +84,7 @@ func (s *Sender) call(ctx context.Context, p Params, prompt Prompt) record.Reque
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	// A request held until the send instant (WithHold) has its whole
+	// A request held until the send instant (measure.WithHold) has its whole
 	// timeout from the instant on.
 	start := time.Now()
 	if p.FireAt.After(start) {

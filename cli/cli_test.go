@@ -13,7 +13,7 @@ import (
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // deadAddress is where no Temporal server listens: a run that got past the
@@ -237,7 +237,7 @@ func TestDefaultWorkflowID(t *testing.T) {
 }
 
 // fakeRecord is a completed request of pass, sent at start+i s.
-func fakeRecord(pass string, i int, start time.Time, latency time.Duration) record.Request {
+func fakeRecord(pass record.Pass, i int, start time.Time, latency time.Duration) record.Request {
 	sent := start.Add(time.Duration(i) * time.Second)
 	if pass == record.PassConcurrent {
 		sent = start
@@ -274,7 +274,7 @@ func TestDisplayPrintsEachItemOnce(t *testing.T) {
 		seq = append(seq, fakeRecord(record.PassSequential, i, start, 900*time.Millisecond))
 		conc = append(conc, fakeRecord(record.PassConcurrent, i, start.Add(time.Minute), time.Second+time.Duration(i)*time.Millisecond))
 	}
-	in := workflows.RunInput{Requests: n, Model: "sim-model", MaxTokens: 10, Concurrency: n, Passes: workflows.PassesBoth, PromptsSource: "built-in list"}.WithDefaults()
+	in := testrun.Input{Requests: n, Model: "sim-model", MaxTokens: 10, Concurrency: n, Passes: testrun.PassesBoth, PromptsSource: "built-in list"}.WithDefaults()
 	ep := record.Endpoint{BaseURL: "http://127.0.0.1:9/v1"}
 	seqSummary := analysis.Summarize(seq)
 
@@ -284,27 +284,27 @@ func TestDisplayPrintsEachItemOnce(t *testing.T) {
 	d.config(cfg)
 
 	// Progress: the whole sequential pass and one concurrent request...
-	p := workflows.Progress{
+	p := testrun.Progress{
 		Config:     in,
 		Endpoint:   ep,
-		Sequential: workflows.PassProgress{Total: n, Done: n, Summary: &seqSummary},
-		Concurrent: workflows.PassProgress{Total: n, Done: 1},
-		Events: []workflows.ProgressEvent{
-			workflows.EventOf(seq[0]), workflows.EventOf(seq[1]), workflows.EventOf(seq[2]),
-			workflows.EventOf(conc[1]),
+		Sequential: testrun.PassProgress{Total: n, Done: n, Summary: &seqSummary},
+		Concurrent: testrun.PassProgress{Total: n, Done: 1},
+		Events: []testrun.ProgressEvent{
+			testrun.EventOf(seq[0]), testrun.EventOf(seq[1]), testrun.EventOf(seq[2]),
+			testrun.EventOf(conc[1]),
 		},
 	}
 	d.progress(p, cfg)
 	// ...asked again (as after a query whose answer was not taken up)...
 	d.progress(p, cfg)
 	// ...then the finished run, which has every request again.
-	doc := report.Build("wf", "run", workflows.RunResult{
+	doc := report.Build("wf", "run", testrun.Result{
 		Config:     in,
 		Endpoint:   ep,
 		StartedAt:  start,
 		FinishedAt: start.Add(2 * time.Minute),
-		Sequential: &workflows.PassResult{Pass: record.PassSequential, Records: seq},
-		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(time.Minute), Records: conc},
+		Sequential: &testrun.PassResult{Pass: record.PassSequential, Records: seq},
+		Concurrent: &testrun.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(time.Minute), Records: conc},
 	})
 	d.config(doc.Config)
 	d.result(doc)
@@ -352,10 +352,10 @@ func TestDisplayResultOnly(t *testing.T) {
 	for i := range 4 {
 		seq = append(seq, fakeRecord(record.PassSequential, i, start, time.Second))
 	}
-	in := workflows.RunInput{Requests: 4, Model: "m", MaxTokens: 10, Concurrency: 4, Passes: workflows.PassesSequential}.WithDefaults()
-	doc := report.Build("wf", "run", workflows.RunResult{
+	in := testrun.Input{Requests: 4, Model: "m", MaxTokens: 10, Concurrency: 4, Passes: testrun.PassesSequential}.WithDefaults()
+	doc := report.Build("wf", "run", testrun.Result{
 		Config: in, StartedAt: start, FinishedAt: start.Add(time.Minute),
-		Sequential: &workflows.PassResult{Pass: record.PassSequential, Records: seq},
+		Sequential: &testrun.PassResult{Pass: record.PassSequential, Records: seq},
 	})
 	var buf bytes.Buffer
 	d := newDisplay(report.Text{W: &buf}, false)

@@ -20,7 +20,9 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -154,7 +156,7 @@ func listRowOf(ctx context.Context, c client.Client, dc converter.DataConverter,
 	}
 	switch ex.GetStatus() {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		var r workflows.RunResult
+		var r testrun.Result
 		err := c.GetWorkflow(ctx, id, runID).Get(ctx, &r)
 		if err == nil {
 			row.verdict, row.speedup = headline(r)
@@ -191,7 +193,7 @@ func originalHeadline(ctx context.Context, c client.Client, orig string) (verdic
 	note = "rerun of failed requests of " + orig + " (merged: its verdict)"
 	id := orig
 	for range maxRerunChain {
-		var r workflows.RunResult
+		var r testrun.Result
 		if err := c.GetWorkflow(ctx, id, "").Get(ctx, &r); err != nil {
 			return "-", "-", note
 		}
@@ -206,8 +208,8 @@ func originalHeadline(ctx context.Context, c client.Client, orig string) (verdic
 
 // headline is a finished run's verdict and speedup, from the summaries in
 // its result (no history needed).
-func headline(r workflows.RunResult) (verdict, speedup string) {
-	h := workflows.HeadlineOf(r)
+func headline(r testrun.Result) (verdict, speedup string) {
+	h := testrun.HeadlineOf(r)
 	verdict, speedup = h.Verdict, "-"
 	if h.Knee > 0 {
 		verdict = fmt.Sprintf("sweep: knee at %d", h.Knee)
@@ -273,7 +275,7 @@ func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Wri
 	}
 	w := newWatcher(connOf(c, opts), newDestination(r.jsonPath, r.htmlPath, stdout, stderr, false, false), watchOptions{})
 	w.ref = runRef{workflowID: id, runID: info.GetExecution().GetRunId()}
-	var result workflows.RunResult
+	var result testrun.Result
 	err = c.GetWorkflow(ctx, id, w.ref.runID).Get(ctx, &result)
 	return w.finish(outcome{result, err})
 }
@@ -348,8 +350,8 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 
 // startedWith reads the input and the task queue of run orig from the
 // first event of its history.
-func startedWith(ctx context.Context, c client.Client, opts client.Options, orig string, dev *devEnv) (workflows.RunInput, string, error) {
-	var in workflows.RunInput
+func startedWith(ctx context.Context, c client.Client, opts client.Options, orig string, dev *devEnv) (testrun.Input, string, error) {
+	var in testrun.Input
 	notFound := devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
 	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
@@ -402,7 +404,7 @@ func serveHint(queue, cmd string) string {
 // onlyFailed limits a rerun of run orig to the requests that failed in it
 // (in its result merged with the reruns before, if it was one), and returns
 // how many there are. The run must be finished.
-func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *workflows.RunInput) (int, error) {
+func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *testrun.Input) (int, error) {
 	desc, err := conn.client.DescribeWorkflow(ctx, orig, "")
 	if err != nil {
 		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
@@ -414,7 +416,7 @@ func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *workflo
 	if err != nil {
 		return 0, err
 	}
-	only := map[string][]int{}
+	only := map[record.Pass][]int{}
 	n := 0
 	for _, p := range doc.Passes() {
 		for _, r := range p.Requests {
@@ -441,7 +443,7 @@ func modelOf(ctx context.Context, c client.Client, id string) string {
 	if err != nil {
 		return DefaultModel
 	}
-	var in workflows.RunInput
+	var in testrun.Input
 	if a := first.GetWorkflowExecutionStartedEventAttributes(); a == nil || converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in) != nil || in.Model == "" {
 		return DefaultModel
 	}

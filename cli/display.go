@@ -13,10 +13,10 @@ import (
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
-var passOrder = []string{record.PassSequential, record.PassConcurrent}
+var passOrder = []string{string(record.PassSequential), string(record.PassConcurrent)}
 
 // display prints a run's progress exactly once per item, whether the items
 // come from live progress queries or from the finished result (as when
@@ -113,32 +113,33 @@ func (d *display) header(pass string, c report.Config) {
 	d.t.PassHeader(pass, c.Requests, c.Concurrency)
 }
 
-func (d *display) request(ev workflows.ProgressEvent, c report.Config) {
-	if d.requests[ev.Pass] == nil {
-		d.requests[ev.Pass], d.ok[ev.Pass] = map[int]int32{}, map[int]bool{}
+func (d *display) request(ev testrun.ProgressEvent, c report.Config) {
+	pass := string(ev.Pass)
+	if d.requests[pass] == nil {
+		d.requests[pass], d.ok[pass] = map[int]int32{}, map[int]bool{}
 	}
 	try := max(ev.Attempt, 1)
-	if d.requests[ev.Pass][ev.Index] >= try {
+	if d.requests[pass][ev.Index] >= try {
 		return
 	}
-	d.requests[ev.Pass][ev.Index] = try
-	d.ok[ev.Pass][ev.Index] = ev.OK
+	d.requests[pass][ev.Index] = try
+	d.ok[pass][ev.Index] = ev.OK
 	if c.Requests <= barAbove {
 		d.t.Request(ev, c.Requests)
 		return
 	}
-	d.failed[ev.Pass] = 0
-	for _, ok := range d.ok[ev.Pass] {
+	d.failed[pass] = 0
+	for _, ok := range d.ok[pass] {
 		if !ok {
-			d.failed[ev.Pass]++
+			d.failed[pass]++
 		}
 	}
-	done := len(d.requests[ev.Pass])
+	done := len(d.requests[pass])
 	step := 10 * done / c.Requests
-	if d.tty || step > d.shown[ev.Pass] {
-		d.shown[ev.Pass] = step
-		d.barOpen[ev.Pass] = d.tty
-		d.t.Bar(done, c.Requests, d.failed[ev.Pass], d.tty, report.BarTiming{Elapsed: d.now().Sub(d.began[ev.Pass]), Columns: d.columns()})
+	if d.tty || step > d.shown[pass] {
+		d.shown[pass] = step
+		d.barOpen[pass] = d.tty
+		d.t.Bar(done, c.Requests, d.failed[pass], d.tty, report.BarTiming{Elapsed: d.now().Sub(d.began[pass]), Columns: d.columns()})
 	}
 }
 
@@ -159,26 +160,26 @@ func (d *display) summary(pass string, s analysis.PassSummary) {
 }
 
 // progress shows what a progress query returned.
-func (d *display) progress(p workflows.Progress, c report.Config) {
+func (d *display) progress(p testrun.Progress, c report.Config) {
 	if p.Config.Only != nil && p.Config.RerunOf != "" {
 		d.rerunOf = p.Config.RerunOf
 	}
-	passes := map[string]workflows.PassProgress{
-		record.PassSequential: p.Sequential,
-		record.PassConcurrent: p.Concurrent,
+	passes := map[string]testrun.PassProgress{
+		string(record.PassSequential): p.Sequential,
+		string(record.PassConcurrent): p.Concurrent,
 	}
 	order := append([]string(nil), passOrder...)
 	for _, sp := range p.Sweep {
-		passes[sp.Pass] = sp.PassProgress
-		order = append(order, sp.Pass)
+		passes[string(sp.Pass)] = sp.PassProgress
+		order = append(order, string(sp.Pass))
 	}
 	for _, ev := range p.Events {
-		if d.current != "" && d.current != ev.Pass {
+		if d.current != "" && d.current != string(ev.Pass) {
 			if s := passes[d.current].Summary; s != nil {
 				d.summary(d.current, *s)
 			}
 		}
-		d.header(ev.Pass, c)
+		d.header(string(ev.Pass), c)
 		d.request(ev, c)
 	}
 	for _, pass := range order {
@@ -203,7 +204,7 @@ func (d *display) result(doc report.Document) {
 	if doc.Sweep != nil {
 		for i, p := range doc.Sweep.Passes {
 			passes = append(passes, p)
-			names = append(names, workflows.SweepPass(doc.Config.Sweep[i]))
+			names = append(names, string(record.SweepPass(doc.Config.Sweep[i])))
 		}
 	}
 	for i, p := range passes {
@@ -216,10 +217,10 @@ func (d *display) result(doc report.Document) {
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].ReceivedAt.Before(recs[j].ReceivedAt) })
 		for _, r := range recs {
 			for _, a := range r.Attempts[:max(len(r.Attempts)-1, 0)] {
-				d.request(workflows.ProgressEvent{Pass: r.Pass, Index: r.Index, OK: a.HTTPStatus == 200 && a.Error == "",
+				d.request(testrun.ProgressEvent{Pass: r.Pass, Index: r.Index, OK: a.HTTPStatus == 200 && a.Error == "",
 					HTTPStatus: a.HTTPStatus, LatencySeconds: a.LatencySeconds, Error: a.Error, Attempt: a.Attempt}, doc.Config)
 			}
-			d.request(workflows.EventOf(r), doc.Config)
+			d.request(testrun.EventOf(r), doc.Config)
 		}
 		d.summary(pass, p.PassSummary)
 	}
@@ -273,7 +274,7 @@ func (d *display) resent(own report.Document) {
 		recs := append([]record.Request(nil), p.Requests...)
 		sort.SliceStable(recs, func(i, j int) bool { return recs[i].ReceivedAt.Before(recs[j].ReceivedAt) })
 		for _, r := range recs {
-			d.request(workflows.EventOf(r), own.Config)
+			d.request(testrun.EventOf(r), own.Config)
 		}
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"golang.org/x/term"
 
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -23,13 +25,13 @@ import (
 // outcome is what a run's end returned: its result, or the error it ended
 // with.
 type outcome struct {
-	result workflows.RunResult
+	result testrun.Result
 	err    error
 }
 
 // decode is a run's result: the one it returned, or the measurements an
 // early abort carries.
-func (o outcome) decode(workflowID string) (workflows.RunResult, error) {
+func (o outcome) decode(workflowID string) (testrun.Result, error) {
 	result := o.result
 	if o.err == nil {
 		return result, nil
@@ -74,7 +76,7 @@ func (w *watcher) assemble(o outcome) (assembled, error) {
 	}
 	ctx := context.Background()
 	var a assembled
-	a.historyErr = workflows.RecordsFromHistory(ctx, w.conn.client, w.conn.dc, id, runID, &result)
+	a.historyErr = history.ReadRecords(ctx, w.conn.client, w.conn.dc, id, runID, &result)
 	a.doc = report.Build(id, runID, result)
 	a.own = a.doc
 	if a.historyErr == nil {
@@ -90,7 +92,7 @@ const maxRerunChain = 20
 // the (merged) document of the run it reran, read from that run's history,
 // when it is a rerun of failed requests; any other document is returned as
 // it is.
-func mergeRerun(ctx context.Context, conn temporalConn, doc report.Document, cfg workflows.RunInput, depth int) (report.Document, error) {
+func mergeRerun(ctx context.Context, conn temporalConn, doc report.Document, cfg testrun.Input, depth int) (report.Document, error) {
 	if cfg.Only == nil || cfg.RerunOf == "" {
 		return doc, nil
 	}
@@ -109,12 +111,12 @@ func mergeRerun(ctx context.Context, conn temporalConn, doc report.Document, cfg
 // requests; depth counts the reruns merged so far).
 func finishedDocument(ctx context.Context, conn temporalConn, workflowID string, depth int) (report.Document, error) {
 	handle := conn.client.GetWorkflow(ctx, workflowID, "")
-	var r workflows.RunResult
+	var r testrun.Result
 	err := handle.Get(ctx, &r)
 	if r, err = (outcome{r, err}).decode(workflowID); err != nil {
 		return report.Document{}, err
 	}
-	if err := workflows.RecordsFromHistory(ctx, conn.client, conn.dc, workflowID, handle.GetRunID(), &r); err != nil {
+	if err := history.ReadRecords(ctx, conn.client, conn.dc, workflowID, handle.GetRunID(), &r); err != nil {
 		return report.Document{}, err
 	}
 	return mergeRerun(ctx, conn, report.Build(workflowID, handle.GetRunID(), r), r.Config, depth)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -93,28 +94,28 @@ type options struct {
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
-	fs.IntVar(&o.requests, "requests", workflows.DefaultRequests, "requests per pass (N)")
-	fs.IntVar(&o.maxRequests, "max-requests", workflows.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
+	fs.IntVar(&o.requests, "requests", testrun.DefaultRequests, "requests per pass (N)")
+	fs.IntVar(&o.maxRequests, "max-requests", testrun.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
 	fs.StringVar(&o.endpoint, "endpoint", record.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL)")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
-	fs.IntVar(&o.maxTokens, "max-tokens", workflows.DefaultMaxTokens, "max_tokens of each request")
+	fs.IntVar(&o.maxTokens, "max-tokens", testrun.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
-	fs.StringVar(&o.passes, "passes", workflows.PassesBoth, "which passes to run: both, sequential or concurrent")
+	fs.StringVar(&o.passes, "passes", testrun.PassesBoth, "which passes to run: both, sequential or concurrent")
 	fs.StringVar(&o.promptsFile, "prompts", "", "file with one prompt per line (default: the built-in list of 24 prompts)")
 	o.outputFlags(fs)
-	fs.DurationVar(&o.timeout, "timeout", workflows.DefaultTimeout, "bound on the whole run: after it no new request is sent")
-	fs.DurationVar(&o.requestTimeout, "request-timeout", workflows.DefaultRequestTimeout, "bound on each request")
+	fs.DurationVar(&o.timeout, "timeout", testrun.DefaultTimeout, "bound on the whole run: after it no new request is sent")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", testrun.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
-	fs.IntVar(&o.warmup, "warmup", workflows.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
+	fs.IntVar(&o.warmup, "warmup", testrun.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
-	fs.StringVar(&o.retry, "retry", workflows.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
+	fs.StringVar(&o.retry, "retry", testrun.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
 	fs.BoolVar(&o.quiet, "quiet", false, "print only the conclusion")
 	fs.BoolVar(&o.jsonOut, "json", false, "print the result JSON to stdout (the report goes to stderr)")
 	fs.StringVar(&o.attach, "attach", "", "follow an existing run by workflow ID instead of starting one, and write its JSON")
 	fs.BoolVar(&o.dev, "dev", false, "self-contained demo: start a local Temporal dev server (keeping its runs in the user's cache folder), an in-process worker, and the simulator when OPENAI_API_KEY is unset")
 	fs.BoolVar(&o.devFresh, "dev-fresh", false, "with -dev: start the demo's dev server with no runs (forget the earlier demo runs)")
-	fs.IntVar(&o.shards, "shards", workflows.DefaultMaxShards, "at most this many activities send the concurrent pass")
+	fs.IntVar(&o.shards, "shards", testrun.DefaultMaxShards, "at most this many activities send the concurrent pass")
 	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
@@ -217,28 +218,28 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
-func (o options) runInput() (workflows.RunInput, error) {
-	if o.maxRequests < 1 || o.maxRequests > workflows.HardMaxRequests {
-		return workflows.RunInput{}, badInput("-max-requests must be between 1 and %d, got %d", workflows.HardMaxRequests, o.maxRequests)
+func (o options) runInput() (testrun.Input, error) {
+	if o.maxRequests < 1 || o.maxRequests > testrun.HardMaxRequests {
+		return testrun.Input{}, badInput("-max-requests must be between 1 and %d, got %d", testrun.HardMaxRequests, o.maxRequests)
 	}
 	if o.requests < 1 || o.requests > o.maxRequests {
-		return workflows.RunInput{}, badInput("-requests must be between 1 and %d (-max-requests), got %d", o.maxRequests, o.requests)
+		return testrun.Input{}, badInput("-requests must be between 1 and %d (-max-requests), got %d", o.maxRequests, o.requests)
 	}
 	conc := o.concurrency
 	if conc == 0 {
 		conc = o.requests
 	} else if conc < 0 {
-		return workflows.RunInput{}, badInput("-concurrency must be between 1 and -requests (%d), got %d", o.requests, max(conc, 0))
+		return testrun.Input{}, badInput("-concurrency must be between 1 and -requests (%d), got %d", o.requests, max(conc, 0))
 	}
 	base, source := prompts.BuiltIn, "built-in list"
 	if o.promptsFile != "" {
 		p, err := prompts.ReadFile(o.promptsFile)
 		if err != nil {
-			return workflows.RunInput{}, badInput("%v", err)
+			return testrun.Input{}, badInput("%v", err)
 		}
 		base, source = p, o.promptsFile
 	}
-	in := workflows.RunInput{
+	in := testrun.Input{
 		Endpoint:       strings.TrimSpace(o.endpoint),
 		Requests:       o.requests,
 		Model:          strings.TrimSpace(o.model),
@@ -255,21 +256,21 @@ func (o options) runInput() (workflows.RunInput, error) {
 		StreamAuto:     o.stream && !o.streamSet,
 		Warmup:         o.warmup,
 		Retry:          o.retry,
-		RetryAttempts:  workflows.DefaultRetryAttempts,
+		RetryAttempts:  testrun.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
-		return workflows.RunInput{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)
+		return testrun.Input{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)
 	}
-	if o.repeat > 1 && (o.sweep != "" || o.passes != workflows.PassesBoth) {
-		return workflows.RunInput{}, badInput("-repeat repeats the comparison of both passes: it does not combine with -sweep or -passes")
+	if o.repeat > 1 && (o.sweep != "" || o.passes != testrun.PassesBoth) {
+		return testrun.Input{}, badInput("-repeat repeats the comparison of both passes: it does not combine with -sweep or -passes")
 	}
 	if o.sweep != "" {
 		var err error
 		if in.Sweep, err = parseSweep(o.sweep); err != nil {
 			return in, err
 		}
-		in.Passes = workflows.PassesSweep
+		in.Passes = testrun.PassesSweep
 	}
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)

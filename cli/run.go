@@ -14,9 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/llmconc/llmconc/testrun"
 	"go.temporal.io/sdk/client"
-
-	"github.com/llmconc/llmconc/workflows"
 )
 
 // Main runs the starter with args (without the program name) and returns the
@@ -103,10 +102,10 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 
 // plan is what the main command is to do, checked before anything starts.
 type plan struct {
-	in       workflows.RunInput // the new run's input; none with -attach
-	id       string             // the new run's workflow ID, or the one -attach follows
-	jsonPath string             // the result JSON file
-	htmlPath string             // the HTML report file, or "" for none
+	in       testrun.Input // the new run's input; none with -attach
+	id       string        // the new run's workflow ID, or the one -attach follows
+	jsonPath string        // the result JSON file
+	htmlPath string        // the HTML report file, or "" for none
 }
 
 // plan checks the options and builds the run's input, workflow ID and

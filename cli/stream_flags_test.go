@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // Streaming is the default (and may fall back when the endpoint does not
@@ -42,7 +42,7 @@ func TestStreamAndWarmupFlags(t *testing.T) {
 		if in.Stream != tc.stream || in.StreamAuto != tc.auto || in.Warmup != tc.warmup {
 			t.Errorf("%v: stream %v auto %v warmup %d; want %v %v %d", tc.args, in.Stream, in.StreamAuto, in.Warmup, tc.stream, tc.auto, tc.warmup)
 		}
-		if in.Order != "" && in.Order != workflows.OrderSequentialFirst {
+		if in.Order != "" && in.Order != testrun.OrderSequentialFirst {
 			t.Errorf("%v: a single run sends the sequential pass first, got %q", tc.args, in.Order)
 		}
 	}

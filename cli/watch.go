@@ -19,6 +19,7 @@ import (
 
 	"github.com/llmconc/llmconc/codec"
 	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -99,7 +100,7 @@ func (w *watcher) link() string {
 }
 
 // measure starts a run with input in and follows it to its end.
-func (w *watcher) measure(ctx context.Context, id, taskQueue string, in workflows.RunInput) error {
+func (w *watcher) measure(ctx context.Context, id, taskQueue string, in testrun.Input) error {
 	handle, err := w.start(ctx, id, taskQueue, in)
 	if err != nil {
 		return err
@@ -112,14 +113,14 @@ func (w *watcher) measure(ctx context.Context, id, taskQueue string, in workflow
 // the endpoint's speed favours neither, and writes the result of the last
 // with the repeats' statistics. A run that ends early, or whose records
 // cannot be read, ends the series there.
-func (w *watcher) repeat(ctx context.Context, id, taskQueue string, in workflows.RunInput, times int) error {
+func (w *watcher) repeat(ctx context.Context, id, taskQueue string, in testrun.Input, times int) error {
 	var docs []report.Document
 	for i := 1; i <= times; i++ {
 		fmt.Fprintf(w.dest.human, "REPEAT %d OF %d\n\n", i, times)
 		w.resetDisplay(true)
-		in.Order = workflows.OrderSequentialFirst
+		in.Order = testrun.OrderSequentialFirst
 		if i%2 == 0 {
-			in.Order = workflows.OrderConcurrentFirst
+			in.Order = testrun.OrderConcurrentFirst
 		}
 		handle, err := w.start(ctx, fmt.Sprintf("%s-r%d", id, i), taskQueue, in)
 		if err != nil {
@@ -144,7 +145,7 @@ func (w *watcher) repeat(ctx context.Context, id, taskQueue string, in workflows
 }
 
 // start starts a run.
-func (w *watcher) start(ctx context.Context, id, taskQueue string, in workflows.RunInput) (client.WorkflowRun, error) {
+func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.Input) (client.WorkflowRun, error) {
 	opts := client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,
@@ -275,7 +276,7 @@ func (w *watcher) follow(ctx context.Context, handle client.WorkflowRun) error {
 func (w *watcher) watch(ctx context.Context, handle client.WorkflowRun) (outcome, error) {
 	done := make(chan outcome, 1)
 	go func() {
-		var r workflows.RunResult
+		var r testrun.Result
 		err := handle.Get(ctx, &r)
 		done <- outcome{r, err}
 	}()
@@ -376,16 +377,16 @@ func (w *watcher) configExtra(c report.Config) []string {
 	return append([]string{"Endpoint:          " + ep}, w.extra...)
 }
 
-func (w *watcher) query(ctx context.Context, from int, timeout time.Duration) (workflows.Progress, error) {
+func (w *watcher) query(ctx context.Context, from int, timeout time.Duration) (testrun.Progress, error) {
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	v, err := w.conn.client.QueryWorkflow(qctx, w.ref.workflowID, w.ref.runID, workflows.ProgressQuery, from)
 	if err != nil {
-		return workflows.Progress{}, err
+		return testrun.Progress{}, err
 	}
-	var p workflows.Progress
+	var p testrun.Progress
 	if err := v.Get(&p); err != nil {
-		return workflows.Progress{}, err
+		return testrun.Progress{}, err
 	}
 	return p, nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -183,7 +184,7 @@ func waitBatchProgress(ctx context.Context, t *testing.T, c client.Client, id st
 			lastErr = err
 		}
 		for _, pa := range raw.GetPendingActivities() {
-			if pa.GetActivityType().GetName() != "Send" || pa.GetHeartbeatDetails() == nil {
+			if pa.GetActivityType().GetName() != activities.SendActivity || pa.GetHeartbeatDetails() == nil {
 				continue
 			}
 			var p batchProgress
@@ -363,7 +364,7 @@ func TestStarterKilledMidRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	waitRunning(ctx, t, id, first)
-	waitDone(ctx, t, id, func(p workflows.Progress) bool { return p.Sequential.Done >= 1 })
+	waitDone(ctx, t, id, func(p testrun.Progress) bool { return p.Sequential.Done >= 1 })
 	first.kill9()
 	if _, err := os.Stat(killedOut); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the killed starter left %s (stat: %v); it was killed before the run's end", killedOut, err)
@@ -399,11 +400,11 @@ func TestStarterKilledMidRun(t *testing.T) {
 }
 
 // waitDone polls the run's progress query until cond holds.
-func waitDone(ctx context.Context, t *testing.T, id string, cond func(workflows.Progress) bool) {
+func waitDone(ctx context.Context, t *testing.T, id string, cond func(testrun.Progress) bool) {
 	t.Helper()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	var last workflows.Progress
+	var last testrun.Progress
 	for {
 		if v, err := tc.QueryWorkflow(ctx, id, "", workflows.ProgressQuery, 0); err == nil {
 			if err := v.Get(&last); err == nil && cond(last) {

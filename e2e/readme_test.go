@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -62,8 +63,8 @@ var readmeCoverage = map[string]string{
 	"go run ./starter -dev -dev-fresh":          "TestDemoKeepsItsRuns",
 	// docs/html-report.md and docs/security.md: commands that regenerate a
 	// picture or fuzz longer; the package must hold the named test.
-	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs":     "TestDocsScreenshot (skipped without -update-docs)",
-	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./activities": ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
+	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",
+	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./chat":   ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
 }
 
 // docCommand is one command of a ```sh block, and the page that shows it.
@@ -456,25 +457,41 @@ func TestREADMECommands(t *testing.T) {
 func testNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
-	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+	for name := range testIndex(t) {
+		names[name] = true
+	}
+	return names
+}
+
+// testIndex maps the name of every test, benchmark and fuzz target of the
+// repository to the folders (relative, slash-separated) whose packages
+// declare it.
+func testIndex(t *testing.T) map[string][]string {
+	t.Helper()
+	index := map[string][]string{}
+	err := filepath.WalkDir(repoRoot, func(file string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != repoRoot {
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && file != repoRoot {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(path, "_test.go") {
+		if d.IsDir() || !strings.HasSuffix(file, "_test.go") {
 			return nil
 		}
-		for _, name := range testFuncs(t, path) {
-			names[name] = true
+		dir, err := filepath.Rel(repoRoot, filepath.Dir(file))
+		if err != nil {
+			return err
+		}
+		for _, name := range testFuncs(t, file) {
+			index[name] = append(index[name], filepath.ToSlash(dir))
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return names
+	return index
 }
 
 // testFuncs are the tests, benchmarks and fuzz targets a _test.go file
@@ -609,7 +626,9 @@ func TestREADMEFirstScreen(t *testing.T) {
 // TestDocLinks checks every relative link and image of README.md and the
 // docs/ pages: the file exists and, for a link to a Markdown heading, the
 // page has that heading (GitHub's anchors: lowercase, spaces to '-',
-// punctuation dropped, a repeated heading numbered -1, -2…). Every docs/
+// punctuation dropped, a repeated heading numbered -1, -2…). A file of the
+// repository named in code (`e2e/crash_test.go`, `deploy/…/x.yaml`) must
+// exist too. Every docs/
 // page opens with a title and a paragraph that links back to the README.
 func TestDocLinks(t *testing.T) {
 	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
@@ -617,6 +636,7 @@ func TestDocLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages = append([]string{filepath.Join(repoRoot, "README.md")}, pages...)
+	repoFile := regexp.MustCompile("`" + `([a-z][\w.-]*(?:/[\w.-]+)+\.(?:go|sh|ya?ml|json))` + "`")
 	link := regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)|<(?:img|a)\s[^>]*(?:src|href)="([^"]+)"`)
 	checked := 0
 	for _, page := range pages {
@@ -629,16 +649,23 @@ func TestDocLinks(t *testing.T) {
 			}
 			checked++
 			file, anchor, _ := strings.Cut(target, "#")
-			path := page
+			dest := page
 			if file != "" {
-				path = filepath.Join(filepath.Dir(page), filepath.FromSlash(file))
-				if _, err := os.Stat(path); err != nil {
+				dest = filepath.Join(filepath.Dir(page), filepath.FromSlash(file))
+				if _, err := os.Stat(dest); err != nil {
 					t.Errorf("%s: broken link %s: %v", rel, target, err)
 					continue
 				}
 			}
-			if anchor != "" && strings.HasSuffix(path, ".md") && !slices.Contains(headingAnchors(t, path), anchor) {
-				t.Errorf("%s: link %s: %s has no heading with anchor #%s (it has %v)", rel, target, file, anchor, headingAnchors(t, path))
+			if anchor != "" && strings.HasSuffix(dest, ".md") && !slices.Contains(headingAnchors(t, dest), anchor) {
+				t.Errorf("%s: link %s: %s has no heading with anchor #%s (it has %v)", rel, target, file, anchor, headingAnchors(t, dest))
+			}
+		}
+		// Files of the repository named in code spans (`e2e/crash_test.go`).
+		for _, m := range repoFile.FindAllStringSubmatch(mustRead(t, page), -1) {
+			checked++
+			if _, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(m[1]))); err != nil {
+				t.Errorf("%s names %s, which the repository does not have", rel, m[1])
 			}
 		}
 		if rel == "README.md" {
@@ -655,12 +682,22 @@ func TestDocLinks(t *testing.T) {
 	}
 }
 
+// mustRead is the content of a file.
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // markdownText is a Markdown file with its fenced code blocks and inline
 // code spans blanked out: links and headings in code are not links and
 // headings.
-func markdownText(t *testing.T, path string) string {
+func markdownText(t *testing.T, file string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,9 +720,9 @@ func markdownText(t *testing.T, path string) string {
 
 // headingAnchors are the anchors GitHub gives the headings of a Markdown
 // file.
-func headingAnchors(t *testing.T, path string) []string {
+func headingAnchors(t *testing.T, file string) []string {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -726,4 +763,39 @@ func githubAnchor(heading string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestDocTestNames checks that every test the documentation names as the
+// proof of a claim exists: `TestX` in some package, `pkg.TestX` in a
+// package whose folder is named pkg. A test renamed or moved to another
+// package fails it until the page says where the claim's test now is.
+func TestDocTestNames(t *testing.T) {
+	index := testIndex(t)
+	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := regexp.MustCompile(`(?:\b([a-z][a-z0-9]*)\.)?\b((?:Test|Fuzz|Benchmark)[A-Z]\w*)`)
+	found := 0
+	for _, page := range append([]string{filepath.Join(repoRoot, "README.md")}, pages...) {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(repoRoot, page)
+		for _, m := range ref.FindAllStringSubmatch(string(b), -1) {
+			found++
+			pkg, name := m[1], m[2]
+			dirs, ok := index[name]
+			switch {
+			case !ok:
+				t.Errorf("%s names %s, but no package has that test", rel, m[0])
+			case pkg != "" && !slices.ContainsFunc(dirs, func(d string) bool { return path.Base(d) == pkg }):
+				t.Errorf("%s names %s, but %s is in %v", rel, m[0], name, dirs)
+			}
+		}
+	}
+	if found < 10 {
+		t.Errorf("only %d test names found in the documentation: is the pattern still right?", found)
+	}
 }

@@ -61,14 +61,14 @@ func TestBrowserDOM(t *testing.T) {
 	assert.Len(t, find(es, "svg", "waterfall"), 2)
 	assert.Len(t, find(es, "svg", "histogram"), 2)
 	assert.Len(t, find(es, "svg", "sweep"), 2)
-	assert.Len(t, find(es, "rect", "req", "data-pass", seqP), 8)
-	assert.Len(t, find(es, "rect", "req", "data-pass", concP), 10)
+	assert.Len(t, find(es, "rect", "req", "data-pass", string(seqP)), 8)
+	assert.Len(t, find(es, "rect", "req", "data-pass", string(concP)), 10)
 	assert.Len(t, find(es, "rect", "failed"), 3)
 	assert.Len(t, find(es, "line", "ttft"), 3)
 	assert.Empty(t, find(es, "script", ""))
 	assert.Equal(t, strings.Count(dom, "<svg"), strings.Count(dom, "</svg>"))
 	// The bars are still inside their charts: the prompts closed nothing.
-	for _, pass := range []string{seqP, concP} {
+	for _, pass := range []string{string(seqP), string(concP)} {
 		i := strings.Index(dom, `<svg class="chart waterfall" data-pass="`+pass+`"`)
 		require.GreaterOrEqual(t, i, 0, pass)
 		j := i + strings.Index(dom[i:], "</svg>")

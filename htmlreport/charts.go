@@ -110,13 +110,24 @@ type reference struct {
 	label string
 }
 
+// rowHeights are the height of a row of a chart of n bars, one a row, and
+// of its bar: rows are thinner the more there are, down to no gap.
+func rowHeights(n int) (row, barH float64) {
+	row = math.Min(wfMaxRow, wfMaxPlot/float64(n))
+	barH = row
+	if row >= 4 {
+		barH = row * 0.7
+	}
+	return row, barH
+}
+
 // buildWaterfall draws one bar per timed request on an axis from 0 to
 // domain seconds. ref, when set and within the axis, is marked (the end of
 // the other pass).
 func buildWaterfall(pass string, ts []timed, domain float64, shared bool, ref *reference) *waterfall {
 	top, step := niceCeil(domain, 10)
 	n := len(ts)
-	row := math.Min(wfMaxRow, wfMaxPlot/float64(n))
+	row, barH := rowHeights(n)
 	plotW := float64(wfWidth - wfLeft - wfRight)
 	b := box{wfLeft, wfTop, plotW, row * float64(n)}
 	w := &waterfall{Pass: pass, Scale: "own"}
@@ -127,18 +138,9 @@ func buildWaterfall(pass string, ts []timed, domain float64, shared bool, ref *r
 	w.SecondsPerPx = strconv.FormatFloat(top/plotW, 'g', 6, 64)
 	x := func(s float64) float64 { return b.x + finite(s)/top*b.w }
 
-	var xs []float64
-	var labels []string
-	for _, v := range tickValues(0, top, step) {
-		xs = append(xs, x(v))
-		labels = append(labels, formatTick(v, step))
-	}
+	xs, labels := ticks(0, top, step, x)
 	w.xAxis(b, xs, labels, "seconds since the pass's first send")
 
-	barH := row
-	if row >= 4 {
-		barH = row * 0.7
-	}
 	if row >= wfRowLabelAt {
 		w.Titles = append(w.Titles, text{X: "14", Y: num(b.y + b.h/2), Text: "request index", Anchor: "middle", Rotate: true})
 	} else {
@@ -242,19 +244,9 @@ func buildHistogram(pass string, bs bins, counts []int, maxCount int) *histogram
 	y := func(c float64) float64 { return b.bottom() - c/yTop*b.h }
 
 	xStep := niceStep(hi-bs.lo, 6)
-	var xs []float64
-	var xl []string
-	for _, v := range tickValues(bs.lo, hi, xStep) {
-		xs = append(xs, x(v))
-		xl = append(xl, formatTick(v, xStep))
-	}
+	xs, xl := ticks(bs.lo, hi, xStep, x)
 	h.xAxis(b, xs, xl, "latency (seconds), successful requests")
-	var ys []float64
-	var yl []string
-	for _, v := range tickValues(0, yTop, yStep) {
-		ys = append(ys, y(v))
-		yl = append(yl, formatTick(v, yStep))
-	}
+	ys, yl := ticks(0, yTop, yStep, y)
 	h.yAxis(b, ys, yl, "requests")
 
 	d := decimals(bs.width)
@@ -312,10 +304,35 @@ type dot struct {
 // buildSweepCharts draws requests per second, and p50 and p95 latency,
 // against concurrency. levels are sorted by concurrency.
 func buildSweepCharts(levels []SweepLevel) (throughput, latency *lineChart) {
+	ax := sweepAxis(levels)
+	throughput = ax.chart(levels, "throughput", "requests per second", []string{"throughput"},
+		func(l SweepLevel, _ int) float64 { return l.RequestsPerSecond }, "requests/s")
+	latency = ax.chart(levels, "latency", "latency (seconds)", []string{"p50", "p95"},
+		func(l SweepLevel, s int) float64 {
+			if s == 0 {
+				return l.P50LatencySeconds
+			}
+			return l.P95LatencySeconds
+		}, "s")
+	return throughput, latency
+}
+
+// concurrencyAxis is the x axis of the sweep charts: concurrency, on a log
+// scale when the levels span a factor of 8 or more.
+type concurrencyAxis struct {
+	b      box
+	x      func(c int) float64
+	xs     []float64
+	labels []string
+	title  string
+}
+
+// sweepAxis makes the concurrency axis of levels, sorted by concurrency.
+func sweepAxis(levels []SweepLevel) concurrencyAxis {
 	cmin, cmax := levels[0].Concurrency, levels[len(levels)-1].Concurrency
 	// Concurrency levels usually double: a log scale spaces them evenly.
 	logScale := cmin >= 1 && cmax >= 8*cmin
-	b := box{lcLeft, lcTop, lcWidth - lcLeft - lcRight, lcHeight - lcTop - lcBottom}
+	ax := concurrencyAxis{b: box{lcLeft, lcTop, lcWidth - lcLeft - lcRight, lcHeight - lcTop - lcBottom}, title: "concurrency (requests in flight)"}
 	pad := 14.0
 	xv := func(c int) float64 {
 		if logScale {
@@ -324,84 +341,79 @@ func buildSweepCharts(levels []SweepLevel) (throughput, latency *lineChart) {
 		return float64(c)
 	}
 	lo, hi := xv(cmin), xv(cmax)
-	x := func(c int) float64 {
+	b := ax.b
+	ax.x = func(c int) float64 {
 		if hi == lo {
 			return b.x + b.w/2
 		}
 		return b.x + pad + (xv(c)-lo)/(hi-lo)*(b.w-2*pad)
 	}
 	// Label every level unless there are too many; then every k-th.
-	var xs []float64
-	var xl []string
 	every := (len(levels) + 11) / 12
 	for i, l := range levels {
 		if i%every == 0 || i == len(levels)-1 {
-			if i == len(levels)-1 && i%every != 0 && len(xs) > 0 && x(l.Concurrency)-xs[len(xs)-1] < 24 {
-				xs, xl = xs[:len(xs)-1], xl[:len(xl)-1]
+			if i == len(levels)-1 && i%every != 0 && len(ax.xs) > 0 && ax.x(l.Concurrency)-ax.xs[len(ax.xs)-1] < 24 {
+				ax.xs, ax.labels = ax.xs[:len(ax.xs)-1], ax.labels[:len(ax.labels)-1]
 			}
-			xs = append(xs, x(l.Concurrency))
-			xl = append(xl, strconv.Itoa(l.Concurrency))
+			ax.xs = append(ax.xs, ax.x(l.Concurrency))
+			ax.labels = append(ax.labels, strconv.Itoa(l.Concurrency))
 		}
 	}
-	xTitle := "concurrency (requests in flight)"
 	if logScale {
-		xTitle += ", log scale"
+		ax.title += ", log scale"
 	}
+	return ax
+}
 
-	chart := func(metric, yTitle string, names []string, value func(SweepLevel, int) float64, unit string) *lineChart {
-		c := &lineChart{Metric: metric}
-		c.W, c.H = lcWidth, lcHeight
-		var vmax float64
-		for _, l := range levels {
-			for s := range names {
-				vmax = math.Max(vmax, finite(value(l, s)))
-			}
+// chart draws one series per name of value(level, series index) against
+// concurrency, on a y axis from 0 that fits them all.
+func (ax concurrencyAxis) chart(levels []SweepLevel, metric, yTitle string, names []string, value func(SweepLevel, int) float64, unit string) *lineChart {
+	b := ax.b
+	c := &lineChart{Metric: metric}
+	c.W, c.H = lcWidth, lcHeight
+	var vmax float64
+	for _, l := range levels {
+		for s := range names {
+			vmax = math.Max(vmax, finite(value(l, s)))
 		}
-		if vmax <= 0 {
-			vmax = 1
-		}
-		top, step := niceCeil(vmax, 5)
-		y := func(v float64) float64 { return b.bottom() - finite(v)/top*b.h }
-		c.xAxis(b, xs, xl, xTitle)
-		var ys []float64
-		var yl []string
-		for _, v := range tickValues(0, top, step) {
-			ys = append(ys, y(v))
-			yl = append(yl, formatTick(v, step))
-		}
-		c.yAxis(b, ys, yl, yTitle)
-		for s, name := range names {
-			se := series{Name: name}
-			var pts []string
-			for _, l := range levels {
-				v := value(l, s)
-				px, py := x(l.Concurrency), y(v)
-				pts = append(pts, num(px)+","+num(py))
-				errs := l.Count429 > 0 || finite(l.ErrorRate) > 0
-				title := fmt.Sprintf("concurrency %d: %s %s", l.Concurrency, formatValue(v), unit)
-				if name != "" {
-					title = fmt.Sprintf("concurrency %d: %s %s %s", l.Concurrency, name, formatValue(v), unit)
-				}
-				if errs {
-					title += fmt.Sprintf("; %.1f%% failed, %d × HTTP 429", 100*finite(l.ErrorRate), l.Count429)
-				}
-				se.Dots = append(se.Dots, dot{X: num(px), Y: num(py), Concurrency: l.Concurrency, Errors: errs, Title: title})
-			}
-			se.Points = strings.Join(pts, " ")
-			c.Series = append(c.Series, se)
-		}
-		return c
 	}
-	throughput = chart("throughput", "requests per second", []string{"throughput"},
-		func(l SweepLevel, _ int) float64 { return l.RequestsPerSecond }, "requests/s")
-	latency = chart("latency", "latency (seconds)", []string{"p50", "p95"},
-		func(l SweepLevel, s int) float64 {
-			if s == 0 {
-				return l.P50LatencySeconds
-			}
-			return l.P95LatencySeconds
-		}, "s")
-	return throughput, latency
+	if vmax <= 0 {
+		vmax = 1
+	}
+	top, step := niceCeil(vmax, 5)
+	y := func(v float64) float64 { return b.bottom() - finite(v)/top*b.h }
+	c.xAxis(b, ax.xs, ax.labels, ax.title)
+	ys, yl := ticks(0, top, step, y)
+	c.yAxis(b, ys, yl, yTitle)
+	for s, name := range names {
+		se := series{Name: name}
+		var pts []string
+		for _, l := range levels {
+			v := value(l, s)
+			px, py := ax.x(l.Concurrency), y(v)
+			pts = append(pts, num(px)+","+num(py))
+			se.Dots = append(se.Dots, dot{X: num(px), Y: num(py), Concurrency: l.Concurrency, Errors: levelFailed(l), Title: dotTitle(l, name, v, unit)})
+		}
+		se.Points = strings.Join(pts, " ")
+		c.Series = append(c.Series, se)
+	}
+	return c
+}
+
+// levelFailed reports whether any request of a sweep level failed.
+func levelFailed(l SweepLevel) bool { return l.Count429 > 0 || finite(l.ErrorRate) > 0 }
+
+// dotTitle is the tooltip of a sweep level's point of series name (""
+// when the chart has one series) at value v.
+func dotTitle(l SweepLevel, name string, v float64, unit string) string {
+	title := fmt.Sprintf("concurrency %d: %s %s", l.Concurrency, formatValue(v), unit)
+	if name != "" {
+		title = fmt.Sprintf("concurrency %d: %s %s %s", l.Concurrency, name, formatValue(v), unit)
+	}
+	if levelFailed(l) {
+		title += fmt.Sprintf("; %.1f%% failed, %d × HTTP 429", 100*finite(l.ErrorRate), l.Count429)
+	}
+	return title
 }
 
 func formatValue(v float64) string {

@@ -16,7 +16,7 @@ import (
 	"github.com/llmconc/llmconc/htmlreport"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -27,7 +27,7 @@ func ts(sec float64) time.Time {
 
 // rec is a successful request of pass sent at from and answered at to
 // (seconds after start).
-func rec(pass string, index int, from, to float64) record.Request {
+func rec(pass record.Pass, index int, from, to float64) record.Request {
 	return record.Request{
 		Index: index, Pass: pass, Prompt: "prompt " + strconv.Itoa(index), SentAt: ts(from), ReceivedAt: ts(to),
 		LatencySeconds: to - from, OK: true, HTTPStatus: 200, Attempt: 1,
@@ -42,7 +42,7 @@ func failed(r record.Request, status int, msg string) record.Request {
 }
 
 // notSent is a request that was never sent (the run's timeout had passed).
-func notSent(pass string, index int) record.Request {
+func notSent(pass record.Pass, index int) record.Request {
 	return record.Request{Index: index, Pass: pass, Prompt: "never sent", Error: "not sent: the run's timeout passed"}
 }
 
@@ -55,9 +55,9 @@ func withTTFT(r record.Request, ttft float64) record.Request {
 // build makes the document of a run with these records, as the starter does.
 func build(seq, conc []record.Request) report.Document {
 	n := max(len(seq), len(conc))
-	res := workflows.RunResult{
-		Config: workflows.RunInput{
-			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: workflows.PassesBoth,
+	res := testrun.Result{
+		Config: testrun.Input{
+			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: testrun.PassesBoth,
 			PromptsSource: "built-in list", RequestTimeout: 2 * time.Minute, Timeout: 30 * time.Minute, MaxShards: 50,
 		},
 		Endpoint:   record.Endpoint{BaseURL: "https://api.openai.com/v1", Label: "test endpoint"},
@@ -65,10 +65,10 @@ func build(seq, conc []record.Request) report.Document {
 		FinishedAt: start.Add(time.Hour),
 	}
 	if seq != nil {
-		res.Sequential = &workflows.PassResult{Pass: record.PassSequential, Shards: len(seq), Records: seq}
+		res.Sequential = &testrun.PassResult{Pass: record.PassSequential, Shards: len(seq), Records: seq}
 	}
 	if conc != nil {
-		res.Concurrent = &workflows.PassResult{Pass: record.PassConcurrent, Shards: len(conc), Records: conc}
+		res.Concurrent = &testrun.PassResult{Pass: record.PassConcurrent, Shards: len(conc), Records: conc}
 	}
 	return report.Build("wf-id", "run-id", res)
 }

@@ -63,8 +63,8 @@ func TestRequestBarsPerPass(t *testing.T) {
 		pass           string
 		sent, failures []int
 	}{
-		{seqP, []int{0, 1, 2, 3, 4, 5, 6, 7}, []int{3}},
-		{concP, []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{2, 7}},
+		{string(seqP), []int{0, 1, 2, 3, 4, 5, 6, 7}, []int{3}},
+		{string(concP), []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, []int{2, 7}},
 	} {
 		svg := find(es, "svg", "waterfall", "data-pass", p.pass)
 		require.Len(t, svg, 1, p.pass)
@@ -135,8 +135,8 @@ func TestFailuresByKind(t *testing.T) {
 func TestBarsFollowTheTimestamps(t *testing.T) {
 	d := staircase(10)
 	es := elements(renderString(t, d, htmlreport.Options{}))
-	seq := find(es, "rect", "req", "data-pass", seqP)
-	conc := find(es, "rect", "req", "data-pass", concP)
+	seq := find(es, "rect", "req", "data-pass", string(seqP))
+	conc := find(es, "rect", "req", "data-pass", string(concP))
 	require.Len(t, seq, 10)
 	require.Len(t, conc, 10)
 	// Sequential: a staircase, each bar starting after the previous one
@@ -184,7 +184,7 @@ func TestOwnScalesWhenTheContrastIsTooLarge(t *testing.T) {
 	assert.Greater(t, seqPx/concPx, 50.0)
 	assert.Contains(t, page, "different scales")
 	// The concurrent block still fills a good part of its plot.
-	bar := find(es, "rect", "req", "data-pass", concP)[0]
+	bar := find(es, "rect", "req", "data-pass", string(concP))[0]
 	assert.Greater(t, bar.float(t, "width"), 500.0)
 }
 
@@ -192,8 +192,8 @@ func TestTTFTMarks(t *testing.T) {
 	es := elements(renderString(t, mixed(), htmlreport.Options{}))
 	ticks := find(es, "line", "ttft")
 	require.Len(t, ticks, 3)
-	assert.ElementsMatch(t, []int{5}, indexes(t, find(es, "line", "ttft", "data-pass", seqP)))
-	assert.ElementsMatch(t, []int{1, 4}, indexes(t, find(es, "line", "ttft", "data-pass", concP)))
+	assert.ElementsMatch(t, []int{5}, indexes(t, find(es, "line", "ttft", "data-pass", string(seqP))))
+	assert.ElementsMatch(t, []int{1, 4}, indexes(t, find(es, "line", "ttft", "data-pass", string(concP))))
 	// Each mark is on its bar, at send + TTFT.
 	for _, tick := range ticks {
 		bar := find(es, "rect", "req", "data-pass", tick.attrs["data-pass"], "data-index", tick.attrs["data-index"])
@@ -207,8 +207,8 @@ func TestTTFTMarks(t *testing.T) {
 		assert.GreaterOrEqual(t, tick.float(t, "y2"), bar[0].float(t, "y")+bar[0].float(t, "height"))
 	}
 	// Sequential #5: TTFT 1.1 s of a 2.4 s request.
-	bar := find(es, "rect", "req", "data-pass", seqP, "data-index", "5")[0]
-	tick := find(es, "line", "ttft", "data-pass", seqP, "data-index", "5")[0]
+	bar := find(es, "rect", "req", "data-pass", string(seqP), "data-index", "5")[0]
+	tick := find(es, "line", "ttft", "data-pass", string(seqP), "data-index", "5")[0]
 	assert.InDelta(t, 1.1/2.4, (tick.float(t, "x1")-bar.float(t, "x"))/bar.float(t, "width"), 0.01)
 
 	// Without streamed requests there is no mark and no legend entry.
@@ -227,7 +227,7 @@ func TestHistogramBinsSumToSuccessful(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			es := elements(renderString(t, d, htmlreport.Options{}))
 			require.Len(t, find(es, "svg", "histogram"), 2)
-			for pass, p := range map[string]*report.Pass{seqP: d.Sequential, concP: d.Concurrent} {
+			for pass, p := range map[string]*report.Pass{string(seqP): d.Sequential, string(concP): d.Concurrent} {
 				bins := find(es, "rect", "bin", "data-pass", pass)
 				assert.GreaterOrEqual(t, len(bins), 8, "about 20 bins")
 				assert.LessOrEqual(t, len(bins), 30, "about 20 bins")
@@ -408,7 +408,7 @@ func TestTextIsEscaped(t *testing.T) {
 			assert.False(t, strings.HasPrefix(name, "on"), "no event handler: <%s %s>", e.tag, name)
 		}
 	}
-	assert.Len(t, find(es, "rect", "req", "data-pass", seqP), 8, "text cannot add bars")
+	assert.Len(t, find(es, "rect", "req", "data-pass", string(seqP)), 8, "text cannot add bars")
 	assert.Empty(t, find(es, "rect", "req", "data-index", "99"))
 	assert.Len(t, find(es, "svg", "chart"), 4)
 	// The structure around the text is intact: every <title> closes before
@@ -426,7 +426,7 @@ func TestThousandRequests(t *testing.T) {
 	}
 	page := renderString(t, build(seq, conc), htmlreport.Options{})
 	es := elements(page)
-	for _, pass := range []string{seqP, concP} {
+	for _, pass := range []string{string(seqP), string(concP)} {
 		bars := find(es, "rect", "req", "data-pass", pass)
 		require.Len(t, bars, 1000)
 		svg := find(es, "svg", "waterfall", "data-pass", pass)[0]
@@ -448,7 +448,7 @@ func TestRealRun(t *testing.T) {
 	d := loadDocument(t, "testdata/simulator_run.json")
 	page := renderString(t, d, htmlreport.Options{})
 	es := elements(page)
-	for _, pass := range []string{seqP, concP} {
+	for _, pass := range []string{string(seqP), string(concP)} {
 		assert.Len(t, find(es, "rect", "req", "data-pass", pass), 10)
 		assert.Len(t, find(es, "text", "row-label"), 20)
 	}

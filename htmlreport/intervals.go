@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
 )
 
 // The generation-interval chart: one row per streamed request, a bar from
@@ -74,67 +74,78 @@ func buildIntervals(d report.Document) []intervalSection {
 	return out
 }
 
+// buildIntervalChart draws the generation intervals of p, one bar each
+// over the time axis of its timeline, and below them the level, with o's
+// max dashed; nil when there is no interval.
 func buildIntervalChart(pass string, p *report.Pass, o *analysis.ObservedConcurrency) *intervalChart {
 	iv := analysis.GenerationIntervals(p.Requests)
 	if len(iv) == 0 {
 		return nil
 	}
 	// The time axis starts at the pass's first send, like the timeline.
-	var origin time.Time
-	for _, r := range p.Requests {
-		if !r.SentAt.IsZero() && (origin.IsZero() || r.SentAt.Before(origin)) {
-			origin = r.SentAt
-		}
-	}
+	origin := firstSend(p.Requests)
 	end := 0.0
 	for _, i := range iv {
 		end = max(end, i.End.Sub(origin).Seconds())
 	}
 	top, step := niceCeil(end, 10)
-	n := len(iv)
-	row := math.Min(wfMaxRow, wfMaxPlot/float64(n))
+	row, barH := rowHeights(len(iv))
 	plotW := float64(wfWidth - wfLeft - wfRight)
-	bars := box{wfLeft, wfTop, plotW, row * float64(n)}
+	bars := box{wfLeft, wfTop, plotW, row * float64(len(iv))}
 	lv := box{wfLeft, bars.bottom() + ivGap, plotW, ivLevelH}
 	c := &intervalChart{Pass: pass, Max: o.Max, Available: o.Available}
 	c.W, c.H = wfWidth, int(math.Ceil(lv.bottom()))+wfBottom
 	x := func(s float64) float64 { return bars.x + finite(s)/top*bars.w }
 
-	var xs []float64
-	var labels []string
-	for _, v := range tickValues(0, top, step) {
-		xs = append(xs, x(v))
-		labels = append(labels, formatTick(v, step))
-	}
+	xs, labels := ticks(0, top, step, x)
 	c.xAxis(lv, xs, labels, "seconds since the pass's first send")
 	for _, gx := range xs {
 		c.Grid = append(c.Grid, line{num(gx), num(bars.y), num(gx), num(bars.bottom())})
 	}
 	c.Titles = append(c.Titles, text{X: "14", Y: num(bars.y + bars.h/2), Text: "generating", Anchor: "middle", Rotate: true})
+	c.addBars(bars, row, barH, iv, origin, x)
+	c.addLevel(lv, x, levelSteps(iv, origin), o.Max)
+	return c
+}
 
-	barH := row
-	if row >= 4 {
-		barH = row * 0.7
+// firstSend is the earliest send of recs (zero when none was sent).
+func firstSend(recs []record.Request) time.Time {
+	var origin time.Time
+	for _, r := range recs {
+		if !r.SentAt.IsZero() && (origin.IsZero() || r.SentAt.Before(origin)) {
+			origin = r.SentAt
+		}
 	}
+	return origin
+}
+
+// addBars draws one bar per interval in b, a row each, at x of its
+// seconds since origin.
+func (c *intervalChart) addBars(b box, row, barH float64, iv []analysis.Interval, origin time.Time, x func(float64) float64) {
 	for k, i := range iv {
-		y := bars.y + float64(k)*row + (row-barH)/2
+		y := b.y + float64(k)*row + (row-barH)/2
 		s, e := i.Start.Sub(origin).Seconds(), i.End.Sub(origin).Seconds()
 		x0 := x(s)
 		c.Bars = append(c.Bars, bar{X: num(x0), Y: num(y), W: num(math.Max(x(e)-x0, wfMinBarW)), H: num(barH), Index: i.Index, OK: true,
 			Title: fmt.Sprintf("#%d generating from %s to %s (%s)", i.Index, seconds(s), seconds(e), seconds(e-s))})
 		if row >= wfRowLabelAt {
-			c.RowLabels = append(c.RowLabels, text{X: num(bars.x - 8), Y: num(y + barH/2 + 4), Text: strconv.Itoa(i.Index), Anchor: "end"})
+			c.RowLabels = append(c.RowLabels, text{X: num(b.x - 8), Y: num(y + barH/2 + 4), Text: strconv.Itoa(i.Index), Anchor: "end"})
 		}
 	}
+}
 
-	// The level: a step line over the same time axis.
-	type event struct {
-		at    float64
-		delta int
-	}
-	var ev []event
+// levelStep is the start (+1) or end (-1) of an interval, in seconds.
+type levelStep struct {
+	at    float64
+	delta int
+}
+
+// levelSteps lists the starts and ends of the intervals in seconds since
+// origin, in time order, an end before a start at the same instant.
+func levelSteps(iv []analysis.Interval, origin time.Time) []levelStep {
+	var ev []levelStep
 	for _, i := range iv {
-		ev = append(ev, event{i.Start.Sub(origin).Seconds(), +1}, event{i.End.Sub(origin).Seconds(), -1})
+		ev = append(ev, levelStep{i.Start.Sub(origin).Seconds(), +1}, levelStep{i.End.Sub(origin).Seconds(), -1})
 	}
 	sort.Slice(ev, func(a, b int) bool {
 		if ev[a].at != ev[b].at {
@@ -142,9 +153,14 @@ func buildIntervalChart(pass string, p *report.Pass, o *analysis.ObservedConcurr
 		}
 		return ev[a].delta < ev[b].delta
 	})
-	peak := 0
-	level := 0
-	for _, e := range ev {
+	return ev
+}
+
+// addLevel draws the level of the steps in lv as a step line over the x
+// axis, with its own y axis, and marks maxLevel (when above 0).
+func (c *intervalChart) addLevel(lv box, x func(float64) float64, steps []levelStep, maxLevel int) {
+	peak, level := 0, 0
+	for _, e := range steps {
 		level += e.delta
 		peak = max(peak, level)
 	}
@@ -152,26 +168,20 @@ func buildIntervalChart(pass string, p *report.Pass, o *analysis.ObservedConcurr
 	ystep = math.Max(1, math.Round(ystep))
 	yTop = math.Max(yTop, float64(peak))
 	y := func(v float64) float64 { return lv.bottom() - v/yTop*lv.h }
-	var ys []float64
-	var ylabels []string
-	for _, v := range tickValues(0, yTop, ystep) {
-		ys = append(ys, y(v))
-		ylabels = append(ylabels, strconv.Itoa(int(v)))
-	}
+	ys, ylabels := ticks(0, yTop, ystep, y)
 	c.yAxis(lv, ys, ylabels, "at once")
 	pts := []string{num(x(0)) + "," + num(y(0))}
 	level = 0
-	for _, e := range ev {
+	for _, e := range steps {
 		pts = append(pts, num(x(e.at))+","+num(y(float64(level))))
 		level += e.delta
 		pts = append(pts, num(x(e.at))+","+num(y(float64(level))))
 	}
 	c.Level = strings.Join(pts, " ")
-	if o.Max > 0 {
-		my := y(float64(o.Max))
+	if maxLevel > 0 {
+		my := y(float64(maxLevel))
 		c.MaxLine = &line{num(lv.x), num(my), num(lv.right()), num(my)}
 	}
-	return c
 }
 
 // repeatSection is the table of a repeated comparison.
@@ -193,15 +203,11 @@ func buildRepeat(r *report.Repeat) *repeatSection {
 	s := &repeatSection{Summary: fmt.Sprintf("Mean speedup %.2fx, 95 %% confidence interval %.2f–%.2f, over %d runs.",
 		r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95, len(r.Runs))}
 	for i, run := range r.Runs {
-		first := "sequential"
-		if run.Order == workflows.OrderConcurrentFirst {
-			first = "concurrent"
-		}
 		obs := "–"
 		if run.ObservedMax != nil {
 			obs = strconv.Itoa(*run.ObservedMax)
 		}
-		s.Rows = append(s.Rows, repeatRow{Run: strconv.Itoa(i + 1), First: first, Sequential: seconds(run.SequentialSeconds),
+		s.Rows = append(s.Rows, repeatRow{Run: strconv.Itoa(i + 1), First: string(run.FirstPass()), Sequential: seconds(run.SequentialSeconds),
 			Concurrent: seconds(run.ConcurrentSeconds), Speedup: fmt.Sprintf("%.2fx", run.Speedup), Observed: obs, Verdict: run.Verdict})
 	}
 	if o := r.Orders; o != nil {

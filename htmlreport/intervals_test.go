@@ -15,7 +15,7 @@ import (
 
 // streamedRec is a successful streamed request sent at from whose content
 // chunks arrive from first, every 20 ms, for gen seconds.
-func streamedRec(pass string, index int, from, first, gen float64) record.Request {
+func streamedRec(pass record.Pass, index int, from, first, gen float64) record.Request {
 	r := withTTFT(rec(pass, index, from, first+gen+0.01), first-from)
 	for range int(gen / 0.02) {
 		r.ChunkGapsSeconds = append(r.ChunkGapsSeconds, 0.02)
@@ -44,7 +44,7 @@ func TestIntervalCharts(t *testing.T) {
 		assert.Equal(t, "1", c.attrs["data-max"], "no two generation intervals overlap: %s", c.attrs["data-pass"])
 		assert.Equal(t, "true", c.attrs["data-available"])
 	}
-	assert.Len(t, find(es, "rect", "gen", "data-pass", record.PassConcurrent), 5)
+	assert.Len(t, find(es, "rect", "gen", "data-pass", string(record.PassConcurrent)), 5)
 	assert.Len(t, find(es, "polyline", "level"), 2)
 	assert.Len(t, find(es, "line", "level-max"), 2)
 

@@ -219,17 +219,18 @@ func endpointNote(c report.Config) string {
 	return "endpoint " + c.EndpointName + ", " + c.EndpointLabel
 }
 
-// passes lists the document's passes in order, with their names.
-func passes(d report.Document) []struct {
+// titledPass is a pass of the document (nil when it did not run) with its
+// name and its section's title.
+type titledPass struct {
 	name, title string
 	p           *report.Pass
-} {
-	return []struct {
-		name, title string
-		p           *report.Pass
-	}{
-		{record.PassSequential, "Sequential pass: one request after another", d.Sequential},
-		{record.PassConcurrent, "Concurrent pass: requests sent together", d.Concurrent},
+}
+
+// passes lists the document's sequential and concurrent passes in order.
+func passes(d report.Document) []titledPass {
+	return []titledPass{
+		{string(record.PassSequential), "Sequential pass: one request after another", d.Sequential},
+		{string(record.PassConcurrent), "Concurrent pass: requests sent together", d.Concurrent},
 	}
 }
 
@@ -301,27 +302,56 @@ func passStats(p *report.Pass) []string {
 	}
 }
 
+// preparedPass is a pass (nil when it did not run) with its timed records.
+type preparedPass struct {
+	titledPass
+	ts      []timed
+	notSent int
+	span    float64
+}
+
+// buildTimeline is the timeline section: a waterfall of each pass, on one
+// time scale when the shorter pass stays wide enough to read on it.
 func buildTimeline(d report.Document) timeline {
-	var tl timeline
-	type prepared struct {
-		name, title string
-		p           *report.Pass
-		ts          []timed
-		notSent     int
-		span        float64
-	}
-	var ps []prepared
+	var ps []preparedPass
 	for _, x := range passes(d) {
-		pr := prepared{name: x.name, title: x.title, p: x.p}
+		pr := preparedPass{titledPass: x}
 		if x.p != nil {
 			pr.ts, pr.notSent = timedRecords(x.p.Requests)
 			pr.span = span(pr.ts)
 		}
 		ps = append(ps, pr)
 	}
-	// One scale for both when the shorter pass stays wide enough to read.
-	var longest, shortest float64
-	drawn := 0
+	longest, shortest, drawn := spans(ps)
+	var tl timeline
+	tl.Shared = drawn == 2 && shortest/longest >= sharedScaleMinFit
+	tl.ScaleNote = scaleNote(tl.Shared, drawn, shortest/longest)
+	// Each timeline marks where the other pass ended, when that is on its
+	// axis: the end of the concurrent pass on the sequential one, and, at a
+	// shared scale, the end of the sequential pass on the concurrent one.
+	refs := make([]*reference, len(ps))
+	if drawn == 2 {
+		tl.HasRef = true
+		refs[0] = &reference{at: ps[1].span, label: "concurrent pass done"}
+		refs[1] = &reference{at: ps[0].span, label: "sequential pass done"}
+	}
+	for i, pr := range ps {
+		domain := max(pr.span, 1e-3)
+		if tl.Shared {
+			domain = longest
+		}
+		tl.Passes = append(tl.Passes, passTimelineOf(pr, domain, tl.Shared, refs[i]))
+		for _, t := range pr.ts {
+			tl.HasFailed = tl.HasFailed || !t.r.OK
+			tl.HasTTFT = tl.HasTTFT || t.r.TTFTSeconds != nil
+		}
+	}
+	return tl
+}
+
+// spans returns the longest and the shortest span (at least 1 ms) of the
+// passes with a timed record, and how many have one.
+func spans(ps []preparedPass) (longest, shortest float64, drawn int) {
 	for _, pr := range ps {
 		if len(pr.ts) == 0 {
 			continue
@@ -333,56 +363,40 @@ func buildTimeline(d report.Document) timeline {
 		longest, shortest = max(longest, s), min(shortest, s)
 		drawn++
 	}
-	tl.Shared = drawn == 2 && shortest/longest >= sharedScaleMinFit
+	return longest, shortest, drawn
+}
+
+// scaleNote explains the timelines' scales; fit is the shorter pass's span
+// over the longer one's.
+func scaleNote(shared bool, drawn int, fit float64) string {
 	switch {
-	case tl.Shared:
-		tl.ScaleNote = "One bar per request, from its send to its response, in order of sending. " +
+	case shared:
+		return "One bar per request, from its send to its response, in order of sending. " +
 			"Both passes share one time scale, so their lengths compare directly."
 	case drawn == 2:
-		tl.ScaleNote = fmt.Sprintf("The timelines have different scales: the shorter pass took %.1f%% of the longer one's time, "+
+		return fmt.Sprintf("The timelines have different scales: the shorter pass took %.1f%% of the longer one's time, "+
 			"too little to see at a common scale: read the axes. One bar per request, from its send to its response, in order of sending.",
-			100*shortest/longest)
+			100*fit)
+	}
+	return "One bar per request, from its send to its response, in order of sending."
+}
+
+// passTimelineOf is a pass's timeline: its figures and its waterfall over
+// domain seconds, or why there is none.
+func passTimelineOf(pr preparedPass, domain float64, shared bool, ref *reference) passTimeline {
+	pt := passTimeline{Pass: pr.name, Title: pr.title, NotSent: pr.notSent}
+	if pr.p != nil {
+		pt.Stats = passStats(pr.p)
+	}
+	switch {
+	case pr.p == nil:
+		pt.Missing = "This pass did not run."
+	case len(pr.ts) == 0:
+		pt.Missing = "No request of this pass was sent."
 	default:
-		tl.ScaleNote = "One bar per request, from its send to its response, in order of sending."
+		pt.Chart = buildWaterfall(pr.name, pr.ts, domain, shared, ref)
 	}
-	// Each timeline marks where the other pass ended, when that is on its
-	// axis: the end of the concurrent pass on the sequential one, and, at a
-	// shared scale, the end of the sequential pass on the concurrent one.
-	refs := make([]*reference, len(ps))
-	if drawn == 2 {
-		tl.HasRef = true
-		refs[0] = &reference{at: ps[1].span, label: "concurrent pass done"}
-		refs[1] = &reference{at: ps[0].span, label: "sequential pass done"}
-	}
-	for i, pr := range ps {
-		pt := passTimeline{Pass: pr.name, Title: pr.title, NotSent: pr.notSent}
-		switch {
-		case pr.p == nil:
-			pt.Missing = "This pass did not run."
-		case len(pr.ts) == 0:
-			pt.Missing = "No request of this pass was sent."
-		default:
-			pt.Stats = passStats(pr.p)
-			domain := max(pr.span, 1e-3)
-			if tl.Shared {
-				domain = longest
-			}
-			pt.Chart = buildWaterfall(pr.name, pr.ts, domain, tl.Shared, refs[i])
-			for _, t := range pr.ts {
-				if !t.r.OK {
-					tl.HasFailed = true
-				}
-				if t.r.TTFTSeconds != nil {
-					tl.HasTTFT = true
-				}
-			}
-		}
-		if pr.p != nil && pt.Stats == nil {
-			pt.Stats = passStats(pr.p)
-		}
-		tl.Passes = append(tl.Passes, pt)
-	}
-	return tl
+	return pt
 }
 
 func buildLatency(d report.Document) latency {
@@ -445,7 +459,7 @@ func buildSweep(levels []SweepLevel) *sweepSection {
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].Concurrency < ls[j].Concurrency })
 	s := &sweepSection{}
 	for _, l := range ls {
-		errs := l.Count429 > 0 || finite(l.ErrorRate) > 0
+		errs := levelFailed(l)
 		s.HasErrors = s.HasErrors || errs
 		s.Rows = append(s.Rows, sweepRow{
 			Concurrency:           strconv.Itoa(l.Concurrency),
@@ -572,15 +586,7 @@ func truncate(s string, n int) string {
 // timeline of their own, as they were sent later, by another run. It
 // returns the banner naming both runs too.
 func rerunTimeline(d report.Document) (string, timeline) {
-	resent := map[string]map[int]bool{}
-	n := 0
-	for pass, idx := range d.Rerun.Resent {
-		resent[pass] = map[int]bool{}
-		for _, i := range idx {
-			resent[pass][i] = true
-			n++
-		}
-	}
+	resent, n := resentIndexes(d.Rerun)
 	banner := fmt.Sprintf("Rerun of failed requests: this report merges run %s with the %d %s that failed there, resent by run %s. "+
 		"Counts and latencies cover the merged requests; total times, the comparison and the verdict are run %s's.",
 		d.Rerun.Of, n, plural(n, "request", "requests"), d.WorkflowID, d.Rerun.Of)
@@ -589,40 +595,15 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	for _, x := range []struct {
 		name string
 		p    **report.Pass
-	}{{record.PassSequential, &base.Sequential}, {record.PassConcurrent, &base.Concurrent}} {
+	}{{string(record.PassSequential), &base.Sequential}, {string(record.PassConcurrent), &base.Concurrent}} {
 		if *x.p == nil {
 			continue
 		}
-		orig, again := **x.p, []record.Request{}
-		orig.Requests = nil
-		for _, r := range (*x.p).Requests {
-			if resent[x.name][r.Index] {
-				again = append(again, r)
-			} else {
-				orig.Requests = append(orig.Requests, r)
-			}
+		orig, again := splitResent(*x.p, resent[x.name])
+		*x.p = orig
+		if len(again) > 0 {
+			extra = append(extra, resentTimeline(x.name, again, d.WorkflowID))
 		}
-		*x.p = &orig
-		if len(again) == 0 {
-			continue
-		}
-		pt := passTimeline{Pass: x.name + "-resent", Title: fmt.Sprintf("%s pass: the %d resent %s, on their own time axis (run %s)",
-			strings.ToUpper(x.name[:1])+x.name[1:], len(again), plural(len(again), "request", "requests"), d.WorkflowID)}
-		ts, notSent := timedRecords(again)
-		pt.NotSent = notSent
-		ok := 0
-		for _, r := range again {
-			if r.OK {
-				ok++
-			}
-		}
-		pt.Stats = []string{fmt.Sprintf("%d ok", ok), fmt.Sprintf("%d failed", len(again)-ok)}
-		if len(ts) == 0 {
-			pt.Missing = "No resent request was sent."
-		} else {
-			pt.Chart = buildWaterfall(pt.Pass, ts, max(span(ts), 1e-3), false, nil)
-		}
-		extra = append(extra, pt)
 	}
 	tl := buildTimeline(base)
 	tl.ScaleNote += fmt.Sprintf(" The timelines of the passes are run %s's; the requests resent by run %s follow, each pass's on its own axis.", d.Rerun.Of, d.WorkflowID)
@@ -638,4 +619,56 @@ func rerunTimeline(d report.Document) (string, timeline) {
 	}
 	tl.Passes = append(tl.Passes, extra...)
 	return banner, tl
+}
+
+// resentIndexes are the indices of the resent requests by pass, and how
+// many there are.
+func resentIndexes(r *report.Rerun) (map[string]map[int]bool, int) {
+	resent := map[string]map[int]bool{}
+	n := 0
+	for pass, idx := range r.Resent {
+		resent[string(pass)] = map[int]bool{}
+		for _, i := range idx {
+			resent[string(pass)][i] = true
+			n++
+		}
+	}
+	return resent, n
+}
+
+// splitResent returns p with the original run's records only, and the
+// records of the resent requests.
+func splitResent(p *report.Pass, resent map[int]bool) (*report.Pass, []record.Request) {
+	orig, again := *p, []record.Request{}
+	orig.Requests = nil
+	for _, r := range p.Requests {
+		if resent[r.Index] {
+			again = append(again, r)
+		} else {
+			orig.Requests = append(orig.Requests, r)
+		}
+	}
+	return &orig, again
+}
+
+// resentTimeline is the timeline of a pass's resent requests, on their own
+// time axis.
+func resentTimeline(pass string, again []record.Request, rerunID string) passTimeline {
+	pt := passTimeline{Pass: pass + "-resent", Title: fmt.Sprintf("%s pass: the %d resent %s, on their own time axis (run %s)",
+		strings.ToUpper(pass[:1])+pass[1:], len(again), plural(len(again), "request", "requests"), rerunID)}
+	ts, notSent := timedRecords(again)
+	pt.NotSent = notSent
+	ok := 0
+	for _, r := range again {
+		if r.OK {
+			ok++
+		}
+	}
+	pt.Stats = []string{fmt.Sprintf("%d ok", ok), fmt.Sprintf("%d failed", len(again)-ok)}
+	if len(ts) == 0 {
+		pt.Missing = "No resent request was sent."
+	} else {
+		pt.Chart = buildWaterfall(pt.Pass, ts, max(span(ts), 1e-3), false, nil)
+	}
+	return pt
 }

@@ -84,3 +84,13 @@ func formatTick(v, step float64) string {
 	}
 	return strconv.FormatFloat(v, 'f', decimals(step), 64)
 }
+
+// ticks returns the positions (by pos) and labels of the ticks of an axis
+// from lo to hi, step apart.
+func ticks(lo, hi, step float64, pos func(float64) float64) (ps []float64, labels []string) {
+	for _, v := range tickValues(lo, hi, step) {
+		ps = append(ps, pos(v))
+		labels = append(labels, formatTick(v, step))
+	}
+	return ps, labels
+}

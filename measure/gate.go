@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// FireGates releases, at one instant, every sender of every batch of this
-// worker that waits for that instant. One timer per instant, not one per
+// FireGates releases, at one instant, every sender of every batch (of one
+// endpoint) that waits for that instant. One timer per instant, not one per
 // batch: batches woken one after another would queue behind each other's
 // senders and start late.
 type FireGates struct {

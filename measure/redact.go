@@ -10,7 +10,7 @@ import (
 
 // Redaction. Every string of a record that an endpoint sent (the error, the
 // response, the model, the rate-limit values) goes through Redactor before it
-// leaves the activity, in this order: normalise (valid UTF-8, no control or
+// leaves the worker, in this order: normalise (valid UTF-8, no control or
 // invisible format characters, and for one-line fields white space collapsed),
 // redact, and only then cut to length. Cutting first would let a key cut in
 // two escape; normalising first keeps an echo padded with newlines or

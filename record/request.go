@@ -6,17 +6,10 @@ import (
 	"time"
 )
 
-// Pass names, as records carry them. A sweep level's pass is named by
-// SweepPass.
-const (
-	PassSequential = "sequential"
-	PassConcurrent = "concurrent"
-)
-
 // Request is everything measured about one request.
 type Request struct {
 	Index  int    `json:"index"`
-	Pass   string `json:"pass"`
+	Pass   Pass   `json:"pass"`
 	Prompt string `json:"prompt"`
 	// SentAt is when the request was sent and ReceivedAt when its answer
 	// (or its failure) arrived, both in UTC. Zero for a request that was

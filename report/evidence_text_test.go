@@ -7,7 +7,7 @@ import (
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // The terminal report names the observed server concurrency of each
@@ -21,8 +21,8 @@ func TestTextShowsTheEvidence(t *testing.T) {
 	tx.Conclusion(analysis.Conclusion{Verdict: analysis.VerdictSerialized, Evidence: analysis.EvidenceObserved, Text: "One at a time."})
 	tx.Warmup(&Pass{Requests: []record.Request{{Index: 0, OK: true, LatencySeconds: 2.5}}})
 	one := 1
-	tx.RepeatTable(&Repeat{Runs: []RepeatRun{{Order: workflows.OrderSequentialFirst, Speedup: 3, ObservedMax: &one, Verdict: "serialized"},
-		{Order: workflows.OrderConcurrentFirst, Speedup: 1, Verdict: "serialized"}},
+	tx.RepeatTable(&Repeat{Runs: []RepeatRun{{Order: testrun.OrderSequentialFirst, Speedup: 3, ObservedMax: &one, Verdict: "serialized"},
+		{Order: testrun.OrderConcurrentFirst, Speedup: 1, Verdict: "serialized"}},
 		Orders: &OrderSpread{SequentialFirst: OrderRuns{Runs: 1, MeanSpeedup: 3}, ConcurrentFirst: OrderRuns{Runs: 1, MeanSpeedup: 1}, SpreadPercent: 100}})
 	out := b.String()
 	for _, want := range []string{

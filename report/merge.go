@@ -16,7 +16,7 @@ type Rerun struct {
 	OfRunID string `json:"of_run_id"`
 	// Resent lists, per pass, the indices of the requests sent again; their
 	// records in the passes are the rerun's.
-	Resent map[string][]int `json:"resent"`
+	Resent map[record.Pass][]int `json:"resent"`
 	// Replaced keeps the original records of the resent requests, so the
 	// first failures are not lost.
 	Replaced []record.Request `json:"replaced"`
@@ -40,7 +40,7 @@ func Merge(base, rerun Document) Document {
 	d.WorkflowID, d.RunID = rerun.WorkflowID, rerun.RunID
 	d.StartedAt, d.FinishedAt = rerun.StartedAt, rerun.FinishedAt
 	d.Error = rerun.Error
-	info := &Rerun{Of: base.WorkflowID, OfRunID: base.RunID, Resent: map[string][]int{}, Note: RerunNote}
+	info := &Rerun{Of: base.WorkflowID, OfRunID: base.RunID, Resent: map[record.Pass][]int{}, Note: RerunNote}
 	d.Sequential = mergePass(base.Sequential, rerun.Sequential, info)
 	d.Concurrent = mergePass(base.Concurrent, rerun.Concurrent, info)
 	if base.Sweep != nil {
@@ -102,7 +102,7 @@ func mergePass(base, rerun *Pass, info *Rerun) *Pass {
 }
 
 // passName is the name of the pass whose requests p holds ("" for none).
-func passName(p *Pass) string {
+func passName(p *Pass) record.Pass {
 	if p == nil || len(p.Requests) == 0 {
 		return ""
 	}

@@ -23,7 +23,7 @@ func TestMergeRerunOfFailedRequests(t *testing.T) {
 	require.Equal(t, 2, base.Concurrent.Failed)
 
 	again := result(4)
-	again.Config.Only = map[string][]int{record.PassConcurrent: {1, 3}}
+	again.Config.Only = map[record.Pass][]int{record.PassConcurrent: {1, 3}}
 	again.Config.RerunOf = "orig"
 	again.Sequential = nil
 	again.Concurrent.Records = []record.Request{rec(record.PassConcurrent, 1, 500, 501), rec(record.PassConcurrent, 3, 500, 501.5)}
@@ -35,7 +35,7 @@ func TestMergeRerunOfFailedRequests(t *testing.T) {
 	require.NotNil(t, m.Rerun)
 	assert.Equal(t, "orig", m.Rerun.Of)
 	assert.Equal(t, "orig-run", m.Rerun.OfRunID)
-	assert.Equal(t, map[string][]int{record.PassConcurrent: {1, 3}}, m.Rerun.Resent)
+	assert.Equal(t, map[record.Pass][]int{record.PassConcurrent: {1, 3}}, m.Rerun.Resent)
 	require.Len(t, m.Rerun.Replaced, 2)
 	assert.Equal(t, 429, m.Rerun.Replaced[0].HTTPStatus)
 

@@ -1,12 +1,14 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // Repeat sums up a comparison repeated R times (-repeat R): one run each.
@@ -70,6 +72,14 @@ type RepeatRun struct {
 	ObservedMax *int `json:"observed_max,omitempty"`
 }
 
+// FirstPass is the name of the pass the run sent first.
+func (r RepeatRun) FirstPass() record.Pass {
+	if r.Order == testrun.OrderConcurrentFirst {
+		return record.PassConcurrent
+	}
+	return record.PassSequential
+}
+
 // ConfidenceInterval is a mean with its 95 % confidence interval.
 type ConfidenceInterval struct {
 	Mean   float64 `json:"mean"`
@@ -87,55 +97,79 @@ func AddRepeat(last *Document, docs []Document) {
 	var speedups, seqs, concs []float64
 	var bySeqFirst, byConcFirst []float64
 	for _, d := range docs {
-		run := RepeatRun{WorkflowID: d.WorkflowID, RunID: d.RunID, Verdict: d.Conclusion.Verdict, Evidence: d.Conclusion.Evidence,
-			Order: cmpOr(d.Config.Order, workflows.OrderSequentialFirst)}
-		if d.Concurrent != nil {
-			if o := d.Concurrent.ObservedServerConcurrency; o != nil && o.Available {
-				m := o.Max
-				run.ObservedMax = &m
-			}
-		}
-		if d.Comparison != nil {
-			run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup = d.Comparison.SequentialSeconds, d.Comparison.ConcurrentSeconds, d.Comparison.Speedup
-			speedups = append(speedups, run.Speedup)
-			seqs = append(seqs, run.SequentialSeconds)
-			concs = append(concs, run.ConcurrentSeconds)
-			if run.Order == workflows.OrderConcurrentFirst {
-				byConcFirst = append(byConcFirst, run.Speedup)
-			} else {
-				bySeqFirst = append(bySeqFirst, run.Speedup)
-			}
-		}
+		run := repeatRunOf(d)
 		r.Runs = append(r.Runs, run)
+		if d.Comparison == nil {
+			continue
+		}
+		speedups = append(speedups, run.Speedup)
+		seqs = append(seqs, run.SequentialSeconds)
+		concs = append(concs, run.ConcurrentSeconds)
+		if run.Order == testrun.OrderConcurrentFirst {
+			byConcFirst = append(byConcFirst, run.Speedup)
+		} else {
+			bySeqFirst = append(bySeqFirst, run.Speedup)
+		}
 	}
 	r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95 = stats.MeanCI95(speedups)
 	r.SequentialSeconds, r.ConcurrentSeconds = stats.Describe(seqs), stats.Describe(concs)
-	if len(bySeqFirst) > 0 && len(byConcFirst) > 0 {
-		o := &OrderSpread{
-			SequentialFirst: OrderRuns{Runs: len(bySeqFirst), MeanSpeedup: mean(bySeqFirst)},
-			ConcurrentFirst: OrderRuns{Runs: len(byConcFirst), MeanSpeedup: mean(byConcFirst)},
-		}
-		o.SpreadSpeedup = o.SequentialFirst.MeanSpeedup - o.ConcurrentFirst.MeanSpeedup
-		if m := (o.SequentialFirst.MeanSpeedup + o.ConcurrentFirst.MeanSpeedup) / 2; m > 0 {
-			o.SpreadPercent = 100 * o.SpreadSpeedup / m
-		}
-		r.Orders = o
-	}
+	r.Orders = orderSpread(bySeqFirst, byConcFirst)
 	last.Repeat = r
 	if len(docs) > 1 {
 		last.Conclusion = repeatVerdict(last.Conclusion, r.Runs)
 	}
-	if len(speedups) > 1 {
-		last.Conclusion.Text += fmt.Sprintf(" Over %d repeats the mean speedup is %.2fx (95 %% confidence interval %.2f–%.2f).",
-			len(speedups), r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
-	}
-	if o := r.Orders; o != nil {
-		last.Conclusion.Text += fmt.Sprintf(" Sequential pass first: mean speedup %.2fx over %d runs; concurrent pass first: %.2fx over %d; spread %+.0f%%.",
-			o.SequentialFirst.MeanSpeedup, o.SequentialFirst.Runs, o.ConcurrentFirst.MeanSpeedup, o.ConcurrentFirst.Runs, o.SpreadPercent)
-		if math.Abs(o.SpreadPercent) > OrderDriftPercent {
-			last.Conclusion.Text += fmt.Sprintf(" The order changed the speedup by more than %d%%: the endpoint's speed drifted during the runs, so any single run's speedup is unreliable.", OrderDriftPercent)
+	last.Conclusion.Text += repeatText(r, len(speedups))
+}
+
+// repeatRunOf is the line of a run's document in the repeat table.
+func repeatRunOf(d Document) RepeatRun {
+	run := RepeatRun{WorkflowID: d.WorkflowID, RunID: d.RunID, Verdict: d.Conclusion.Verdict, Evidence: d.Conclusion.Evidence,
+		Order: cmp.Or(d.Config.Order, testrun.OrderSequentialFirst)}
+	if d.Concurrent != nil {
+		if o := d.Concurrent.ObservedServerConcurrency; o != nil && o.Available {
+			m := o.Max
+			run.ObservedMax = &m
 		}
 	}
+	if d.Comparison != nil {
+		run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup = d.Comparison.SequentialSeconds, d.Comparison.ConcurrentSeconds, d.Comparison.Speedup
+	}
+	return run
+}
+
+// orderSpread compares the speedups of the runs of each pass order; nil
+// unless both orders ran.
+func orderSpread(bySeqFirst, byConcFirst []float64) *OrderSpread {
+	if len(bySeqFirst) == 0 || len(byConcFirst) == 0 {
+		return nil
+	}
+	o := &OrderSpread{
+		SequentialFirst: OrderRuns{Runs: len(bySeqFirst), MeanSpeedup: mean(bySeqFirst)},
+		ConcurrentFirst: OrderRuns{Runs: len(byConcFirst), MeanSpeedup: mean(byConcFirst)},
+	}
+	o.SpreadSpeedup = o.SequentialFirst.MeanSpeedup - o.ConcurrentFirst.MeanSpeedup
+	if m := (o.SequentialFirst.MeanSpeedup + o.ConcurrentFirst.MeanSpeedup) / 2; m > 0 {
+		o.SpreadPercent = 100 * o.SpreadSpeedup / m
+	}
+	return o
+}
+
+// repeatText is what the conclusion says of the repeats: the mean speedup
+// over the compared runs, and the spread between the orders.
+func repeatText(r *Repeat, compared int) string {
+	text := ""
+	if compared > 1 {
+		text += fmt.Sprintf(" Over %d repeats the mean speedup is %.2fx (95 %% confidence interval %.2f–%.2f).",
+			compared, r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
+	}
+	if o := r.Orders; o != nil {
+		text += fmt.Sprintf(" Sequential pass first: mean speedup %.2fx over %d runs; concurrent pass first: %.2fx over %d; spread %+.0f%%.",
+			o.SequentialFirst.MeanSpeedup, o.SequentialFirst.Runs, o.ConcurrentFirst.MeanSpeedup, o.ConcurrentFirst.Runs, o.SpreadPercent)
+		if math.Abs(o.SpreadPercent) > OrderDriftPercent {
+			text += fmt.Sprintf(" The order changed the speedup by more than %d%%: the endpoint's speed drifted during the runs, so any single run's speedup is unreliable.", OrderDriftPercent)
+		}
+	}
+	return text
 }
 
 // repeatVerdict is the verdict of repeated runs: their common verdict, or,
@@ -170,11 +204,4 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // SchemaVersion is the version of the result document.
@@ -103,7 +103,7 @@ type Pass struct {
 }
 
 // ConfigOf returns the document's view of a run's input and endpoint.
-func ConfigOf(in workflows.RunInput, ep record.Endpoint) Config {
+func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 	return Config{
 		Requests:              in.Requests,
 		Model:                 in.Model,
@@ -121,12 +121,12 @@ func ConfigOf(in workflows.RunInput, ep record.Endpoint) Config {
 		EndpointLabel:         ep.Label,
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
-		Order:                 cmp.Or(in.Order, workflows.OrderSequentialFirst),
+		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
 	}
 }
 
 // Build makes the document of a run's result.
-func Build(workflowID, runID string, r workflows.RunResult) Document {
+func Build(workflowID, runID string, r testrun.Result) Document {
 	d := Document{
 		SchemaVersion: SchemaVersion,
 		WorkflowID:    workflowID,
@@ -172,7 +172,7 @@ func Build(workflowID, runID string, r workflows.RunResult) Document {
 	return d
 }
 
-func passOf(p *workflows.PassResult) *Pass {
+func passOf(p *testrun.PassResult) *Pass {
 	if p == nil {
 		return nil
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 var start = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -26,7 +26,7 @@ func ts(sec float64) time.Time {
 	return start.Add(time.Duration(sec * float64(time.Second)))
 }
 
-func rec(pass string, index int, from, to float64) record.Request {
+func rec(pass record.Pass, index int, from, to float64) record.Request {
 	return record.Request{
 		Index: index, Pass: pass, Prompt: "prompt", SentAt: ts(from), ReceivedAt: ts(to),
 		LatencySeconds: to - from, OK: true, HTTPStatus: 200, Attempt: 1,
@@ -35,7 +35,7 @@ func rec(pass string, index int, from, to float64) record.Request {
 }
 
 // result is a run of n requests, both passes, served fully concurrently.
-func result(n int) workflows.RunResult {
+func result(n int) testrun.Result {
 	var seq, conc []record.Request
 	for i := range n {
 		seq = append(seq, rec(record.PassSequential, i, float64(i)*2, float64(i)*2+2))
@@ -43,16 +43,16 @@ func result(n int) workflows.RunResult {
 		r.DispatchDelaySeconds = 0.001
 		conc = append(conc, r)
 	}
-	return workflows.RunResult{
-		Config: workflows.RunInput{
-			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: workflows.PassesBoth,
+	return testrun.Result{
+		Config: testrun.Input{
+			Requests: n, Model: "test-model", MaxTokens: 100, Concurrency: n, Passes: testrun.PassesBoth,
 			PromptsSource: "built-in list", RequestTimeout: 2 * time.Minute, Timeout: 30 * time.Minute, MaxShards: 50,
 		},
 		Endpoint:   record.Endpoint{BaseURL: "http://127.0.0.1:8000/v1", Label: "simulator"},
 		StartedAt:  start,
 		FinishedAt: start.Add(103 * time.Second),
-		Sequential: &workflows.PassResult{Pass: record.PassSequential, Shards: n, Records: seq},
-		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(100 * time.Second), Shards: n, Records: conc},
+		Sequential: &testrun.PassResult{Pass: record.PassSequential, Shards: n, Records: seq},
+		Concurrent: &testrun.PassResult{Pass: record.PassConcurrent, FireAt: start.Add(100 * time.Second), Shards: n, Records: conc},
 	}
 }
 
@@ -246,7 +246,7 @@ func TestBuildStreamingFigures(t *testing.T) {
 func TestBuildOnePass(t *testing.T) {
 	r := result(3)
 	r.Concurrent = nil
-	r.Config.Passes = workflows.PassesSequential
+	r.Config.Passes = testrun.PassesSequential
 	d := report.Build("w", "r", r)
 	m := asMap(t, d)
 
@@ -369,10 +369,10 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 func TestTextRequestLines(t *testing.T) {
 	var buf bytes.Buffer
 	tx := report.Text{W: &buf}
-	tx.Request(workflows.ProgressEvent{Pass: record.PassSequential, Index: 2, OK: true, HTTPStatus: 200, LatencySeconds: 2.3401}, 10)
-	tx.Request(workflows.ProgressEvent{Pass: record.PassConcurrent, Index: 9, HTTPStatus: 429, LatencySeconds: 0.5,
+	tx.Request(testrun.ProgressEvent{Pass: record.PassSequential, Index: 2, OK: true, HTTPStatus: 200, LatencySeconds: 2.3401}, 10)
+	tx.Request(testrun.ProgressEvent{Pass: record.PassConcurrent, Index: 9, HTTPStatus: 429, LatencySeconds: 0.5,
 		Error: "HTTP 429: Rate limit reached\n  for gpt-4.1-nano"}, 10)
-	tx.Request(workflows.ProgressEvent{Pass: record.PassSequential, Index: 0, Error: "not sent: the run's -timeout had passed"}, 1)
+	tx.Request(testrun.ProgressEvent{Pass: record.PassSequential, Index: 0, Error: "not sent: the run's -timeout had passed"}, 1)
 
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	require.Len(t, lines, 3, "one line per request, even with a multi-line error")
@@ -383,7 +383,7 @@ func TestTextRequestLines(t *testing.T) {
 
 func TestTextLongErrorIsShortened(t *testing.T) {
 	var buf bytes.Buffer
-	report.Text{W: &buf}.Request(workflows.ProgressEvent{Index: 0, Error: strings.Repeat("x", 500)}, 1)
+	report.Text{W: &buf}.Request(testrun.ProgressEvent{Index: 0, Error: strings.Repeat("x", 500)}, 1)
 	line := strings.TrimSuffix(buf.String(), "\n")
 	assert.NotContains(t, line, "\n")
 	assert.True(t, strings.HasSuffix(line, strings.Repeat("x", 10)+"…"), "a long error is cut with an ellipsis: %q", line)
@@ -395,7 +395,7 @@ func TestTextLongErrorIsShortened(t *testing.T) {
 func TestTextShortenedErrorIsValidUTF8(t *testing.T) {
 	var buf bytes.Buffer
 	// "a" then 2-byte runes: byte 160 falls inside a rune.
-	report.Text{W: &buf}.Request(workflows.ProgressEvent{Index: 0, Error: "a" + strings.Repeat("é", 120)}, 1)
+	report.Text{W: &buf}.Request(testrun.ProgressEvent{Index: 0, Error: "a" + strings.Repeat("é", 120)}, 1)
 	assert.True(t, utf8.ValidString(buf.String()), "the shortened error is not valid UTF-8: %q", buf.String())
 }
 
@@ -404,10 +404,10 @@ func TestTextBlocks(t *testing.T) {
 	var buf bytes.Buffer
 	tx := report.Text{W: &buf}
 	tx.ConfigBlock(d.Config, "Endpoint:          http://127.0.0.1:8000/v1")
-	tx.PassHeader(workflows.PassesSequential, 3, 3)
-	tx.PassHeader(workflows.PassesConcurrent, 3, 2)
-	tx.PassSummary(record.PassSequential, d.Sequential.PassSummary)
-	tx.PassSummary(record.PassConcurrent, d.Concurrent.PassSummary)
+	tx.PassHeader(testrun.PassesSequential, 3, 3)
+	tx.PassHeader(testrun.PassesConcurrent, 3, 2)
+	tx.PassSummary(string(record.PassSequential), d.Sequential.PassSummary)
+	tx.PassSummary(string(record.PassConcurrent), d.Concurrent.PassSummary)
 	tx.Comparison(*d.Comparison)
 	tx.Conclusion(d.Conclusion)
 	out := buf.String()

@@ -9,8 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/stats"
-	"github.com/llmconc/llmconc/workflows"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 const rule = "============================================================"
@@ -45,7 +46,7 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	if c.Warmup > 0 {
 		fmt.Fprintf(t.W, "  Warm-up:           %d request(s) before the first pass, not measured\n", c.Warmup)
 	}
-	if c.Order == workflows.OrderConcurrentFirst {
+	if c.Order == testrun.OrderConcurrentFirst {
 		fmt.Fprintf(t.W, "  Pass order:        concurrent pass first\n")
 	}
 	if len(c.Sweep) > 0 {
@@ -59,11 +60,12 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 
 // PassHeader announces a pass.
 func (t Text) PassHeader(pass string, requests, concurrency int) {
+	level, sweep := record.Pass(pass).SweepLevel()
 	switch {
-	case pass == workflows.PassesSequential:
+	case pass == string(record.PassSequential):
 		fmt.Fprintf(t.W, "SEQUENTIAL PASS: %d requests, one after another\n", requests)
-	case strings.HasPrefix(pass, "sweep-c"):
-		fmt.Fprintf(t.W, "SWEEP LEVEL: %d requests, %s at a time\n", requests, strings.TrimPrefix(pass, "sweep-c"))
+	case sweep:
+		fmt.Fprintf(t.W, "SWEEP LEVEL: %d requests, %d at a time\n", requests, level)
 	default:
 		fmt.Fprintf(t.W, "CONCURRENT PASS: %d requests, %d at a time\n", requests, concurrency)
 	}
@@ -72,7 +74,7 @@ func (t Text) PassHeader(pass string, requests, concurrency int) {
 
 // Request prints one completed request. Requests are numbered as in the
 // JSON (index) and the HTML report: #0 to #N-1.
-func (t Text) Request(ev workflows.ProgressEvent, total int) {
+func (t Text) Request(ev testrun.ProgressEvent, total int) {
 	try := ""
 	if ev.Attempt > 1 {
 		try = fmt.Sprintf(" (try %d)", ev.Attempt)
@@ -92,15 +94,11 @@ func (t Text) RepeatTable(r *Repeat) {
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
 	fmt.Fprintf(t.W, "  %3s %-11s %14s %14s %9s %8s  %s\n", "run", "first", "sequential (s)", "concurrent (s)", "speedup", "obs. max", "verdict")
 	for i, run := range r.Runs {
-		first := "sequential"
-		if run.Order == workflows.OrderConcurrentFirst {
-			first = "concurrent"
-		}
 		obs := "-"
 		if run.ObservedMax != nil {
 			obs = fmt.Sprint(*run.ObservedMax)
 		}
-		fmt.Fprintf(t.W, "  %3d %-11s %14.2f %14.2f %8.2fx %8s  %s\n", i+1, first, run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, obs, run.Verdict)
+		fmt.Fprintf(t.W, "  %3d %-11s %14.2f %14.2f %8.2fx %8s  %s\n", i+1, run.FirstPass(), run.SequentialSeconds, run.ConcurrentSeconds, run.Speedup, obs, run.Verdict)
 	}
 	fmt.Fprintf(t.W, "  Mean speedup: %.2fx, 95%% confidence interval %.2f–%.2f\n", r.Speedup.Mean, r.Speedup.Low95, r.Speedup.High95)
 	if o := r.Orders; o != nil {
@@ -206,7 +204,7 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	if s.Connections > 0 || s.ColdConnections > 0 {
 		fmt.Fprintf(t.W, "    Connections:           %d (cold requests: %d)\n", s.Connections, s.ColdConnections)
 	}
-	if w := analysis.BurstWarning(s); w != "" && pass == "concurrent" {
+	if w := analysis.BurstWarning(s); w != "" && pass == string(record.PassConcurrent) {
 		fmt.Fprintf(t.W, "    %s\n", w)
 	}
 	if s.OutputTokensPerSecond > 0 {
@@ -294,16 +292,7 @@ func kindLine(counts map[string]int) string {
 // KindCounts formats error kinds with their counts ("timeout ×2"), the most
 // frequent first, ties by name.
 func KindCounts(counts map[string]int) []string {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if counts[keys[i]] != counts[keys[j]] {
-			return counts[keys[i]] > counts[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := analysis.ByCount(counts)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])

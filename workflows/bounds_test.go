@@ -32,7 +32,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	})
 	f := newFakeSend()
 	var mu sync.Mutex
-	bounds := map[string]time.Duration{}
+	bounds := map[record.Pass]time.Duration{}
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(func(ctx context.Context, in activities.SendInput) (activities.SendOutput, error) {
 		info := activity.GetInfo(ctx)
 		mu.Lock()
@@ -48,7 +48,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 
 	assert.LessOrEqual(t, describeBound, in.Timeout+30*time.Second, "DescribeEndpoint waits for a worker at most for the run's -timeout")
-	for _, pass := range []string{record.PassSequential, record.PassConcurrent} {
+	for _, pass := range []record.Pass{record.PassSequential, record.PassConcurrent} {
 		// The time left until the deadline, plus 3 s of retry intervals.
 		b, ok := bounds[pass]
 		require.True(t, ok, pass)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestLostBatchKeepsItsHeartbeatedRecords(t *testing.T) {
 	in := testInput(4)
 	in.Concurrency = 2 // shards {0, 2} and {1, 3}
-	in.Passes = workflows.PassesConcurrent
+	in.Passes = testrun.PassesConcurrent
 	f := newFakeSend()
 	lostAttempts := 0
 	f.fail = func(in activities.SendInput) error {

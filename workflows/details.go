@@ -7,8 +7,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // Search attributes of a run, for finding runs in the Temporal UI and with
@@ -31,11 +31,8 @@ var SearchAttributeTypes = map[string]string{
 	VerdictAttribute.GetName():  "Keyword",
 }
 
-// VerdictAborted is the verdict search attribute of a run that ended early.
-const VerdictAborted = "aborted"
-
 // StartSearchAttributes are the search attributes a run starts with.
-func StartSearchAttributes(in RunInput) temporal.SearchAttributes {
+func StartSearchAttributes(in testrun.Input) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		ModelAttribute.ValueSet(in.Model),
 		RequestsAttribute.ValueSet(int64(in.Requests)),
@@ -44,7 +41,7 @@ func StartSearchAttributes(in RunInput) temporal.SearchAttributes {
 }
 
 // StaticSummary is the one line the Temporal UI shows for a run.
-func StaticSummary(in RunInput) string {
+func StaticSummary(in testrun.Input) string {
 	s := fmt.Sprintf("%s on endpoint %s: %d requests, passes %s, concurrency %d", in.Model, in.WithDefaults().Endpoint, in.Requests, in.Passes, in.Concurrency)
 	if in.RerunOf != "" {
 		s += ", rerun of " + in.RerunOf
@@ -54,7 +51,7 @@ func StaticSummary(in RunInput) string {
 
 // StaticDetails is the run's configuration, in the Markdown that the
 // Temporal UI renders under the summary.
-func StaticDetails(in RunInput) string {
+func StaticDetails(in testrun.Input) string {
 	in = in.WithDefaults()
 	rows := [][2]string{
 		{"Endpoint", in.Endpoint},
@@ -90,69 +87,30 @@ func StaticDetails(in RunInput) string {
 	return b.String()
 }
 
-// Headline is a run's outcome in brief.
-type Headline struct {
-	// Verdict is the conclusion's verdict, or VerdictAborted.
-	Verdict string
-	// Speedup is the sequential total over the concurrent total; 0 when the
-	// run did not compare the two.
-	Speedup float64
-	// Knee is a sweep's knee (0 when it has none or is no sweep).
-	Knee int
-	// Text is the headline in one line, such as "concurrent, speedup 8.20x".
-	Text string
-}
-
-// HeadlineOf computes a run's headline from the pass summaries in its result
-// (no per-request records needed).
-func HeadlineOf(r RunResult) Headline {
-	switch {
-	case r.Aborted != "":
-		return Headline{Verdict: VerdictAborted, Text: "ended early: " + r.Aborted}
-	case len(r.Sweep) > 0:
-		var levels []analysis.SweepLevel
-		for _, p := range r.Sweep {
-			levels = append(levels, analysis.LevelOf(p.Concurrency, p.Summary))
-		}
-		knee, levels := analysis.Knee(levels)
-		c := analysis.SweepConclusion(knee, levels)
-		h := Headline{Verdict: c.Verdict, Knee: knee, Text: "sweep: no knee"}
-		if knee > 0 {
-			h.Text = fmt.Sprintf("sweep: knee at %d", knee)
-		}
-		return h
-	case r.Sequential != nil && r.Concurrent != nil:
-		cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
-		c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, r.Config.Requests, r.Config.Concurrency)
-		return Headline{Verdict: c.Verdict, Speedup: cmp.Speedup, Text: fmt.Sprintf("%s, speedup %.2fx", c.Verdict, cmp.Speedup)}
-	}
-	return Headline{Verdict: analysis.VerdictInconclusive, Text: analysis.VerdictInconclusive + ": one pass only"}
-}
-
 // enter moves the run to phase and shows it in the current details.
-func (r *run) enter(ctx workflow.Context, phase string) {
-	r.phase = phase
-	r.details(ctx)
+func (st *state) enter(ctx workflow.Context, phase string) {
+	st.phase = phase
+	st.details(ctx)
 }
 
 // details shows the run's state in the Temporal UI's current details: its
 // phase and counts while it runs, then its headline.
-func (r *run) details(ctx workflow.Context) {
+func (st *state) details(ctx workflow.Context) {
 	var b strings.Builder
-	switch r.phase {
+	switch st.phase {
 	case "done", "aborted":
-		fmt.Fprintf(&b, "**Verdict: %s**\n\n", HeadlineOf(r.result).Text)
-	case PassWarmup:
-		fmt.Fprintf(&b, "Sending the **warm-up** (%d unmeasured requests).\n\n", r.in.Warmup)
+		fmt.Fprintf(&b, "**Verdict: %s**\n\n", testrun.HeadlineOf(st.result).Text)
+	case string(record.PassWarmup):
+		fmt.Fprintf(&b, "Sending the **warm-up** (%d unmeasured requests).\n\n", st.in.Warmup)
 	default:
-		fmt.Fprintf(&b, "Running the **%s** pass.\n\n", r.phase)
+		fmt.Fprintf(&b, "Running the **%s** pass.\n\n", st.phase)
 	}
-	passes := []string{record.PassSequential, record.PassConcurrent}
-	for _, l := range r.in.Sweep {
-		passes = append(passes, SweepPass(l))
+	passes := []record.Pass{record.PassSequential, record.PassConcurrent}
+	for _, l := range st.in.Sweep {
+		passes = append(passes, record.SweepPass(l))
 	}
 	for _, pass := range passes {
-		p := r.progress[pass]
+		p := st.progress[pass]
 		if p == nil || p.Total == 0 {
 			continue
 		}
@@ -167,11 +125,11 @@ func (r *run) details(ctx workflow.Context) {
 
 // upsertVerdict sets the verdict search attribute, on runs that were started
 // with the search attributes (so they are registered on this server).
-func (r *run) upsertVerdict(ctx workflow.Context) error {
+func (st *state) upsertVerdict(ctx workflow.Context) error {
 	if _, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(ModelAttribute); !ok {
 		return nil
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, VerdictAttribute.ValueSet(HeadlineOf(r.result).Verdict)); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, VerdictAttribute.ValueSet(testrun.HeadlineOf(st.result).Verdict)); err != nil {
 		return fmt.Errorf("set the verdict search attribute: %w", err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -38,7 +39,7 @@ func TestCurrentDetailsShowTheHeadline(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(4))
 	r := runResult(t, env, f)
 	done := details()
-	h := workflows.HeadlineOf(r)
+	h := testrun.HeadlineOf(r)
 	assert.Equal(t, analysis.VerdictConcurrent, h.Verdict)
 	assert.Greater(t, h.Speedup, 1.0)
 	assert.Equal(t, fmt.Sprintf("concurrent, speedup %.2fx", h.Speedup), h.Text)
@@ -81,7 +82,7 @@ func TestVerdictSearchAttribute(t *testing.T) {
 	})
 	t.Run("aborted", func(t *testing.T) {
 		f := newFakeSend()
-		f.status = func(pass string, index int) int {
+		f.status = func(pass record.Pass, index int) int {
 			if index == 1 {
 				return 401
 			}
@@ -97,7 +98,7 @@ func TestVerdictSearchAttribute(t *testing.T) {
 		}).Return(nil).Once()
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		abortedResult(t, env, f)
-		assert.Equal(t, []string{workflows.VerdictAborted}, upserted)
+		assert.Equal(t, []string{testrun.VerdictAborted}, upserted)
 	})
 }
 
@@ -106,7 +107,7 @@ func TestOnlySendsTheListedRequests(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
 	in := testInput(6)
-	in.Only = map[string][]int{record.PassConcurrent: {1, 4}}
+	in.Only = map[record.Pass][]int{record.PassConcurrent: {1, 4}}
 	in.RerunOf = "concurrency-test-original"
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
@@ -127,7 +128,7 @@ func TestStaticSummaryAndDetails(t *testing.T) {
 	in := testInput(5)
 	in.Concurrency = 2
 	in.RerunOf = "concurrency-test-x"
-	in.Only = map[string][]int{record.PassConcurrent: {0, 3}}
+	in.Only = map[record.Pass][]int{record.PassConcurrent: {0, 3}}
 	in = in.WithDefaults()
 	assert.Equal(t, "test-model on endpoint default: 5 requests, passes both, concurrency 2, rerun of concurrency-test-x", workflows.StaticSummary(in))
 	d := workflows.StaticDetails(in)

@@ -6,8 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -17,7 +17,7 @@ import (
 func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 	const n = 6
 	f := newFakeSend()
-	f.status = func(pass string, index int) int {
+	f.status = func(pass record.Pass, index int) int {
 		if pass == record.PassConcurrent && index == 2 {
 			return 500
 		}
@@ -27,7 +27,7 @@ func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var r workflows.RunResult
+	var r testrun.Result
 	require.NoError(t, env.GetWorkflowResult(&r))
 
 	assert.Empty(t, r.Sequential.Records, "batch records belong to the history")
@@ -42,30 +42,4 @@ func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 	assert.Equal(t, upTo(n), indexes(r.Concurrent.Records))
 	assert.Equal(t, 500, r.Concurrent.Records[2].HTTPStatus)
 	assert.NotEmpty(t, r.Concurrent.Records[0].Response, "the response texts come back with the records")
-}
-
-func TestMergeRecords(t *testing.T) {
-	rec := func(pass string, index int, errText string) record.Request {
-		return record.Request{Pass: pass, Index: index, Error: errText}
-	}
-	r := workflows.RunResult{
-		Sequential: &workflows.PassResult{Pass: record.PassSequential,
-			Records: []record.Request{rec(record.PassSequential, 1, "the worker could not run the request")}},
-		Concurrent: &workflows.PassResult{Pass: record.PassConcurrent},
-	}
-	outputs := []activities.SendOutput{
-		{Records: []record.Request{rec(record.PassSequential, 2, ""), rec(record.PassSequential, 0, "")}},
-		{Records: []record.Request{rec(record.PassConcurrent, 1, ""), rec(record.PassConcurrent, 0, "")}},
-		// The same request reported twice counts once; the first report wins.
-		{Records: []record.Request{rec(record.PassConcurrent, 1, "duplicate")}},
-	}
-	workflows.MergeRecords(&r, outputs)
-	assert.Equal(t, []int{0, 1, 2}, indexes(r.Sequential.Records))
-	assert.Equal(t, "the worker could not run the request", r.Sequential.Records[1].Error, "the workflow's own record stays")
-	assert.Equal(t, []int{0, 1}, indexes(r.Concurrent.Records))
-	assert.Empty(t, r.Concurrent.Records[1].Error, "a duplicate report is ignored")
-
-	one := workflows.RunResult{Sequential: &workflows.PassResult{Pass: record.PassSequential}}
-	workflows.MergeRecords(&one, outputs)
-	assert.Equal(t, []int{0, 2}, indexes(one.Sequential.Records), "records of a pass that did not run are dropped")
 }

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -53,7 +54,7 @@ func TestReplayFailedOnlyHistory(t *testing.T) {
 	const file = "testdata/failed_only_history.json"
 	raw, hist := readHistory(t, file)
 	dc := converter.GetDefaultDataConverter()
-	var in workflows.RunInput
+	var in testrun.Input
 	upserts, sends := 0, 0
 	for _, ev := range hist.GetEvents() {
 		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
@@ -62,7 +63,7 @@ func TestReplayFailedOnlyHistory(t *testing.T) {
 		if ev.GetUpsertWorkflowSearchAttributesEventAttributes() != nil {
 			upserts++
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Send" {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activities.SendActivity {
 			var send activities.SendInput
 			require.NoError(t, dc.FromPayloads(a.GetInput(), &send))
 			sends += len(send.Requests)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -58,31 +59,31 @@ func TestReplayDetectsChangedCommands(t *testing.T) {
 	options := workflow.ActivityOptions{StartToCloseTimeout: time.Minute}
 	for _, tc := range []struct {
 		name string
-		fn   func(workflow.Context, workflows.RunInput) (workflows.RunResult, error)
+		fn   func(workflow.Context, testrun.Input) (testrun.Result, error)
 	}{
-		{"skips DescribeEndpoint", func(ctx workflow.Context, in workflows.RunInput) (workflows.RunResult, error) {
+		{"skips DescribeEndpoint", func(ctx workflow.Context, in testrun.Input) (testrun.Result, error) {
 			ctx = workflow.WithActivityOptions(ctx, options)
 			for i := range in.Requests {
 				var out activities.SendOutput
 				if err := workflow.ExecuteActivity(ctx, a.Send, activities.SendInput{
 					Pass: record.PassSequential, Requests: []activities.RequestSpec{{Index: i, Prompt: in.Prompts[i]}},
 				}).Get(ctx, &out); err != nil {
-					return workflows.RunResult{}, err
+					return testrun.Result{}, err
 				}
 			}
-			return workflows.RunResult{}, nil
+			return testrun.Result{}, nil
 		}},
-		{"waits with a timer first", func(ctx workflow.Context, in workflows.RunInput) (workflows.RunResult, error) {
+		{"waits with a timer first", func(ctx workflow.Context, in testrun.Input) (testrun.Result, error) {
 			if err := workflow.Sleep(ctx, time.Second); err != nil {
-				return workflows.RunResult{}, err
+				return testrun.Result{}, err
 			}
 			return workflows.ConcurrencyTest(ctx, in)
 		}},
-		{"stops after DescribeEndpoint", func(ctx workflow.Context, in workflows.RunInput) (workflows.RunResult, error) {
+		{"stops after DescribeEndpoint", func(ctx workflow.Context, in testrun.Input) (testrun.Result, error) {
 			ctx = workflow.WithActivityOptions(ctx, options)
 			var ep record.Endpoint
 			err := workflow.ExecuteActivity(ctx, a.DescribeEndpoint, activities.DescribeInput{}).Get(ctx, &ep)
-			return workflows.RunResult{Endpoint: ep}, err
+			return testrun.Result{Endpoint: ep}, err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,8 +105,8 @@ func TestReplayHistoryContent(t *testing.T) {
 	var (
 		activityOrder []string
 		summaries     []string
-		in            workflows.RunInput
-		result        workflows.RunResult
+		in            testrun.Input
+		result        testrun.Result
 		completed     bool
 	)
 	for _, ev := range hist.GetEvents() {
@@ -125,8 +126,9 @@ func TestReplayHistoryContent(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, in.Requests)
-	assert.Equal(t, workflows.PassesBoth, in.Passes)
-	assert.Equal(t, []string{"DescribeEndpoint", "Send", "Send", "Send", "Send", "Send", "Send"}, activityOrder)
+	assert.Equal(t, testrun.PassesBoth, in.Passes)
+	send := activities.SendActivity
+	assert.Equal(t, []string{activities.DescribeEndpointActivity, send, send, send, send, send, send}, activityOrder)
 	require.Len(t, summaries, 7)
 	assert.Equal(t, []string{"sequential #1", "sequential #2", "sequential #3"}, summaries[1:4])
 	assert.ElementsMatch(t, []string{"concurrent #1", "concurrent #2", "concurrent #3"}, summaries[4:])

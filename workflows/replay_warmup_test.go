@@ -9,6 +9,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -23,9 +24,9 @@ func TestReplayGuardsWarmupAndOrder(t *testing.T) {
 	dc := converter.GetDefaultDataConverter()
 	attrs := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
 	require.NotNil(t, attrs)
-	var in workflows.RunInput
+	var in testrun.Input
 	require.NoError(t, dc.FromPayloads(attrs.GetInput(), &in))
-	in.Warmup, in.Order = 2, workflows.OrderConcurrentFirst
+	in.Warmup, in.Order = 2, testrun.OrderConcurrentFirst
 	payloads, err := dc.ToPayloads(in)
 	require.NoError(t, err)
 	attrs.Input = payloads
@@ -44,18 +45,18 @@ func TestReplayWarmupConcurrentFirstHistory(t *testing.T) {
 	const file = "testdata/warmup_concurrent_first_history.json"
 	raw, hist := readHistory(t, file)
 	dc := converter.GetDefaultDataConverter()
-	var in workflows.RunInput
+	var in testrun.Input
 	require.NoError(t, dc.FromPayloads(hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
 	require.Equal(t, 1, in.Warmup)
-	require.Equal(t, workflows.OrderConcurrentFirst, in.Order)
+	require.Equal(t, testrun.OrderConcurrentFirst, in.Order)
 	require.True(t, in.Stream)
-	var passes []string
+	var passes []record.Pass
 	markers := 0
 	for _, ev := range hist.GetEvents() {
 		if ev.GetMarkerRecordedEventAttributes() != nil {
 			markers++
 		}
-		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "Send" {
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activities.SendActivity {
 			var si activities.SendInput
 			require.NoError(t, dc.FromPayloads(a.GetInput(), &si))
 			if len(passes) == 0 || passes[len(passes)-1] != si.Pass {
@@ -64,7 +65,7 @@ func TestReplayWarmupConcurrentFirstHistory(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, markers, "the version marker")
-	require.Equal(t, []string{workflows.PassWarmup, record.PassConcurrent, record.PassSequential}, passes)
+	require.Equal(t, []record.Pass{record.PassWarmup, record.PassConcurrent, record.PassSequential}, passes)
 	require.NotContains(t, string(raw), "sk-replay-fake-key")
 
 	replayer := worker.NewWorkflowReplayer()

@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/history"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -46,7 +48,7 @@ func (f *rateLimited) Send(_ context.Context, in activities.SendInput) (activiti
 }
 
 func TestRetryBackoffResendsRateLimitedRequests(t *testing.T) {
-	for _, passes := range []string{workflows.PassesSequential, workflows.PassesConcurrent} {
+	for _, passes := range []string{testrun.PassesSequential, testrun.PassesConcurrent} {
 		t.Run(passes, func(t *testing.T) {
 			f := &rateLimited{limited: map[int]bool{1: true, 3: true}, tries: map[int][]int32{}}
 			var ts testsuite.WorkflowTestSuite
@@ -55,16 +57,16 @@ func TestRetryBackoffResendsRateLimitedRequests(t *testing.T) {
 			env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 			env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 			in := testInput(4)
-			in.Passes, in.Retry = passes, workflows.RetryBackoff
+			in.Passes, in.Retry = passes, testrun.RetryBackoff
 			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 			require.True(t, env.IsWorkflowCompleted())
 			require.NoError(t, env.GetWorkflowError())
-			var r workflows.RunResult
+			var r testrun.Result
 			require.NoError(t, env.GetWorkflowResult(&r))
-			workflows.MergeRecords(&r, f.outputs)
+			history.MergeRecords(&r, f.outputs)
 
 			p := r.Sequential
-			if passes == workflows.PassesConcurrent {
+			if passes == testrun.PassesConcurrent {
 				p = r.Concurrent
 			}
 			assert.Equal(t, 4, p.Summary.Successful, "every request succeeds in the end")
@@ -90,7 +92,7 @@ func TestRetryNoneSendsOnce(t *testing.T) {
 	env.OnActivity(a.DescribeEndpoint, mock.Anything, mock.Anything).Return(testEndpoint, nil)
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
-	in.Passes = workflows.PassesConcurrent
+	in.Passes = testrun.PassesConcurrent
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	require.NoError(t, env.GetWorkflowError())
 	assert.Equal(t, map[int][]int32{0: {1}, 1: {1}}, f.tries, "-retry none sends each request once")

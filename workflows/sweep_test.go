@@ -6,6 +6,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -14,7 +16,7 @@ func TestSweepRunsOneConcurrentPassPerLevel(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
 	in := testInput(n)
-	in.Passes, in.Sweep = workflows.PassesSweep, []int{1, 2, 4}
+	in.Passes, in.Sweep = testrun.PassesSweep, []int{1, 2, 4}
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
 
@@ -23,7 +25,7 @@ func TestSweepRunsOneConcurrentPassPerLevel(t *testing.T) {
 	require.Len(t, r.Sweep, 3)
 	for i, level := range in.Sweep {
 		p := r.Sweep[i]
-		assert.Equal(t, workflows.SweepPass(level), p.Pass)
+		assert.Equal(t, record.SweepPass(level), p.Pass)
 		assert.Equal(t, level, p.Concurrency)
 		assert.Equal(t, upTo(n), indexes(p.Records), "level %d has every request once", level)
 		assert.Equal(t, n, p.Summary.Successful)
@@ -36,7 +38,7 @@ func TestSweepRunsOneConcurrentPassPerLevel(t *testing.T) {
 		assert.Equal(t, level, total, "level %d keeps %d requests in flight", level, level)
 		assert.Len(t, calls, level, "level %d: one shard per slot", level)
 	}
-	assert.True(t, f.callsOf(workflows.SweepPass(1))[0].FireAt.Before(f.callsOf(workflows.SweepPass(2))[0].FireAt), "levels run one after another")
+	assert.True(t, f.callsOf(record.SweepPass(1))[0].FireAt.Before(f.callsOf(record.SweepPass(2))[0].FireAt), "levels run one after another")
 
 	p := progress(t, env, 0)
 	require.Len(t, p.Sweep, 3)
@@ -46,12 +48,12 @@ func TestSweepRunsOneConcurrentPassPerLevel(t *testing.T) {
 }
 
 func TestSweepInputIsChecked(t *testing.T) {
-	for name, mutate := range map[string]func(*workflows.RunInput){
-		"levels without passes sweep": func(in *workflows.RunInput) { in.Sweep = []int{1, 2} },
-		"passes sweep without levels": func(in *workflows.RunInput) { in.Passes = workflows.PassesSweep },
-		"level above requests":        func(in *workflows.RunInput) { in.Passes, in.Sweep = workflows.PassesSweep, []int{1, 9} },
-		"level zero":                  func(in *workflows.RunInput) { in.Passes, in.Sweep = workflows.PassesSweep, []int{0, 2} },
-		"level twice":                 func(in *workflows.RunInput) { in.Passes, in.Sweep = workflows.PassesSweep, []int{2, 2} },
+	for name, mutate := range map[string]func(*testrun.Input){
+		"levels without passes sweep": func(in *testrun.Input) { in.Sweep = []int{1, 2} },
+		"passes sweep without levels": func(in *testrun.Input) { in.Passes = testrun.PassesSweep },
+		"level above requests":        func(in *testrun.Input) { in.Passes, in.Sweep = testrun.PassesSweep, []int{1, 9} },
+		"level zero":                  func(in *testrun.Input) { in.Passes, in.Sweep = testrun.PassesSweep, []int{0, 2} },
+		"level twice":                 func(in *testrun.Input) { in.Passes, in.Sweep = testrun.PassesSweep, []int{2, 2} },
 	} {
 		t.Run(name, func(t *testing.T) {
 			in := testInput(8).WithDefaults()
@@ -60,6 +62,6 @@ func TestSweepInputIsChecked(t *testing.T) {
 		})
 	}
 	ok := testInput(8).WithDefaults()
-	ok.Passes, ok.Sweep = workflows.PassesSweep, []int{8, 1}
+	ok.Passes, ok.Sweep = testrun.PassesSweep, []int{8, 1}
 	assert.NoError(t, ok.Validate())
 }

@@ -10,23 +10,7 @@ import (
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
-)
-
-// PassWarmup is the pass name of the warm-up requests, as their records
-// carry it. They are not part of any figure.
-const PassWarmup = "warmup"
-
-// Pass orders (RunInput.Order).
-const (
-	OrderSequentialFirst = "sequential_first"
-	OrderConcurrentFirst = "concurrent_first"
-)
-
-// DefaultWarmup is the starter's default number of warm-up requests;
-// MaxWarmup bounds it.
-const (
-	DefaultWarmup = 1
-	MaxWarmup     = 10
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // warmupMaxTokens bounds a warm-up request's max_tokens: it is there to
@@ -50,59 +34,59 @@ func WarmupPrompt(k int) string {
 // ends the run there, before anything is measured. When streaming was the
 // default rather than asked for (StreamAuto) and every warm-up answer was
 // not an event stream, the run goes on without streaming and says so.
-func (r *run) warmup(ctx workflow.Context, deadline time.Time) {
+func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
 	var recs []record.Request
-	for k := range r.in.Warmup {
+	for k := range st.in.Warmup {
 		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
 		if !workflow.Now(ctx).Before(deadline) {
-			recs = append(recs, notSent(PassWarmup, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, "not sent: the run's -timeout had passed"))
 			continue
 		}
-		actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
+		actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
 		var out activities.SendOutput
 		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
-			Endpoint:       r.in.Endpoint,
-			Pass:           PassWarmup,
+			Endpoint:       st.in.Endpoint,
+			Pass:           record.PassWarmup,
 			Requests:       []activities.RequestSpec{spec},
-			Model:          r.in.Model,
-			MaxTokens:      min(r.in.MaxTokens, warmupMaxTokens),
+			Model:          st.in.Model,
+			MaxTokens:      min(st.in.MaxTokens, warmupMaxTokens),
 			Concurrency:    1,
-			RequestTimeout: r.in.RequestTimeout,
+			RequestTimeout: st.in.RequestTimeout,
 			StopOnFatal:    true,
-			Stream:         r.stream,
+			Stream:         st.stream,
 		}).Get(ctx, &out)
 		if err != nil {
-			recs = append(recs, notSent(PassWarmup, spec, r.in.Model, "the worker could not run the warm-up request: "+err.Error()))
+			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, "the worker could not run the warm-up request: "+err.Error()))
 			continue
 		}
 		recs = append(recs, out.Records...)
 		if fatal := firstFatal(out.Records); fatal != nil {
-			r.result.Aborted = "at the warm-up, before anything was measured: " + record.FatalReason(*fatal)
-			if r.stream && fatal.HTTPStatus == 400 {
-				r.result.Aborted += " (the request was streamed: if the endpoint does not stream, run with -stream=false)"
+			st.result.Aborted = "at the warm-up, before anything was measured: " + record.FatalReason(*fatal)
+			if st.stream && fatal.HTTPStatus == 400 {
+				st.result.Aborted += " (the request was streamed: if the endpoint does not stream, run with -stream=false)"
 			}
 			break
 		}
 	}
-	recs = CollapseAttempts(recs)
-	r.result.Warmup = &PassResult{Pass: PassWarmup, Shards: len(recs), Summary: analysis.Summarize(recs)}
+	recs = testrun.CollapseAttempts(recs)
+	st.result.Warmup = &testrun.PassResult{Pass: record.PassWarmup, Shards: len(recs), Summary: analysis.Summarize(recs)}
 	// The records stay in the batches' results in the history, like the
 	// passes'; only those no batch reported are kept here.
 	for _, rec := range recs {
 		if rec.SentAt.IsZero() {
-			r.result.Warmup.Records = append(r.result.Warmup.Records, rec)
+			st.result.Warmup.Records = append(st.result.Warmup.Records, rec)
 		}
 	}
-	if r.stream && r.in.StreamAuto && len(recs) > 0 && r.result.Aborted == "" {
+	if st.stream && st.in.StreamAuto && len(recs) > 0 && st.result.Aborted == "" {
 		for _, rec := range recs {
 			if !notAStream(rec) {
 				return
 			}
 		}
-		r.stream = false
-		r.result.Config.Stream = false
-		r.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
+		st.stream = false
+		st.result.Config.Stream = false
+		st.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -29,7 +30,7 @@ func TestWarmupBeforeTheSequentialPass(t *testing.T) {
 	log := f.logCopy()
 	require.GreaterOrEqual(t, len(log), 4)
 	assert.Equal(t, []string{"start warmup [0]", "end warmup [0]", "start warmup [1]", "end warmup [1]"}, log[:4])
-	for k, c := range f.callsOf(workflows.PassWarmup) {
+	for k, c := range f.callsOf(record.PassWarmup) {
 		assert.Equal(t, workflows.WarmupPrompt(k), c.Requests[0].Prompt)
 		assert.Equal(t, 16, c.MaxTokens)
 		assert.NotContains(t, in.Prompts, c.Requests[0].Prompt, "a warm-up prompt is none of the measured ones")
@@ -41,7 +42,7 @@ func TestWarmupBeforeTheSequentialPass(t *testing.T) {
 	assert.Len(t, r.Sequential.Records, n)
 	p := progress(t, env, 0)
 	for _, ev := range p.Events {
-		assert.NotEqual(t, workflows.PassWarmup, ev.Pass, "warm-up requests are not progress events")
+		assert.NotEqual(t, record.PassWarmup, ev.Pass, "warm-up requests are not progress events")
 	}
 	assert.Equal(t, n, p.Sequential.Total)
 }
@@ -53,15 +54,15 @@ func TestNoWarmup(t *testing.T) {
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(3))
 	r := runResult(t, env, f)
 	assert.Nil(t, r.Warmup)
-	assert.Empty(t, f.callsOf(workflows.PassWarmup))
+	assert.Empty(t, f.callsOf(record.PassWarmup))
 	assert.Equal(t, "start sequential [0]", f.logCopy()[0])
 }
 
 // A rejected key at the warm-up ends the run before anything is measured.
 func TestWarmupFatalEndsTheRun(t *testing.T) {
 	f := newFakeSend()
-	f.status = func(pass string, _ int) int {
-		if pass == workflows.PassWarmup {
+	f.status = func(pass record.Pass, _ int) int {
+		if pass == record.PassWarmup {
 			return 401
 		}
 		return 0
@@ -73,7 +74,7 @@ func TestWarmupFatalEndsTheRun(t *testing.T) {
 	appErr, r := abortedResult(t, env, f)
 	assert.Contains(t, appErr.Message(), "at the warm-up")
 	assert.Contains(t, appErr.Message(), "OPENAI_API_KEY")
-	assert.Len(t, f.callsOf(workflows.PassWarmup), 1, "no second warm-up after a fatal answer")
+	assert.Len(t, f.callsOf(record.PassWarmup), 1, "no second warm-up after a fatal answer")
 	assert.Empty(t, f.callsOf(record.PassSequential))
 	assert.Empty(t, f.callsOf(record.PassConcurrent))
 	require.NotNil(t, r.Warmup)
@@ -86,7 +87,7 @@ func TestConcurrentFirst(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
 	in := testInput(n)
-	in.Order = workflows.OrderConcurrentFirst
+	in.Order = testrun.OrderConcurrentFirst
 	in.Warmup = 1
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
@@ -104,18 +105,18 @@ func TestConcurrentFirst(t *testing.T) {
 	assert.Less(t, lastConc, firstSeq, "every concurrent batch ends before the first sequential request: %v", log)
 	assert.Len(t, r.Sequential.Records, n)
 	assert.Len(t, r.Concurrent.Records, n)
-	assert.Equal(t, workflows.OrderConcurrentFirst, r.Config.Order)
+	assert.Equal(t, testrun.OrderConcurrentFirst, r.Config.Order)
 }
 
 func TestOrderValidation(t *testing.T) {
 	in := testInput(3).WithDefaults()
 	in.Order = "backwards"
 	assert.ErrorContains(t, in.Validate(), "pass order")
-	in.Order = workflows.OrderConcurrentFirst
-	in.Passes = workflows.PassesConcurrent
+	in.Order = testrun.OrderConcurrentFirst
+	in.Passes = testrun.PassesConcurrent
 	assert.ErrorContains(t, in.Validate(), "both passes")
 	in = testInput(3).WithDefaults()
-	in.Warmup = workflows.MaxWarmup + 1
+	in.Warmup = testrun.MaxWarmup + 1
 	assert.ErrorContains(t, in.Validate(), "-warmup")
 	in.Warmup = -1
 	assert.ErrorContains(t, in.Validate(), "-warmup")
@@ -145,7 +146,7 @@ func TestStreamFallsBackWhenTheEndpointDoesNotStream(t *testing.T) {
 		for _, c := range append(f.callsOf(record.PassSequential), f.callsOf(record.PassConcurrent)...) {
 			assert.Equal(t, !auto, c.Stream, "auto %v", auto)
 		}
-		assert.True(t, f.callsOf(workflows.PassWarmup)[0].Stream)
+		assert.True(t, f.callsOf(record.PassWarmup)[0].Stream)
 		if auto {
 			assert.Contains(t, r.StreamOff, "not an event stream")
 			assert.False(t, r.Config.Stream)
@@ -204,7 +205,7 @@ func TestVerdictOfADriftingSerialServer(t *testing.T) {
 	cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
 	assert.Greater(t, cmp.Speedup, float64(n)*1.2, "the speedup is impossible")
 
-	h := workflows.HeadlineOf(r)
+	h := testrun.HeadlineOf(r)
 	assert.Equal(t, analysis.VerdictSerialized, h.Verdict, h.Text)
 	c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, n, n)
 	assert.Equal(t, analysis.EvidenceObserved, c.Evidence)
@@ -217,9 +218,9 @@ func TestNoWarmupInARerunOfFailedRequests(t *testing.T) {
 	env := newEnv(t, f)
 	in := testInput(4)
 	in.Warmup = 1
-	in.Only = map[string][]int{record.PassSequential: {2}}
+	in.Only = map[record.Pass][]int{record.PassSequential: {2}}
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	runResult(t, env, f)
-	assert.Empty(t, f.callsOf(workflows.PassWarmup))
+	assert.Empty(t, f.callsOf(record.PassWarmup))
 	assert.Len(t, f.callsOf(record.PassSequential), 1)
 }

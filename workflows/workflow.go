@@ -12,10 +12,11 @@ import (
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // AbortedErrorType is the ApplicationError type of a run that ended early.
-// Its details hold the RunResult measured so far.
+// Its details hold the testrun.Result measured so far.
 const AbortedErrorType = "RunAborted"
 
 // InvalidInputErrorType is the ApplicationError type of a run whose input was
@@ -30,53 +31,54 @@ const InvalidInputErrorType = "InvalidInput"
 // batch's start-to-close timeout.
 const heartbeatTimeout = 10 * time.Second
 
-// run is the state of one run, shared with the progress query.
-type run struct {
-	in       RunInput
-	result   RunResult
+// state is what the workflow knows of its run as it goes, shared with the
+// progress query.
+type state struct {
+	in       testrun.Input
+	result   testrun.Result
 	phase    string
-	events   []ProgressEvent
-	progress map[string]*PassProgress
-	records  map[string][]record.Request
+	events   []testrun.ProgressEvent
+	progress map[record.Pass]*testrun.PassProgress
+	records  map[record.Pass][]record.Request
 	// own holds, per pass, the records the workflow made itself, for
 	// requests that no batch activity reported.
-	own map[string][]record.Request
+	own map[record.Pass][]record.Request
 	// done marks, per pass, the requests with at least one answer.
-	done map[string]map[int]bool
+	done map[record.Pass]map[int]bool
 	// stream is whether the requests are streamed: in.Stream, unless the
 	// warm-up showed that the endpoint does not stream (see warmup).
 	stream bool
 }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test.
-func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
+func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, error) {
 	in = in.WithDefaults()
 	if err := in.Validate(); err != nil {
-		return RunResult{}, temporal.NewNonRetryableApplicationError(err.Error(), InvalidInputErrorType, nil)
+		return testrun.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), InvalidInputErrorType, nil)
 	}
-	r := &run{
+	st := &state{
 		in:       in,
 		phase:    "starting",
-		progress: map[string]*PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
-		records:  map[string][]record.Request{},
-		own:      map[string][]record.Request{},
-		done:     map[string]map[int]bool{},
+		progress: map[record.Pass]*testrun.PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
+		records:  map[record.Pass][]record.Request{},
+		own:      map[record.Pass][]record.Request{},
+		done:     map[record.Pass]map[int]bool{},
 		stream:   in.Stream,
 	}
 	cfg := in
 	cfg.Prompts = nil
-	r.result = RunResult{Config: cfg, StartedAt: workflow.Now(ctx)}
+	st.result = testrun.Result{Config: cfg, StartedAt: workflow.Now(ctx)}
 	if in.RunsSequential() {
-		r.progress[record.PassSequential].Total = len(in.Indices(record.PassSequential))
+		st.progress[record.PassSequential].Total = len(in.Indices(record.PassSequential))
 	}
 	if in.RunsConcurrent() {
-		r.progress[record.PassConcurrent].Total = len(in.Indices(record.PassConcurrent))
+		st.progress[record.PassConcurrent].Total = len(in.Indices(record.PassConcurrent))
 	}
 	for _, level := range in.Sweep {
-		r.progress[SweepPass(level)] = &PassProgress{Total: len(in.Indices(SweepPass(level)))}
+		st.progress[record.SweepPass(level)] = &testrun.PassProgress{Total: len(in.Indices(record.SweepPass(level)))}
 	}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.query); err != nil {
-		return RunResult{}, fmt.Errorf("register the progress query: %w", err)
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, st.query); err != nil {
+		return testrun.Result{}, fmt.Errorf("register the progress query: %w", err)
 	}
 
 	var a *activities.Activities
@@ -87,80 +89,80 @@ func ConcurrencyTest(ctx workflow.Context, in RunInput) (RunResult, error) {
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
-	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint, activities.DescribeInput{Endpoint: in.Endpoint}).Get(ctx, &r.result.Endpoint); err != nil {
+	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint, activities.DescribeInput{Endpoint: in.Endpoint}).Get(ctx, &st.result.Endpoint); err != nil {
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == activities.UnknownEndpointErrorType {
-			return RunResult{}, temporal.NewNonRetryableApplicationError(appErr.Message(), InvalidInputErrorType, nil)
+			return testrun.Result{}, temporal.NewNonRetryableApplicationError(appErr.Message(), InvalidInputErrorType, nil)
 		}
-		return RunResult{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
+		return testrun.Result{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
 	}
 
-	deadline := r.result.StartedAt.Add(in.Timeout)
-	order := []string{record.PassSequential, record.PassConcurrent}
+	deadline := st.result.StartedAt.Add(in.Timeout)
+	order := []record.Pass{record.PassSequential, record.PassConcurrent}
 	// Runs recorded before the warm-up and the pass order replay as they
 	// ran: no warm-up, sequential pass first.
 	if workflow.GetVersion(ctx, versionWarmupOrder, workflow.DefaultVersion, 1) >= 1 {
 		// A rerun of failed requests (Only) resends exactly those.
 		if in.Warmup > 0 && in.Only == nil {
-			r.enter(ctx, PassWarmup)
-			r.warmup(ctx, deadline)
+			st.enter(ctx, string(record.PassWarmup))
+			st.warmup(ctx, deadline)
 		}
-		if in.Order == OrderConcurrentFirst {
-			order = []string{record.PassConcurrent, record.PassSequential}
+		if in.Order == testrun.OrderConcurrentFirst {
+			order = []record.Pass{record.PassConcurrent, record.PassSequential}
 		}
 	}
 	for _, pass := range order {
-		if r.result.Aborted != "" {
+		if st.result.Aborted != "" {
 			break
 		}
 		switch {
 		case pass == record.PassSequential && in.RunsSequential() && in.Sends(record.PassSequential):
-			r.enter(ctx, record.PassSequential)
-			r.sequential(ctx, deadline)
-			r.result.Sequential = r.finishPass(record.PassSequential, time.Time{}, in.Requests)
+			st.enter(ctx, string(record.PassSequential))
+			st.sequential(ctx, deadline)
+			st.result.Sequential = st.finishPass(record.PassSequential, time.Time{}, in.Requests)
 		case pass == record.PassConcurrent && in.RunsConcurrent() && in.Sends(record.PassConcurrent):
-			r.enter(ctx, record.PassConcurrent)
-			fireAt, shards := r.concurrent(ctx, deadline, record.PassConcurrent, in.Concurrency)
-			r.result.Concurrent = r.finishPass(record.PassConcurrent, fireAt, shards)
+			st.enter(ctx, string(record.PassConcurrent))
+			fireAt, shards := st.concurrent(ctx, deadline, record.PassConcurrent, in.Concurrency)
+			st.result.Concurrent = st.finishPass(record.PassConcurrent, fireAt, shards)
 		}
 	}
 	for _, level := range in.Sweep {
-		if r.result.Aborted != "" {
+		if st.result.Aborted != "" {
 			break
 		}
-		pass := SweepPass(level)
+		pass := record.SweepPass(level)
 		if !in.Sends(pass) {
 			continue
 		}
-		r.enter(ctx, pass)
-		fireAt, shards := r.concurrent(ctx, deadline, pass, level)
-		pr := r.finishPass(pass, fireAt, shards)
+		st.enter(ctx, string(pass))
+		fireAt, shards := st.concurrent(ctx, deadline, pass, level)
+		pr := st.finishPass(pass, fireAt, shards)
 		pr.Concurrency = level
-		r.result.Sweep = append(r.result.Sweep, pr)
+		st.result.Sweep = append(st.result.Sweep, pr)
 	}
-	r.result.FinishedAt = workflow.Now(ctx)
-	if r.result.Aborted != "" {
-		r.enter(ctx, "aborted")
+	st.result.FinishedAt = workflow.Now(ctx)
+	if st.result.Aborted != "" {
+		st.enter(ctx, "aborted")
 	} else {
-		r.enter(ctx, "done")
+		st.enter(ctx, "done")
 	}
-	if err := r.upsertVerdict(ctx); err != nil {
-		return RunResult{}, err
+	if err := st.upsertVerdict(ctx); err != nil {
+		return testrun.Result{}, err
 	}
-	if r.result.Aborted != "" {
-		return RunResult{}, temporal.NewNonRetryableApplicationError(r.result.Aborted, AbortedErrorType, nil, r.result)
+	if st.result.Aborted != "" {
+		return testrun.Result{}, temporal.NewNonRetryableApplicationError(st.result.Aborted, AbortedErrorType, nil, st.result)
 	}
-	return r.result, nil
+	return st.result, nil
 }
 
 // sequential sends the requests one after another: request i+1 is scheduled
 // only after the activity of request i has returned.
-func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
+func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 	var a *activities.Activities
-	for _, i := range r.in.Indices(record.PassSequential) {
-		spec := activities.RequestSpec{Index: i, Prompt: r.in.Prompts[i]}
+	for _, i := range st.in.Indices(record.PassSequential) {
+		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
-			r.addUnreported(notSent(record.PassSequential, spec, r.in.Model, "not sent: the run's -timeout had passed"))
+			st.addUnreported(notSent(record.PassSequential, spec, st.in.Model, "not sent: the run's -timeout had passed"))
 			continue
 		}
 		for attempt := int32(1); ; attempt++ {
@@ -168,33 +170,33 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				summary += fmt.Sprintf(" (try %d)", attempt)
 			}
-			actx := workflow.WithActivityOptions(ctx, r.activityOptions(ctx, deadline, summary, 1, 0))
+			actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, summary, 1, 0))
 			var out activities.SendOutput
 			in := activities.SendInput{
-				Endpoint:       r.in.Endpoint,
+				Endpoint:       st.in.Endpoint,
 				Pass:           record.PassSequential,
 				Requests:       []activities.RequestSpec{spec},
-				Model:          r.in.Model,
-				MaxTokens:      r.in.MaxTokens,
+				Model:          st.in.Model,
+				MaxTokens:      st.in.MaxTokens,
 				Concurrency:    1,
-				RequestTimeout: r.in.RequestTimeout,
+				RequestTimeout: st.in.RequestTimeout,
 				StopOnFatal:    true,
-				Stream:         r.stream,
+				Stream:         st.stream,
 			}
 			if attempt > 1 {
 				in.Attempt = attempt
 			}
 			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
 			if err != nil {
-				r.batchFailed(record.PassSequential, in.Requests, err)
+				st.batchFailed(record.PassSequential, in.Requests, err)
 				break
 			}
-			r.add(out.Records...)
-			r.details(ctx)
-			if r.result.Aborted != "" {
+			st.add(out.Records...)
+			st.details(ctx)
+			if st.result.Aborted != "" {
 				return
 			}
-			if len(out.Records) != 1 || !r.in.retrying(out.Records[0]) || !workflow.Now(ctx).Before(deadline) {
+			if len(out.Records) != 1 || !retrying(st.in, out.Records[0]) || !workflow.Now(ctx).Before(deadline) {
 				break
 			}
 			if err := workflow.Sleep(ctx, retryWait(out.Records)); err != nil {
@@ -206,25 +208,25 @@ func (r *run) sequential(ctx workflow.Context, deadline time.Time) {
 
 // concurrent fans the requests out over shards that all send at one common
 // instant, fireAt, and returns it with the number of shards.
-func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, concurrency int) (time.Time, int) {
-	indices := r.in.Indices(pass)
+func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass record.Pass, concurrency int) (time.Time, int) {
+	indices := st.in.Indices(pass)
 	specs := make([]activities.RequestSpec, len(indices))
 	for i, idx := range indices {
-		specs[i] = activities.RequestSpec{Index: idx, Prompt: r.in.Prompts[idx]}
+		specs[i] = activities.RequestSpec{Index: idx, Prompt: st.in.Prompts[idx]}
 	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
-			r.addUnreported(notSent(pass, s, r.in.Model, "not sent: the run's -timeout had passed"))
+			st.addUnreported(notSent(pass, s, st.in.Model, "not sent: the run's -timeout had passed"))
 		}
 		return time.Time{}, 0
 	}
-	fireAt, shards := r.fire(ctx, pass, specs, concurrency, 0)
+	fireAt, shards := st.fire(ctx, pass, specs, concurrency, 0)
 	// -retry backoff: resend what was rate-limited or failed on the
 	// server's side, all together again, after the longest Retry-After.
-	for attempt := int32(2); r.in.Retry == RetryBackoff && r.result.Aborted == ""; attempt++ {
+	for attempt := int32(2); st.in.Retry == testrun.RetryBackoff && st.result.Aborted == ""; attempt++ {
 		var again []record.Request
-		for _, rec := range CollapseAttempts(r.records[pass]) {
-			if r.in.retrying(rec) {
+		for _, rec := range testrun.CollapseAttempts(st.records[pass]) {
+			if retrying(st.in, rec) {
 				again = append(again, rec)
 			}
 		}
@@ -236,9 +238,9 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 		}
 		retry := make([]activities.RequestSpec, len(again))
 		for i, rec := range again {
-			retry[i] = activities.RequestSpec{Index: rec.Index, Prompt: r.in.Prompts[rec.Index]}
+			retry[i] = activities.RequestSpec{Index: rec.Index, Prompt: st.in.Prompts[rec.Index]}
 		}
-		r.fire(ctx, pass, retry, min(concurrency, len(retry)), attempt)
+		st.fire(ctx, pass, retry, min(concurrency, len(retry)), attempt)
 	}
 	return fireAt, shards
 }
@@ -246,11 +248,11 @@ func (r *run) concurrent(ctx workflow.Context, deadline time.Time, pass string, 
 // fire sends specs in shards that all start at one common instant, and
 // returns that instant with the number of shards. attempt numbers a resend
 // (0 for the first).
-func (r *run) fire(ctx workflow.Context, pass string, specs []activities.RequestSpec, concurrency int, attempt int32) (time.Time, int) {
-	shards := Shard(specs, concurrency, r.in.MaxShards)
-	lead := r.in.FireLead
+func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities.RequestSpec, concurrency int, attempt int32) (time.Time, int) {
+	shards := Shard(specs, concurrency, st.in.MaxShards)
+	lead := st.in.FireLead
 	if lead == 0 {
-		lead = AutoFireLead(len(shards)) + ConnectLead(concurrency)
+		lead = testrun.AutoFireLead(len(shards)) + testrun.ConnectLead(concurrency)
 	}
 	fireAt := workflow.Now(ctx).Add(lead)
 
@@ -267,19 +269,19 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 			summary += fmt.Sprintf(" (try %d)", attempt)
 		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
-		actx := workflow.WithActivityOptions(cctx, r.activityOptions(ctx, r.result.StartedAt.Add(r.in.Timeout), summary, waves, lead))
+		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
-			Endpoint:       r.in.Endpoint,
+			Endpoint:       st.in.Endpoint,
 			Pass:           pass,
 			Requests:       sh.Requests,
-			Model:          r.in.Model,
-			MaxTokens:      r.in.MaxTokens,
+			Model:          st.in.Model,
+			MaxTokens:      st.in.MaxTokens,
 			Concurrency:    sh.Concurrency,
 			FireAt:         fireAt,
-			RequestTimeout: r.in.RequestTimeout,
+			RequestTimeout: st.in.RequestTimeout,
 			StopOnFatal:    true,
-			Stream:         r.stream,
+			Stream:         st.stream,
 			Attempt:        attempt,
 		})
 		sel.AddFuture(f, func(f workflow.Future) {
@@ -288,16 +290,16 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 				if temporal.IsCanceledError(err) {
 					return
 				}
-				r.batchFailed(pass, sh.Requests, err)
+				st.batchFailed(pass, sh.Requests, err)
 				return
 			}
-			r.add(out.Records...)
-			r.details(ctx)
+			st.add(out.Records...)
+			st.details(ctx)
 		})
 	}
 	for range shards {
 		sel.Select(ctx)
-		if r.result.Aborted != "" {
+		if st.result.Aborted != "" {
 			break
 		}
 	}
@@ -309,8 +311,8 @@ func (r *run) fire(ctx workflow.Context, pass string, specs []activities.Request
 // no worker picks up waits in the task queue at most until the run's
 // deadline (-timeout), plus the time its tries may take: after the deadline
 // nothing new is sent, so a run without a worker ends too.
-func (r *run) activityOptions(ctx workflow.Context, deadline time.Time, summary string, waves int, lead time.Duration) workflow.ActivityOptions {
-	startToClose := lead + time.Duration(waves)*(r.in.RequestTimeout+5*time.Second) + 30*time.Second
+func (st *state) activityOptions(ctx workflow.Context, deadline time.Time, summary string, waves int, lead time.Duration) workflow.ActivityOptions {
+	startToClose := lead + time.Duration(waves)*(st.in.RequestTimeout+5*time.Second) + 30*time.Second
 	const attempts = 3
 	// The retry intervals: 1 s, then 2 s.
 	scheduleToClose := max(deadline.Sub(workflow.Now(ctx)), 0) + attempts*startToClose + 3*time.Second
@@ -329,30 +331,30 @@ func (r *run) activityOptions(ctx workflow.Context, deadline time.Time, summary 
 
 // add records completed requests, and marks the run aborted on the first
 // response that makes the rest pointless.
-func (r *run) add(recs ...record.Request) {
+func (st *state) add(recs ...record.Request) {
 	for _, rec := range recs {
-		r.records[rec.Pass] = append(r.records[rec.Pass], rec)
-		if !r.done[rec.Pass][rec.Index] {
-			if r.done[rec.Pass] == nil {
-				r.done[rec.Pass] = map[int]bool{}
+		st.records[rec.Pass] = append(st.records[rec.Pass], rec)
+		if !st.done[rec.Pass][rec.Index] {
+			if st.done[rec.Pass] == nil {
+				st.done[rec.Pass] = map[int]bool{}
 			}
-			r.done[rec.Pass][rec.Index] = true
-			r.progress[rec.Pass].Done++
+			st.done[rec.Pass][rec.Index] = true
+			st.progress[rec.Pass].Done++
 		}
-		r.events = append(r.events, EventOf(rec))
-		if r.result.Aborted == "" && rec.Fatal() {
-			r.result.Aborted = record.FatalReason(rec)
+		st.events = append(st.events, testrun.EventOf(rec))
+		if st.result.Aborted == "" && rec.Fatal() {
+			st.result.Aborted = record.FatalReason(rec)
 		}
 	}
 }
 
 // finishPass stores a pass's summary over all its records, and the records
-// no batch reported (see PassResult).
-func (r *run) finishPass(pass string, fireAt time.Time, shards int) *PassResult {
-	recs := CollapseAttempts(r.records[pass])
+// no batch reported (see testrun.PassResult).
+func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *testrun.PassResult {
+	recs := testrun.CollapseAttempts(st.records[pass])
 	s := analysis.Summarize(recs)
-	r.progress[pass].Summary = &s
-	pr := &PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]record.Request{}, r.own[pass]...)}
+	st.progress[pass].Summary = &s
+	pr := &testrun.PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]record.Request{}, st.own[pass]...)}
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == record.PassSequential {
 		pr.Shards = len(recs)
@@ -360,38 +362,38 @@ func (r *run) finishPass(pass string, fireAt time.Time, shards int) *PassResult 
 	return pr
 }
 
-func (r *run) query(from int) (Progress, error) {
-	if from < 0 || from > len(r.events) {
-		from = len(r.events)
+func (st *state) query(from int) (testrun.Progress, error) {
+	if from < 0 || from > len(st.events) {
+		from = len(st.events)
 	}
-	p := Progress{
-		Phase:      r.phase,
-		Config:     r.result.Config,
-		Endpoint:   r.result.Endpoint,
-		Sequential: *r.progress[record.PassSequential],
-		Concurrent: *r.progress[record.PassConcurrent],
-		Events:     append([]ProgressEvent(nil), r.events[from:]...),
-		Next:       len(r.events),
-		Aborted:    r.result.Aborted,
+	p := testrun.Progress{
+		Phase:      st.phase,
+		Config:     st.result.Config,
+		Endpoint:   st.result.Endpoint,
+		Sequential: *st.progress[record.PassSequential],
+		Concurrent: *st.progress[record.PassConcurrent],
+		Events:     append([]testrun.ProgressEvent(nil), st.events[from:]...),
+		Next:       len(st.events),
+		Aborted:    st.result.Aborted,
 	}
-	for _, level := range r.in.Sweep {
-		p.Sweep = append(p.Sweep, SweepProgress{Concurrency: level, Pass: SweepPass(level), PassProgress: *r.progress[SweepPass(level)]})
+	for _, level := range st.in.Sweep {
+		p.Sweep = append(p.Sweep, testrun.SweepProgress{Concurrency: level, Pass: record.SweepPass(level), PassProgress: *st.progress[record.SweepPass(level)]})
 	}
 	return p, nil
 }
 
 // addUnreported records requests that no batch reported.
-func (r *run) addUnreported(recs ...record.Request) {
+func (st *state) addUnreported(recs ...record.Request) {
 	for _, rec := range recs {
-		r.own[rec.Pass] = append(r.own[rec.Pass], rec)
+		st.own[rec.Pass] = append(st.own[rec.Pass], rec)
 	}
-	r.add(recs...)
+	st.add(recs...)
 }
 
 // batchFailed records the requests of a batch that failed for good: those
 // that its last attempt had answered, as its last heartbeat reported them
 // (when the attempt's worker was lost), and the others as failed.
-func (r *run) batchFailed(pass string, specs []activities.RequestSpec, err error) {
+func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, err error) {
 	answered := map[int]bool{}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
@@ -404,19 +406,19 @@ func (r *run) batchFailed(pass string, specs []activities.RequestSpec, err error
 			for _, rec := range p.Records {
 				if want[rec.Index] && !answered[rec.Index] && rec.Pass == pass {
 					answered[rec.Index] = true
-					r.addUnreported(rec)
+					st.addUnreported(rec)
 				}
 			}
 		}
 	}
 	for _, s := range specs {
 		if !answered[s.Index] {
-			r.addUnreported(notSent(pass, s, r.in.Model, "the worker could not run the request: "+err.Error()))
+			st.addUnreported(notSent(pass, s, st.in.Model, "the worker could not run the request: "+err.Error()))
 		}
 	}
 }
 
-func notSent(pass string, spec activities.RequestSpec, model, why string) record.Request {
+func notSent(pass record.Pass, spec activities.RequestSpec, model, why string) record.Request {
 	return record.Request{Index: spec.Index, Pass: pass, Prompt: spec.Prompt, Model: model, Error: why}
 }
 
@@ -447,20 +449,4 @@ func Shard(specs []activities.RequestSpec, concurrency, maxShards int) []ShardSp
 		shards[i].Concurrency = min(shards[i].Concurrency, len(shards[i].Requests))
 	}
 	return shards
-}
-
-// AutoFireLead is the default time between scheduling the concurrent pass and
-// its common send instant: enough for the server to hand every shard to a
-// worker (the Temporal dev server starts a few hundred activities a second).
-func AutoFireLead(shards int) time.Duration {
-	return 500*time.Millisecond + time.Duration(shards)*10*time.Millisecond
-}
-
-// ConnectLead is the time added to AutoFireLead for the worker to open, before
-// the instant, the connections of concurrency requests sent at once (TCP,
-// TLS handshake, HTTP/2 SETTINGS; over HTTPS with HTTP/1.1, a thousand
-// handshakes took more than a second on a busy 2-core machine): 2 ms per
-// request in flight.
-func ConnectLead(concurrency int) time.Duration {
-	return time.Duration(max(concurrency, 0)) * 2 * time.Millisecond
 }

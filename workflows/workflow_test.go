@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -39,11 +41,11 @@ type fakeSend struct {
 	calls       []activities.SendInput
 	outputs     []activities.SendOutput
 	log         []string
-	inFlight    map[string]int
-	maxInFlight map[string]int
+	inFlight    map[record.Pass]int
+	maxInFlight map[record.Pass]int
 
 	// status, if set, gives the HTTP status of a request (0 means 200).
-	status func(pass string, index int) int
+	status func(pass record.Pass, index int) int
 	// before, if set, runs inside the call, while it counts as in flight.
 	before func(in activities.SendInput)
 	// fail, if set, makes the call return an activity error.
@@ -53,7 +55,7 @@ type fakeSend struct {
 }
 
 func newFakeSend() *fakeSend {
-	return &fakeSend{inFlight: map[string]int{}, maxInFlight: map[string]int{}}
+	return &fakeSend{inFlight: map[record.Pass]int{}, maxInFlight: map[record.Pass]int{}}
 }
 
 func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.SendOutput, error) {
@@ -102,14 +104,14 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 
 // complete puts the records that the batches returned into a run's result,
 // as the starter does from the history.
-func (f *fakeSend) complete(r *workflows.RunResult) {
+func (f *fakeSend) complete(r *testrun.Result) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	workflows.MergeRecords(r, f.outputs)
+	history.MergeRecords(r, f.outputs)
 }
 
 // callsOf returns the calls of one pass, in the order they started.
-func (f *fakeSend) callsOf(pass string) []activities.SendInput {
+func (f *fakeSend) callsOf(pass record.Pass) []activities.SendInput {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []activities.SendInput
@@ -127,7 +129,7 @@ func (f *fakeSend) logCopy() []string {
 	return append([]string(nil), f.log...)
 }
 
-func (f *fakeSend) max(pass string) int {
+func (f *fakeSend) max(pass record.Pass) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.maxInFlight[pass]
@@ -178,8 +180,8 @@ func testPrompts(n int) []string {
 	return p
 }
 
-func testInput(n int) workflows.RunInput {
-	return workflows.RunInput{Requests: n, Model: "test-model", MaxTokens: 7, Prompts: testPrompts(n), PromptsSource: "test"}
+func testInput(n int) testrun.Input {
+	return testrun.Input{Requests: n, Model: "test-model", MaxTokens: 7, Prompts: testPrompts(n), PromptsSource: "test"}
 }
 
 // newEnv returns a test environment with DescribeEndpoint mocked and Send
@@ -207,28 +209,28 @@ func newEnvEvery(t *testing.T, f *fakeSend, d time.Duration) *testsuite.TestWork
 
 // runResult returns the completed run's result with the batches' records
 // merged in.
-func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) workflows.RunResult {
+func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) testrun.Result {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
-	var r workflows.RunResult
+	var r testrun.Result
 	require.NoError(t, env.GetWorkflowResult(&r))
 	f.complete(&r)
 	return r
 }
 
-func progress(t *testing.T, env *testsuite.TestWorkflowEnvironment, from int) workflows.Progress {
+func progress(t *testing.T, env *testsuite.TestWorkflowEnvironment, from int) testrun.Progress {
 	t.Helper()
 	v, err := env.QueryWorkflow(workflows.ProgressQuery, from)
 	require.NoError(t, err)
-	var p workflows.Progress
+	var p testrun.Progress
 	require.NoError(t, v.Get(&p))
 	return p
 }
 
 // abortedResult checks that the run failed with the aborted error and
 // returns the RunResult carried in its details.
-func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) (*temporal.ApplicationError, workflows.RunResult) {
+func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) (*temporal.ApplicationError, testrun.Result) {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()
@@ -238,7 +240,7 @@ func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fake
 	require.Equal(t, workflows.AbortedErrorType, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
 	require.True(t, appErr.HasDetails(), "the aborted error must carry the RunResult")
-	var r workflows.RunResult
+	var r testrun.Result
 	require.NoError(t, appErr.Details(&r))
 	assert.Equal(t, appErr.Message(), r.Aborted)
 	f.complete(&r)
@@ -280,7 +282,7 @@ func TestSequentialPassIsChained(t *testing.T) {
 		assert.Equal(t, "test-model", in.Model)
 		assert.Equal(t, 7, in.MaxTokens)
 		assert.True(t, in.StopOnFatal)
-		assert.Equal(t, workflows.DefaultRequestTimeout, in.RequestTimeout)
+		assert.Equal(t, testrun.DefaultRequestTimeout, in.RequestTimeout)
 	}
 
 	// Request i+1 starts only after request i has returned, and the
@@ -346,7 +348,7 @@ func TestSequentialPassIsChainedOnTheWorkflowClock(t *testing.T) {
 		}, time.Duration(i)*each+each/2)
 	}
 	in := testInput(n)
-	in.Passes = workflows.PassesSequential
+	in.Passes = testrun.PassesSequential
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 	r := runResult(t, env, f)
 
@@ -381,7 +383,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 			in.Concurrency = tc.concurrency
 			in.MaxShards = tc.maxShards
 			in.FireLead = tc.fireLead
-			in.Passes = workflows.PassesConcurrent
+			in.Passes = testrun.PassesConcurrent
 			wantC := tc.concurrency
 			if wantC == 0 {
 				wantC = tc.requests
@@ -434,7 +436,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 				if c == 0 {
 					c = tc.requests // C defaults to N
 				}
-				lead = workflows.AutoFireLead(tc.wantShards) + workflows.ConnectLead(c)
+				lead = testrun.AutoFireLead(tc.wantShards) + testrun.ConnectLead(c)
 			}
 			assert.Equal(t, lead, fireAt.Sub(r.StartedAt), "FireAt is the scheduling time plus the fire lead")
 			seen := map[int]int{}
@@ -473,7 +475,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 func TestFailedRequestsAreRecordedAndTheRunGoesOn(t *testing.T) {
 	const n = 4
 	f := newFakeSend()
-	f.status = func(pass string, index int) int {
+	f.status = func(pass record.Pass, index int) int {
 		switch {
 		case pass == record.PassSequential && index == 1:
 			return 500
@@ -532,7 +534,7 @@ func TestFatalStatusAbortsTheSequentialPass(t *testing.T) {
 		t.Run(fmt.Sprint(tc.status), func(t *testing.T) {
 			const n, fatalAt = 5, 2
 			f := newFakeSend()
-			f.status = func(pass string, index int) int {
+			f.status = func(pass record.Pass, index int) int {
 				if index == fatalAt {
 					return tc.status
 				}
@@ -568,7 +570,7 @@ func TestFatalStatusAbortsTheSequentialPass(t *testing.T) {
 func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 	const n, fatalAt = 6, 3
 	f := newFakeSend()
-	f.status = func(pass string, index int) int {
+	f.status = func(pass record.Pass, index int) int {
 		if pass == record.PassConcurrent && index == fatalAt {
 			return 401
 		}
@@ -661,7 +663,7 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 func TestShardActivityErrorFailsItsRequests(t *testing.T) {
 	in := testInput(4)
 	in.Concurrency = 2 // shards {0, 2} and {1, 3}
-	in.Passes = workflows.PassesConcurrent
+	in.Passes = testrun.PassesConcurrent
 	f := newFakeSend()
 	f.fail = func(in activities.SendInput) error {
 		if in.Requests[0].Index == 1 {
@@ -690,20 +692,20 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 	valid := testInput(3)
 	for _, tc := range []struct {
 		name   string
-		mutate func(*workflows.RunInput)
+		mutate func(*testrun.Input)
 		want   string
 	}{
-		{"concurrency above requests", func(in *workflows.RunInput) { in.Concurrency = 4 }, "-concurrency"},
-		{"too few prompts", func(in *workflows.RunInput) { in.Prompts = in.Prompts[:2] }, "need one prompt per request"},
-		{"too many prompts", func(in *workflows.RunInput) { in.Prompts = append(in.Prompts, "extra") }, "need one prompt per request"},
-		{"negative requests", func(in *workflows.RunInput) { in.Requests = -1 }, "-requests"},
-		{"too many requests", func(in *workflows.RunInput) { in.Requests = workflows.DefaultMaxRequests + 1 }, "-requests"},
-		{"unknown passes", func(in *workflows.RunInput) { in.Passes = "sideways" }, "-passes"},
-		{"empty model", func(in *workflows.RunInput) { in.Model = "" }, "-model"},
-		{"negative max tokens", func(in *workflows.RunInput) { in.MaxTokens = -5 }, "-max-tokens"},
-		{"negative shards", func(in *workflows.RunInput) { in.MaxShards = -1 }, "-shards"},
-		{"negative fire lead", func(in *workflows.RunInput) { in.FireLead = -time.Second }, "fire lead"},
-		{"negative timeout", func(in *workflows.RunInput) { in.Timeout = -time.Second }, "-timeout"},
+		{"concurrency above requests", func(in *testrun.Input) { in.Concurrency = 4 }, "-concurrency"},
+		{"too few prompts", func(in *testrun.Input) { in.Prompts = in.Prompts[:2] }, "need one prompt per request"},
+		{"too many prompts", func(in *testrun.Input) { in.Prompts = append(in.Prompts, "extra") }, "need one prompt per request"},
+		{"negative requests", func(in *testrun.Input) { in.Requests = -1 }, "-requests"},
+		{"too many requests", func(in *testrun.Input) { in.Requests = testrun.DefaultMaxRequests + 1 }, "-requests"},
+		{"unknown passes", func(in *testrun.Input) { in.Passes = "sideways" }, "-passes"},
+		{"empty model", func(in *testrun.Input) { in.Model = "" }, "-model"},
+		{"negative max tokens", func(in *testrun.Input) { in.MaxTokens = -5 }, "-max-tokens"},
+		{"negative shards", func(in *testrun.Input) { in.MaxShards = -1 }, "-shards"},
+		{"negative fire lead", func(in *testrun.Input) { in.FireLead = -time.Second }, "fire lead"},
+		{"negative timeout", func(in *testrun.Input) { in.Timeout = -time.Second }, "-timeout"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := valid
@@ -753,11 +755,11 @@ func TestProgressQuery(t *testing.T) {
 	var checked []string
 	env.RegisterDelayedCallback(func() {
 		p := progress(t, env, 0)
-		assert.Equal(t, record.PassSequential, p.Phase)
-		assert.Equal(t, workflows.PassProgress{Total: n, Done: 1}, p.Sequential)
-		assert.Equal(t, workflows.PassProgress{Total: n, Done: 0}, p.Concurrent)
+		assert.Equal(t, string(record.PassSequential), p.Phase)
+		assert.Equal(t, testrun.PassProgress{Total: n, Done: 1}, p.Sequential)
+		assert.Equal(t, testrun.PassProgress{Total: n, Done: 0}, p.Concurrent)
 		require.Len(t, p.Events, 1)
-		assert.Equal(t, workflows.ProgressEvent{Pass: record.PassSequential, Index: 0, OK: true, HTTPStatus: 200, LatencySeconds: 1}, p.Events[0])
+		assert.Equal(t, testrun.ProgressEvent{Pass: record.PassSequential, Index: 0, OK: true, HTTPStatus: 200, LatencySeconds: 1}, p.Events[0])
 		assert.Equal(t, 1, p.Next)
 		assert.Equal(t, testEndpoint, p.Endpoint)
 		assert.Nil(t, p.Config.Prompts)
@@ -766,7 +768,7 @@ func TestProgressQuery(t *testing.T) {
 	}, 15*time.Second)
 	env.RegisterDelayedCallback(func() {
 		p := progress(t, env, 1)
-		assert.Equal(t, record.PassConcurrent, p.Phase)
+		assert.Equal(t, string(record.PassConcurrent), p.Phase)
 		assert.Equal(t, n, p.Sequential.Done)
 		require.NotNil(t, p.Sequential.Summary, "the sequential pass is done: its summary must be there")
 		assert.Equal(t, n, p.Sequential.Summary.Successful)
@@ -808,7 +810,7 @@ func TestProgressQuery(t *testing.T) {
 	}
 }
 
-func eventIndexes(evs []workflows.ProgressEvent) []int {
+func eventIndexes(evs []testrun.ProgressEvent) []int {
 	out := make([]int, len(evs))
 	for i, e := range evs {
 		out[i] = e.Index
@@ -822,7 +824,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		f := newFakeSend()
 		env := newEnv(t, f)
 		in := testInput(n)
-		in.Passes = workflows.PassesSequential
+		in.Passes = testrun.PassesSequential
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		r := runResult(t, env, f)
 
@@ -840,7 +842,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		f := newFakeSend()
 		env := newEnv(t, f)
 		in := testInput(n)
-		in.Passes = workflows.PassesConcurrent
+		in.Passes = testrun.PassesConcurrent
 		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
 		r := runResult(t, env, f)
 
@@ -985,9 +987,9 @@ func TestAutoFireLead(t *testing.T) {
 		{50, time.Second},
 		{100, 1500 * time.Millisecond},
 	} {
-		assert.Equal(t, tc.want, workflows.AutoFireLead(tc.shards), "%d shards", tc.shards)
+		assert.Equal(t, tc.want, testrun.AutoFireLead(tc.shards), "%d shards", tc.shards)
 	}
 	for s := 1; s <= 200; s++ {
-		assert.Greater(t, workflows.AutoFireLead(s), workflows.AutoFireLead(s-1), "more shards need more lead")
+		assert.Greater(t, testrun.AutoFireLead(s), testrun.AutoFireLead(s-1), "more shards need more lead")
 	}
 }

@@ -44,10 +44,12 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
 
@@ -355,20 +357,20 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 	if _, err := sim.arrivals(); err != nil {
 		return s, err
 	}
-	in := workflows.RunInput{
+	in := testrun.Input{
 		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
-		Passes: workflows.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
+		Passes: testrun.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
 		PromptsSource: "built-in list",
 	}.WithDefaults()
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
 	if err != nil {
 		return s, err
 	}
-	var res workflows.RunResult
+	var res testrun.Result
 	if err := wr.Get(ctx, &res); err != nil {
 		return s, err
 	}
-	if err := workflows.RecordsFromHistory(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
+	if err := history.ReadRecords(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
 		return s, err
 	}
 	p := report.Build(wr.GetID(), wr.GetRunID(), res).Concurrent
@@ -500,19 +502,19 @@ func sequentialGap(ctx context.Context, c client.Client, copts client.Options, b
 		return err
 	}
 	defer wk.stop()
-	in := workflows.RunInput{
-		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: workflows.PassesSequential,
+	in := testrun.Input{
+		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: testrun.PassesSequential,
 		Prompts: prompts.ForRequests(prompts.BuiltIn, n), PromptsSource: "built-in list",
 	}.WithDefaults()
 	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
 	if err != nil {
 		return err
 	}
-	var res workflows.RunResult
+	var res testrun.Result
 	if err := wr.Get(ctx, &res); err != nil {
 		return err
 	}
-	if err := workflows.RecordsFromHistory(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
+	if err := history.ReadRecords(ctx, c, copts.DataConverter, wr.GetID(), wr.GetRunID(), &res); err != nil {
 		return err
 	}
 	p := report.Build(wr.GetID(), wr.GetRunID(), res).Sequential

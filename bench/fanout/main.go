@@ -28,10 +28,12 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workerhost"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -42,7 +44,7 @@ func main() {
 	repeat := flag.Int("repeat", 3, "runs per N")
 	eager := flag.Bool("eager", true, "start the dev server with eager activity execution (devserver.DynamicConfig)")
 	flag.IntVar(&seqN, "seq", 50, "requests of the sequential pass whose dispatch gap is measured (0: none)")
-	shards := flag.Int("shards", workflows.DefaultMaxShards, "max shards of the concurrent pass")
+	shards := flag.Int("shards", testrun.DefaultMaxShards, "max shards of the concurrent pass")
 	flag.StringVar(&saveDir, "save", "", "folder to write each run's result JSON to")
 	flag.StringVar(&external, "endpoint", "", "use the simulator already serving at this base URL (key bench-key) instead of an in-process one")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process to this file")
@@ -109,9 +111,9 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 		var spreads []float64
 		met := 0
 		for i := 1; i <= repeat; i++ {
-			in := workflows.RunInput{
+			in := testrun.Input{
 				Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
-				Passes: workflows.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
+				Passes: testrun.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
 				PromptsSource: "built-in list", MaxShards: shards,
 			}.WithDefaults()
 			res, id, runID, err := runCold(ctx, c, copts.DataConverter, base, in)
@@ -152,8 +154,8 @@ func sequentialGap(ctx context.Context, c client.Client, dc converter.DataConver
 		return err
 	}
 	defer sim.Close()
-	in := workflows.RunInput{
-		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: workflows.PassesSequential,
+	in := testrun.Input{
+		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Passes: testrun.PassesSequential,
 		Prompts: prompts.ForRequests(prompts.BuiltIn, n), PromptsSource: "built-in list",
 	}.WithDefaults()
 	res, id, runID, err := runCold(ctx, c, dc, base, in)
@@ -172,23 +174,23 @@ func sequentialGap(ctx context.Context, c client.Client, dc converter.DataConver
 
 // runCold runs one workflow on a worker of its own, started for it, so that
 // every run starts with cold connections as a real first run does.
-func runCold(ctx context.Context, c client.Client, dc converter.DataConverter, base string, in workflows.RunInput) (workflows.RunResult, string, string, error) {
+func runCold(ctx context.Context, c client.Client, dc converter.DataConverter, base string, in testrun.Input) (testrun.Result, string, string, error) {
 	tq := fmt.Sprintf("%s-bench-%d", workflows.TaskQueue, time.Now().UnixNano())
 	acts := workerhost.NewActivities(workerhost.Config{APIKey: "bench-key", BaseURL: base})
 	w := workerhost.NewWith(c, tq, acts)
 	if err := w.Start(); err != nil {
-		return workflows.RunResult{}, "", "", err
+		return testrun.Result{}, "", "", err
 	}
 	defer acts.CloseIdleConnections()
 	defer w.Stop()
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: tq}, workflows.ConcurrencyTest, in)
 	if err != nil {
-		return workflows.RunResult{}, "", "", err
+		return testrun.Result{}, "", "", err
 	}
-	var res workflows.RunResult
+	var res testrun.Result
 	if err := run.Get(ctx, &res); err != nil {
 		return res, "", "", err
 	}
-	err = workflows.RecordsFromHistory(ctx, c, dc, run.GetID(), run.GetRunID(), &res)
+	err = history.ReadRecords(ctx, c, dc, run.GetID(), run.GetRunID(), &res)
 	return res, run.GetID(), run.GetRunID(), err
 }

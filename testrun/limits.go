@@ -1,4 +1,4 @@
-package workflows
+package testrun
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ const (
 )
 
 // boundsError checks the upper bounds; nil when every value is within them.
-func (in RunInput) boundsError() error {
+func (in Input) boundsError() error {
 	switch {
 	case in.MaxShards > HardMaxShards:
 		return fmt.Errorf("-shards must be at most %d (a run may have at most 2,000 pending activities on the server), got %d", HardMaxShards, in.MaxShards)
@@ -61,7 +61,7 @@ func fmtDuration(d time.Duration) string {
 // timeout and 5 s per wave, plus 30 s). So: -timeout, plus 3 tries of the
 // longest batch the run can have, plus 10 minutes of margin; at most
 // MaxExecutionTimeout. in has its defaults applied and is valid.
-func (in RunInput) ExecutionTimeout() time.Duration {
+func (in Input) ExecutionTimeout() time.Duration {
 	waves := 1
 	levels := append([]int{in.Concurrency}, in.Sweep...)
 	maxConc := 0
@@ -77,7 +77,7 @@ func (in RunInput) ExecutionTimeout() time.Duration {
 
 // waves bounds the waves of requests of one batch of a concurrent pass at
 // concurrency c: its requests over its share of c.
-func (in RunInput) waves(c int) int {
+func (in Input) waves(c int) int {
 	c = max(c, 1)
 	shards := max(min(in.Requests, c, in.MaxShards), 1)
 	perShard := (in.Requests + shards - 1) / shards
@@ -117,4 +117,20 @@ func satMulDuration(n, d time.Duration) time.Duration {
 		return math.MaxInt64
 	}
 	return n * d
+}
+
+// AutoFireLead is the default time between scheduling the concurrent pass and
+// its common send instant: enough for the server to hand every shard to a
+// worker (the Temporal dev server starts a few hundred activities a second).
+func AutoFireLead(shards int) time.Duration {
+	return 500*time.Millisecond + time.Duration(shards)*10*time.Millisecond
+}
+
+// ConnectLead is the time added to AutoFireLead for the worker to open, before
+// the instant, the connections of concurrency requests sent at once (TCP,
+// TLS handshake, HTTP/2 SETTINGS; over HTTPS with HTTP/1.1, a thousand
+// handshakes took more than a second on a busy 2-core machine): 2 ms per
+// request in flight.
+func ConnectLead(concurrency int) time.Duration {
+	return time.Duration(max(concurrency, 0)) * 2 * time.Millisecond
 }

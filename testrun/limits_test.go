@@ -1,4 +1,4 @@
-package workflows
+package testrun
 
 import (
 	"strings"
@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-func validInput(mod func(*RunInput)) RunInput {
-	in := RunInput{Requests: 10, Model: "m", Prompts: make([]string, 10)}
+func validInput(mod func(*Input)) Input {
+	in := Input{Requests: 10, Model: "m", Prompts: make([]string, 10)}
 	for i := range in.Prompts {
 		in.Prompts[i] = "p"
 	}
@@ -21,19 +21,19 @@ func validInput(mod func(*RunInput)) RunInput {
 // TestUpperBounds: the workflow refuses, as the starter does, values past
 // the upper bounds, and the size guards saturate instead of wrapping.
 func TestUpperBounds(t *testing.T) {
-	for name, mod := range map[string]func(*RunInput){
-		"-shards":          func(in *RunInput) { in.MaxShards = HardMaxShards + 1 },
-		"-max-tokens":      func(in *RunInput) { in.MaxTokens = 1 << 62 },
-		"-fire-lead":       func(in *RunInput) { in.FireLead = time.Hour },
-		"-timeout":         func(in *RunInput) { in.Timeout = 100000 * time.Hour },
-		"-request-timeout": func(in *RunInput) { in.RequestTimeout = 2 * time.Hour },
+	for name, mod := range map[string]func(*Input){
+		"-shards":          func(in *Input) { in.MaxShards = HardMaxShards + 1 },
+		"-max-tokens":      func(in *Input) { in.MaxTokens = 1 << 62 },
+		"-fire-lead":       func(in *Input) { in.FireLead = time.Hour },
+		"-timeout":         func(in *Input) { in.Timeout = 100000 * time.Hour },
+		"-request-timeout": func(in *Input) { in.RequestTimeout = 2 * time.Hour },
 	} {
 		err := validInput(mod).Validate()
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s past its bound: got %v", name, err)
 		}
 	}
-	if err := validInput(func(in *RunInput) {
+	if err := validInput(func(in *Input) {
 		in.MaxShards, in.MaxTokens, in.Timeout, in.RequestTimeout, in.FireLead = HardMaxShards, 100, MaxTimeout, MaxRequestTimeout, MaxFireLead
 	}).Validate(); err != nil {
 		t.Errorf("values at their bounds refused: %v", err)
@@ -41,7 +41,7 @@ func TestUpperBounds(t *testing.T) {
 	if got := satMul(1<<62, 6); got < 1<<62 {
 		t.Errorf("satMul wrapped: %d", got)
 	}
-	in := validInput(func(in *RunInput) { in.MaxTokens = 1 << 61 })
+	in := validInput(func(in *Input) { in.MaxTokens = 1 << 61 })
 	if in.recordBytes() < 0 || in.historyBytes() < 0 || in.shardResultBytes() < 0 {
 		t.Errorf("a size guard wrapped: %d %d %d", in.recordBytes(), in.historyBytes(), in.shardResultBytes())
 	}
@@ -56,14 +56,14 @@ func TestExecutionTimeout(t *testing.T) {
 		t.Errorf("ExecutionTimeout = %s for -timeout %s, -request-timeout %s", d, in.Timeout, in.RequestTimeout)
 	}
 	// 100 requests at concurrency 1 in one batch: 100 waves.
-	slow := validInput(func(in *RunInput) {
+	slow := validInput(func(in *Input) {
 		in.Requests, in.Concurrency, in.MaxRequests = 100, 1, 100
 		in.Prompts = make([]string, 100)
 	})
 	if d := slow.ExecutionTimeout(); d < slow.Timeout+3*100*slow.RequestTimeout {
 		t.Errorf("ExecutionTimeout = %s: too short for 100 waves", d)
 	}
-	huge := validInput(func(in *RunInput) {
+	huge := validInput(func(in *Input) {
 		in.Requests, in.Concurrency, in.MaxRequests, in.RequestTimeout, in.Timeout = 100000, 1, 100000, MaxRequestTimeout, MaxTimeout
 	})
 	if d := huge.ExecutionTimeout(); d != MaxExecutionTimeout {

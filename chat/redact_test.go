@@ -1,4 +1,4 @@
-package activities_test
+package chat_test
 
 import (
 	"encoding/json"
@@ -28,15 +28,15 @@ func TestEchoedKeyIsRedacted(t *testing.T) {
 		fmt.Fprintf(w, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"you sent %s"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3,"total_tokens":4}}`, auth)
 	}))
 	defer srv.Close()
-	acts := newActs(key, srv.URL+"/v1")
+	s := newSender(key, srv.URL+"/v1")
 
-	out := send(t, acts, batch(1))
+	out := send(t, s, batch(1))
 	rec := onlyRecord(t, out)
 	if rec.OK || !strings.Contains(rec.Error, "[redacted API key]") {
 		t.Fatalf("error %q: want the echoed key replaced", rec.Error)
 	}
 	fail.Store(false)
-	out = send(t, acts, batch(1))
+	out = send(t, s, batch(1))
 	rec = onlyRecord(t, out)
 	if !rec.OK || !strings.Contains(rec.Response, "[redacted API key]") {
 		t.Fatalf("response %q (ok %v): want the echoed key replaced", rec.Response, rec.OK)
@@ -69,16 +69,16 @@ func TestEchoedKeyIsRedactedWhenStreamed(t *testing.T) {
 		fmt.Fprint(w, "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n")
 	}))
 	defer srv.Close()
-	acts := newActs(key, srv.URL+"/v1")
+	s := newSender(key, srv.URL+"/v1")
 	in := batch(1)
 	in.Stream = true
 
-	rec := onlyRecord(t, send(t, acts, in))
+	rec := onlyRecord(t, send(t, s, in))
 	if !rec.OK || !strings.Contains(rec.Response, "[redacted API key]") {
 		t.Fatalf("response %q (ok %v, error %q): want the echoed key replaced", rec.Response, rec.OK, rec.Error)
 	}
 	fail.Store(true)
-	rec = onlyRecord(t, send(t, acts, in))
+	rec = onlyRecord(t, send(t, s, in))
 	if rec.OK || !strings.Contains(rec.Error, "[redacted API key]") {
 		t.Fatalf("error %q (ok %v): want the echoed key replaced", rec.Error, rec.OK)
 	}
@@ -97,7 +97,7 @@ func TestKeyAtTheCutIsRedacted(t *testing.T) {
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprintf(w, "%s %s and more text after it", strings.Repeat("x", pad), r.Header.Get("Authorization"))
 		}))
-		rec := onlyRecord(t, send(t, newActs(key, srv.URL+"/v1"), batch(1)))
+		rec := onlyRecord(t, send(t, newSender(key, srv.URL+"/v1"), batch(1)))
 		srv.Close()
 		if rec.OK || rec.HTTPStatus != http.StatusBadGateway {
 			t.Fatalf("pad %d: want a failed 502, got ok=%v status=%d", pad, rec.OK, rec.HTTPStatus)

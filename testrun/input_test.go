@@ -1,29 +1,30 @@
-package workflows
+package testrun
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/llmconc/llmconc/prompts"
+	"github.com/llmconc/llmconc/record"
 )
 
 func TestValidateAcceptsTheMaximumRun(t *testing.T) {
-	in := RunInput{Model: "m", Requests: DefaultMaxRequests, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, DefaultMaxRequests)}.WithDefaults()
+	in := Input{Model: "m", Requests: DefaultMaxRequests, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, DefaultMaxRequests)}.WithDefaults()
 	if err := in.Validate(); err != nil {
 		t.Fatalf("%d concurrent requests with the built-in prompts must be accepted: %v", DefaultMaxRequests, err)
 	}
-	in = RunInput{Model: "m", Requests: MaxSequentialRequests, Passes: PassesBoth, Prompts: prompts.ForRequests(prompts.BuiltIn, MaxSequentialRequests)}.WithDefaults()
+	in = Input{Model: "m", Requests: MaxSequentialRequests, Passes: PassesBoth, Prompts: prompts.ForRequests(prompts.BuiltIn, MaxSequentialRequests)}.WithDefaults()
 	if err := in.Validate(); err != nil {
 		t.Fatalf("%d requests in both passes with the built-in prompts must be accepted: %v", MaxSequentialRequests, err)
 	}
 }
 
 func TestValidateKeepsTheHistoryUnderTemporalsLimits(t *testing.T) {
-	in := RunInput{Model: "m", Requests: MaxSequentialRequests + 1, Passes: PassesBoth, Prompts: prompts.ForRequests(prompts.BuiltIn, MaxSequentialRequests+1)}.WithDefaults()
+	in := Input{Model: "m", Requests: MaxSequentialRequests + 1, Passes: PassesBoth, Prompts: prompts.ForRequests(prompts.BuiltIn, MaxSequentialRequests+1)}.WithDefaults()
 	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "51,200") {
 		t.Fatalf("a sequential pass of %d requests: want the event-limit error, got %v", MaxSequentialRequests+1, err)
 	}
-	in = RunInput{Model: "m", Requests: 5000, MaxTokens: 2000, MaxShards: 500, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 5000)}.WithDefaults()
+	in = Input{Model: "m", Requests: 5000, MaxTokens: 2000, MaxShards: 500, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 5000)}.WithDefaults()
 	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "50 MiB") {
 		t.Fatalf("5000 responses of 2000 tokens: want the history-size error, got %v", err)
 	}
@@ -34,7 +35,7 @@ func TestValidateKeepsTheHistoryUnderTemporalsLimits(t *testing.T) {
 }
 
 func TestValidateMaxRequestsIsConfigurable(t *testing.T) {
-	in := RunInput{Model: "m", Requests: 11, MaxRequests: 10, Prompts: prompts.ForRequests(prompts.BuiltIn, 11)}.WithDefaults()
+	in := Input{Model: "m", Requests: 11, MaxRequests: 10, Prompts: prompts.ForRequests(prompts.BuiltIn, 11)}.WithDefaults()
 	if err := in.Validate(); err == nil || !strings.Contains(err.Error(), "-max-requests") {
 		t.Fatalf("11 requests with -max-requests 10: want an error naming -max-requests, got %v", err)
 	}
@@ -49,17 +50,17 @@ func TestValidateMaxRequestsIsConfigurable(t *testing.T) {
 }
 
 func TestValidateOnly(t *testing.T) {
-	base := RunInput{Model: "m", Requests: 4, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 4)}.WithDefaults()
+	base := Input{Model: "m", Requests: 4, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 4)}.WithDefaults()
 	for _, tc := range []struct {
 		name string
-		only map[string][]int
+		only map[record.Pass][]int
 		want string
 	}{
-		{"pass the run lacks", map[string][]int{PassesSequential: {1}}, "does not have"},
-		{"index out of range", map[string][]int{PassesConcurrent: {4}}, "distinct indices"},
-		{"index twice", map[string][]int{PassesConcurrent: {1, 1}}, "distinct indices"},
-		{"nothing", map[string][]int{PassesConcurrent: {}}, "no requests"},
-		{"fine", map[string][]int{PassesConcurrent: {0, 3}}, ""},
+		{"pass the run lacks", map[record.Pass][]int{record.PassSequential: {1}}, "does not have"},
+		{"index out of range", map[record.Pass][]int{record.PassConcurrent: {4}}, "distinct indices"},
+		{"index twice", map[record.Pass][]int{record.PassConcurrent: {1, 1}}, "distinct indices"},
+		{"nothing", map[record.Pass][]int{record.PassConcurrent: {}}, "no requests"},
+		{"fine", map[record.Pass][]int{record.PassConcurrent: {0, 3}}, ""},
 	} {
 		in := base
 		in.Only = tc.only
@@ -69,33 +70,33 @@ func TestValidateOnly(t *testing.T) {
 		}
 	}
 	in := base
-	in.Only = map[string][]int{PassesConcurrent: {3, 0}}
-	if got := in.Indices(PassesConcurrent); len(got) != 2 || got[0] != 3 || got[1] != 0 {
+	in.Only = map[record.Pass][]int{record.PassConcurrent: {3, 0}}
+	if got := in.Indices(record.PassConcurrent); len(got) != 2 || got[0] != 3 || got[1] != 0 {
 		t.Errorf("Indices with Only: got %v, want [3 0]", got)
 	}
-	if in.Sends(PassesSequential) || !in.Sends(PassesConcurrent) {
+	if in.Sends(record.PassSequential) || !in.Sends(record.PassConcurrent) {
 		t.Errorf("Sends with Only: sequential must send nothing, concurrent must send")
 	}
-	if got := base.Indices(PassesConcurrent); len(got) != 4 || got[3] != 3 {
+	if got := base.Indices(record.PassConcurrent); len(got) != 4 || got[3] != 3 {
 		t.Errorf("Indices without Only: got %v, want 0..3", got)
 	}
 }
 
 func TestValidateRejectsPromptsOverThePayloadLimit(t *testing.T) {
 	long := strings.Repeat("x", 4000)
-	in := RunInput{Model: "m", Requests: 500, Passes: PassesConcurrent, Prompts: prompts.ForRequests([]string{long}, 500)}.WithDefaults()
+	in := Input{Model: "m", Requests: 500, Passes: PassesConcurrent, Prompts: prompts.ForRequests([]string{long}, 500)}.WithDefaults()
 	err := in.Validate()
 	if err == nil || !strings.Contains(err.Error(), "2 MiB") {
 		t.Fatalf("500 prompts of 4 KB: want the payload-limit error, got %v", err)
 	}
-	in = RunInput{Model: "m", Requests: 400, Passes: PassesConcurrent, Prompts: prompts.ForRequests([]string{long}, 400)}.WithDefaults()
+	in = Input{Model: "m", Requests: 400, Passes: PassesConcurrent, Prompts: prompts.ForRequests([]string{long}, 400)}.WithDefaults()
 	if err := in.Validate(); err != nil {
 		t.Fatalf("400 prompts of 4 KB (1.6 MB) must fit: %v", err)
 	}
 }
 
 func TestValidateRejectsBatchesOverThePayloadLimit(t *testing.T) {
-	in := RunInput{Model: "m", Requests: 1000, MaxTokens: 4096, MaxShards: 10, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 1000)}.WithDefaults()
+	in := Input{Model: "m", Requests: 1000, MaxTokens: 4096, MaxShards: 10, Passes: PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, 1000)}.WithDefaults()
 	err := in.Validate()
 	if err == nil || !strings.Contains(err.Error(), "-shards") {
 		t.Fatalf("100 requests of 4096 tokens per batch: want the batch-size error naming -shards, got %v", err)

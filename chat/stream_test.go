@@ -1,4 +1,4 @@
-package activities_test
+package chat_test
 
 import (
 	"bytes"
@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/llmconc/llmconc/activities"
+	"github.com/llmconc/llmconc/chat"
 	"github.com/llmconc/llmconc/measure"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/simulator"
 )
 
-func streamBatch(n int) activities.SendInput {
+func streamBatch(n int) chat.Batch {
 	in := batch(n)
 	in.Stream = true
 	in.MaxTokens = 64
@@ -147,7 +147,7 @@ func TestStreamTiming(t *testing.T) {
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(200 * time.Millisecond)
 
-	out := send(t, newActs(testKey, ts.URL+"/v1"), in)
+	out := send(t, newSender(testKey, ts.URL+"/v1"), in)
 
 	if len(out.Records) != n {
 		t.Fatalf("got %d records, want %d", len(out.Records), n)
@@ -306,7 +306,7 @@ func TestStreamWithoutUsageEstimatesTokens(t *testing.T) {
 		emit(chunk("", "stop"))
 		emit("data: [DONE]\n\n")
 	})
-	rec := onlyRecord(t, send(t, newActs(testKey, url), streamBatch(1)))
+	rec := onlyRecord(t, send(t, newSender(testKey, url), streamBatch(1)))
 	if !rec.OK || rec.Error != "" || rec.HTTPStatus != http.StatusOK {
 		t.Fatalf("want ok with HTTP 200, got ok=%v status=%d error=%q", rec.OK, rec.HTTPStatus, rec.Error)
 	}
@@ -444,7 +444,7 @@ func TestStreamFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			url, _ := sseServer(t, tc.handler)
-			rec := onlyRecord(t, send(t, newActs(testKey, url), streamBatch(1)))
+			rec := onlyRecord(t, send(t, newSender(testKey, url), streamBatch(1)))
 			if rec.OK {
 				t.Fatalf("a broken stream counted as a success: %+v", rec)
 			}
@@ -479,7 +479,7 @@ func TestStreamNotAStream(t *testing.T) {
 		fmt.Fprint(w, `{"id":"x","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
 	}))
 	defer ts.Close()
-	rec := onlyRecord(t, send(t, newActs(testKey, ts.URL+"/v1"), streamBatch(1)))
+	rec := onlyRecord(t, send(t, newSender(testKey, ts.URL+"/v1"), streamBatch(1)))
 	if rec.OK || !strings.Contains(rec.Error, "application/json, not text/event-stream") || rec.ErrorKind != record.ErrorKindMalformedResponse {
 		t.Errorf("want a malformed_response naming the content type, got ok=%v kind=%q error=%q", rec.OK, rec.ErrorKind, rec.Error)
 	}
@@ -491,8 +491,8 @@ func TestStreamStallEndsBeforeTheTimeout(t *testing.T) {
 	const timeout = 300 * time.Millisecond
 	_, base := startSim(t, simulator.Config{APIKey: testKey, TTFT: time.Millisecond, PerToken: time.Hour, OutputTokens: 5})
 	in := streamBatch(1)
-	in.RequestTimeout = timeout
-	rec := onlyRecord(t, send(t, newActs(testKey, base), in))
+	in.Timeout = timeout
+	rec := onlyRecord(t, send(t, newSender(testKey, base), in))
 	if rec.OK || rec.HTTPStatus != http.StatusOK || rec.ErrorKind != record.ErrorKindStreamStalled {
 		t.Fatalf("want a stalled stream with HTTP 200, got ok=%v status=%d kind=%q", rec.OK, rec.HTTPStatus, rec.ErrorKind)
 	}
@@ -510,7 +510,7 @@ func TestStreamHTTPErrorStopsOnFatal(t *testing.T) {
 	sim, base := startSim(t, simulator.Config{APIKey: testKey})
 	in := streamBatch(4)
 	in.StopOnFatal = true
-	rec := onlyRecord(t, send(t, newActs("sk-wrong-key-9876543210", base), in))
+	rec := onlyRecord(t, send(t, newSender("sk-wrong-key-9876543210", base), in))
 	if rec.OK || rec.HTTPStatus != http.StatusUnauthorized || !rec.Stream {
 		t.Errorf("want a failed streamed 401 record, got ok=%v status=%d stream=%v", rec.OK, rec.HTTPStatus, rec.Stream)
 	}
@@ -547,7 +547,7 @@ func TestStreamReusesConnection(t *testing.T) {
 	}
 	ts.Start()
 	t.Cleanup(ts.Close)
-	out := send(t, newActs(testKey, ts.URL+"/v1"), streamBatch(3))
+	out := send(t, newSender(testKey, ts.URL+"/v1"), streamBatch(3))
 	if len(out.Records) != 3 {
 		t.Fatalf("got %d records, want 3", len(out.Records))
 	}
@@ -577,7 +577,7 @@ func TestStreamReusesConnection(t *testing.T) {
 
 func TestNonStreamedOutputTokensPerSecond(t *testing.T) {
 	_, base := startSim(t, simulator.Config{APIKey: testKey, Latency: 50 * time.Millisecond})
-	rec := onlyRecord(t, send(t, newActs(testKey, base), batch(1)))
+	rec := onlyRecord(t, send(t, newSender(testKey, base), batch(1)))
 	if !rec.OK || rec.CompletionTokens != 7 {
 		t.Fatalf("want ok with 7 completion tokens, got ok=%v completion=%d error=%q", rec.OK, rec.CompletionTokens, rec.Error)
 	}
@@ -610,7 +610,7 @@ func TestRateLimitRecorded(t *testing.T) {
 	in.Pass = record.PassConcurrent
 	in.Concurrency = n
 	in.FireAt = time.Now().Add(200 * time.Millisecond)
-	out := send(t, newActs(testKey, base), in)
+	out := send(t, newSender(testKey, base), in)
 	if len(out.Records) != n {
 		t.Fatalf("got %d records, want %d", len(out.Records), n)
 	}
@@ -670,7 +670,7 @@ func TestRateLimitRecorded(t *testing.T) {
 // streamed 429.
 func TestRateLimitRecordedWhenStreamed(t *testing.T) {
 	_, base := startSim(t, simulator.Config{APIKey: testKey, RateLimit: 1, RateWindow: time.Minute, OutputTokens: 3})
-	out := send(t, newActs(testKey, base), streamBatch(2))
+	out := send(t, newSender(testKey, base), streamBatch(2))
 	if len(out.Records) != 2 {
 		t.Fatalf("got %d records, want 2", len(out.Records))
 	}
@@ -699,7 +699,7 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 		fmt.Fprint(w, `{"error":{"message":"overloaded","type":"server_error"}}`)
 	}))
 	defer ts.Close()
-	rec := onlyRecord(t, send(t, newActs(testKey, ts.URL+"/v1"), batch(1)))
+	rec := onlyRecord(t, send(t, newSender(testKey, ts.URL+"/v1"), batch(1)))
 	if rec.OK || rec.HTTPStatus != http.StatusServiceUnavailable {
 		t.Fatalf("want a failed 503, got ok=%v status=%d", rec.OK, rec.HTTPStatus)
 	}

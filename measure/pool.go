@@ -1,0 +1,184 @@
+package measure
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// ConnPool opens, ahead of a concurrent pass's common send instant, every
+// connection its requests will be sent on, ready to the last byte: TCP
+// connect, TLS handshake and, over HTTP/2, the connection preface and the
+// server's SETTINGS, so that the client knows each connection's stream limit
+// (SETTINGS_MAX_CONCURRENT_STREAMS) and opens as many connections as the
+// pass needs. At the instant, a request is only written. This is what wrk
+// does before it measures, and what a load generator must do for the start
+// spread to be the scheduler's and not the handshakes'.
+//
+// The connections are opened with the endpoint's own transport
+// (http.Transport.NewClientConn): the same TLS configuration, protocols and
+// proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) as the requests the transport
+// sends itself, so a proxy is honoured by warm-up and sends alike. They are
+// not in the transport's idle pool: each batch holds its own (see Burst)
+// and closes them when it ends.
+type ConnPool struct {
+	// Transport opens the connections. NewHTTPClient sets it to the
+	// client's transport.
+	Transport *http.Transport
+	// Dialer is the TCP dialer of Transport (NewHTTPClient's DialContext
+	// uses it).
+	Dialer *net.Dialer
+
+	// opened maps the raw connection of every connection opened ahead to
+	// what a request's trace needs to know about it (connInfo).
+	opened sync.Map
+
+	mu     sync.Mutex
+	shared map[int64]*sharedBurst // by send instant
+}
+
+// connInfo is what the pool knows of a connection it opened ahead.
+type connInfo struct {
+	// readyAt is when the connection was ready to carry a request: TCP and
+	// TLS done, and over HTTP/2 the server's SETTINGS read.
+	readyAt time.Time
+	// proto is "HTTP/1.1" or "HTTP/2.0".
+	proto string
+}
+
+// dialHookKey carries, in the context of NewClientConn, a func that
+// receives the raw connection the transport dials.
+type dialHookKey struct{}
+
+// DialContext dials addr with p.Dialer and hands the connection to the
+// hook of ctx, if any: that is how the pool learns the raw connection under
+// each connection it opens. It is the transport's DialContext.
+func (p *ConnPool) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := p.Dialer
+	if d == nil {
+		d = &net.Dialer{}
+	}
+	c, err := d.DialContext(ctx, network, addr)
+	if err == nil {
+		if hook, ok := ctx.Value(dialHookKey{}).(func(net.Conn)); ok {
+			hook(c)
+		}
+	}
+	return c, err
+}
+
+// info returns what the pool knows of c, if it opened it ahead.
+func (p *ConnPool) info(c net.Conn) (connInfo, bool) {
+	if p == nil || c == nil {
+		return connInfo{}, false
+	}
+	v, ok := p.opened.Load(c)
+	if !ok {
+		return connInfo{}, false
+	}
+	return v.(connInfo), true
+}
+
+// open opens one connection to addr and waits until it is ready: TLS
+// handshake done and, over HTTP/2, the server's SETTINGS read (learnt from
+// the answer to one small request: every HTTP/2 server sends its SETTINGS
+// first, so any answer comes after them).
+func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmConn, error) {
+	var (
+		mu  sync.Mutex
+		raw net.Conn
+		st  *tls.ConnectionState
+	)
+	trace := &httptrace.ClientTrace{TLSHandshakeDone: func(cs tls.ConnectionState, err error) {
+		if err == nil {
+			mu.Lock()
+			st = &cs
+			mu.Unlock()
+		}
+	}}
+	dctx := httptrace.WithClientTrace(context.WithValue(ctx, dialHookKey{}, func(c net.Conn) {
+		mu.Lock()
+		raw = c
+		mu.Unlock()
+	}), trace)
+	cc, err := p.Transport.NewClientConn(dctx, scheme, addr)
+	if err != nil {
+		return nil, fmt.Errorf("open a connection to %s: %w", addr, err)
+	}
+	mu.Lock()
+	wc := &warmConn{cc: cc, raw: raw, info: connInfo{proto: "HTTP/1.1"}}
+	if st != nil && st.NegotiatedProtocol == "h2" {
+		wc.info.proto = "HTTP/2.0"
+	}
+	mu.Unlock()
+	if wc.info.proto == "HTTP/2.0" {
+		if err := probeConn(ctx, cc, probe); err != nil {
+			cc.Close()
+			return nil, err
+		}
+	}
+	wc.info.readyAt = time.Now()
+	if wc.raw != nil {
+		p.opened.Store(wc.raw, wc.info)
+	}
+	return wc, nil
+}
+
+// probeConn sends one request without credentials (GET of the endpoint's
+// models list, as a client listing models does) on cc and reads its answer,
+// whatever its status.
+func probeConn(ctx context.Context, cc *http.ClientConn, probe string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := cc.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("read the HTTP/2 settings of a new connection: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.Body.Close()
+}
+
+// probeURL is the URL of the models list under baseURL.
+func probeURL(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return baseURL
+	}
+	u = u.JoinPath("models")
+	u.User = nil
+	return u.String()
+}
+
+// schemeHostPort returns the scheme of baseURL and the address the HTTP
+// transport dials for it.
+func schemeHostPort(baseURL string) (scheme, addr string) {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return "", ""
+	}
+	if u.Port() != "" {
+		return u.Scheme, u.Host
+	}
+	switch u.Scheme {
+	case "https":
+		return u.Scheme, net.JoinHostPort(u.Hostname(), "443")
+	case "http":
+		return u.Scheme, net.JoinHostPort(u.Hostname(), "80")
+	}
+	return "", ""
+}
+
+// hostPort is the address the HTTP transport dials for baseURL.
+func hostPort(baseURL string) string {
+	_, addr := schemeHostPort(baseURL)
+	return addr
+}

@@ -1,0 +1,109 @@
+package testrun
+
+import (
+	"time"
+
+	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/record"
+)
+
+// Result is what a run measured. The workflow returns it, and on an early
+// abort it travels as the details of the workflow's error, so nothing measured
+// is lost.
+type Result struct {
+	// Config is the run's input without the prompts (each record has its own).
+	Config     Input           `json:"config"`
+	Endpoint   record.Endpoint `json:"endpoint"`
+	StartedAt  time.Time       `json:"started_at"`
+	FinishedAt time.Time       `json:"finished_at"`
+	Sequential *PassResult     `json:"sequential,omitempty"`
+	Concurrent *PassResult     `json:"concurrent,omitempty"`
+	// Sweep has one concurrent pass per level, in the input's order.
+	Sweep []*PassResult `json:"sweep,omitempty"`
+	// Aborted says why the run ended early, if it did.
+	Aborted string `json:"aborted,omitempty"`
+	// Warmup holds the warm-up requests (Input.Warmup), kept apart from
+	// the passes: no figure includes them. Its records are added from the
+	// history like the passes'.
+	Warmup *PassResult `json:"warmup,omitempty"`
+	// StreamOff says why a run that was to stream by default did not: the
+	// warm-up showed that the endpoint does not stream.
+	StreamOff string `json:"stream_off,omitempty"`
+}
+
+// PassResult is one pass of a run's result. The records of the requests
+// that the batch activities sent are not in it: each batch's activity result
+// in the run's history has them, with their response texts, and
+// history.RecordsFromHistory (or history.MergeRecords) puts them into Records. That keeps the
+// workflow's result small whatever the number of requests, under Temporal's
+// 2 MB payload limit.
+type PassResult struct {
+	Pass record.Pass `json:"pass"`
+	// FireAt is the concurrent pass's common send instant.
+	FireAt time.Time `json:"fire_at,omitempty"`
+	// Shards is the number of activities that sent the pass's requests.
+	Shards int `json:"shards"`
+	// Concurrency is a sweep level's concurrency (0 for the two passes).
+	Concurrency int `json:"concurrency,omitempty"`
+	// Summary holds the pass's figures over all its records.
+	Summary analysis.PassSummary `json:"summary"`
+	// Records, as the workflow returns it, holds only the requests that no
+	// batch reported: never sent (the run's -timeout had passed), or whose
+	// batch failed. history.MergeRecords adds the rest, ordered by index.
+	Records []record.Request `json:"records"`
+}
+
+// Progress is the answer to the progress query.
+type Progress struct {
+	// Phase is starting, warmup, sequential, concurrent (or a sweep pass),
+	// done or aborted.
+	Phase      string          `json:"phase"`
+	Config     Input           `json:"config"`
+	Endpoint   record.Endpoint `json:"endpoint"`
+	Sequential PassProgress    `json:"sequential"`
+	Concurrent PassProgress    `json:"concurrent"`
+	// Events are the completed requests from the query's argument on, in
+	// the order the workflow saw them complete.
+	Events []ProgressEvent `json:"events"`
+	// Sweep has the progress of each sweep level.
+	Sweep []SweepProgress `json:"sweep,omitempty"`
+	// Next is the argument that asks for the events after these.
+	Next    int    `json:"next"`
+	Aborted string `json:"aborted,omitempty"`
+}
+
+// PassProgress counts one pass's requests. Summary is set once the pass is done.
+type PassProgress struct {
+	Total   int                   `json:"total"`
+	Done    int                   `json:"done"`
+	Summary *analysis.PassSummary `json:"summary,omitempty"`
+}
+
+// SweepProgress is the progress of one sweep level.
+type SweepProgress struct {
+	Concurrency int         `json:"concurrency"`
+	Pass        record.Pass `json:"pass"`
+	PassProgress
+}
+
+// ProgressEvent is one completed request, as the live display needs it.
+type ProgressEvent struct {
+	Pass           record.Pass `json:"pass"`
+	Index          int         `json:"index"`
+	OK             bool        `json:"ok"`
+	HTTPStatus     int         `json:"http_status"`
+	LatencySeconds float64     `json:"latency_seconds"`
+	Error          string      `json:"error,omitempty"`
+	// Attempt numbers the try of a request sent more than once (0 for the
+	// first).
+	Attempt int32 `json:"attempt,omitempty"`
+}
+
+// EventOf returns the progress event of a record.
+func EventOf(r record.Request) ProgressEvent {
+	ev := ProgressEvent{Pass: r.Pass, Index: r.Index, OK: r.OK, HTTPStatus: r.HTTPStatus, LatencySeconds: r.LatencySeconds, Error: r.Error}
+	if r.Attempt > 1 {
+		ev.Attempt = r.Attempt
+	}
+	return ev
+}
