@@ -219,15 +219,16 @@ func endpointNote(c report.Config) string {
 	return "endpoint " + c.EndpointName + ", " + c.EndpointLabel
 }
 
-// passes lists the document's passes in order, with their names.
-func passes(d report.Document) []struct {
+// titledPass is a pass of the document (nil when it did not run) with its
+// name and its section's title.
+type titledPass struct {
 	name, title string
 	p           *report.Pass
-} {
-	return []struct {
-		name, title string
-		p           *report.Pass
-	}{
+}
+
+// passes lists the document's sequential and concurrent passes in order.
+func passes(d report.Document) []titledPass {
+	return []titledPass{
 		{string(record.PassSequential), "Sequential pass: one request after another", d.Sequential},
 		{string(record.PassConcurrent), "Concurrent pass: requests sent together", d.Concurrent},
 	}
@@ -303,11 +304,10 @@ func passStats(p *report.Pass) []string {
 
 // preparedPass is a pass (nil when it did not run) with its timed records.
 type preparedPass struct {
-	name, title string
-	p           *report.Pass
-	ts          []timed
-	notSent     int
-	span        float64
+	titledPass
+	ts      []timed
+	notSent int
+	span    float64
 }
 
 // buildTimeline is the timeline section: a waterfall of each pass, on one
@@ -315,7 +315,7 @@ type preparedPass struct {
 func buildTimeline(d report.Document) timeline {
 	var ps []preparedPass
 	for _, x := range passes(d) {
-		pr := preparedPass{name: x.name, title: x.title, p: x.p}
+		pr := preparedPass{titledPass: x}
 		if x.p != nil {
 			pr.ts, pr.notSent = timedRecords(x.p.Requests)
 			pr.span = span(pr.ts)
