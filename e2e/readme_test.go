@@ -634,7 +634,9 @@ func TestREADMEFirstScreen(t *testing.T) {
 // TestDocLinks checks every relative link and image of README.md and the
 // docs/ pages: the file exists and, for a link to a Markdown heading, the
 // page has that heading (GitHub's anchors: lowercase, spaces to '-',
-// punctuation dropped, a repeated heading numbered -1, -2…). Every docs/
+// punctuation dropped, a repeated heading numbered -1, -2…). A file of the
+// repository named in code (`e2e/crash_test.go`, `deploy/…/x.yaml`) must
+// exist too. Every docs/
 // page opens with a title and a paragraph that links back to the README.
 func TestDocLinks(t *testing.T) {
 	pages, err := filepath.Glob(filepath.Join(repoRoot, "docs", "*.md"))
@@ -642,6 +644,7 @@ func TestDocLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	pages = append([]string{filepath.Join(repoRoot, "README.md")}, pages...)
+	repoFile := regexp.MustCompile("`" + `([a-z][\w.-]*(?:/[\w.-]+)+\.(?:go|sh|ya?ml|json))` + "`")
 	link := regexp.MustCompile(`!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)|<(?:img|a)\s[^>]*(?:src|href)="([^"]+)"`)
 	checked := 0
 	for _, page := range pages {
@@ -666,6 +669,13 @@ func TestDocLinks(t *testing.T) {
 				t.Errorf("%s: link %s: %s has no heading with anchor #%s (it has %v)", rel, target, file, anchor, headingAnchors(t, dest))
 			}
 		}
+		// Files of the repository named in code spans (`e2e/crash_test.go`).
+		for _, m := range repoFile.FindAllStringSubmatch(mustRead(t, page), -1) {
+			checked++
+			if _, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(m[1]))); err != nil {
+				t.Errorf("%s names %s, which the repository does not have", rel, m[1])
+			}
+		}
 		if rel == "README.md" {
 			continue
 		}
@@ -678,6 +688,16 @@ func TestDocLinks(t *testing.T) {
 	if checked < 20 {
 		t.Errorf("only %d relative links found: is the link pattern still right?", checked)
 	}
+}
+
+// mustRead is the content of a file.
+func mustRead(t *testing.T, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // markdownText is a Markdown file with its fenced code blocks and inline
