@@ -1,5 +1,5 @@
 // Package record is the data model of a measurement: what was measured about
-// one request (Request), its tries (Attempt), what a response said of the
+// one request (Request), the pass it belongs to (Pass), its tries (Attempt), what a response said of the
 // key's limits (RateLimit), how a failure is classified (the ErrorKind
 // constants) and which endpoint was measured (Endpoint).
 //

@@ -231,7 +231,7 @@ func progress(t *testing.T, env *testsuite.TestWorkflowEnvironment, from int) te
 }
 
 // abortedResult checks that the run failed with the aborted error and
-// returns the RunResult carried in its details.
+// returns the testrun.Result carried in its details.
 func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) (*temporal.ApplicationError, testrun.Result) {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
@@ -241,7 +241,7 @@ func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fake
 	require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %v", err)
 	require.Equal(t, workflows.AbortedErrorType, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
-	require.True(t, appErr.HasDetails(), "the aborted error must carry the RunResult")
+	require.True(t, appErr.HasDetails(), "the aborted error must carry the testrun.Result")
 	var r testrun.Result
 	require.NoError(t, appErr.Details(&r))
 	assert.Equal(t, appErr.Message(), r.Aborted)
