@@ -78,16 +78,24 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 			st.result.Warmup.Records = append(st.result.Warmup.Records, rec)
 		}
 	}
-	if st.stream && st.in.StreamAuto && len(recs) > 0 && st.result.Aborted == "" {
-		for _, rec := range recs {
-			if !notAStream(rec) {
-				return
-			}
-		}
-		st.stream = false
-		st.result.Config.Stream = false
-		st.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
+	st.stopStreamingIfUnsupported(recs)
+}
+
+// stopStreamingIfUnsupported turns streaming off for the rest of the run
+// when it was the default rather than asked for (StreamAuto) and every
+// warm-up answer in recs was not an event stream, and says so.
+func (st *state) stopStreamingIfUnsupported(recs []record.Request) {
+	if !st.stream || !st.in.StreamAuto || len(recs) == 0 || st.result.Aborted != "" {
+		return
 	}
+	for _, rec := range recs {
+		if !notAStream(rec) {
+			return
+		}
+	}
+	st.stream = false
+	st.result.Config.Stream = false
+	st.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
 }
 
 func firstFatal(recs []record.Request) *record.Request {

@@ -330,14 +330,8 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 	var a *activities.Activities
 	sel := workflow.NewSelector(ctx)
 	for i, sh := range shards {
-		summary := fmt.Sprintf("%s #%d", pass, sh.Requests[0].Index+1)
-		if len(sh.Requests) > 1 {
-			summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, len(shards), len(sh.Requests), sh.Concurrency)
-		}
-		if attempt > 1 {
-			summary += fmt.Sprintf(" (try %d)", attempt)
-		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
+		summary := shardSummary(pass, i, len(shards), sh, attempt)
 		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
@@ -373,6 +367,19 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 		}
 	}
 	return fireAt, len(shards)
+}
+
+// shardSummary is what the Temporal UI shows of shard i of n: the request it
+// sends, or its share of the pass.
+func shardSummary(pass record.Pass, i, n int, sh ShardSpec, attempt int32) string {
+	summary := fmt.Sprintf("%s #%d", pass, sh.Requests[0].Index+1)
+	if len(sh.Requests) > 1 {
+		summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, n, len(sh.Requests), sh.Concurrency)
+	}
+	if attempt > 1 {
+		summary += fmt.Sprintf(" (try %d)", attempt)
+	}
+	return summary
 }
 
 // activityOptions sizes a batch's timeouts: the wait for the common instant,
