@@ -35,7 +35,6 @@ func WarmupPrompt(k int) string {
 // default rather than asked for (StreamAuto) and every warm-up answer was
 // not an event stream, the run goes on without streaming and says so.
 func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
-	var a *activities.Activities
 	var recs []record.Request
 	for k := range st.in.Warmup {
 		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
@@ -45,7 +44,7 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 		}
 		actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
 		var out activities.SendOutput
-		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+		err := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           record.PassWarmup,
 			Requests:       []activities.RequestSpec{spec},

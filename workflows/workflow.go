@@ -135,7 +135,6 @@ func newState(ctx workflow.Context, in testrun.Input) *state {
 // describeEndpoint asks the worker for the endpoint the run measures. A
 // worker that does not serve it makes the input invalid.
 func (st *state) describeEndpoint(ctx workflow.Context) error {
-	var a *activities.Activities
 	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Without a worker for the whole of -timeout the run gives up
 		// rather than wait for one for ever.
@@ -143,7 +142,7 @@ func (st *state) describeEndpoint(ctx workflow.Context) error {
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
-	err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint, activities.DescribeInput{Endpoint: st.in.Endpoint}).Get(ctx, &st.result.Endpoint)
+	err := workflow.ExecuteActivity(ectx, activities.DescribeEndpointActivity, activities.DescribeInput{Endpoint: st.in.Endpoint}).Get(ctx, &st.result.Endpoint)
 	if err == nil {
 		return nil
 	}
@@ -227,7 +226,6 @@ func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
 // sequential sends the requests one after another: request i+1 is scheduled
 // only after the activity of request i has returned.
 func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
-	var a *activities.Activities
 	for _, i := range st.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
@@ -255,7 +253,7 @@ func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				in.Attempt = attempt
 			}
-			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
+			err := workflow.ExecuteActivity(actx, activities.SendActivity, in).Get(ctx, &out)
 			if err != nil {
 				st.batchFailed(record.PassSequential, in.Requests, err)
 				break
@@ -327,14 +325,13 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	var a *activities.Activities
 	sel := workflow.NewSelector(ctx)
 	for i, sh := range shards {
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
 		summary := shardSummary(pass, i, len(shards), sh, attempt)
 		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead))
 		sh := sh
-		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+		f := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           pass,
 			Requests:       sh.Requests,
