@@ -1,9 +1,9 @@
-// Package layers holds the test that keeps the module's shape: every package
+// Package shape holds the tests that keep the module's shape: every package
 // sits in one layer, imports point down (presentation → orchestration →
-// measurement and model → analysis → data), and the lower layers stay free
-// of the Temporal SDK and of go-openai. docs/architecture.md draws the same
-// picture.
-package layers
+// measurement and model → analysis → data), the lower layers stay free of
+// the Temporal SDK and of go-openai, and no production function is long
+// without saying why. docs/architecture.md draws the same picture.
+package shape
 
 import (
 	"encoding/json"
@@ -37,7 +37,7 @@ var layer = map[string]int{
 	// thin mains, and test helpers.
 	"starter": 5, "worker": 5, "cmd/simulator": 5, "cmd/codec-server": 5,
 	"bench/burst": 5, "bench/fanout": 5, "internal/headless": 5, "e2e": 5,
-	"internal/layers": 5,
+	"internal/shape": 5,
 }
 
 var layerNames = []string{"data", "analysis and measurement", "model and chat calls", "orchestration", "presentation", "main"}
@@ -132,7 +132,7 @@ func TestLayers(t *testing.T) {
 func violations(name string, p pkg) []string {
 	l, ok := layer[name]
 	if !ok {
-		return []string{fmt.Sprintf("package %s is in no layer: add it to internal/layers/layers_test.go and docs/architecture.md", name)}
+		return []string{fmt.Sprintf("package %s is in no layer: add it to internal/shape/layers_test.go and docs/architecture.md", name)}
 	}
 	var out []string
 	for _, imp := range p.Imports {

@@ -1,4 +1,4 @@
-package activities_test
+package record_test
 
 import (
 	"testing"
