@@ -13,13 +13,13 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/testrun"
@@ -351,31 +351,19 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 // startedWith reads the input and the task queue of run orig from the
 // first event of its history.
 func startedWith(ctx context.Context, c client.Client, opts client.Options, orig string, dev *devEnv) (testrun.Input, string, error) {
-	var in testrun.Input
-	notFound := devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
-	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return in, "", notFound
-	}
-	first, err := it.Next()
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return in, "", notFound
-		}
-		return in, "", failed(fmt.Errorf("read the history of run %s: %w", orig, err))
-	}
-	started := first.GetWorkflowExecutionStartedEventAttributes()
-	if started == nil {
-		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
-	}
-	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
+	in, queue, err := history.StartedInput(ctx, c, opts.DataConverter, orig)
+	switch {
+	case errors.Is(err, history.ErrNoRun):
+		return in, "", devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
+	case errors.Is(err, history.ErrNotATestRun):
 		if err := encrypted(orig, err); err != nil {
 			return in, "", err
 		}
 		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	case err != nil:
+		return in, "", failed(err)
 	}
-	return in, started.GetTaskQueue().GetName(), nil
+	return in, queue, nil
 }
 
 // requireServed refuses at once a rerun of run orig on a task queue that no
@@ -435,16 +423,8 @@ func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *testrun
 
 // modelOf is the model of run id, read from its input, or DefaultModel.
 func modelOf(ctx context.Context, c client.Client, id string) string {
-	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return DefaultModel
-	}
-	first, err := it.Next()
-	if err != nil {
-		return DefaultModel
-	}
-	var in testrun.Input
-	if a := first.GetWorkflowExecutionStartedEventAttributes(); a == nil || converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in) != nil || in.Model == "" {
+	in, _, err := history.StartedInput(ctx, c, converter.GetDefaultDataConverter(), id)
+	if err != nil || in.Model == "" {
 		return DefaultModel
 	}
 	return in.Model

@@ -146,6 +146,10 @@ func (w *watcher) repeat(ctx context.Context, id, taskQueue string, in testrun.I
 
 // start starts a run.
 func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.Input) (client.WorkflowRun, error) {
+	// The run's history records its input complete: the workflow uses it as
+	// given, so a later change of a default cannot change this run (see
+	// docs/versioning.md).
+	in = in.WithDefaults()
 	opts := client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                taskQueue,

@@ -399,28 +399,11 @@ func passTimelineOf(pr preparedPass, domain float64, shared bool, ref *reference
 	return pt
 }
 
+// buildLatency is the latency section: a histogram of each pass's
+// successful latencies, both on the same bins and the same y axis.
 func buildLatency(d report.Document) latency {
-	var l latency
-	lat := make([][]float64, 2)
-	lo, hi, found := 0.0, 0.0, false
-	for i, x := range passes(d) {
-		if x.p == nil {
-			continue
-		}
-		var v []float64
-		for _, r := range x.p.Requests {
-			if r.OK {
-				v = append(v, r.LatencySeconds)
-			}
-		}
-		lat[i] = stats.FiniteSorted(v)
-		if n := len(lat[i]); n > 0 {
-			if !found {
-				lo, hi, found = lat[i][0], lat[i][n-1], true
-			}
-			lo, hi = min(lo, lat[i][0]), max(hi, lat[i][n-1])
-		}
-	}
+	ps := passes(d)
+	lat, lo, hi := latencies(ps)
 	bins := binning(lo, hi)
 	var counts [][]int
 	maxCount := 1
@@ -431,7 +414,8 @@ func buildLatency(d report.Document) latency {
 			maxCount = max(maxCount, k)
 		}
 	}
-	for i, x := range passes(d) {
+	var l latency
+	for i, x := range ps {
 		ph := passHistogram{Pass: x.name, Title: strings.SplitN(x.title, ":", 2)[0]}
 		switch {
 		case x.p == nil:
@@ -452,6 +436,32 @@ func buildLatency(d report.Document) latency {
 		l.Passes = append(l.Passes, ph)
 	}
 	return l
+}
+
+// latencies returns the finite latencies of each pass's successful
+// requests, sorted, and the range of them all (0, 0 when there is none).
+func latencies(ps []titledPass) (lat [][]float64, lo, hi float64) {
+	lat = make([][]float64, len(ps))
+	found := false
+	for i, x := range ps {
+		if x.p == nil {
+			continue
+		}
+		var v []float64
+		for _, r := range x.p.Requests {
+			if r.OK {
+				v = append(v, r.LatencySeconds)
+			}
+		}
+		lat[i] = stats.FiniteSorted(v)
+		if n := len(lat[i]); n > 0 {
+			if !found {
+				lo, hi, found = lat[i][0], lat[i][n-1], true
+			}
+			lo, hi = min(lo, lat[i][0]), max(hi, lat[i][n-1])
+		}
+	}
+	return lat, lo, hi
 }
 
 func buildSweep(levels []SweepLevel) *sweepSection {
