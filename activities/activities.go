@@ -23,7 +23,8 @@ import (
 // Activities holds the OpenAI client of one endpoint, and those of the other
 // endpoints the worker serves. Its methods Send and DescribeEndpoint are the
 // activities (see Register); each picks its endpoint by the name in its
-// input.
+// input. Its fields are set before the first activity runs, and not changed
+// after.
 type Activities struct {
 	Client *openai.Client
 	// Endpoint is the endpoint of Client; its Name ("" for DefaultEndpoint)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/llmconc/llmconc/record"
 )
 
 // failureKinds says what the failed requests of a pass were, naming only
@@ -11,26 +13,14 @@ import (
 // "7 rate_limited (HTTP 429: a rate limit), 2 timeout". "" when the pass has
 // none counted.
 func failureKinds(s *PassSummary) string {
-	type kc struct {
-		kind string
-		n    int
-	}
-	var kinds []kc
-	for k, n := range s.ErrorKinds {
-		if n > 0 {
-			kinds = append(kinds, kc{k, n})
-		}
-	}
-	sort.Slice(kinds, func(i, j int) bool {
-		if kinds[i].n != kinds[j].n {
-			return kinds[i].n > kinds[j].n
-		}
-		return kinds[i].kind < kinds[j].kind
-	})
 	var parts []string
-	for _, k := range kinds {
-		part := fmt.Sprintf("%d %s", k.n, k.kind)
-		if meaning := kindMeaning[k.kind]; meaning != "" {
+	for _, k := range ByCount(s.ErrorKinds) {
+		n := s.ErrorKinds[k]
+		if n <= 0 {
+			continue
+		}
+		part := fmt.Sprintf("%d %s", n, k)
+		if meaning := kindMeaning[k]; meaning != "" {
 			part += " (" + meaning + ")"
 		}
 		parts = append(parts, part)
@@ -38,13 +28,29 @@ func failureKinds(s *PassSummary) string {
 	return strings.Join(parts, ", ")
 }
 
+// ByCount returns the keys of counts, the most frequent first, ties by
+// name.
+func ByCount(counts map[string]int) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
 // kindMeaning explains the error kinds whose name says less than a user
 // needs.
 var kindMeaning = map[string]string{
-	"rate_limited":       "HTTP 429: a rate limit",
-	"http_5xx":           "server errors",
-	"http_4xx":           "the request was refused",
-	"redirect":           "the worker never follows one",
-	"response_too_large": "the answer passed its size bound",
-	"not_sent":           "the run's -timeout had passed",
+	record.ErrorKindRateLimited:      "HTTP 429: a rate limit",
+	record.ErrorKindHTTP5xx:          "server errors",
+	record.ErrorKindHTTP4xx:          "the request was refused",
+	record.ErrorKindRedirect:         "the worker never follows one",
+	record.ErrorKindResponseTooLarge: "the answer passed its size bound",
+	record.ErrorKindNotSent:          "the run's -timeout had passed",
 }

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,5 +21,13 @@ func TestInconclusiveNamesOnlyWhatOccurred(t *testing.T) {
 	}
 	if c := Conclude(&PassSummary{Successful: 2, Failed: 8}, nil, nil, 10, 10); strings.Contains(c.Text, "429") {
 		t.Errorf("no kinds: %q", c.Text)
+	}
+}
+
+func TestByCount(t *testing.T) {
+	got := ByCount(map[string]int{"timeout": 2, "http_5xx": 5, "other": 2, "rate_limited": 0})
+	want := []string{"http_5xx", "other", "timeout", "rate_limited"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ByCount = %v, want %v", got, want)
 	}
 }

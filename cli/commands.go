@@ -13,15 +13,14 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/llmconc/llmconc/codec"
+	"github.com/llmconc/llmconc/history"
 	"github.com/llmconc/llmconc/record"
-	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
@@ -30,7 +29,8 @@ import (
 // dial connects with the standard environment configuration (or to the
 // demo's dev server, with -dev), and returns the options it used (namespace,
 // data converter); failing to is bad input (the address or the key is the
-// user's to fix). cmd is the command, for the hint on the demo's runs.
+// user's to fix). cmd is the command, for the hint on the demo's runs
+// (none when "").
 func dial(ctx context.Context, dev *devEnv, cmd string, stderr io.Writer) (client.Client, client.Options, error) {
 	address := ""
 	if dev != nil {
@@ -42,7 +42,7 @@ func dial(ctx context.Context, dev *devEnv, cmd string, stderr io.Writer) (clien
 	}
 	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
 	if err != nil {
-		return nil, opts, badInput("%v%s", err, devHint(dev == nil, cmd))
+		return nil, opts, badInput("%v%s", err, devHint(dev == nil && cmd != "", cmd))
 	}
 	return c, opts, nil
 }
@@ -273,13 +273,10 @@ func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Wri
 	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return badInput("run %s is still running: follow it with `starter -attach %s`", id, id)
 	}
-	w := &watcher{
-		c: c, dc: opts.DataConverter, namespace: ns, out: r.jsonPath, html: r.htmlPath,
-		display: newDisplay(report.Text{W: stdout}, false), stdout: stdout, final: stdout,
-		workflowID: id, runID: info.GetExecution().GetRunId(),
-	}
+	w := newWatcher(connOf(c, opts), newDestination(r.jsonPath, r.htmlPath, stdout, stderr, false, false), watchOptions{})
+	w.ref = runRef{workflowID: id, runID: info.GetExecution().GetRunId()}
 	var result testrun.Result
-	err = c.GetWorkflow(ctx, id, w.runID).Get(ctx, &result)
+	err = c.GetWorkflow(ctx, id, w.ref.runID).Get(ctx, &result)
 	return w.finish(outcome{result, err})
 }
 
@@ -320,7 +317,7 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 	}
 	what := "with its configuration"
 	if r.failedOnly {
-		n, err := onlyFailed(ctx, c, opts.DataConverter, orig, &in)
+		n, err := onlyFailed(ctx, connOf(c, opts), orig, &in)
 		if err != nil {
 			return err
 		}
@@ -347,42 +344,26 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
-	w := &watcher{
-		c: c, dc: opts.DataConverter, namespace: opts.Namespace, uiURL: r.o.uiURL, out: outPath, html: htmlPath,
-		display: newTermDisplay(stdout), stdout: stdout, final: stdout,
-		input: &in,
-	}
-	return w.start(ctx, id, queue, in)
+	w := newWatcher(connOf(c, opts), newDestination(outPath, htmlPath, stdout, stderr, false, false), watchOptions{uiURL: r.o.uiURL, live: true})
+	return w.measure(ctx, id, queue, in)
 }
 
 // startedWith reads the input and the task queue of run orig from the
 // first event of its history.
 func startedWith(ctx context.Context, c client.Client, opts client.Options, orig string, dev *devEnv) (testrun.Input, string, error) {
-	var in testrun.Input
-	notFound := devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
-	it := c.GetWorkflowHistory(ctx, orig, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return in, "", notFound
-	}
-	first, err := it.Next()
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return in, "", notFound
-		}
-		return in, "", failed(fmt.Errorf("read the history of run %s: %w", orig, err))
-	}
-	started := first.GetWorkflowExecutionStartedEventAttributes()
-	if started == nil {
-		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
-	}
-	if err := opts.DataConverter.FromPayloads(started.GetInput(), &in); err != nil {
+	in, queue, err := history.StartedInput(ctx, c, opts.DataConverter, orig)
+	switch {
+	case errors.Is(err, history.ErrNoRun):
+		return in, "", devMissing(badInput("no run with workflow ID %q in namespace %q", orig, opts.Namespace), dev)
+	case errors.Is(err, history.ErrNotATestRun):
 		if err := encrypted(orig, err); err != nil {
 			return in, "", err
 		}
 		return in, "", badInput("run %s is not a concurrency test run: its history does not start with one", orig)
+	case err != nil:
+		return in, "", failed(err)
 	}
-	return in, started.GetTaskQueue().GetName(), nil
+	return in, queue, nil
 }
 
 // requireServed refuses at once a rerun of run orig on a task queue that no
@@ -411,15 +392,15 @@ func serveHint(queue, cmd string) string {
 // onlyFailed limits a rerun of run orig to the requests that failed in it
 // (in its result merged with the reruns before, if it was one), and returns
 // how many there are. The run must be finished.
-func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter, orig string, in *testrun.Input) (int, error) {
-	desc, err := c.DescribeWorkflow(ctx, orig, "")
+func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *testrun.Input) (int, error) {
+	desc, err := conn.client.DescribeWorkflow(ctx, orig, "")
 	if err != nil {
 		return 0, failed(fmt.Errorf("look up run %s: %w", orig, err))
 	}
 	if desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return 0, badInput("run %s is still running: its failed requests are known once it ends (follow it with `starter -attach %s`)", orig, orig)
 	}
-	doc, err := finishedDocument(ctx, c, dc, orig, 0)
+	doc, err := finishedDocument(ctx, conn, orig, 0)
 	if err != nil {
 		return 0, err
 	}
@@ -442,16 +423,8 @@ func onlyFailed(ctx context.Context, c client.Client, dc converter.DataConverter
 
 // modelOf is the model of run id, read from its input, or DefaultModel.
 func modelOf(ctx context.Context, c client.Client, id string) string {
-	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return DefaultModel
-	}
-	first, err := it.Next()
-	if err != nil {
-		return DefaultModel
-	}
-	var in testrun.Input
-	if a := first.GetWorkflowExecutionStartedEventAttributes(); a == nil || converter.GetDefaultDataConverter().FromPayloads(a.GetInput(), &in) != nil || in.Model == "" {
+	in, _, err := history.StartedInput(ctx, c, converter.GetDefaultDataConverter(), id)
+	if err != nil || in.Model == "" {
 		return DefaultModel
 	}
 	return in.Model

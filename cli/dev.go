@@ -125,45 +125,8 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		if !devserver.PortFree(devUIPort) {
 			env.uiURL = fmt.Sprintf("http://localhost:%d", devUIPort)
 		}
-	} else {
-		port, uiPort := wantPort, 0
-		if reuse {
-			port = 0
-			if devserver.PortFree(devPort) {
-				port = devPort
-			}
-			if devserver.PortFree(devUIPort) {
-				uiPort = devUIPort
-			}
-		}
-		db, err := devDBFile()
-		if err == nil {
-			err = os.MkdirAll(filepath.Dir(db), 0o700)
-		}
-		switch {
-		case err != nil:
-			fmt.Fprintf(stdout, "(No cache folder for the demo's runs (%v): they last as long as the dev server.)\n", err)
-			db = ""
-		case o.devFresh:
-			if err := removeDB(db); err != nil {
-				return nil, badInput("-dev-fresh: %v", err)
-			}
-		}
-		env.dbFile = db
-		fmt.Fprintln(stdout, "Starting a local Temporal dev server…")
-		srv, err := devserver.Start(ctx, devserver.Options{
-			Port: port, UIPort: uiPort, DBFile: db, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes,
-			BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(stdout)),
-		})
-		if err != nil {
-			if db != "" && strings.Contains(err.Error(), "the Temporal dev server") {
-				// A history file left by another version of the CLI, or
-				// damaged, keeps the server from starting.
-				err = fmt.Errorf("%w (the demo's runs are in %s: if that file is the trouble, -dev-fresh starts without it)", err, db)
-			}
-			return nil, failed(err)
-		}
-		env.server, env.address, env.uiURL = srv, srv.Address, srv.UIURL
+	} else if err := env.startServer(ctx, wantPort, reuse, o.devFresh, stdout); err != nil {
+		return nil, err
 	}
 
 	copts, err := temporalenv.Options(env.address, temporalenv.QuietLogger(stderr))
@@ -174,6 +137,51 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		return nil, failed(err)
 	}
 	return env, nil
+}
+
+// startServer starts the demo's own dev server, keeping its runs in
+// devDBFile (emptied first when fresh): on port (0: any free one), or, with
+// reuse, on the usual ports when they are free.
+func (e *devEnv) startServer(ctx context.Context, port int, reuse, fresh bool, stdout io.Writer) error {
+	uiPort := 0
+	if reuse {
+		port = 0
+		if devserver.PortFree(devPort) {
+			port = devPort
+		}
+		if devserver.PortFree(devUIPort) {
+			uiPort = devUIPort
+		}
+	}
+	db, err := devDBFile()
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(db), 0o700)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdout, "(No cache folder for the demo's runs (%v): they last as long as the dev server.)\n", err)
+		db = ""
+	case fresh:
+		if err := removeDB(db); err != nil {
+			return badInput("-dev-fresh: %v", err)
+		}
+	}
+	e.dbFile = db
+	fmt.Fprintln(stdout, "Starting a local Temporal dev server…")
+	srv, err := devserver.Start(ctx, devserver.Options{
+		Port: port, UIPort: uiPort, DBFile: db, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes,
+		BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(stdout)),
+	})
+	if err != nil {
+		if db != "" && strings.Contains(err.Error(), "the Temporal dev server") {
+			// A history file left by another version of the CLI, or
+			// damaged, keeps the server from starting.
+			err = fmt.Errorf("%w (the demo's runs are in %s: if that file is the trouble, -dev-fresh starts without it)", err, db)
+		}
+		return failed(err)
+	}
+	e.server, e.address, e.uiURL = srv, srv.Address, srv.UIURL
+	return nil
 }
 
 // removeDB removes the dev server's database file and SQLite's companions.

@@ -134,7 +134,7 @@ func TestRequireEndpoint(t *testing.T) {
 }
 
 func TestConfigExtraNamesEndpoint(t *testing.T) {
-	w := &watcher{extra: []string{"Temporal:          127.0.0.1:7233 (local dev server)"}}
+	w := &watcher{extra: []string{"Temporal:          127.0.0.1:7233 (local dev server)"}} // as with -dev
 	got := w.configExtra(report.Config{Endpoint: "http://127.0.0.1:8000/v1", EndpointLabel: "vLLM", EndpointName: "local"})
 	want := []string{"Endpoint:          local at http://127.0.0.1:8000/v1 (vLLM)", "Temporal:          127.0.0.1:7233 (local dev server)"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {

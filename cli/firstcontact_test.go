@@ -132,13 +132,18 @@ func TestUILinkOnlyWhenTheUIAnswers(t *testing.T) {
 	ui := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer ui.Close()
 	var out strings.Builder
-	w := &watcher{uiURL: ui.URL, namespace: "default", workflowID: "wf", runID: "run", stdout: &out}
+	newWatcherAt := func(uiURL string) *watcher {
+		w := newWatcher(temporalConn{namespace: "default"}, destination{human: &out}, watchOptions{uiURL: uiURL})
+		w.ref = runRef{workflowID: "wf", runID: "run"}
+		return w
+	}
+	w := newWatcherAt(ui.URL)
 	w.printLink()
 	if want := "Temporal UI: " + ui.URL + "/namespaces/default/workflows/wf/run/history\n"; out.String() != want {
 		t.Errorf("with a UI: %q, want %q", out.String(), want)
 	}
 	out.Reset()
-	w = &watcher{uiURL: "http://127.0.0.1:1", namespace: "default", workflowID: "wf", runID: "run", stdout: &out}
+	w = newWatcherAt("http://127.0.0.1:1")
 	w.printLink()
 	if got := out.String(); strings.Contains(got, "/namespaces/") || !strings.Contains(got, "-ui") || !strings.Contains(got, EnvUIURL) || strings.Count(got, "\n") != 1 {
 		t.Errorf("without a UI: %q, want one line on -ui and %s and no link", got, EnvUIURL)

@@ -266,12 +266,9 @@ func (o options) runInput() (testrun.Input, error) {
 		return testrun.Input{}, badInput("-repeat repeats the comparison of both passes: it does not combine with -sweep or -passes")
 	}
 	if o.sweep != "" {
-		for _, f := range strings.Split(o.sweep, ",") {
-			level, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return in, badInput("-sweep takes concurrency levels separated by commas, such as 1,2,4,8; %q is not a number", f)
-			}
-			in.Sweep = append(in.Sweep, level)
+		var err error
+		if in.Sweep, err = parseSweep(o.sweep); err != nil {
+			return in, err
 		}
 		in.Passes = testrun.PassesSweep
 	}
@@ -279,6 +276,19 @@ func (o options) runInput() (testrun.Input, error) {
 		return in, badInput("%v", err)
 	}
 	return in, nil
+}
+
+// parseSweep reads -sweep's concurrency levels, separated by commas.
+func parseSweep(s string) ([]int, error) {
+	var levels []int
+	for _, f := range strings.Split(s, ",") {
+		level, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, badInput("-sweep takes concurrency levels separated by commas, such as 1,2,4,8; %q is not a number", f)
+		}
+		levels = append(levels, level)
+	}
+	return levels, nil
 }
 
 // defaultPath is the result JSON's default path: named after the run's

@@ -10,8 +10,6 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/mocks"
-
-	"github.com/llmconc/llmconc/report"
 )
 
 // Following a run that no worker answers for ends, with the way to resume
@@ -19,17 +17,18 @@ import (
 func TestFollowGivesUpWithoutAWorker(t *testing.T) {
 	c := &mocks.Client{}
 	c.On("QueryWorkflow", mock.Anything, "run-1", "r1", mock.Anything, mock.Anything).Return(nil, errors.New("no poller seen for task queue"))
-	run := &mocks.WorkflowRun{}
+	handle := &mocks.WorkflowRun{}
 	// The run never ends: no worker runs it.
-	run.On("Get", mock.Anything, mock.Anything).Return(func(ctx context.Context, _ any) error {
+	handle.On("Get", mock.Anything, mock.Anything).Return(func(ctx context.Context, _ any) error {
 		<-ctx.Done()
 		return ctx.Err()
 	})
 	var out bytes.Buffer
-	w := &watcher{c: c, workflowID: "run-1", runID: "r1", stdout: &out, display: newDisplay(report.Text{W: &out}, false), noWorkerWait: 300 * time.Millisecond}
+	w := newWatcher(temporalConn{client: c}, destination{human: &out}, watchOptions{})
+	w.ref, w.noWorkerWait = runRef{workflowID: "run-1", runID: "r1"}, 300*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	err := w.follow(ctx, run)
+	err := w.follow(ctx, handle)
 	if err == nil || !strings.Contains(err.Error(), "no worker answered for run run-1") || !strings.Contains(err.Error(), "-attach run-1") {
 		t.Fatalf("follow returned %v, want it to give up and say how to resume", err)
 	}

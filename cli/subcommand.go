@@ -94,11 +94,11 @@ func lookupCommand(name string) *commandInfo {
 // subcommand's name.
 func isDevFlag(arg string) bool { return arg == "-dev" || arg == "--dev" }
 
-// runSubcommand parses and checks a subcommand's arguments, then runs it:
+// execSubcommand parses and checks a subcommand's arguments, then runs it:
 // in the demo's dev server, which it starts for the command's time, with
 // -dev (given before the name when devFirst, or among the arguments). Bad
 // input and -h start nothing.
-func runSubcommand(info *commandInfo, devFirst bool, args []string, stdout, stderr io.Writer) error {
+func execSubcommand(info *commandInfo, devFirst bool, args []string, stdout, stderr io.Writer) error {
 	cmd, dev, err := parseCommand(info, devFirst, args, stderr)
 	if err != nil {
 		return err

@@ -99,7 +99,7 @@ func TestEndpointsAllowList(t *testing.T) {
 
 	// Defence in depth: the worker refuses a name it does not serve even
 	// when the starter's check is bypassed.
-	in := testrun.Input{Endpoint: "nope", Requests: 2, Model: "gpt-4.1-nano", Prompts: prompts.ForRequests(prompts.BuiltIn, 2), PromptsSource: "e2e"}
+	in := testrun.Input{Endpoint: "nope", Requests: 2, Model: "gpt-4.1-nano", Prompts: prompts.ForRequests(prompts.BuiltIn, 2), PromptsSource: "e2e"}.WithDefaults()
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "e2e-endpoint-direct-" + randHex(4), TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
 	if err != nil {
 		t.Fatalf("start a run directly: %v", err)

@@ -65,6 +65,14 @@ var readmeCoverage = map[string]string{
 	// picture or fuzz longer; the package must hold the named test.
 	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",
 	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./chat":   ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
+	// docs/versioning.md: the replay tests, and how a history for them is
+	// recorded (by hand, once per change).
+	"go test -race ./workflows":                                                                            "TestReplayRecordedHistory, TestReplayInputAsGivenHistory and the other tests of the package (the whole suite runs them)",
+	"temporal server start-dev --headless":                                                                 "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
+	"go run ./cmd/simulator -latency 200ms -api-key sk-replay-test-key-not-real":                           "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
+	"OPENAI_API_KEY=sk-replay-test-key-not-real OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":  "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
+	"go run ./starter -id replay-my-change -requests 3 -max-tokens 8":                                      "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
+	"temporal workflow show -w replay-my-change --output json > workflows/testdata/my_change_history.json": "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
 }
 
 // docCommand is one command of a ```sh block, and the page that shows it.

@@ -219,15 +219,16 @@ func endpointNote(c report.Config) string {
 	return "endpoint " + c.EndpointName + ", " + c.EndpointLabel
 }
 
-// passes lists the document's passes in order, with their names.
-func passes(d report.Document) []struct {
+// titledPass is a pass of the document (nil when it did not run) with its
+// name and its section's title.
+type titledPass struct {
 	name, title string
 	p           *report.Pass
-} {
-	return []struct {
-		name, title string
-		p           *report.Pass
-	}{
+}
+
+// passes lists the document's sequential and concurrent passes in order.
+func passes(d report.Document) []titledPass {
+	return []titledPass{
 		{string(record.PassSequential), "Sequential pass: one request after another", d.Sequential},
 		{string(record.PassConcurrent), "Concurrent pass: requests sent together", d.Concurrent},
 	}
@@ -303,11 +304,10 @@ func passStats(p *report.Pass) []string {
 
 // preparedPass is a pass (nil when it did not run) with its timed records.
 type preparedPass struct {
-	name, title string
-	p           *report.Pass
-	ts          []timed
-	notSent     int
-	span        float64
+	titledPass
+	ts      []timed
+	notSent int
+	span    float64
 }
 
 // buildTimeline is the timeline section: a waterfall of each pass, on one
@@ -315,7 +315,7 @@ type preparedPass struct {
 func buildTimeline(d report.Document) timeline {
 	var ps []preparedPass
 	for _, x := range passes(d) {
-		pr := preparedPass{name: x.name, title: x.title, p: x.p}
+		pr := preparedPass{titledPass: x}
 		if x.p != nil {
 			pr.ts, pr.notSent = timedRecords(x.p.Requests)
 			pr.span = span(pr.ts)
@@ -399,28 +399,11 @@ func passTimelineOf(pr preparedPass, domain float64, shared bool, ref *reference
 	return pt
 }
 
+// buildLatency is the latency section: a histogram of each pass's
+// successful latencies, both on the same bins and the same y axis.
 func buildLatency(d report.Document) latency {
-	var l latency
-	lat := make([][]float64, 2)
-	lo, hi, found := 0.0, 0.0, false
-	for i, x := range passes(d) {
-		if x.p == nil {
-			continue
-		}
-		var v []float64
-		for _, r := range x.p.Requests {
-			if r.OK {
-				v = append(v, r.LatencySeconds)
-			}
-		}
-		lat[i] = stats.FiniteSorted(v)
-		if n := len(lat[i]); n > 0 {
-			if !found {
-				lo, hi, found = lat[i][0], lat[i][n-1], true
-			}
-			lo, hi = min(lo, lat[i][0]), max(hi, lat[i][n-1])
-		}
-	}
+	ps := passes(d)
+	lat, lo, hi := latencies(ps)
 	bins := binning(lo, hi)
 	var counts [][]int
 	maxCount := 1
@@ -431,7 +414,8 @@ func buildLatency(d report.Document) latency {
 			maxCount = max(maxCount, k)
 		}
 	}
-	for i, x := range passes(d) {
+	var l latency
+	for i, x := range ps {
 		ph := passHistogram{Pass: x.name, Title: strings.SplitN(x.title, ":", 2)[0]}
 		switch {
 		case x.p == nil:
@@ -452,6 +436,32 @@ func buildLatency(d report.Document) latency {
 		l.Passes = append(l.Passes, ph)
 	}
 	return l
+}
+
+// latencies returns the finite latencies of each pass's successful
+// requests, sorted, and the range of them all (0, 0 when there is none).
+func latencies(ps []titledPass) (lat [][]float64, lo, hi float64) {
+	lat = make([][]float64, len(ps))
+	found := false
+	for i, x := range ps {
+		if x.p == nil {
+			continue
+		}
+		var v []float64
+		for _, r := range x.p.Requests {
+			if r.OK {
+				v = append(v, r.LatencySeconds)
+			}
+		}
+		lat[i] = stats.FiniteSorted(v)
+		if n := len(lat[i]); n > 0 {
+			if !found {
+				lo, hi, found = lat[i][0], lat[i][n-1], true
+			}
+			lo, hi = min(lo, lat[i][0]), max(hi, lat[i][n-1])
+		}
+	}
+	return lat, lo, hi
 }
 
 func buildSweep(levels []SweepLevel) *sweepSection {

@@ -292,16 +292,7 @@ func kindLine(counts map[string]int) string {
 // KindCounts formats error kinds with their counts ("timeout ×2"), the most
 // frequent first, ties by name.
 func KindCounts(counts map[string]int) []string {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if counts[keys[i]] != counts[keys[j]] {
-			return counts[keys[i]] > counts[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := analysis.ByCount(counts)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s ×%d", k, counts[k])

@@ -259,7 +259,7 @@ func (in Input) recordBytes() int {
 }
 
 // requestsPerShard is the most requests one batch of the concurrent pass
-// sends (see Shard).
+// sends (see workflows.Shard).
 func (in Input) requestsPerShard() int {
 	shards := min(in.Requests, in.Concurrency, in.MaxShards)
 	return (in.Requests + shards - 1) / shards

@@ -55,7 +55,7 @@ func fmtDuration(d time.Duration) string {
 }
 
 // ExecutionTimeout is the run's workflow execution timeout, a backstop
-// behind the bounds of every wait (see README, "A run never hangs"): no
+// behind the bounds of every wait (see docs/limits.md, "A run never hangs"): no
 // request is sent after -timeout, and a batch scheduled before it runs at
 // most 3 tries of its start-to-close timeout (the lead, plus one request
 // timeout and 5 s per wave, plus 30 s). So: -timeout, plus 3 tries of the

@@ -53,6 +53,14 @@ type PassResult struct {
 	Records []record.Request `json:"records"`
 }
 
+// Phases of a run, as Progress.Phase has them; while a pass runs, the phase
+// is the pass's name (record.Pass).
+const (
+	PhaseStarting = "starting"
+	PhaseDone     = "done"
+	PhaseAborted  = "aborted"
+)
+
 // Progress is the answer to the progress query.
 type Progress struct {
 	// Phase is starting, warmup, sequential, concurrent (or a sweep pass),

@@ -43,7 +43,7 @@ func TestActivitiesHaveABoundWithoutAWorker(t *testing.T) {
 	in := testInput(3)
 	in.Timeout = 10 * time.Minute
 	in.RequestTimeout = 20 * time.Second
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 

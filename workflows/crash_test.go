@@ -33,7 +33,7 @@ func TestLostBatchKeepsItsHeartbeatedRecords(t *testing.T) {
 		return temporal.NewHeartbeatTimeoutError(activities.SendProgress{Records: []record.Request{answered}, InFlight: []int{3}})
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	assert.Equal(t, 3, lostAttempts, "the batch is retried up to its retry policy's 3 attempts")

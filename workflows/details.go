@@ -98,7 +98,7 @@ func (st *state) enter(ctx workflow.Context, phase string) {
 func (st *state) details(ctx workflow.Context) {
 	var b strings.Builder
 	switch st.phase {
-	case "done", "aborted":
+	case testrun.PhaseDone, testrun.PhaseAborted:
 		fmt.Fprintf(&b, "**Verdict: %s**\n\n", testrun.HeadlineOf(st.result).Text)
 	case string(record.PassWarmup):
 		fmt.Fprintf(&b, "Sending the **warm-up** (%d unmeasured requests).\n\n", st.in.Warmup)

@@ -36,7 +36,7 @@ func TestCurrentDetailsShowTheHeadline(t *testing.T) {
 	// The sequential pass ends at 40 s; the concurrent batches at 40 s +
 	// the fire lead + 10 s.
 	env.RegisterDelayedCallback(func() { concurrent = details() }, 45*time.Second)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(4))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(4).WithDefaults())
 	r := runResult(t, env, f)
 	done := details()
 	h := testrun.HeadlineOf(r)
@@ -68,7 +68,7 @@ func TestVerdictSearchAttribute(t *testing.T) {
 			require.True(t, ok, "the upsert sets the verdict")
 			upserted = append(upserted, v)
 		}).Return(nil).Once()
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 		runResult(t, env, f)
 		assert.Equal(t, []string{analysis.VerdictConcurrent}, upserted)
 	})
@@ -76,7 +76,7 @@ func TestVerdictSearchAttribute(t *testing.T) {
 		f := newFakeSend()
 		env := newEnv(t, f)
 		env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Maybe()
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(3))
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(3).WithDefaults())
 		runResult(t, env, f)
 		env.AssertNotCalled(t, "UpsertTypedSearchAttributes", mock.Anything)
 	})
@@ -96,7 +96,7 @@ func TestVerdictSearchAttribute(t *testing.T) {
 			v, _ := args.Get(0).(temporal.SearchAttributes).GetKeyword(workflows.VerdictAttribute)
 			upserted = append(upserted, v)
 		}).Return(nil).Once()
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 		abortedResult(t, env, f)
 		assert.Equal(t, []string{testrun.VerdictAborted}, upserted)
 	})
@@ -109,7 +109,7 @@ func TestOnlySendsTheListedRequests(t *testing.T) {
 	in := testInput(6)
 	in.Only = map[record.Pass][]int{record.PassConcurrent: {1, 4}}
 	in.RerunOf = "concurrency-test-original"
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 	assert.Nil(t, r.Sequential, "no sequential request listed: no sequential pass")
 	require.NotNil(t, r.Concurrent)

@@ -40,7 +40,7 @@ func TestEndpointNameReachesEveryActivity(t *testing.T) {
 			env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 			in := testInput(3)
 			in.Endpoint = tc.in
-			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+			env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 			r := runResult(t, env, f)
 
 			assert.Equal(t, []string{tc.want}, described)
@@ -66,7 +66,7 @@ func TestUnknownEndpointIsInvalidInput(t *testing.T) {
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
 	in.Endpoint = "nope"
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 
 	require.True(t, env.IsWorkflowCompleted())
 	err := env.GetWorkflowError()

@@ -24,7 +24,7 @@ func TestResultLeavesBatchRecordsToTheHistory(t *testing.T) {
 		return 0
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var r testrun.Result

@@ -58,7 +58,7 @@ func TestRetryBackoffResendsRateLimitedRequests(t *testing.T) {
 			env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 			in := testInput(4)
 			in.Passes, in.Retry = passes, testrun.RetryBackoff
-			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+			env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 			require.True(t, env.IsWorkflowCompleted())
 			require.NoError(t, env.GetWorkflowError())
 			var r testrun.Result
@@ -93,7 +93,7 @@ func TestRetryNoneSendsOnce(t *testing.T) {
 	env.OnActivity(a.Send, mock.Anything, mock.Anything).Return(f.Send)
 	in := testInput(2)
 	in.Passes = testrun.PassesConcurrent
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	require.NoError(t, env.GetWorkflowError())
 	assert.Equal(t, map[int][]int32{0: {1}, 1: {1}}, f.tries, "-retry none sends each request once")
 }

@@ -17,7 +17,7 @@ func TestSweepRunsOneConcurrentPassPerLevel(t *testing.T) {
 	env := newEnv(t, f)
 	in := testInput(n)
 	in.Passes, in.Sweep = testrun.PassesSweep, []int{1, 2, 4}
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	assert.Nil(t, r.Sequential, "a sweep runs no sequential pass")

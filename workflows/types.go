@@ -8,5 +8,5 @@ package workflows
 // TaskQueue is the task queue the worker polls and the starter starts runs on.
 const TaskQueue = "llm-concurrency-test"
 
-// ProgressQuery is the name of the query that returns a run's Progress.
+// ProgressQuery is the name of the query that returns a run's testrun.Progress.
 const ProgressQuery = "progress"

@@ -35,7 +35,6 @@ func WarmupPrompt(k int) string {
 // default rather than asked for (StreamAuto) and every warm-up answer was
 // not an event stream, the run goes on without streaming and says so.
 func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
-	var a *activities.Activities
 	var recs []record.Request
 	for k := range st.in.Warmup {
 		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
@@ -45,7 +44,7 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 		}
 		actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
 		var out activities.SendOutput
-		err := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+		err := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           record.PassWarmup,
 			Requests:       []activities.RequestSpec{spec},
@@ -78,16 +77,24 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 			st.result.Warmup.Records = append(st.result.Warmup.Records, rec)
 		}
 	}
-	if st.stream && st.in.StreamAuto && len(recs) > 0 && st.result.Aborted == "" {
-		for _, rec := range recs {
-			if !notAStream(rec) {
-				return
-			}
-		}
-		st.stream = false
-		st.result.Config.Stream = false
-		st.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
+	st.stopStreamingIfUnsupported(recs)
+}
+
+// stopStreamingIfUnsupported turns streaming off for the rest of the run
+// when it was the default rather than asked for (StreamAuto) and every
+// warm-up answer in recs was not an event stream, and says so.
+func (st *state) stopStreamingIfUnsupported(recs []record.Request) {
+	if !st.stream || !st.in.StreamAuto || len(recs) == 0 || st.result.Aborted != "" {
+		return
 	}
+	for _, rec := range recs {
+		if !notAStream(rec) {
+			return
+		}
+	}
+	st.stream = false
+	st.result.Config.Stream = false
+	st.result.StreamOff = "the endpoint answered the streamed warm-up with a response that is not an event stream, so the run measured without streaming (the server's concurrency cannot be observed; the verdict rests on the speedup)"
 }
 
 func firstFatal(recs []record.Request) *record.Request {

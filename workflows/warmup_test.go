@@ -24,7 +24,7 @@ func TestWarmupBeforeTheSequentialPass(t *testing.T) {
 	in := testInput(n)
 	in.MaxTokens = 100
 	in.Warmup = 2
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	log := f.logCopy()
@@ -51,7 +51,7 @@ func TestWarmupBeforeTheSequentialPass(t *testing.T) {
 func TestNoWarmup(t *testing.T) {
 	f := newFakeSend()
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(3))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(3).WithDefaults())
 	r := runResult(t, env, f)
 	assert.Nil(t, r.Warmup)
 	assert.Empty(t, f.callsOf(record.PassWarmup))
@@ -70,7 +70,7 @@ func TestWarmupFatalEndsTheRun(t *testing.T) {
 	env := newEnv(t, f)
 	in := testInput(3)
 	in.Warmup = 3
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	appErr, r := abortedResult(t, env, f)
 	assert.Contains(t, appErr.Message(), "at the warm-up")
 	assert.Contains(t, appErr.Message(), "OPENAI_API_KEY")
@@ -89,7 +89,7 @@ func TestConcurrentFirst(t *testing.T) {
 	in := testInput(n)
 	in.Order = testrun.OrderConcurrentFirst
 	in.Warmup = 1
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 	log := f.logCopy()
 	lastConc, firstSeq := -1, -1
@@ -141,7 +141,7 @@ func TestStreamFallsBackWhenTheEndpointDoesNotStream(t *testing.T) {
 		env := newEnv(t, f)
 		in := testInput(3)
 		in.Stream, in.StreamAuto, in.Warmup = true, auto, 1
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 		r := runResult(t, env, f)
 		for _, c := range append(f.callsOf(record.PassSequential), f.callsOf(record.PassConcurrent)...) {
 			assert.Equal(t, !auto, c.Stream, "auto %v", auto)
@@ -195,7 +195,7 @@ func TestVerdictOfADriftingSerialServer(t *testing.T) {
 	env := newEnv(t, f)
 	in := testInput(n)
 	in.Stream = true
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	o := r.Concurrent.Summary.ObservedServerConcurrency
@@ -219,7 +219,7 @@ func TestNoWarmupInARerunOfFailedRequests(t *testing.T) {
 	in := testInput(4)
 	in.Warmup = 1
 	in.Only = map[record.Pass][]int{record.PassSequential: {2}}
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	runResult(t, env, f)
 	assert.Empty(t, f.callsOf(record.PassWarmup))
 	assert.Len(t, f.callsOf(record.PassSequential), 1)

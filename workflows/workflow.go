@@ -50,15 +50,67 @@ type state struct {
 	stream bool
 }
 
-// ConcurrencyTest is the workflow: one run of the concurrency test.
+// ConcurrencyTest is the workflow: one run of the concurrency test. Its
+// input comes complete from the starter (testrun.Input.WithDefaults) and is
+// used as given (see checkInput and docs/versioning.md).
 func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, error) {
-	in = in.WithDefaults()
-	if err := in.Validate(); err != nil {
+	in, err := checkInput(ctx, in)
+	if err != nil {
 		return testrun.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), InvalidInputErrorType, nil)
 	}
+	st := newState(ctx, in)
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, st.query); err != nil {
+		return testrun.Result{}, fmt.Errorf("register the progress query: %w", err)
+	}
+	if err := st.describeEndpoint(ctx); err != nil {
+		return testrun.Result{}, err
+	}
+	deadline := st.result.StartedAt.Add(in.Timeout)
+	st.passes(ctx, deadline)
+	st.sweep(ctx, deadline)
+	return st.end(ctx)
+}
+
+// versionInputAsGiven is the change ID of the input used as given: the
+// starter resolves the defaults and checks the limits before it starts a
+// run, so that a change of a default or a limit cannot change the commands
+// of a run in flight. Runs recorded before it (no marker) replay as they
+// ran: the workflow applies the defaults and the checks itself.
+const versionInputAsGiven = "input-as-given"
+
+// checkInput returns the input the run uses, or why it is not valid. For a
+// run started before versionInputAsGiven, that is the input with the
+// defaults of this build. Otherwise it is the input as given, and the check
+// (there for a run started by other means than the starter, which has
+// checked already) is a side effect: its outcome is recorded in the history
+// when the run starts, so a later change of a limit cannot turn the replay
+// of a run in flight into a rejection.
+func checkInput(ctx workflow.Context, in testrun.Input) (testrun.Input, error) {
+	if workflow.GetVersion(ctx, versionInputAsGiven, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		in = in.WithDefaults()
+		return in, in.Validate()
+	}
+	var problem string
+	check := workflow.SideEffect(ctx, func(workflow.Context) any {
+		if err := in.Validate(); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	if err := check.Get(&problem); err != nil {
+		return in, fmt.Errorf("read the check of the input: %w", err)
+	}
+	if problem != "" {
+		return in, errors.New(problem)
+	}
+	return in, nil
+}
+
+// newState is the state of a run that starts now.
+func newState(ctx workflow.Context, in testrun.Input) *state {
 	st := &state{
 		in:       in,
-		phase:    "starting",
+		phase:    testrun.PhaseStarting,
 		progress: map[record.Pass]*testrun.PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
 		records:  map[record.Pass][]record.Request{},
 		own:      map[record.Pass][]record.Request{},
@@ -77,27 +129,34 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 	for _, level := range in.Sweep {
 		st.progress[record.SweepPass(level)] = &testrun.PassProgress{Total: len(in.Indices(record.SweepPass(level)))}
 	}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, st.query); err != nil {
-		return testrun.Result{}, fmt.Errorf("register the progress query: %w", err)
-	}
+	return st
+}
 
-	var a *activities.Activities
+// describeEndpoint asks the worker for the endpoint the run measures. A
+// worker that does not serve it makes the input invalid.
+func (st *state) describeEndpoint(ctx workflow.Context) error {
 	ectx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		// Without a worker for the whole of -timeout the run gives up
 		// rather than wait for one for ever.
-		ScheduleToCloseTimeout: in.Timeout + 30*time.Second,
+		ScheduleToCloseTimeout: st.in.Timeout + 30*time.Second,
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
-	if err := workflow.ExecuteActivity(ectx, a.DescribeEndpoint, activities.DescribeInput{Endpoint: in.Endpoint}).Get(ctx, &st.result.Endpoint); err != nil {
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == activities.UnknownEndpointErrorType {
-			return testrun.Result{}, temporal.NewNonRetryableApplicationError(appErr.Message(), InvalidInputErrorType, nil)
-		}
-		return testrun.Result{}, fmt.Errorf("ask the worker for its endpoint: %w", err)
+	err := workflow.ExecuteActivity(ectx, activities.DescribeEndpointActivity, activities.DescribeInput{Endpoint: st.in.Endpoint}).Get(ctx, &st.result.Endpoint)
+	if err == nil {
+		return nil
 	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.UnknownEndpointErrorType {
+		return temporal.NewNonRetryableApplicationError(appErr.Message(), InvalidInputErrorType, nil)
+	}
+	return fmt.Errorf("ask the worker for its endpoint: %w", err)
+}
 
-	deadline := st.result.StartedAt.Add(in.Timeout)
+// passes sends the warm-up, then the sequential and the concurrent pass in
+// the input's order.
+func (st *state) passes(ctx workflow.Context, deadline time.Time) {
+	in := st.in
 	order := []record.Pass{record.PassSequential, record.PassConcurrent}
 	// Runs recorded before the warm-up and the pass order replay as they
 	// ran: no warm-up, sequential pass first.
@@ -126,12 +185,16 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 			st.result.Concurrent = st.finishPass(record.PassConcurrent, fireAt, shards)
 		}
 	}
-	for _, level := range in.Sweep {
+}
+
+// sweep sends one concurrent pass per sweep level, in the input's order.
+func (st *state) sweep(ctx workflow.Context, deadline time.Time) {
+	for _, level := range st.in.Sweep {
 		if st.result.Aborted != "" {
 			break
 		}
 		pass := record.SweepPass(level)
-		if !in.Sends(pass) {
+		if !st.in.Sends(pass) {
 			continue
 		}
 		st.enter(ctx, string(pass))
@@ -140,11 +203,16 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 		pr.Concurrency = level
 		st.result.Sweep = append(st.result.Sweep, pr)
 	}
+}
+
+// end closes the run: its last phase, its verdict, and its result, which an
+// aborted run returns as the details of its error.
+func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
 	st.result.FinishedAt = workflow.Now(ctx)
 	if st.result.Aborted != "" {
-		st.enter(ctx, "aborted")
+		st.enter(ctx, testrun.PhaseAborted)
 	} else {
-		st.enter(ctx, "done")
+		st.enter(ctx, testrun.PhaseDone)
 	}
 	if err := st.upsertVerdict(ctx); err != nil {
 		return testrun.Result{}, err
@@ -158,7 +226,6 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 // sequential sends the requests one after another: request i+1 is scheduled
 // only after the activity of request i has returned.
 func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
-	var a *activities.Activities
 	for _, i := range st.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
@@ -186,7 +253,7 @@ func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				in.Attempt = attempt
 			}
-			err := workflow.ExecuteActivity(actx, a.Send, in).Get(ctx, &out)
+			err := workflow.ExecuteActivity(actx, activities.SendActivity, in).Get(ctx, &out)
 			if err != nil {
 				st.batchFailed(record.PassSequential, in.Requests, err)
 				break
@@ -258,20 +325,13 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
-	var a *activities.Activities
 	sel := workflow.NewSelector(ctx)
 	for i, sh := range shards {
-		summary := fmt.Sprintf("%s #%d", pass, sh.Requests[0].Index+1)
-		if len(sh.Requests) > 1 {
-			summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, len(shards), len(sh.Requests), sh.Concurrency)
-		}
-		if attempt > 1 {
-			summary += fmt.Sprintf(" (try %d)", attempt)
-		}
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
+		summary := shardSummary(pass, i, len(shards), sh, attempt)
 		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead))
 		sh := sh
-		f := workflow.ExecuteActivity(actx, a.Send, activities.SendInput{
+		f := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           pass,
 			Requests:       sh.Requests,
@@ -304,6 +364,19 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 		}
 	}
 	return fireAt, len(shards)
+}
+
+// shardSummary is what the Temporal UI shows of shard i of n: the request it
+// sends, or its share of the pass.
+func shardSummary(pass record.Pass, i, n int, sh ShardSpec, attempt int32) string {
+	summary := fmt.Sprintf("%s #%d", pass, sh.Requests[0].Index+1)
+	if len(sh.Requests) > 1 {
+		summary = fmt.Sprintf("%s shard %d/%d: %d requests, %d at a time", pass, i+1, n, len(sh.Requests), sh.Concurrency)
+	}
+	if attempt > 1 {
+		summary += fmt.Sprintf(" (try %d)", attempt)
+	}
+	return summary
 }
 
 // activityOptions sizes a batch's timeouts: the wait for the common instant,

@@ -180,6 +180,8 @@ func testPrompts(n int) []string {
 	return p
 }
 
+// testInput is a run's input as a user gives it; the tests resolve it with
+// WithDefaults before they start the workflow, as the starter does.
 func testInput(n int) testrun.Input {
 	return testrun.Input{Requests: n, Model: "test-model", MaxTokens: 7, Prompts: testPrompts(n), PromptsSource: "test"}
 }
@@ -229,7 +231,7 @@ func progress(t *testing.T, env *testsuite.TestWorkflowEnvironment, from int) te
 }
 
 // abortedResult checks that the run failed with the aborted error and
-// returns the RunResult carried in its details.
+// returns the testrun.Result carried in its details.
 func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fakeSend) (*temporal.ApplicationError, testrun.Result) {
 	t.Helper()
 	require.True(t, env.IsWorkflowCompleted())
@@ -239,7 +241,7 @@ func abortedResult(t *testing.T, env *testsuite.TestWorkflowEnvironment, f *fake
 	require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %v", err)
 	require.Equal(t, workflows.AbortedErrorType, appErr.Type())
 	assert.True(t, appErr.NonRetryable())
-	require.True(t, appErr.HasDetails(), "the aborted error must carry the RunResult")
+	require.True(t, appErr.HasDetails(), "the aborted error must carry the testrun.Result")
 	var r testrun.Result
 	require.NoError(t, appErr.Details(&r))
 	assert.Equal(t, appErr.Message(), r.Aborted)
@@ -267,7 +269,7 @@ func TestSequentialPassIsChained(t *testing.T) {
 	const n = 6
 	f := newFakeSend()
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	r := runResult(t, env, f)
 
 	seq := f.callsOf(record.PassSequential)
@@ -349,7 +351,7 @@ func TestSequentialPassIsChainedOnTheWorkflowClock(t *testing.T) {
 	}
 	in := testInput(n)
 	in.Passes = testrun.PassesSequential
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	assert.Equal(t, []int{1, 2, 3, 4}, seen, "requests started by 5s, 15s, 25s, 35s")
@@ -415,7 +417,7 @@ func TestConcurrentPassFansOut(t *testing.T) {
 				}
 			}
 			env := newEnv(t, f)
-			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+			env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 			r := runResult(t, env, f)
 
 			gateMu.Lock()
@@ -485,7 +487,7 @@ func TestFailedRequestsAreRecordedAndTheRunGoesOn(t *testing.T) {
 		return 0
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	r := runResult(t, env, f)
 
 	assert.Len(t, f.callsOf(record.PassSequential), n)
@@ -541,7 +543,7 @@ func TestFatalStatusAbortsTheSequentialPass(t *testing.T) {
 				return 0
 			}
 			env := newEnv(t, f)
-			env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+			env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 			appErr, r := abortedResult(t, env, f)
 
 			assert.Contains(t, appErr.Message(), tc.want)
@@ -606,7 +608,7 @@ func TestFatalStatusAbortsTheConcurrentPass(t *testing.T) {
 		}
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	appErr, r := abortedResult(t, env, f)
 
 	assert.Contains(t, appErr.Message(), "HTTP 401")
@@ -630,7 +632,7 @@ func TestActivityErrorBecomesAFailedRecord(t *testing.T) {
 		return nil
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	r := runResult(t, env, f)
 
 	attempts := 0
@@ -672,7 +674,7 @@ func TestShardActivityErrorFailsItsRequests(t *testing.T) {
 		return nil
 	}
 	env := newEnv(t, f)
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	require.NotNil(t, r.Concurrent)
@@ -728,7 +730,7 @@ func TestInvalidInputIsRejectedBeforeAnyRequest(t *testing.T) {
 				mu.Unlock()
 				return activities.SendOutput{}, nil
 			})
-			env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+			env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 
 			require.True(t, env.IsWorkflowCompleted())
 			err := env.GetWorkflowError()
@@ -779,7 +781,7 @@ func TestProgressQuery(t *testing.T) {
 		checked = append(checked, "35s")
 	}, 35*time.Second)
 
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n))
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, testInput(n).WithDefaults())
 	runResult(t, env, f)
 	assert.Equal(t, []string{"15s", "35s"}, checked, "both progress checks must have run during the run")
 
@@ -825,7 +827,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		env := newEnv(t, f)
 		in := testInput(n)
 		in.Passes = testrun.PassesSequential
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 		r := runResult(t, env, f)
 
 		assert.Len(t, f.callsOf(record.PassSequential), n)
@@ -843,7 +845,7 @@ func TestPassesSelectsOnePass(t *testing.T) {
 		env := newEnv(t, f)
 		in := testInput(n)
 		in.Passes = testrun.PassesConcurrent
-		env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+		env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 		r := runResult(t, env, f)
 
 		assert.Empty(t, f.callsOf(record.PassSequential))
@@ -864,7 +866,7 @@ func TestRunTimeoutStopsSendingNewRequests(t *testing.T) {
 	env := newEnvEvery(t, f, 10*time.Second)
 	in := testInput(n)
 	in.Timeout = 25 * time.Second // requests start at 0s, 10s, 20s; 30s is too late
-	env.ExecuteWorkflow(workflows.ConcurrencyTest, in)
+	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
 	r := runResult(t, env, f)
 
 	assert.Len(t, f.callsOf(record.PassSequential), 3)

@@ -1,0 +1,53 @@
+package history
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/llmconc/llmconc/testrun"
+)
+
+// ErrNoRun is the error of StartedInput for a workflow ID with no run.
+var ErrNoRun = errors.New("no run with that workflow ID")
+
+// ErrNotATestRun is the error of StartedInput for a run whose history does
+// not start with the input of a concurrency test run. When the input could
+// not be decoded, the decoding error is wrapped too (a payload encrypted
+// with another key: see codec.IsKeyError).
+var ErrNotATestRun = errors.New("not a concurrency test run")
+
+// StartedInput reads the input and the task queue of the latest run of
+// workflowID from the first event of its history, decoded with dc (nil
+// means the SDK's default).
+func StartedInput(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string) (testrun.Input, string, error) {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	var in testrun.Input
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return in, "", ErrNoRun
+	}
+	first, err := it.Next()
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return in, "", ErrNoRun
+		}
+		return in, "", fmt.Errorf("read the history of run %s: %w", workflowID, err)
+	}
+	started := first.GetWorkflowExecutionStartedEventAttributes()
+	if started == nil {
+		return in, "", ErrNotATestRun
+	}
+	if err := dc.FromPayloads(started.GetInput(), &in); err != nil {
+		return in, "", fmt.Errorf("%w: %w", ErrNotATestRun, err)
+	}
+	return in, started.GetTaskQueue().GetName(), nil
+}
