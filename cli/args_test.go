@@ -204,3 +204,23 @@ func TestHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestDestinationWriters: the report goes to stdout, or to stderr when
+// stdout carries the JSON (-json), or nowhere but the conclusion (-quiet).
+func TestDestinationWriters(t *testing.T) {
+	var stdout, stderr strings.Builder
+	for _, tc := range []struct {
+		quiet, jsonOut                bool
+		human, conclusion, jsonStream io.Writer
+	}{
+		{false, false, &stdout, nil, nil},
+		{false, true, &stderr, nil, &stdout},
+		{true, false, io.Discard, &stdout, nil},
+		{true, true, io.Discard, &stderr, &stdout},
+	} {
+		d := newDestination("r.json", "r.html", &stdout, &stderr, tc.quiet, tc.jsonOut)
+		if d.human != tc.human || d.conclusion != tc.conclusion || d.jsonStream != tc.jsonStream || d.jsonPath != "r.json" || d.htmlPath != "r.html" {
+			t.Errorf("-quiet %v -json %v: %+v", tc.quiet, tc.jsonOut, d)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func isDevQueue(q string) bool { return strings.HasPrefix(q, workflows.TaskQueue
 
 // startDev brings the demo's dev server (or the one already running on the
 // usual port) and a client up; serve adds the worker.
-func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *devEnv, err error) {
+func startDev(ctx context.Context, o options, human, stderr io.Writer) (env *devEnv, err error) {
 	env = &devEnv{}
 	started := env // the error returns below set env to nil
 	defer func() {
@@ -120,12 +120,12 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 		if o.devFresh {
 			return nil, badInput("-dev-fresh starts the demo's dev server with no runs, but a Temporal server already runs at %s: stop it first", local)
 		}
-		fmt.Fprintf(stdout, "Using the Temporal server already running at %s.\n", local)
+		fmt.Fprintf(human, "Using the Temporal server already running at %s.\n", local)
 		env.address = local
 		if !devserver.PortFree(devUIPort) {
 			env.uiURL = fmt.Sprintf("http://localhost:%d", devUIPort)
 		}
-	} else if err := env.startServer(ctx, wantPort, reuse, o.devFresh, stdout); err != nil {
+	} else if err := env.startServer(ctx, wantPort, reuse, o.devFresh, human); err != nil {
 		return nil, err
 	}
 
@@ -142,7 +142,7 @@ func startDev(ctx context.Context, o options, stdout, stderr io.Writer) (env *de
 // startServer starts the demo's own dev server, keeping its runs in
 // devDBFile (emptied first when fresh): on port (0: any free one), or, with
 // reuse, on the usual ports when they are free.
-func (e *devEnv) startServer(ctx context.Context, port int, reuse, fresh bool, stdout io.Writer) error {
+func (e *devEnv) startServer(ctx context.Context, port int, reuse, fresh bool, human io.Writer) error {
 	uiPort := 0
 	if reuse {
 		port = 0
@@ -159,7 +159,7 @@ func (e *devEnv) startServer(ctx context.Context, port int, reuse, fresh bool, s
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(stdout, "(No cache folder for the demo's runs (%v): they last as long as the dev server.)\n", err)
+		fmt.Fprintf(human, "(No cache folder for the demo's runs (%v): they last as long as the dev server.)\n", err)
 		db = ""
 	case fresh:
 		if err := removeDB(db); err != nil {
@@ -167,10 +167,10 @@ func (e *devEnv) startServer(ctx context.Context, port int, reuse, fresh bool, s
 		}
 	}
 	e.dbFile = db
-	fmt.Fprintln(stdout, "Starting a local Temporal dev server…")
+	fmt.Fprintln(human, "Starting a local Temporal dev server…")
 	srv, err := devserver.Start(ctx, devserver.Options{
-		Port: port, UIPort: uiPort, DBFile: db, Log: stdout, SearchAttributes: workflows.SearchAttributeTypes,
-		BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(stdout)),
+		Port: port, UIPort: uiPort, DBFile: db, Log: human, SearchAttributes: workflows.SearchAttributeTypes,
+		BuildProgressEvery: devserver.BuildProgressEvery(isTerminal(human)),
 	})
 	if err != nil {
 		if db != "" && strings.Contains(err.Error(), "the Temporal dev server") {
@@ -264,7 +264,7 @@ func (e *devEnv) describe() []string {
 // linger keeps a dev server we started running while a person looks at the
 // run in the UI: until Ctrl+C when the starter runs in a terminal, not at all
 // otherwise.
-func (e *devEnv) linger(ctx context.Context, stdout io.Writer, link string) {
+func (e *devEnv) linger(ctx context.Context, human io.Writer, link string) {
 	if e.server == nil || e.server.UIURL == "" || !interactive() {
 		return
 	}
@@ -272,7 +272,7 @@ func (e *devEnv) linger(ctx context.Context, stdout io.Writer, link string) {
 		e.worker.Stop()
 		e.worker = nil
 	}
-	fmt.Fprintf(stdout, "\nThe dev server keeps running so you can browse the run's history:\n  %s\nPress Ctrl+C to stop it.\n", link)
+	fmt.Fprintf(human, "\nThe dev server keeps running so you can browse the run's history:\n  %s\nPress Ctrl+C to stop it.\n", link)
 	<-ctx.Done()
 }
 
