@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"net"
@@ -65,14 +66,17 @@ var readmeCoverage = map[string]string{
 	// picture or fuzz longer; the package must hold the named test.
 	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",
 	"go test -run '^$' -fuzz '^FuzzSSE$' -fuzztime 10m ./chat":   ".ci/run (fuzzes FuzzSSE, for a count of inputs)",
-	// docs/versioning.md: the replay tests, and how a history for them is
-	// recorded (by hand, once per change).
+	// docs/versioning.md: the replay tests, and recording a history for
+	// them, which this test does: its dev server stands for the one the
+	// page starts, and the history goes to a temporary folder, not into
+	// workflows/testdata. TestReplayInputAsGivenHistory replays one
+	// recorded so.
 	"go test -race ./workflows":                                                                            "TestReplayRecordedHistory, TestReplayInputAsGivenHistory and the other tests of the package (the whole suite runs them)",
-	"temporal server start-dev --headless":                                                                 "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
-	"go run ./cmd/simulator -latency 200ms -api-key sk-replay-test-key-not-real":                           "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
-	"OPENAI_API_KEY=sk-replay-test-key-not-real OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":  "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
-	"go run ./starter -id replay-my-change -requests 3 -max-tokens 8":                                      "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
-	"temporal workflow show -w replay-my-change --output json > workflows/testdata/my_change_history.json": "TestReplayInputAsGivenHistory (replays the history these commands recorded)",
+	"temporal server start-dev --headless":                                                                 "",
+	"go run ./cmd/simulator -latency 200ms -api-key sk-replay-test-key-not-real":                           "",
+	"OPENAI_API_KEY=sk-replay-test-key-not-real OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":  "",
+	"go run ./starter -id replay-my-change -requests 3 -max-tokens 8":                                      "",
+	"temporal workflow show -w replay-my-change --output json > workflows/testdata/my_change_history.json": "",
 }
 
 // docCommand is one command of a ```sh block, and the page that shows it.
@@ -270,12 +274,10 @@ func TestREADMECommands(t *testing.T) {
 	if !ok {
 		t.Fatal("no Temporal CLI")
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	simAddr := l.Addr().String()
-	l.Close()
+	// simAddr is the address of the simulator the session started last
+	// (the first one until a page starts another): 127.0.0.1:8000 stands
+	// for it.
+	var simAddr string
 	session := map[string]string{}
 	values := map[string]string{"OPENAI_API_KEY": "test", "LOCAL_KEY": "test", "GROQ_KEY": "gsk-dummy-for-the-readme-test-" + randHex(4)}
 	var workflowID string
@@ -341,17 +343,22 @@ func TestREADMECommands(t *testing.T) {
 		return startProc(t, c, bin, env, args...)
 	}
 
-	// The simulator first: the sections before its own use it.
-	simStarted := false
+	// The simulators the session runs first, each on a free port: the
+	// sections before the simulator's own page use the first.
+	sims := map[string]string{}
 	for _, c := range cmds {
-		if strings.HasPrefix(c, "go run ./cmd/simulator") {
+		if strings.HasPrefix(c, "go run ./cmd/simulator") && readmeCoverage[c] == "" && sims[c] == "" {
+			addr := freeAddr(t)
 			bin, args, env := prepare(c)
-			startProc(t, "simulator", bin, env, append(args, "-addr", simAddr)...)
-			waitListening(t, simAddr)
-			simStarted = true
+			startProc(t, "simulator", bin, env, append(args, "-addr", addr)...)
+			waitListening(t, addr)
+			sims[c] = addr
+			if simAddr == "" {
+				simAddr = addr
+			}
 		}
 	}
-	if !simStarted {
+	if simAddr == "" {
 		t.Fatal("neither the README nor a docs/ page starts a simulator")
 	}
 	for _, dc := range docCmds {
@@ -373,7 +380,34 @@ func TestREADMECommands(t *testing.T) {
 				session[k] = strings.ReplaceAll(v, "127.0.0.1:8000", simAddr)
 			}
 		case strings.HasPrefix(c, "go run ./cmd/simulator"):
-			// Started above.
+			simAddr = sims[c] // started above
+		case strings.HasPrefix(c, "temporal server start-dev"):
+			// The test's dev server, which devserver.Start runs with
+			// `temporal server start-dev --headless`, stands for it.
+		case strings.Contains(c, " > "):
+			// The output goes to a temporary file, not into the repository.
+			c, target, _ := strings.Cut(c, " > ")
+			bin, args, env := prepare(c)
+			cmd := exec.Command(bin, args...)
+			cmd.Env = env
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Errorf("%s: %v\n%s", c, err, stderr.String())
+			}
+			if err := os.WriteFile(filepath.Join(t.TempDir(), filepath.Base(target)), out, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasSuffix(target, "_history.json") {
+				var h struct{ Events []json.RawMessage }
+				if err := json.Unmarshal(out, &h); err != nil || len(h.Events) == 0 {
+					t.Errorf("%s: no history in its output (%v)", c, err)
+				}
+				if strings.Contains(string(out), "sk-replay-test-key-not-real") {
+					t.Errorf("%s: the history holds the key", c)
+				}
+			}
 		case strings.HasSuffix(c, "go run ./worker"):
 			if worker != nil {
 				worker.stop(t)
@@ -553,6 +587,17 @@ func goTestTarget(c string) error {
 		}
 	}
 	return fmt.Errorf("package %s has no %s", dir, name)
+}
+
+// freeAddr is a loopback address with a port free at the time of the call.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // waitListening waits until something accepts connections at addr.

@@ -195,109 +195,162 @@ type answer struct {
 	fault fault
 }
 
-// handleChat serves POST /v1/chat/completions. The steps, in order: auth,
-// parse/validate, model, rate limit, faults, concurrency gate, latency,
-// response.
+// handleChat serves POST /v1/chat/completions. The steps, in order: admit
+// the request (auth, parse/validate, model, rate limit), answer a planned
+// fault, wait for a concurrency slot, then answer after the latency.
 func (s *Server) handleChat(ex *exchange) {
-	if !s.authorized(ex) {
+	call, ok := s.admitChat(ex)
+	if !ok {
 		return
 	}
-	h := ex.w.Header()
-	req, msgs, bad := parseChatRequest(ex.w, ex.r)
-	if bad != nil {
-		s.setPeekRateHeaders(h)
-		ex.writeError(http.StatusBadRequest, "invalid_request_error", bad.code, bad.param, bad.msg)
+	p := s.planFor(call.req.Model, call.msgs)
+	if s.hostile(ex, call.req, p.fault) || s.answerFault(ex, p.fault) {
 		return
 	}
-	if !s.models[req.Model] {
-		s.setPeekRateHeaders(h)
-		s.writeModelNotFound(ex, req.Model)
-		return
-	}
-
-	n, finish := s.completionLength(req)
-	promptTokens := countPromptTokens(msgs)
-	if s.rl != nil {
-		st, ok := s.rl.take(promptTokens + n)
-		st.setHeaders(h)
-		if !ok {
-			retry := st.retryAfterSeconds()
-			h.Set("Retry-After", strconv.Itoa(retry))
-			ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
-				fmt.Sprintf("Rate limit reached for requests per %v: Limit %d, Used %d, Requested 1. Please try again in %s.",
-					s.cfg.RateWindow, st.limit, st.limit-st.remaining, formatReset(st.reset)))
-			return
-		}
-	}
-
-	p := s.planFor(req.Model, msgs)
-	if s.hostile(ex, req, p.fault) {
-		return
-	}
-	switch p.fault {
-	case fault500:
-		ex.writeError(http.StatusInternalServerError, "server_error", "server_error", "",
-			"The server had an error while processing your request. Sorry about that! (simulated fault)")
-		return
-	case fault503:
-		ex.writeError(http.StatusServiceUnavailable, "server_error", "overloaded", "",
-			"The engine is currently overloaded, please try again later. (simulated fault)")
-		return
-	case faultDrop:
-		ex.drop()
-		return
-	case faultStall:
-		s.stall(ex)
-		return
-	case fault429:
-		h.Set("Retry-After", "1")
-		ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
-			"Rate limit reached for requests. Please try again in 1s. (simulated fault)")
-		return
-	case faultSlowHeaders:
-		if err := s.sleep(ex.r.Context(), s.cfg.Faults.SlowHeadersFor); err != nil {
-			s.abandon(ex, err)
-			return
-		}
-	}
-
-	t := s.gate.join()
-	if !t.granted() && s.onQueue != nil {
-		s.onQueue()
-	}
-	if err := t.wait(ex.r.Context(), s.done); err != nil {
-		s.abandon(ex, err)
+	if !s.waitForSlot(ex) {
 		return
 	}
 	defer s.gate.release()
 	if s.onAdmit != nil {
 		s.onAdmit()
 	}
+	a := s.newAnswer(call, p)
+	if call.req.Stream && !s.cfg.NoStream {
+		s.stream(ex, a)
+	} else {
+		s.complete(ex, a)
+	}
+}
 
+// chatCall is a chat completion request that admitChat let in.
+type chatCall struct {
+	req  *chatRequest
+	msgs []promptMessage
+	// promptTokens and completionTokens count the request's tokens;
+	// finish is the finish reason its completion length implies.
+	promptTokens     int
+	completionTokens int
+	finish           string
+}
+
+// admitChat checks a chat completion request in order: the key, the body,
+// the model, then the rate limit. When one fails it answers the request
+// (401, 400, 404 or 429) and reports false.
+func (s *Server) admitChat(ex *exchange) (chatCall, bool) {
+	if !s.authorized(ex) {
+		return chatCall{}, false
+	}
+	req, msgs, bad := parseChatRequest(ex.w, ex.r)
+	if bad != nil {
+		s.setPeekRateHeaders(ex.w.Header())
+		ex.writeError(http.StatusBadRequest, "invalid_request_error", bad.code, bad.param, bad.msg)
+		return chatCall{}, false
+	}
+	if !s.models[req.Model] {
+		s.setPeekRateHeaders(ex.w.Header())
+		s.writeModelNotFound(ex, req.Model)
+		return chatCall{}, false
+	}
+	call := chatCall{req: req, msgs: msgs, promptTokens: countPromptTokens(msgs)}
+	call.completionTokens, call.finish = s.completionLength(req)
+	if !s.takeRate(ex, call.promptTokens+call.completionTokens) {
+		return chatCall{}, false
+	}
+	return call, true
+}
+
+// takeRate counts a request of tokens against the rate limit, if any, and
+// sets the x-ratelimit-* headers. Over the limit it answers 429 with
+// Retry-After and reports false.
+func (s *Server) takeRate(ex *exchange, tokens int) bool {
+	if s.rl == nil {
+		return true
+	}
+	h := ex.w.Header()
+	st, ok := s.rl.take(tokens)
+	st.setHeaders(h)
+	if ok {
+		return true
+	}
+	h.Set("Retry-After", strconv.Itoa(st.retryAfterSeconds()))
+	ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
+		fmt.Sprintf("Rate limit reached for requests per %v: Limit %d, Used %d, Requested 1. Please try again in %s.",
+			s.cfg.RateWindow, st.limit, st.limit-st.remaining, formatReset(st.reset)))
+	return false
+}
+
+// answerFault answers a request whose planned fault comes before the
+// concurrency gate (500, 503, drop, stall, 429) and reports true; a
+// slow_headers fault waits SlowHeadersFor first and reports true only when
+// that wait was cut short. Other faults are left to the answer (false).
+func (s *Server) answerFault(ex *exchange, f fault) bool {
+	switch f {
+	case fault500:
+		ex.writeError(http.StatusInternalServerError, "server_error", "server_error", "",
+			"The server had an error while processing your request. Sorry about that! (simulated fault)")
+	case fault503:
+		ex.writeError(http.StatusServiceUnavailable, "server_error", "overloaded", "",
+			"The engine is currently overloaded, please try again later. (simulated fault)")
+	case faultDrop:
+		ex.drop()
+	case faultStall:
+		s.stall(ex)
+	case fault429:
+		ex.w.Header().Set("Retry-After", "1")
+		ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
+			"Rate limit reached for requests. Please try again in 1s. (simulated fault)")
+	case faultSlowHeaders:
+		if err := s.sleep(ex.r.Context(), s.cfg.Faults.SlowHeadersFor); err != nil {
+			s.abandon(ex, err)
+			return true
+		}
+		return false
+	default:
+		return false
+	}
+	return true
+}
+
+// waitForSlot queues the request at the concurrency gate until it gets a
+// slot (true; the caller then releases it) or the client goes away or the
+// Server closes (false; the request is abandoned).
+func (s *Server) waitForSlot(ex *exchange) bool {
+	t := s.gate.join()
+	if !t.granted() && s.onQueue != nil {
+		s.onQueue()
+	}
+	if err := t.wait(ex.r.Context(), s.done); err != nil {
+		s.abandon(ex, err)
+		return false
+	}
+	return true
+}
+
+// newAnswer builds the answer to an admitted request from its plan: the
+// first completionTokens words, the usage, the jitter, the drift's latency
+// scale now, and the fault when it strikes after the headers.
+func (s *Server) newAnswer(call chatCall, p plan) answer {
+	n := call.completionTokens
 	a := answer{
 		id:      fmt.Sprintf("chatcmpl-sim%016x%06d", p.key, s.seq.Add(1)%1000000),
 		created: time.Now().Unix(),
-		model:   req.Model,
+		model:   call.req.Model,
 		words:   p.words[:n],
-		finish:  finish,
+		finish:  call.finish,
 		usage: usage{
-			PromptTokens:     promptTokens,
+			PromptTokens:     call.promptTokens,
 			CompletionTokens: n,
-			TotalTokens:      promptTokens + n,
+			TotalTokens:      call.promptTokens + n,
 		},
 		jitter:       p.jitter,
 		scale:        s.drift.scale(),
-		includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
+		includeUsage: call.req.StreamOptions != nil && call.req.StreamOptions.IncludeUsage,
 	}
 	switch p.fault {
 	case faultTruncate, faultStallStream, faultMalformed:
 		a.fault = p.fault
 	}
-	if req.Stream && !s.cfg.NoStream {
-		s.stream(ex, a)
-	} else {
-		s.complete(ex, a)
-	}
+	return a
 }
 
 // setPeekRateHeaders sets the x-ratelimit-* headers for a response that does
@@ -390,88 +443,137 @@ func (s *Server) complete(ex *exchange, a answer) {
 // requested, and "data: [DONE]". Every chunk is flushed. It stops as soon as
 // the client goes away.
 func (s *Server) stream(ex *exchange, a answer) {
-	ctx := ex.r.Context()
+	sc := s.streamSchedule(a)
+	if err := s.sleep(ex.r.Context(), sc.first); err != nil {
+		s.abandon(ex, err)
+		return
+	}
+	cw := startStream(ex, a)
+	if !cw.sendChunk([]chunkChoice{{Delta: chunkDelta{Role: "assistant", Content: textPtr("")}}}, nil) {
+		return
+	}
+	if !s.streamWords(ex, cw, a, sc) {
+		return
+	}
+	if !cw.sendChunk([]chunkChoice{{Delta: chunkDelta{}, FinishReason: textPtr(a.finish)}}, nil) {
+		return
+	}
+	if a.includeUsage {
+		u := a.usage
+		if !cw.sendChunk([]chunkChoice{}, &u) {
+			return
+		}
+	}
+	cw.send([]byte("[DONE]"))
+}
+
+// schedule is when the chunks of a streamed answer are due. Chunks keep to
+// a fixed schedule from the start (first chunk at first, token i
+// perToken×i after it), so that the time spent writing them and a timer's
+// lateness do not add up over a long stream.
+type schedule struct {
+	start           time.Time
+	first, perToken time.Duration
+}
+
+// due is when the content chunk of token i is due.
+func (sc schedule) due(i int) time.Time {
+	return sc.start.Add(sc.first + time.Duration(i)*sc.perToken)
+}
+
+// streamSchedule starts the schedule of a streamed answer now: its first
+// chunk after TTFT (or Latency + jitter), then one every PerToken, both
+// scaled by the drift.
+func (s *Server) streamSchedule(a answer) schedule {
 	first := s.cfg.TTFT
 	if first <= 0 {
 		first = s.cfg.Latency + a.jitter
 	}
-	first = scaled(first, a.scale)
-	perToken := scaled(s.cfg.PerToken, a.scale)
-	// Chunks keep to a fixed schedule from the start (first chunk at first,
-	// token i PerToken×i after it), so that the time spent writing them and
-	// a timer's lateness do not add up over a long stream.
-	start := time.Now()
-	if err := s.sleep(ctx, first); err != nil {
-		s.abandon(ex, err)
-		return
+	return schedule{
+		first:    scaled(first, a.scale),
+		perToken: scaled(s.cfg.PerToken, a.scale),
+		start:    time.Now(),
 	}
+}
 
+// streamWords sends one content chunk per word of a, each on schedule. A
+// Truncate or StallStream answer breaks off after half of its content
+// chunks (at least one); a Malformed one has a line that is not JSON after
+// its first content chunk. It reports whether the stream goes on.
+func (s *Server) streamWords(ex *exchange, cw chunkWriter, a answer, sc schedule) bool {
+	breaks := a.fault == faultTruncate || a.fault == faultStallStream
+	cutAt := max(1, len(a.words)/2)
+	for i, w := range a.words {
+		if i > 0 {
+			if err := s.sleep(ex.r.Context(), time.Until(sc.due(i))); err != nil {
+				s.abandon(ex, err)
+				return false
+			}
+			w = " " + w
+		}
+		if !cw.sendChunk([]chunkChoice{{Delta: chunkDelta{Content: textPtr(w)}}}, nil) {
+			return false
+		}
+		if i == 0 && a.fault == faultMalformed && !cw.send([]byte(malformedChunk)) {
+			return false
+		}
+		if breaks && i+1 == cutAt {
+			if a.fault == faultStallStream {
+				s.stall(ex)
+				return false
+			}
+			ex.drop()
+		}
+	}
+	return true
+}
+
+// chunkWriter writes the "data:" lines of a streamed answer, flushing each.
+type chunkWriter struct {
+	ex *exchange
+	rc *http.ResponseController
+	// id, created and model are the answer's, repeated in every chunk.
+	id      string
+	created int64
+	model   string
+}
+
+// startStream writes the 200 and the event-stream headers of a streamed
+// answer and returns the writer of its chunks.
+func startStream(ex *exchange, a answer) chunkWriter {
 	h := ex.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	ex.writeHeader(http.StatusOK)
-	rc := http.NewResponseController(ex.w)
-	send := func(payload []byte) bool {
-		if _, err := fmt.Fprintf(ex.w, "data: %s\n\n", payload); err != nil {
-			return false
-		}
-		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return false
-		}
-		return true
-	}
-	sendChunk := func(choices []chunkChoice, u *usage) bool {
-		b, err := json.Marshal(chatChunk{
-			ID:      a.id,
-			Object:  "chat.completion.chunk",
-			Created: a.created,
-			Model:   a.model,
-			Choices: choices,
-			Usage:   u,
-		})
-		return err == nil && send(b)
-	}
-	text := func(v string) *string { return &v }
-
-	if !sendChunk([]chunkChoice{{Delta: chunkDelta{Role: "assistant", Content: text("")}}}, nil) {
-		return
-	}
-	// A Truncate or StallStream answer breaks off after half of its content
-	// chunks (at least one); a Malformed one has a line that is not JSON
-	// after its first content chunk.
-	breaks := a.fault == faultTruncate || a.fault == faultStallStream
-	cutAt := max(1, len(a.words)/2)
-	for i, w := range a.words {
-		if i > 0 {
-			if err := s.sleep(ctx, time.Until(start.Add(first+time.Duration(i)*perToken))); err != nil {
-				s.abandon(ex, err)
-				return
-			}
-			w = " " + w
-		}
-		if !sendChunk([]chunkChoice{{Delta: chunkDelta{Content: text(w)}}}, nil) {
-			return
-		}
-		if i == 0 && a.fault == faultMalformed && !send([]byte(malformedChunk)) {
-			return
-		}
-		if breaks && i+1 == cutAt {
-			if a.fault == faultStallStream {
-				s.stall(ex)
-				return
-			}
-			ex.drop()
-		}
-	}
-	if !sendChunk([]chunkChoice{{Delta: chunkDelta{}, FinishReason: text(a.finish)}}, nil) {
-		return
-	}
-	if a.includeUsage {
-		u := a.usage
-		if !sendChunk([]chunkChoice{}, &u) {
-			return
-		}
-	}
-	send([]byte("[DONE]"))
+	return chunkWriter{ex: ex, rc: http.NewResponseController(ex.w), id: a.id, created: a.created, model: a.model}
 }
+
+// send writes one "data:" line and flushes it; false when the client has
+// gone away.
+func (cw chunkWriter) send(payload []byte) bool {
+	if _, err := fmt.Fprintf(cw.ex.w, "data: %s\n\n", payload); err != nil {
+		return false
+	}
+	if err := cw.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return false
+	}
+	return true
+}
+
+// sendChunk sends one chat.completion.chunk; false when the client has gone
+// away.
+func (cw chunkWriter) sendChunk(choices []chunkChoice, u *usage) bool {
+	b, err := json.Marshal(chatChunk{
+		ID:      cw.id,
+		Object:  "chat.completion.chunk",
+		Created: cw.created,
+		Model:   cw.model,
+		Choices: choices,
+		Usage:   u,
+	})
+	return err == nil && cw.send(b)
+}
+
+// textPtr returns a pointer to v, for the optional string fields of a chunk.
+func textPtr(v string) *string { return &v }

@@ -197,6 +197,16 @@ func (c Config) withDefaults() Config {
 // Config (it clamps instead); Validate is for front ends that prefer to
 // reject bad input.
 func (c Config) Validate() error {
+	for _, check := range []func() error{c.durationError, c.countError, c.faultError, c.Drift.validate, c.modelError} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// durationError checks that no duration is negative.
+func (c Config) durationError() error {
 	durations := []struct {
 		name string
 		flag string
@@ -215,6 +225,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s (-%s) must not be negative, got %v", d.name, d.flag, d.v)
 		}
 	}
+	return nil
+}
+
+// countError checks that no count or limit is negative.
+func (c Config) countError() error {
 	ints := []struct {
 		name string
 		flag string
@@ -230,6 +245,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%s (-%s) must not be negative, got %d", i.name, i.flag, i.v)
 		}
 	}
+	return nil
+}
+
+// faultError checks that each fault fraction is in [0,1] and that they sum
+// to at most 1.
+func (c Config) faultError() error {
 	fractions := []struct {
 		name string
 		flag string
@@ -255,9 +276,11 @@ func (c Config) Validate() error {
 	if sum > 1+1e-9 {
 		return fmt.Errorf("fault fractions (-fault-500, -fault-503, -fault-drop, -fault-stall, -fault-truncate, -fault-stall-stream, -fault-malformed, -fault-slow-headers, -fault-429) must sum to at most 1, got %v", sum)
 	}
-	if err := c.Drift.validate(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// modelError checks that no model ID is empty.
+func (c Config) modelError() error {
 	for _, m := range c.Models {
 		if strings.TrimSpace(m) == "" {
 			return errors.New("model list (-models) must not contain empty model IDs")

@@ -98,124 +98,209 @@ func (s sample) ok() bool {
 	return s.spread <= 1.5*s.refSpread && s.diff() <= 0.050 && s.failed == 0 && s.cold == 0
 }
 
+// run measures each kind and N, printing a row per run, then the summary
+// table, then the sequential pass's dispatch gap (seqN > 0).
 func run(kindList, nList string, workers, runs int, latency time.Duration, seqN int) error {
 	ctx := context.Background()
-	var counts []int
-	for _, f := range strings.Split(nList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("bad -n entry %q", f)
-		}
-		counts = append(counts, n)
-	}
-	var names []string
-	for _, k := range strings.Split(kindList, ",") {
-		if _, ok := kinds[k]; !ok {
-			return fmt.Errorf("unknown kind %q", k)
-		}
-		names = append(names, k)
-	}
-	tmp, err := os.MkdirTemp("", "llmconc-burst-*")
+	counts, err := parseCounts(nList)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bins, err := build(ctx, tmp)
+	names, err := parseKinds(kindList)
 	if err != nil {
 		return err
 	}
-	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr})
+	b, err := setUp(ctx)
 	if err != nil {
 		return err
 	}
-	defer srv.Stop()
-	copts, err := temporalenv.Options(srv.Address, temporalenv.QuietLogger(os.Stderr))
-	if err != nil {
-		return err
-	}
-	c, err := temporalenv.Dial(ctx, copts, 10*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	fmt.Printf("Temporal dev server %s; simulator and worker in their own processes; latency %s fixed; C = N\n", srv.Address, latency)
+	defer b.close()
+	fmt.Printf("Temporal dev server %s; simulator and worker in their own processes; latency %s fixed; C = N\n", b.srv.Address, latency)
 	fmt.Printf("%-8s %5s %3s %3s | %9s %9s %6s | %8s %8s %7s | %9s %9s | %5s %4s %4s\n",
 		"kind", "N", "w", "run", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok")
 	results := map[string][]sample{}
 	for _, kind := range names {
-		sim, err := startSimulator(bins.sim, tmp, kind, latency)
-		if err != nil {
+		if err := b.runKind(ctx, kind, counts, workers, runs, latency, results); err != nil {
 			return err
 		}
-		for _, n := range counts {
-			for w := 1; w <= workers; w++ {
-				wk, err := startWorker(bins.worker, srv.Address, sim)
-				if err != nil {
-					sim.stop()
-					return err
-				}
-				for r := 1; r <= runs; r++ {
-					s, err := oneRun(ctx, c, copts, sim, n)
-					if err != nil {
-						wk.stop()
-						sim.stop()
-						return err
-					}
-					s.first = r == 1
-					fmt.Printf("%-8s %5d %3d %3d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v\n",
-						kind, n, w, r, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
-						1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok())
-					k := fmt.Sprintf("%s N=%d", kind, n)
-					results[k] = append(results[k], s)
-				}
-				wk.stop()
-			}
-		}
-		sim.stop()
 	}
+	printSummary(names, counts, results)
+	if seqN > 0 {
+		return sequentialGap(ctx, b.c, b.copts, b.bins, b.tmp, seqN)
+	}
+	return nil
+}
+
+// parseCounts parses -n: comma-separated request counts, each at least 1.
+func parseCounts(nList string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(nList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad -n entry %q", f)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
+}
+
+// parseKinds parses -kinds: comma-separated names of kinds.
+func parseKinds(kindList string) ([]string, error) {
+	var names []string
+	for _, k := range strings.Split(kindList, ",") {
+		if _, ok := kinds[k]; !ok {
+			return nil, fmt.Errorf("unknown kind %q", k)
+		}
+		names = append(names, k)
+	}
+	return names, nil
+}
+
+// bench is what all runs share: a folder with the worker and simulator
+// binaries, the Temporal dev server and a client of it.
+type bench struct {
+	tmp   string
+	bins  binaries
+	srv   *devserver.Server
+	copts client.Options
+	c     client.Client
+}
+
+// setUp builds the binaries and starts the dev server; the caller closes
+// the bench.
+func setUp(ctx context.Context) (*bench, error) {
+	b := &bench{}
+	if err := b.start(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *bench) start(ctx context.Context) error {
+	var err error
+	if b.tmp, err = os.MkdirTemp("", "llmconc-burst-*"); err != nil {
+		return err
+	}
+	if b.bins, err = build(ctx, b.tmp); err != nil {
+		return err
+	}
+	if b.srv, err = devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr}); err != nil {
+		return err
+	}
+	if b.copts, err = temporalenv.Options(b.srv.Address, temporalenv.QuietLogger(os.Stderr)); err != nil {
+		return err
+	}
+	b.c, err = temporalenv.Dial(ctx, b.copts, 10*time.Second)
+	return err
+}
+
+// close closes the client, stops the dev server and removes the folder, as
+// far as start got.
+func (b *bench) close() {
+	if b.c != nil {
+		b.c.Close()
+	}
+	if b.srv != nil {
+		b.srv.Stop()
+	}
+	if b.tmp != "" {
+		os.RemoveAll(b.tmp)
+	}
+}
+
+// runKind measures one kind: on a simulator of that kind, for each N,
+// workers worker starts of runs runs each, added to results under
+// "KIND N=N".
+func (b *bench) runKind(ctx context.Context, kind string, counts []int, workers, runs int, latency time.Duration, results map[string][]sample) error {
+	sim, err := startSimulator(b.bins.sim, b.tmp, kind, latency)
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+	for _, n := range counts {
+		for w := 1; w <= workers; w++ {
+			ss, err := b.runWorker(ctx, sim, kind, n, w, runs)
+			if err != nil {
+				return err
+			}
+			k := fmt.Sprintf("%s N=%d", kind, n)
+			results[k] = append(results[k], ss...)
+		}
+	}
+	return nil
+}
+
+// runWorker starts worker w and makes runs runs of N requests on it (the
+// first is a first run), printing a row for each.
+func (b *bench) runWorker(ctx context.Context, sim *simProc, kind string, n, w, runs int) ([]sample, error) {
+	wk, err := startWorker(b.bins.worker, b.srv.Address, sim)
+	if err != nil {
+		return nil, err
+	}
+	defer wk.stop()
+	var ss []sample
+	for r := 1; r <= runs; r++ {
+		s, err := oneRun(ctx, b.c, b.copts, sim, n)
+		if err != nil {
+			return nil, err
+		}
+		s.first = r == 1
+		fmt.Printf("%-8s %5d %3d %3d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v\n",
+			kind, n, w, r, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
+			1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok())
+		ss = append(ss, s)
+	}
+	return ss, nil
+}
+
+// printSummary prints the Markdown table of bench/README.md: per kind and
+// N, first runs apart from later ones.
+func printSummary(names []string, counts []int, results map[string][]sample) {
 	fmt.Println()
 	fmt.Println("| kind | N | runs | project spread ms, median (worst) | reference spread ms, median (worst) | ratio, median (worst) | total − reference total ms, median (worst) | server arrival spread ms, project / reference (medians) | runs meeting the targets (no cold connection, no failure) |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, kind := range names {
 		for _, n := range counts {
-			all := results[fmt.Sprintf("%s N=%d", kind, n)]
-			var first, later []sample
-			for _, s := range all {
-				if s.first {
-					first = append(first, s)
-				} else {
-					later = append(later, s)
-				}
-			}
-			for _, g := range []struct {
-				what string
-				ss   []sample
-			}{{"first", first}, {"later", later}} {
-				if len(g.ss) == 0 {
-					continue
-				}
-				met := 0
-				for _, s := range g.ss {
-					if s.ok() {
-						met++
-					}
-				}
-				fmt.Printf("| %s | %d | %s, %d | %s | %s | %s | %s | %.1f / %.1f | %d of %d |\n", kind, n, g.what, len(g.ss),
-					medWorst(g.ss, func(s sample) float64 { return 1000 * s.spread }, "%.1f"),
-					medWorst(g.ss, func(s sample) float64 { return 1000 * s.refSpread }, "%.1f"),
-					medWorst(g.ss, sample.ratio, "%.2f"),
-					medWorst(g.ss, func(s sample) float64 { return 1000 * s.diff() }, "%.0f"),
-					median(g.ss, func(s sample) float64 { return 1000 * s.srvSpread }),
-					median(g.ss, func(s sample) float64 { return 1000 * s.refSrvSpread }),
-					met, len(g.ss))
-			}
+			first, later := splitFirst(results[fmt.Sprintf("%s N=%d", kind, n)])
+			printSummaryRow(kind, n, "first", first)
+			printSummaryRow(kind, n, "later", later)
 		}
 	}
-	if seqN > 0 {
-		return sequentialGap(ctx, c, copts, bins, tmp, seqN)
+}
+
+// splitFirst separates first runs after a worker start from the others.
+func splitFirst(all []sample) (first, later []sample) {
+	for _, s := range all {
+		if s.first {
+			first = append(first, s)
+		} else {
+			later = append(later, s)
+		}
 	}
-	return nil
+	return first, later
+}
+
+// printSummaryRow prints one row of the summary table, for the runs ss
+// (none: no row).
+func printSummaryRow(kind string, n int, what string, ss []sample) {
+	if len(ss) == 0 {
+		return
+	}
+	met := 0
+	for _, s := range ss {
+		if s.ok() {
+			met++
+		}
+	}
+	fmt.Printf("| %s | %d | %s, %d | %s | %s | %s | %s | %.1f / %.1f | %d of %d |\n", kind, n, what, len(ss),
+		medWorst(ss, func(s sample) float64 { return 1000 * s.spread }, "%.1f"),
+		medWorst(ss, func(s sample) float64 { return 1000 * s.refSpread }, "%.1f"),
+		medWorst(ss, sample.ratio, "%.2f"),
+		medWorst(ss, func(s sample) float64 { return 1000 * s.diff() }, "%.0f"),
+		median(ss, func(s sample) float64 { return 1000 * s.srvSpread }),
+		median(ss, func(s sample) float64 { return 1000 * s.refSrvSpread }),
+		met, len(ss))
 }
 
 func medWorst(ss []sample, f func(sample) float64, format string) string {
@@ -411,6 +496,17 @@ func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 	}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
+	openConnections(ctx, hc, sim, n)
+	reqs, err := refRequests(ctx, sim, n)
+	if err != nil {
+		return refResult{}, err
+	}
+	return fire(hc, reqs).result(), nil
+}
+
+// openConnections opens up to n connections with n concurrent GETs of
+// /v1/models.
+func openConnections(ctx context.Context, hc *http.Client, sim *simProc, n int) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Add(1)
@@ -425,6 +521,11 @@ func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 		}()
 	}
 	wg.Wait()
+}
+
+// refRequests builds the n chat completion requests of the reference, one
+// per built-in prompt.
+func refRequests(ctx context.Context, sim *simProc, n int) ([]*http.Request, error) {
 	ps := prompts.ForRequests(prompts.BuiltIn, n)
 	reqs := make([]*http.Request, n)
 	for i := range n {
@@ -433,26 +534,39 @@ func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 			"messages": []map[string]string{{"role": "user", "content": ps[i]}},
 		})
 		if err != nil {
-			return refResult{}, err
+			return nil, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, sim.base+"/chat/completions", bytes.NewReader(body))
 		if err != nil {
-			return refResult{}, err
+			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		reqs[i] = req
 	}
-	starts := make([]time.Time, n)
-	ends := make([]time.Time, n)
-	fails := make([]bool, n)
-	fire := make(chan struct{})
+	return reqs, nil
+}
+
+// timings are when the reference's requests were sent and answered, and
+// which failed, by request.
+type timings struct {
+	starts, ends []time.Time
+	fails        []bool
+}
+
+// fire sends reqs from one goroutine each, all released by one closed
+// channel, and waits for their answers.
+func fire(hc *http.Client, reqs []*http.Request) timings {
+	n := len(reqs)
+	t := timings{starts: make([]time.Time, n), ends: make([]time.Time, n), fails: make([]bool, n)}
+	var wg sync.WaitGroup
+	release := make(chan struct{})
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			<-fire
-			starts[i] = time.Now()
+			<-release
+			t.starts[i] = time.Now()
 			resp, err := hc.Do(reqs[i])
 			if err == nil {
 				_, err = io.Copy(io.Discard, resp.Body)
@@ -461,31 +575,37 @@ func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 					err = fmt.Errorf("HTTP %d", resp.StatusCode)
 				}
 			}
-			ends[i] = time.Now()
-			fails[i] = err != nil
+			t.ends[i] = time.Now()
+			t.fails[i] = err != nil
 		}()
 	}
-	close(fire)
+	close(release)
 	wg.Wait()
-	first, lastStart, lastEnd := starts[0], starts[0], ends[0]
+	return t
+}
+
+// result is the start spread (last send minus first), the total (first
+// send to last answer) and the failures of the timings.
+func (t timings) result() refResult {
+	first, lastStart, lastEnd := t.starts[0], t.starts[0], t.ends[0]
 	var r refResult
-	for i := range n {
-		if starts[i].Before(first) {
-			first = starts[i]
+	for i := range t.starts {
+		if t.starts[i].Before(first) {
+			first = t.starts[i]
 		}
-		if starts[i].After(lastStart) {
-			lastStart = starts[i]
+		if t.starts[i].After(lastStart) {
+			lastStart = t.starts[i]
 		}
-		if ends[i].After(lastEnd) {
-			lastEnd = ends[i]
+		if t.ends[i].After(lastEnd) {
+			lastEnd = t.ends[i]
 		}
-		if fails[i] {
+		if t.fails[i] {
 			r.failed++
 		}
 	}
 	r.spread = lastStart.Sub(first).Seconds()
 	r.total = lastEnd.Sub(first).Seconds()
-	return r, nil
+	return r
 }
 
 // sequentialGap measures the sequential pass's chaining cost against a fast

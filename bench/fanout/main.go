@@ -71,15 +71,13 @@ var (
 	seqN              int
 )
 
+// run measures each N -repeat times, then the sequential pass's dispatch
+// gap (-seq > 0).
 func run(nList string, latency time.Duration, repeat, shards int) error {
 	ctx := context.Background()
-	var counts []int
-	for _, f := range strings.Split(nList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return fmt.Errorf("bad -n entry %q", f)
-		}
-		counts = append(counts, n)
+	counts, err := parseCounts(nList)
+	if err != nil {
+		return err
 	}
 	srv, err := devserver.Start(ctx, devserver.Options{UIPort: -1, Log: os.Stderr})
 	if err != nil {
@@ -87,14 +85,11 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 	}
 	defer srv.Stop()
 	workerhost.TuneRuntime(os.Getenv)
-	base := external
-	if base == "" {
-		sim := simulator.New(simulator.Config{Latency: latency, APIKey: "bench-key", Seed: 1})
-		if base, err = sim.Start("127.0.0.1:0"); err != nil {
-			return err
-		}
-		defer sim.Close()
+	base, closeSim, err := endpoint(latency)
+	if err != nil {
+		return err
 	}
+	defer closeSim()
 
 	copts, err := temporalenv.Options(srv.Address, temporalenv.QuietLogger(os.Stderr))
 	if err != nil {
@@ -108,41 +103,88 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 	fmt.Printf("Temporal dev server %s, simulator latency %s fixed, shards <= %d\n", srv.Address, latency, shards)
 	fmt.Printf("%6s %4s %7s %14s %12s %12s %12s %6s\n", "N", "run", "shards", "spread_ms", "wall_s", "target_s", "max_inflight", "ok")
 	for _, n := range counts {
-		var spreads []float64
-		met := 0
-		for i := 1; i <= repeat; i++ {
-			in := testrun.Input{
-				Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
-				Passes: testrun.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
-				PromptsSource: "built-in list", MaxShards: shards,
-			}.WithDefaults()
-			res, id, runID, err := runCold(ctx, c, copts.DataConverter, base, in)
-			if err != nil {
-				return err
-			}
-			doc := report.Build(id, runID, res)
-			p := doc.Concurrent
-			if saveDir != "" {
-				if err := report.WriteJSON(fmt.Sprintf("%s/fanout-n%d-run%d.json", saveDir, n, i), doc); err != nil {
-					return err
-				}
-			}
-			target := latency.Seconds() + 0.1 + p.StartSpreadSeconds
-			ok := p.StartSpreadSeconds <= 0.050 && p.TotalSeconds <= target && p.Failed == 0
-			fmt.Printf("%6d %4d %7d %14.1f %12.3f %12.3f %12d %6v\n", n, i, p.Shards, p.StartSpreadSeconds*1000, p.TotalSeconds, target, p.MaxInFlight, ok)
-			spreads = append(spreads, p.StartSpreadSeconds*1000)
-			if ok {
-				met++
-			}
+		if err := measure(ctx, c, copts.DataConverter, base, n, latency, repeat, shards); err != nil {
+			return err
 		}
-		sort.Float64s(spreads)
-		fmt.Printf("N=%d: start spread median %.1f ms, worst %.1f ms; %d of %d runs met both targets (spread <= 50 ms, wall <= %s + 0.1 s + spread)\n",
-			n, spreads[len(spreads)/2], spreads[len(spreads)-1], met, repeat, latency)
 	}
 	if seqN > 0 {
 		return sequentialGap(ctx, c, copts.DataConverter, seqN)
 	}
 	return nil
+}
+
+// parseCounts parses -n: comma-separated request counts, each at least 1.
+func parseCounts(nList string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(nList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad -n entry %q", f)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
+}
+
+// endpoint returns the base URL to measure, -endpoint's or that of an
+// in-process simulator at latency, and what closes it.
+func endpoint(latency time.Duration) (string, func(), error) {
+	if external != "" {
+		return external, func() {}, nil
+	}
+	sim := simulator.New(simulator.Config{Latency: latency, APIKey: "bench-key", Seed: 1})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	return base, func() { _ = sim.Close() }, nil
+}
+
+// measure makes repeat concurrent passes of n requests, each on a cold
+// worker, printing a row for each and then the median and worst start
+// spread and how many runs met both targets.
+func measure(ctx context.Context, c client.Client, dc converter.DataConverter, base string, n int, latency time.Duration, repeat, shards int) error {
+	var spreads []float64
+	met := 0
+	for i := 1; i <= repeat; i++ {
+		p, err := concurrentRun(ctx, c, dc, base, n, i, shards)
+		if err != nil {
+			return err
+		}
+		target := latency.Seconds() + 0.1 + p.StartSpreadSeconds
+		ok := p.StartSpreadSeconds <= 0.050 && p.TotalSeconds <= target && p.Failed == 0
+		fmt.Printf("%6d %4d %7d %14.1f %12.3f %12.3f %12d %6v\n", n, i, p.Shards, p.StartSpreadSeconds*1000, p.TotalSeconds, target, p.MaxInFlight, ok)
+		spreads = append(spreads, p.StartSpreadSeconds*1000)
+		if ok {
+			met++
+		}
+	}
+	sort.Float64s(spreads)
+	fmt.Printf("N=%d: start spread median %.1f ms, worst %.1f ms; %d of %d runs met both targets (spread <= 50 ms, wall <= %s + 0.1 s + spread)\n",
+		n, spreads[len(spreads)/2], spreads[len(spreads)-1], met, repeat, latency)
+	return nil
+}
+
+// concurrentRun runs run i of a concurrent-only pass of n requests on a
+// cold worker, writes its result JSON under -save if set, and returns the
+// pass's report.
+func concurrentRun(ctx context.Context, c client.Client, dc converter.DataConverter, base string, n, i, shards int) (*report.Pass, error) {
+	in := testrun.Input{
+		Requests: n, Model: "gpt-4.1-nano", MaxTokens: 16, Concurrency: n,
+		Passes: testrun.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
+		PromptsSource: "built-in list", MaxShards: shards,
+	}.WithDefaults()
+	res, id, runID, err := runCold(ctx, c, dc, base, in)
+	if err != nil {
+		return nil, err
+	}
+	doc := report.Build(id, runID, res)
+	if saveDir != "" {
+		if err := report.WriteJSON(fmt.Sprintf("%s/fanout-n%d-run%d.json", saveDir, n, i), doc); err != nil {
+			return nil, err
+		}
+	}
+	return doc.Concurrent, nil
 }
 
 // sequentialGap measures the sequential pass's chaining cost against a fast
