@@ -57,6 +57,12 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	dest := newDestination(p.jsonPath, p.htmlPath, stdout, stderr, o.quiet, o.jsonOut)
 
+	if o.attach == "" {
+		if err := o.cost.approve(p.in, o.repeat, dest.human, stderr, os.Stdin, interactive()); err != nil {
+			return err
+		}
+	}
+
 	var dev *devEnv
 	taskQueue, uiURL := o.taskQueue, o.uiURL
 	if o.dev {
@@ -114,6 +120,9 @@ func (o options) plan(now time.Time) (p plan, err error) {
 	p.id = o.attach
 	if o.attach == "" {
 		if p.in, err = o.runInput(); err != nil {
+			return p, err
+		}
+		if p.in, err = o.cost.withCost(p.in, devSimulated(o, p.in.Endpoint)); err != nil {
 			return p, err
 		}
 		p.id = cmp.Or(o.workflowID, DefaultWorkflowID(p.in.Model, now))

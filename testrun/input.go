@@ -104,6 +104,12 @@ type Input struct {
 	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
 	// it, so that a drift of the endpoint's speed favours neither pass.
 	Order string `json:"order,omitempty"`
+	// Prices are the model's prices the run's cost is reckoned at (nil:
+	// unknown); CostEstimate bounds what the run can spend, reckoned by the
+	// starter before it was sent (see EstimateCost). Both nil for a run
+	// started before they were added.
+	Prices       *Prices       `json:"prices,omitempty"`
+	CostEstimate *CostEstimate `json:"cost_estimate,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
