@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 
@@ -97,17 +98,33 @@ func (c costOptions) withCost(in testrun.Input, simulated bool) (testrun.Input, 
 	return in, nil
 }
 
-// approve shows the estimate of times runs of in, and decides whether
-// they may be sent: refused over -max-cost (or with -max-cost and no
-// price), and over ConfirmAboveUSD without -max-cost or -yes unless the
-// person at the terminal (answers, when terminal) says yes. ask gets the
-// question.
-func (c costOptions) approve(in testrun.Input, times int, human, ask io.Writer, answers io.Reader, terminal bool) error {
+// costGate decides, before anything starts, whether the new run (none
+// with -attach) may be sent; a question goes to stderr, the answer comes
+// from stdin when it is a terminal.
+func (o options) costGate(in testrun.Input, stderr io.Writer) error {
+	if o.attach != "" {
+		return nil
+	}
+	return o.cost.approve(in, o.repeat, stderr, os.Stdin, interactive())
+}
+
+// showCost prints the new run's estimate (none with -attach).
+func (o options) showCost(in testrun.Input, human io.Writer) {
+	if o.attach == "" && in.CostEstimate != nil {
+		fmt.Fprintln(human, costLine(in, in.CostEstimate.Times(max(o.repeat, 1)), o.repeat))
+	}
+}
+
+// approve decides whether times runs of in may be sent: refused over
+// -max-cost (or with -max-cost and no price), and over ConfirmAboveUSD
+// without -max-cost or -yes unless the person at the terminal (answers,
+// when terminal) says yes. ask gets the question. The errors give the
+// estimate; showCost prints it for a run that goes ahead.
+func (c costOptions) approve(in testrun.Input, times int, ask io.Writer, answers io.Reader, terminal bool) error {
 	if in.CostEstimate == nil {
 		return nil
 	}
-	est := in.CostEstimate.Times(times)
-	fmt.Fprintln(human, costLine(in, est, times))
+	est := in.CostEstimate.Times(max(times, 1))
 	switch {
 	case c.maxCost.set && est.MaxUSD == nil:
 		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); nothing was sent", c.maxCost.v, in.Model)

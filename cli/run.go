@@ -44,6 +44,8 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // mainCommand is the starter without a subcommand: it starts a run (or,
 // with -repeat, several) and follows it to its end, or follows one already
 // started (-attach); with -dev, in the demo's own environment.
+// Long because it is the main command's one sequence of steps (plan, cost,
+// demo, dial, checks, the run), each a call or two.
 func mainCommand(args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -57,10 +59,8 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	dest := newDestination(p.jsonPath, p.htmlPath, stdout, stderr, o.quiet, o.jsonOut)
 
-	if o.attach == "" {
-		if err := o.cost.approve(p.in, o.repeat, dest.human, stderr, os.Stdin, interactive()); err != nil {
-			return err
-		}
+	if err := o.costGate(p.in, stderr); err != nil {
+		return err
 	}
 
 	var dev *devEnv
@@ -81,6 +81,7 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
+	o.showCost(p.in, dest.human)
 	// -dev checked the endpoint against its own worker's configuration.
 	if o.attach == "" && dev == nil {
 		if err := requireEndpoint(ctx, c, copts.HostPort, taskQueue, p.in.Endpoint, workerWait, dest.human); err != nil {
