@@ -294,6 +294,7 @@ func (r *rerunCmd) define(fs *flag.FlagSet) {
 	fs.BoolVar(&r.failedOnly, "failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
 	fs.StringVar(&r.o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &r.o.uiURL)
+	r.o.cost.defineGuards(fs)
 }
 
 func (r *rerunCmd) check(args []string) (err error) {
@@ -328,6 +329,9 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
+	if err := r.o.cost.rerunCost(&in, dev != nil && dev.cfg.APIKey == "" && in.WithDefaults().Endpoint == record.DefaultEndpoint, stderr); err != nil {
+		return err
+	}
 	id := cmp.Or(r.o.workflowID, DefaultWorkflowID(in.Model, now))
 	outPath, htmlPath, err := r.o.outputPaths(id)
 	if err != nil {
@@ -344,6 +348,7 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
+	fmt.Fprintln(stdout, costLine(in, *in.CostEstimate, 1))
 	w := newWatcher(connOf(c, opts), newDestination(outPath, htmlPath, stdout, stderr, false, false), watchOptions{uiURL: r.o.uiURL, live: true})
 	return w.measure(ctx, id, queue, in)
 }
