@@ -104,6 +104,9 @@ type Input struct {
 	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
 	// it, so that a drift of the endpoint's speed favours neither pass.
 	Order string `json:"order,omitempty"`
+	// Probe, when set, makes the run a probe of the key's limits (`starter
+	// probe`, the workflow ConcurrencyProbe; see probe.go).
+	Probe *Probe `json:"probe,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -154,7 +157,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.probeError} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -323,6 +326,9 @@ func (in Input) onlyError() error {
 // Indices lists the requests a pass sends, in order: every index, or the
 // ones Only lists.
 func (in Input) Indices(pass record.Pass) []int {
+	if idx, ok := in.probeIndices(pass); ok {
+		return idx
+	}
 	if in.Only != nil {
 		return in.Only[pass]
 	}
