@@ -100,13 +100,10 @@ func (in Input) probeError() error {
 	if p == nil {
 		return nil
 	}
+	if err := p.Validate(in.MaxRequests); err != nil {
+		return err
+	}
 	switch {
-	case p.MaxConcurrency < 1 || p.MaxConcurrency > HardMaxProbeConcurrency:
-		return fmt.Errorf("-max-concurrency must be between 1 and %d, got %d", HardMaxProbeConcurrency, p.MaxConcurrency)
-	case p.RequestsPerLevel < 0 || p.RequestsPerLevel > in.MaxRequests:
-		return fmt.Errorf("-requests-per-level must be between 1 and %d (-max-requests), or 0 for twice the level; got %d", in.MaxRequests, p.RequestsPerLevel)
-	case p.MaxWait < 0 || p.MaxWait > MaxProbeMaxWait:
-		return fmt.Errorf("-max-wait must be between 0 and %s, got %s", MaxProbeMaxWait, p.MaxWait)
 	case in.Retry != RetryNone:
 		return fmt.Errorf("a probe records 429s to find the limit: it does not combine with -retry %s", in.Retry)
 	case in.Only != nil:
@@ -115,6 +112,25 @@ func (in Input) probeError() error {
 	for _, l := range ProbeLevels(p.MaxConcurrency) {
 		if p.RequestsAt(l) > in.Requests {
 			return fmt.Errorf("the probe's level %d sends %d requests, more than the run's %d prompts", l, p.RequestsAt(l), in.Requests)
+		}
+	}
+	return nil
+}
+
+// Validate checks the probe's own settings, the flags of `starter probe`;
+// maxRequests is the run's -max-requests.
+func (p Probe) Validate(maxRequests int) error {
+	switch {
+	case p.MaxConcurrency < 1 || p.MaxConcurrency > HardMaxProbeConcurrency:
+		return fmt.Errorf("-max-concurrency must be between 1 and %d, got %d", HardMaxProbeConcurrency, p.MaxConcurrency)
+	case p.RequestsPerLevel < 0 || p.RequestsPerLevel > maxRequests:
+		return fmt.Errorf("-requests-per-level must be between 1 and %d (-max-requests), or 0 for twice the level; got %d", maxRequests, p.RequestsPerLevel)
+	case p.MaxWait < 0 || p.MaxWait > MaxProbeMaxWait:
+		return fmt.Errorf("-max-wait must be between 0s and %s, got %s", MaxProbeMaxWait, p.MaxWait)
+	}
+	for _, l := range ProbeLevels(p.MaxConcurrency) {
+		if p.RequestsAt(l) > maxRequests {
+			return fmt.Errorf("the probe's level %d would send %d requests, more than -max-requests (%d)", l, p.RequestsAt(l), maxRequests)
 		}
 	}
 	return nil

@@ -62,11 +62,11 @@ func (st *state) probe(ctx workflow.Context, deadline time.Time) {
 		if baseline == 0 {
 			baseline = analysis.ProbeBaseline(pr.Summary)
 		}
-		if why := analysis.ProbeStop(analysis.ProbeLevelOf(level, pr.Summary, baseline)); why != "" {
-			st.stopProbe(i, why)
+		if i+1 == len(levels) {
 			return
 		}
-		if i+1 == len(levels) {
+		if why := analysis.ProbeStop(analysis.ProbeLevelOf(level, pr.Summary, baseline)); why != "" {
+			st.stopProbe(i, why)
 			return
 		}
 		next := levels[i+1]
