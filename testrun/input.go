@@ -104,6 +104,13 @@ type Input struct {
 	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
 	// it, so that a drift of the endpoint's speed favours neither pass.
 	Order string `json:"order,omitempty"`
+	// Rate, when positive, sends the concurrent pass as arrivals at this
+	// many requests per second (open loop) instead of one burst, at the
+	// offsets of Arrivals; Burstiness shapes their gaps and Seed draws them
+	// (see ArrivalOffsets). Concurrency still caps the requests in flight.
+	Rate       float64 `json:"rate,omitempty"`
+	Burstiness float64 `json:"burstiness,omitempty"`
+	Seed       int64   `json:"seed,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -147,6 +154,9 @@ func (in Input) WithDefaults() Input {
 	if in.MaxRequests == 0 {
 		in.MaxRequests = DefaultMaxRequests
 	}
+	if in.Rate > 0 && in.Burstiness == 0 {
+		in.Burstiness = DefaultBurstiness
+	}
 	return in
 }
 
@@ -154,7 +164,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError} {
 		if err := check(); err != nil {
 			return err
 		}
