@@ -228,6 +228,7 @@ func (d *display) result(doc report.Document) {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
 	d.t.Warmup(doc.Warmup)
+	d.t.Arrivals(doc.Concurrent)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}

@@ -87,6 +87,10 @@ type options struct {
 	uiURL          string
 	maxRequests    int
 	warmup         int
+	// rate, burstiness and seed: the open-loop rate mode (see rate.go).
+	rate       float64
+	burstiness float64
+	seed       int64
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
@@ -117,6 +121,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.devFresh, "dev-fresh", false, "with -dev: start the demo's dev server with no runs (forget the earlier demo runs)")
 	fs.IntVar(&o.shards, "shards", testrun.DefaultMaxShards, "at most this many activities send the concurrent pass")
 	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
+	rateFlags(fs, o)
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
@@ -272,6 +277,7 @@ func (o options) runInput() (testrun.Input, error) {
 		}
 		in.Passes = testrun.PassesSweep
 	}
+	o.applyRate(&in)
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)
 	}

@@ -86,6 +86,11 @@ type Config struct {
 	// StreamOff says why a run that was to stream by default did not: the
 	// endpoint does not stream.
 	StreamOff string `json:"stream_off,omitempty"`
+	// Rate (requests per second), Burstiness and Seed are set when the
+	// concurrent pass was sent as arrivals at a rate (-rate).
+	Rate       float64 `json:"rate,omitempty"`
+	Burstiness float64 `json:"burstiness,omitempty"`
+	Seed       int64   `json:"seed,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -97,9 +102,14 @@ type Config struct {
 type Pass struct {
 	analysis.PassSummary
 	// FireAt is the concurrent pass's common send instant.
-	FireAt   string           `json:"fire_at,omitempty"`
-	Shards   int              `json:"shards"`
-	Requests []record.Request `json:"requests"`
+	FireAt string `json:"fire_at,omitempty"`
+	Shards int    `json:"shards"`
+	// TargetRate, AchievedRate and ArrivalGapCV are set on a pass sent as
+	// arrivals at a rate (-rate; see rate.go).
+	TargetRate   *float64         `json:"target_rate,omitempty"`
+	AchievedRate *float64         `json:"achieved_rate,omitempty"`
+	ArrivalGapCV *float64         `json:"arrival_gap_cv,omitempty"`
+	Requests     []record.Request `json:"requests"`
 }
 
 // ConfigOf returns the document's view of a run's input and endpoint.
@@ -122,6 +132,9 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
+		Rate:                  in.Rate,
+		Burstiness:            in.Burstiness,
+		Seed:                  in.Seed,
 	}
 }
 
@@ -180,7 +193,9 @@ func passOf(p *testrun.PassResult) *Pass {
 	if recs == nil {
 		recs = []record.Request{}
 	}
-	return &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
+	out := &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
+	out.setRate(p.TargetRate)
+	return out
 }
 
 func timestamp(t time.Time) string {
