@@ -235,6 +235,7 @@ func (d *display) result(doc report.Document) {
 	if doc.Repeat != nil {
 		d.t.RepeatTable(doc.Repeat)
 	}
+	d.t.Cost(doc.Cost)
 	d.t.Conclusion(doc.Conclusion)
 }
 

@@ -94,6 +94,8 @@ type options struct {
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
+	// cost holds -price-input, -price-output, -max-cost and -yes (cost.go).
+	cost costOptions
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -125,6 +127,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
+	o.cost.define(fs)
 	return fs
 }
 

@@ -46,6 +46,9 @@ type Document struct {
 	// pass and kept apart: no figure of the passes, the comparison or the
 	// verdict includes them.
 	Warmup *Pass `json:"warmup,omitempty"`
+	// Cost is what the run was estimated to cost at most, and what it
+	// cost by the usage the endpoint returned (see CostOf).
+	Cost *Cost `json:"cost,omitempty"`
 }
 
 // Sweep is a sweep's result: each level's figures, the knee, and each
@@ -179,6 +182,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
 		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
 	}
+	d.Cost = CostOf(r.Config, d)
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}

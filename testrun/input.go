@@ -111,6 +111,12 @@ type Input struct {
 	Rate       float64 `json:"rate,omitempty"`
 	Burstiness float64 `json:"burstiness,omitempty"`
 	Seed       int64   `json:"seed,omitempty"`
+	// Prices are the model's prices the run's cost is reckoned at (nil:
+	// unknown); CostEstimate bounds what the run can spend, reckoned by the
+	// starter before it was sent (see EstimateCost). Both nil for a run
+	// started before they were added.
+	Prices       *Prices       `json:"prices,omitempty"`
+	CostEstimate *CostEstimate `json:"cost_estimate,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
