@@ -130,7 +130,7 @@ func buildPage(d report.Document, opts Options) page {
 	}
 	p.Subtitle = strings.Join(sub, " · ")
 
-	p.Figures = figures(d)
+	p.Figures = append(figures(d), goodputFigures(d)...)
 	p.Config = config(d.Config)
 	p.Timeline = buildTimeline(d)
 	if d.Rerun != nil {

@@ -86,6 +86,9 @@ type Config struct {
 	// StreamOff says why a run that was to stream by default did not: the
 	// endpoint does not stream.
 	StreamOff string `json:"stream_off,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted; absent without -slo.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -96,6 +99,9 @@ type Config struct {
 // earlier field changed name or meaning.
 type Pass struct {
 	analysis.PassSummary
+	// Goodput counts the requests that met every objective of -slo (see
+	// docs/goodput.md); absent without -slo.
+	Goodput *analysis.GoodputSummary `json:"goodput,omitempty"`
 	// FireAt is the concurrent pass's common send instant.
 	FireAt   string           `json:"fire_at,omitempty"`
 	Shards   int              `json:"shards"`
@@ -122,6 +128,7 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
+		SLO:                   in.SLO,
 	}
 }
 
@@ -169,6 +176,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
+	addGoodput(&d)
 	return d
 }
 

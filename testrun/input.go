@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -104,6 +105,10 @@ type Input struct {
 	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
 	// it, so that a drift of the endpoint's speed favours neither pass.
 	Order string `json:"order,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted (nil: no goodput). Recorded here so that a result rebuilt
+	// from the history, and a rerun, count it the same way.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -154,7 +159,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.sloError} {
 		if err := check(); err != nil {
 			return err
 		}
