@@ -87,7 +87,7 @@ type options struct {
 	uiURL          string
 	maxRequests    int
 	warmup         int
-	slo            string
+	slo            sloFlag
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
@@ -108,7 +108,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", testrun.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
 	fs.IntVar(&o.warmup, "warmup", testrun.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
-	fs.StringVar(&o.slo, "slo", "", "service-level objectives, any of ttft=500ms,tpot=50ms,latency=5s: each pass reports its goodput, the requests that met every one (docs/goodput.md)")
+	fs.Var(&o.slo, "slo", "service-level `objectives`, any of ttft=500ms,tpot=50ms,latency=5s: each pass reports its goodput, the requests that met every one (docs/goodput.md)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", testrun.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
@@ -260,6 +260,7 @@ func (o options) runInput() (testrun.Input, error) {
 		Retry:          o.retry,
 		RetryAttempts:  testrun.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,
+		SLO:            o.slo.slo,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return testrun.Input{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)
@@ -274,11 +275,6 @@ func (o options) runInput() (testrun.Input, error) {
 		}
 		in.Passes = testrun.PassesSweep
 	}
-	slo, err := testrun.ParseSLO(o.slo)
-	if err != nil {
-		return in, badInput("%v", err)
-	}
-	in.SLO = slo
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)
 	}

@@ -38,7 +38,7 @@ func TestBadSLOIsRefusedBeforeAnythingIsSent(t *testing.T) {
 		{[]string{"-slo", "ttfb=1s"}, `unknown objective "ttfb"`},
 		{[]string{"-slo", "ttft=1"}, "ttft=1: not a duration"},
 		{[]string{"-slo", "latency=0s"}, "must be positive"},
-		{[]string{"-slo", "ttft=1s,ttft=2s"}, "sets ttft twice"},
+		{[]string{"-slo", "ttft=1s,ttft=2s"}, "ttft is set twice"},
 		{[]string{"-slo", "ttft=1s", "-stream=false"}, "streamed responses only"},
 	} {
 		code, stdout, stderr := runMain(t, tc.args...)

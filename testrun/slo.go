@@ -14,7 +14,8 @@ const MaxSLO = 24 * time.Hour
 
 // ParseSLO reads -slo's objectives, such as "ttft=500ms,tpot=50ms,latency=5s"
 // (any of them, each once, in any order; durations as Go writes them). An
-// empty string sets none (nil). Its errors are one line naming the flag.
+// empty string sets none (nil). Its errors are one line, to follow the
+// flag's name.
 func ParseSLO(s string) (*analysis.SLO, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -25,7 +26,7 @@ func ParseSLO(s string) (*analysis.SLO, error) {
 		key, value, ok := strings.Cut(strings.TrimSpace(entry), "=")
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		if !ok || key == "" {
-			return nil, fmt.Errorf("-slo takes objectives such as ttft=500ms,tpot=50ms,latency=5s; %q is not name=duration", strings.TrimSpace(entry))
+			return nil, fmt.Errorf("%q is not name=duration (objectives such as ttft=500ms,tpot=50ms,latency=5s)", strings.TrimSpace(entry))
 		}
 		var field *float64
 		switch key {
@@ -36,18 +37,18 @@ func ParseSLO(s string) (*analysis.SLO, error) {
 		case analysis.ObjectiveLatency:
 			field = &slo.LatencySeconds
 		default:
-			return nil, fmt.Errorf("-slo: unknown objective %q (the objectives are ttft, tpot and latency)", key)
+			return nil, fmt.Errorf("unknown objective %q (the objectives are ttft, tpot and latency)", key)
 		}
 		if seen[key] {
-			return nil, fmt.Errorf("-slo sets %s twice", key)
+			return nil, fmt.Errorf("%s is set twice", key)
 		}
 		seen[key] = true
 		d, err := time.ParseDuration(value)
 		if err != nil {
-			return nil, fmt.Errorf("-slo %s=%s: not a duration (such as 500ms or 2s)", key, value)
+			return nil, fmt.Errorf("%s=%s: not a duration (such as 500ms or 2s)", key, value)
 		}
 		if d <= 0 || d > MaxSLO {
-			return nil, fmt.Errorf("-slo %s=%s: must be positive and at most %s", key, value, MaxSLO)
+			return nil, fmt.Errorf("%s=%s: must be positive and at most %s", key, value, MaxSLO)
 		}
 		*field = d.Seconds()
 	}
