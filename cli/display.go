@@ -229,12 +229,14 @@ func (d *display) result(doc report.Document) {
 	}
 	d.t.Goodput(doc)
 	d.t.Warmup(doc.Warmup)
+	d.t.Arrivals(doc.Concurrent)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}
 	if doc.Repeat != nil {
 		d.t.RepeatTable(doc.Repeat)
 	}
+	d.t.Cost(doc.Cost)
 	d.t.Conclusion(doc.Conclusion)
 }
 

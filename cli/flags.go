@@ -87,10 +87,16 @@ type options struct {
 	uiURL          string
 	maxRequests    int
 	warmup         int
-	slo            sloFlag
+	// rate, burstiness and seed: the open-loop rate mode (see rate.go).
+	rate       float64
+	burstiness float64
+	seed       int64
+	slo        sloFlag
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
+	// cost holds -price-input, -price-output, -max-cost and -yes (cost.go).
+	cost costOptions
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
@@ -119,9 +125,11 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.devFresh, "dev-fresh", false, "with -dev: start the demo's dev server with no runs (forget the earlier demo runs)")
 	fs.IntVar(&o.shards, "shards", testrun.DefaultMaxShards, "at most this many activities send the concurrent pass")
 	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
+	rateFlags(fs, o)
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
+	o.cost.define(fs)
 	return fs
 }
 
@@ -220,6 +228,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
+// Long because it maps every flag of a run onto its input, one field each.
 func (o options) runInput() (testrun.Input, error) {
 	if o.maxRequests < 1 || o.maxRequests > testrun.HardMaxRequests {
 		return testrun.Input{}, badInput("-max-requests must be between 1 and %d, got %d", testrun.HardMaxRequests, o.maxRequests)
@@ -275,6 +284,7 @@ func (o options) runInput() (testrun.Input, error) {
 		}
 		in.Passes = testrun.PassesSweep
 	}
+	o.applyRate(&in)
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)
 	}
