@@ -227,6 +227,7 @@ func (d *display) result(doc report.Document) {
 	if doc.Sweep != nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.Goodput(doc)
 	d.t.Warmup(doc.Warmup)
 	d.t.Arrivals(doc.Concurrent)
 	if doc.Comparison != nil {
@@ -259,6 +260,7 @@ func (d *display) mergedResult(doc report.Document) {
 	if doc.Sweep != nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.Goodput(doc)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}

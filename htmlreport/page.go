@@ -133,7 +133,7 @@ func buildPage(d report.Document, opts Options) page {
 	}
 	p.Subtitle = strings.Join(sub, " · ")
 
-	p.Figures = figures(d)
+	p.Figures = append(figures(d), goodputFigures(d)...)
 	p.Config = config(d.Config)
 	p.Cost = d.Cost.Lines()
 	p.Timeline = buildTimeline(d)

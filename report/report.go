@@ -94,6 +94,9 @@ type Config struct {
 	Rate       float64 `json:"rate,omitempty"`
 	Burstiness float64 `json:"burstiness,omitempty"`
 	Seed       int64   `json:"seed,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted; absent without -slo.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -104,6 +107,9 @@ type Config struct {
 // earlier field changed name or meaning.
 type Pass struct {
 	analysis.PassSummary
+	// Goodput counts the requests that met every objective of -slo (see
+	// docs/goodput.md); absent without -slo.
+	Goodput *analysis.GoodputSummary `json:"goodput,omitempty"`
 	// FireAt is the concurrent pass's common send instant.
 	FireAt string `json:"fire_at,omitempty"`
 	Shards int    `json:"shards"`
@@ -138,6 +144,7 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		Rate:                  in.Rate,
 		Burstiness:            in.Burstiness,
 		Seed:                  in.Seed,
+		SLO:                   in.SLO,
 	}
 }
 
@@ -186,6 +193,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
+	addGoodput(&d)
 	return d
 }
 

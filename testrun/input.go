@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -117,6 +118,10 @@ type Input struct {
 	// started before they were added.
 	Prices       *Prices       `json:"prices,omitempty"`
 	CostEstimate *CostEstimate `json:"cost_estimate,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted (nil: no goodput). Recorded here so that a result rebuilt
+	// from the history, and a rerun, count it the same way.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -170,7 +175,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError, in.sloError} {
 		if err := check(); err != nil {
 			return err
 		}
