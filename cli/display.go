@@ -228,13 +228,16 @@ func (d *display) result(doc report.Document) {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
 	d.t.ProbeTable(doc.Probe)
+	d.t.Goodput(doc)
 	d.t.Warmup(doc.Warmup)
+	d.t.Arrivals(doc.Concurrent)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}
 	if doc.Repeat != nil {
 		d.t.RepeatTable(doc.Repeat)
 	}
+	d.t.Cost(doc.Cost)
 	d.t.Conclusion(doc.Conclusion)
 }
 
@@ -258,6 +261,7 @@ func (d *display) mergedResult(doc report.Document) {
 	if doc.Sweep != nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.Goodput(doc)
 	if doc.Comparison != nil {
 		d.t.Comparison(*doc.Comparison)
 	}

@@ -44,6 +44,8 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // mainCommand is the starter without a subcommand: it starts a run (or,
 // with -repeat, several) and follows it to its end, or follows one already
 // started (-attach); with -dev, in the demo's own environment.
+// Long because it is the main command's one sequence of steps (plan, cost,
+// demo, dial, checks, the run), each a call or two.
 func mainCommand(args []string, stdout, stderr io.Writer) error {
 	o, err := parseFlags(args, stderr)
 	if err != nil {
@@ -56,6 +58,10 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dest := newDestination(p.jsonPath, p.htmlPath, stdout, stderr, o.quiet, o.jsonOut)
+
+	if err := o.costGate(p.in, stderr); err != nil {
+		return err
+	}
 
 	var dev *devEnv
 	taskQueue, uiURL := o.taskQueue, o.uiURL
@@ -75,6 +81,7 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
+	o.showCost(p.in, dest.human)
 	// -dev checked the endpoint against its own worker's configuration.
 	if o.attach == "" && dev == nil {
 		if err := requireEndpoint(ctx, c, copts.HostPort, taskQueue, p.in.Endpoint, workerWait, dest.human); err != nil {
@@ -114,6 +121,9 @@ func (o options) plan(now time.Time) (p plan, err error) {
 	p.id = o.attach
 	if o.attach == "" {
 		if p.in, err = o.runInput(); err != nil {
+			return p, err
+		}
+		if p.in, err = o.cost.withCost(p.in, devSimulated(o, p.in.Endpoint)); err != nil {
 			return p, err
 		}
 		p.id = cmp.Or(o.workflowID, DefaultWorkflowID(p.in.Model, now))

@@ -37,6 +37,9 @@ type page struct {
 	Repeat    *repeatSection
 	Failures  []failureGroup
 	Footer    []field
+	// Cost is the cost section's lines (report.Cost.Lines); none for a
+	// run without one.
+	Cost []string
 }
 
 type figure struct{ Label, Value, Note string }
@@ -131,8 +134,9 @@ func buildPage(d report.Document, opts Options) page {
 	}
 	p.Subtitle = strings.Join(sub, " · ")
 
-	p.Figures = figures(d)
+	p.Figures = append(figures(d), goodputFigures(d)...)
 	p.Config = config(d.Config)
+	p.Cost = d.Cost.Lines()
 	p.Timeline = buildTimeline(d)
 	if d.Rerun != nil {
 		p.Rerun, p.Timeline = rerunTimeline(d)

@@ -66,6 +66,7 @@ func Merge(base, rerun Document) Document {
 		return info.Replaced[i].Index < info.Replaced[j].Index
 	})
 	d.Rerun = info
+	addGoodput(&d)
 	return d
 }
 

@@ -47,6 +47,9 @@ type PassResult struct {
 	Shards int `json:"shards"`
 	// Concurrency is a sweep level's concurrency (0 for the two passes).
 	Concurrency int `json:"concurrency,omitempty"`
+	// TargetRate is the concurrent pass's -rate, in requests per second,
+	// when it was sent as arrivals at that rate (0: one burst).
+	TargetRate float64 `json:"target_rate,omitempty"`
 	// Summary holds the pass's figures over all its records.
 	Summary analysis.PassSummary `json:"summary"`
 	// Records, as the workflow returns it, holds only the requests that no

@@ -1,0 +1,174 @@
+package cli
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/testrun"
+)
+
+// ConfirmAboveUSD is the estimate above which a run without -max-cost
+// asks for confirmation (or -yes).
+const ConfirmAboveUSD = 1.0
+
+// usdFlag is a float flag that knows whether it was given.
+type usdFlag struct {
+	v   float64
+	set bool
+}
+
+func (f *usdFlag) String() string {
+	if f == nil || !f.set {
+		return ""
+	}
+	return strconv.FormatFloat(f.v, 'g', -1, 64)
+}
+
+func (f *usdFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("want a number of US dollars, at least 0")
+	}
+	f.v, f.set = v, true
+	return nil
+}
+
+// costOptions are the flags of a run's cost: its prices, a cap, and the
+// confirmation.
+type costOptions struct {
+	priceInput, priceOutput usdFlag
+	maxCost                 usdFlag
+	yes                     bool
+}
+
+// define registers the price flags and the guards.
+func (c *costOptions) define(fs *flag.FlagSet) {
+	fs.Var(&c.priceInput, "price-input", "USD per million input (prompt) tokens, for the cost estimate (default: the built-in table of "+testrun.PriceTableDate+", for the models it has)")
+	fs.Var(&c.priceOutput, "price-output", "USD per million output (completion) tokens, for the cost estimate (default: the built-in table)")
+	c.defineGuards(fs)
+}
+
+// defineGuards registers -max-cost and -yes.
+func (c *costOptions) defineGuards(fs *flag.FlagSet) {
+	fs.Var(&c.maxCost, "max-cost", "refuse (exit 2, nothing sent) a run whose estimated upper bound of cost is over this many USD")
+	fs.BoolVar(&c.yes, "yes", false, fmt.Sprintf("do not ask for confirmation of a run estimated at over $%g", ConfirmAboveUSD))
+}
+
+// prices resolves the prices of model: free for the -dev simulator, else
+// the built-in table's with the flags overriding them; nil when unknown.
+func (c costOptions) prices(model string, simulated bool) (*testrun.Prices, error) {
+	if simulated {
+		return &testrun.Prices{Source: testrun.PriceSourceSimulator}, nil
+	}
+	p, known := testrun.TablePrices(model)
+	switch {
+	case c.priceInput.set && c.priceOutput.set:
+		return &testrun.Prices{InputPerMillion: c.priceInput.v, OutputPerMillion: c.priceOutput.v, Source: testrun.PriceSourceFlags}, nil
+	case !c.priceInput.set && !c.priceOutput.set:
+		if !known {
+			return nil, nil
+		}
+		return &p, nil
+	case !known:
+		return nil, badInput("model %q is not in the built-in price table: give both -price-input and -price-output", model)
+	case c.priceInput.set:
+		p.InputPerMillion, p.Source = c.priceInput.v, "-price-input; output: "+p.Source
+	default:
+		p.OutputPerMillion, p.Source = c.priceOutput.v, "-price-output; input: "+p.Source
+	}
+	return &p, nil
+}
+
+// withCost sets the run's prices and its cost estimate.
+func (c costOptions) withCost(in testrun.Input, simulated bool) (testrun.Input, error) {
+	p, err := c.prices(in.Model, simulated)
+	if err != nil {
+		return in, err
+	}
+	in.Prices = p
+	est := testrun.EstimateCost(in.WithDefaults(), p)
+	in.CostEstimate = &est
+	return in, nil
+}
+
+// costGate decides, before anything starts, whether the new run (none
+// with -attach) may be sent; a question goes to stderr, the answer comes
+// from stdin when it is a terminal.
+func (o options) costGate(in testrun.Input, stderr io.Writer) error {
+	if o.attach != "" {
+		return nil
+	}
+	return o.cost.approve(in, o.repeat, stderr, os.Stdin, interactive())
+}
+
+// showCost prints the new run's estimate (none with -attach).
+func (o options) showCost(in testrun.Input, human io.Writer) {
+	if o.attach == "" && in.CostEstimate != nil {
+		fmt.Fprintln(human, costLine(in, in.CostEstimate.Times(max(o.repeat, 1)), o.repeat))
+	}
+}
+
+// approve decides whether times runs of in may be sent: refused over
+// -max-cost (or with -max-cost and no price), and over ConfirmAboveUSD
+// without -max-cost or -yes unless the person at the terminal (answers,
+// when terminal) says yes. ask gets the question. The errors give the
+// estimate; showCost prints it for a run that goes ahead.
+func (c costOptions) approve(in testrun.Input, times int, ask io.Writer, answers io.Reader, terminal bool) error {
+	if in.CostEstimate == nil {
+		return nil
+	}
+	est := in.CostEstimate.Times(max(times, 1))
+	switch {
+	case c.maxCost.set && est.MaxUSD == nil:
+		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); nothing was sent", c.maxCost.v, in.Model)
+	case c.maxCost.set && *est.MaxUSD > c.maxCost.v:
+		return badInput("the run could cost up to %s (%d requests, about %d tokens), over -max-cost $%g: nothing was sent; lower -requests or -max-tokens, or raise -max-cost",
+			testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v)
+	case c.maxCost.set || c.yes || est.MaxUSD == nil || *est.MaxUSD <= ConfirmAboveUSD:
+		return nil
+	case !terminal:
+		return badInput("the run could cost up to %s, over $%g: nothing was sent; give -yes to run it, or -max-cost USD to cap it (stdin is not a terminal to ask on)",
+			testrun.FormatUSD(*est.MaxUSD), ConfirmAboveUSD)
+	}
+	fmt.Fprintf(ask, "The run could cost up to %s. Send it? [y/N] ", testrun.FormatUSD(*est.MaxUSD))
+	line, _ := bufio.NewReader(answers).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return badInput("not confirmed: nothing was sent")
+}
+
+// costLine is the estimate as the starter shows it before a run.
+func costLine(in testrun.Input, est testrun.CostEstimate, times int) string {
+	runs := ""
+	if times > 1 {
+		runs = fmt.Sprintf(" for %d runs", times)
+	}
+	switch {
+	case in.Prices != nil && in.Prices.Source == testrun.PriceSourceSimulator:
+		return fmt.Sprintf("Cost estimate%s: $0, the built-in simulator is free (%d requests at most).", runs, est.Requests)
+	case in.Prices == nil:
+		return fmt.Sprintf("Cost estimate%s: %s; no price known for model %q: -price-input and -price-output give one.", runs, est, in.Model)
+	}
+	return fmt.Sprintf("Cost estimate%s: %s, at $%g input and $%g output per million tokens (%s).",
+		runs, est, in.Prices.InputPerMillion, in.Prices.OutputPerMillion, in.Prices.Source)
+}
+
+// devSimulated reports whether a -dev run on endpoint goes to the built-in
+// simulator: no key in the environment for the default endpoint (see
+// devEnv.serve).
+func devSimulated(o options, endpoint string) bool {
+	if !o.dev {
+		return false
+	}
+	cfg, err := devWorkerConfig(o)
+	return err == nil && cfg.APIKey == "" && (endpoint == "" || endpoint == record.DefaultEndpoint)
+}
