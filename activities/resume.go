@@ -97,7 +97,7 @@ func (p *batchProgress) unanswered(specs []RequestSpec) []chat.Prompt {
 	todo := make([]chat.Prompt, 0, len(specs))
 	for _, s := range specs {
 		if !done[s.Index] {
-			todo = append(todo, chat.Prompt{Index: s.Index, Text: s.Prompt})
+			todo = append(todo, chat.Prompt{Index: s.Index, Text: s.Prompt, Offset: s.SendOffset})
 		}
 	}
 	return todo

@@ -28,6 +28,9 @@ type DescribeInput struct {
 type RequestSpec struct {
 	Index  int    `json:"index"`
 	Prompt string `json:"prompt"`
+	// SendOffset, with -rate, is when the request is sent: at FireAt plus
+	// it (see chat.Prompt.Offset); 0 for a burst.
+	SendOffset time.Duration `json:"send_offset,omitempty"`
 }
 
 // SendInput is the input of Activities.Send: a batch of requests of one pass.

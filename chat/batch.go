@@ -52,6 +52,11 @@ var closedChan = func() <-chan struct{} {
 func (s *Sender) SendBatch(ctx context.Context, b Batch) error {
 	run := &batchRun{s: s, b: b, fire: closedChan, fatal: b.Fatal, queue: make(chan Prompt, len(b.Prompts))}
 	held := !b.FireAt.IsZero()
+	if held && paced(b.Prompts) {
+		// Arrivals at their own instants, not one burst (see arrivals.go).
+		run.paced, held = true, false
+		b.Prompts = byOffset(b.Prompts)
+	}
 	if held {
 		var done func()
 		run.fire, done = s.gates.Wait(b.FireAt)
@@ -97,6 +102,8 @@ type batchRun struct {
 	b     Batch
 	fire  <-chan struct{} // closed at b.FireAt (at once without it)
 	queue chan Prompt
+	// paced: each request is sent at b.FireAt + its Offset.
+	paced bool
 
 	mu    sync.Mutex
 	fatal bool
@@ -124,7 +131,13 @@ func (r *batchRun) sender(ctx context.Context, held bool) {
 		if r.stopped() || ctx.Err() != nil {
 			return
 		}
-		rctx := ctx
+		rctx, params := ctx, r.b.Params
+		if r.paced {
+			var ok bool
+			if params, ok = r.arrive(ctx, p); !ok {
+				return
+			}
+		}
 		if first {
 			// In flight from the release on, not before.
 			rctx = measure.WithHold(ctx, r.b.FireAt, r.fire, func() { r.sending(p.Index) })
@@ -132,7 +145,7 @@ func (r *batchRun) sender(ctx context.Context, held bool) {
 		} else {
 			r.sending(p.Index)
 		}
-		rec := r.s.Send(rctx, r.b.Params, p)
+		rec := r.s.Send(rctx, params, p)
 		if ctx.Err() != nil {
 			// Cut short by the end of ctx: not answered.
 			return

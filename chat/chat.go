@@ -60,6 +60,9 @@ type Params struct {
 type Prompt struct {
 	Index int
 	Text  string
+	// Offset, when a prompt of the batch has one, paces the batch: this
+	// request is sent at Params.FireAt + Offset (see Batch).
+	Offset time.Duration
 }
 
 // Send sends one request and measures it. A failed request is a record

@@ -110,7 +110,7 @@ func (l *listCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Write
 	}
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest'",
+		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest' OR WorkflowType = 'ConcurrencyProbe'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))

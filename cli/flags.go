@@ -87,6 +87,11 @@ type options struct {
 	uiURL          string
 	maxRequests    int
 	warmup         int
+	// rate, burstiness and seed: the open-loop rate mode (see rate.go).
+	rate       float64
+	burstiness float64
+	seed       int64
+	slo        sloFlag
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
@@ -109,6 +114,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", testrun.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
 	fs.IntVar(&o.warmup, "warmup", testrun.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
+	fs.Var(&o.slo, "slo", "service-level `objectives`, any of ttft=500ms,tpot=50ms,latency=5s: each pass reports its goodput, the requests that met every one (docs/goodput.md)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", testrun.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
@@ -119,6 +125,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.BoolVar(&o.devFresh, "dev-fresh", false, "with -dev: start the demo's dev server with no runs (forget the earlier demo runs)")
 	fs.IntVar(&o.shards, "shards", testrun.DefaultMaxShards, "at most this many activities send the concurrent pass")
 	fs.DurationVar(&o.fireLead, "fire-lead", 0, "time from scheduling the concurrent pass to its common send instant (0: automatic)")
+	rateFlags(fs, o)
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
@@ -221,6 +228,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
+// Long because it maps every flag of a run onto its input, one field each.
 func (o options) runInput() (testrun.Input, error) {
 	if o.maxRequests < 1 || o.maxRequests > testrun.HardMaxRequests {
 		return testrun.Input{}, badInput("-max-requests must be between 1 and %d, got %d", testrun.HardMaxRequests, o.maxRequests)
@@ -261,6 +269,7 @@ func (o options) runInput() (testrun.Input, error) {
 		Retry:          o.retry,
 		RetryAttempts:  testrun.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,
+		SLO:            o.slo.slo,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return testrun.Input{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)
@@ -275,6 +284,7 @@ func (o options) runInput() (testrun.Input, error) {
 		}
 		in.Passes = testrun.PassesSweep
 	}
+	o.applyRate(&in)
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)
 	}

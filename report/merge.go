@@ -67,6 +67,7 @@ func Merge(base, rerun Document) Document {
 	})
 	d.Rerun = info
 	d.Cost = addCost(base.Cost, rerun.Cost)
+	addGoodput(&d)
 	return d
 }
 

@@ -34,6 +34,9 @@ type Document struct {
 	Comparison    *analysis.Comparison `json:"comparison"`
 	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Probe is set for a probe of the key's limits (`starter probe`),
+	// whose levels are the sweep's passes.
+	Probe *Probe `json:"probe,omitempty"`
 	// Repeat is set when the comparison was repeated (-repeat R); the rest
 	// of the document is the last run's.
 	Repeat     *Repeat             `json:"repeat,omitempty"`
@@ -89,6 +92,14 @@ type Config struct {
 	// StreamOff says why a run that was to stream by default did not: the
 	// endpoint does not stream.
 	StreamOff string `json:"stream_off,omitempty"`
+	// Rate (requests per second), Burstiness and Seed are set when the
+	// concurrent pass was sent as arrivals at a rate (-rate).
+	Rate       float64 `json:"rate,omitempty"`
+	Burstiness float64 `json:"burstiness,omitempty"`
+	Seed       int64   `json:"seed,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted; absent without -slo.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -99,10 +110,18 @@ type Config struct {
 // earlier field changed name or meaning.
 type Pass struct {
 	analysis.PassSummary
+	// Goodput counts the requests that met every objective of -slo (see
+	// docs/goodput.md); absent without -slo.
+	Goodput *analysis.GoodputSummary `json:"goodput,omitempty"`
 	// FireAt is the concurrent pass's common send instant.
-	FireAt   string           `json:"fire_at,omitempty"`
-	Shards   int              `json:"shards"`
-	Requests []record.Request `json:"requests"`
+	FireAt string `json:"fire_at,omitempty"`
+	Shards int    `json:"shards"`
+	// TargetRate, AchievedRate and ArrivalGapCV are set on a pass sent as
+	// arrivals at a rate (-rate; see rate.go).
+	TargetRate   *float64         `json:"target_rate,omitempty"`
+	AchievedRate *float64         `json:"achieved_rate,omitempty"`
+	ArrivalGapCV *float64         `json:"arrival_gap_cv,omitempty"`
+	Requests     []record.Request `json:"requests"`
 }
 
 // ConfigOf returns the document's view of a run's input and endpoint.
@@ -125,6 +144,10 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
+		Rate:                  in.Rate,
+		Burstiness:            in.Burstiness,
+		Seed:                  in.Seed,
+		SLO:                   in.SLO,
 	}
 }
 
@@ -169,10 +192,14 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
 		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
 	}
+	if d.Probe = probeOf(r); d.Probe != nil {
+		d.Conclusion.Text = d.Probe.Recommendation
+	}
 	d.Cost = CostOf(r.Config, d)
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
+	addGoodput(&d)
 	return d
 }
 
@@ -184,7 +211,9 @@ func passOf(p *testrun.PassResult) *Pass {
 	if recs == nil {
 		recs = []record.Request{}
 	}
-	return &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
+	out := &Pass{PassSummary: analysis.Summarize(recs), FireAt: timestamp(p.FireAt), Shards: p.Shards, Requests: recs}
+	out.setRate(p.TargetRate)
+	return out
 }
 
 func timestamp(t time.Time) string {

@@ -49,6 +49,9 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	if c.Order == testrun.OrderConcurrentFirst {
 		fmt.Fprintf(t.W, "  Pass order:        concurrent pass first\n")
 	}
+	if c.Rate > 0 {
+		fmt.Fprint(t.W, rateLine(c))
+	}
 	if len(c.Sweep) > 0 {
 		fmt.Fprintf(t.W, "  Sweep levels:      %s\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
 	}

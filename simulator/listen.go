@@ -167,10 +167,23 @@ type Arrivals struct {
 	SpreadSeconds float64 `json:"spread_seconds"`
 	// P50SpreadSeconds is the time from the first arrival to the median one.
 	P50SpreadSeconds float64 `json:"p50_spread_seconds"`
+	// Times are the arrivals, in order, when asked for (ArrivalTimes,
+	// GET /sim/arrivals?times=1): a load generator's schedule as the
+	// server saw it.
+	Times []time.Time `json:"times,omitempty"`
+}
+
+// ArrivalTimes is Arrivals with every arrival's time.
+func (s *Server) ArrivalTimes(reset bool) Arrivals {
+	return s.arrivalsOf(reset, true)
 }
 
 // Arrivals returns what the simulator saw arrive; reset starts a new log.
 func (s *Server) Arrivals(reset bool) Arrivals {
+	return s.arrivalsOf(reset, false)
+}
+
+func (s *Server) arrivalsOf(reset, times bool) Arrivals {
 	l := &s.arrivals
 	l.mu.Lock()
 	at := l.at
@@ -187,18 +200,22 @@ func (s *Server) Arrivals(reset bool) Arrivals {
 	a.First, a.Last = at[0], at[len(at)-1]
 	a.SpreadSeconds = a.Last.Sub(a.First).Seconds()
 	a.P50SpreadSeconds = at[len(at)/2].Sub(a.First).Seconds()
+	if times {
+		a.Times = at
+	}
 	return a
 }
 
 // handleSim serves the simulator's own endpoints, outside /v1:
 // GET /sim/arrivals (Arrivals as JSON; ?reset=1 starts a new log after
-// answering) and GET /sim/stats (Stats as JSON). It reports whether path
+// answering, ?times=1 adds every arrival's time) and GET /sim/stats (Stats as JSON). It reports whether path
 // was one of them.
 func (s *Server) handleSim(ex *exchange, path string) bool {
 	switch path {
 	case "/sim/arrivals":
 		if s.allowMethod(ex, http.MethodGet) {
-			ex.writeJSON(http.StatusOK, s.Arrivals(ex.r.URL.Query().Get("reset") != ""))
+			q := ex.r.URL.Query()
+			ex.writeJSON(http.StatusOK, s.arrivalsOf(q.Get("reset") != "", q.Get("times") != ""))
 		}
 	case "/sim/stats":
 		if s.allowMethod(ex, http.MethodGet) {

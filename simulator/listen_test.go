@@ -70,14 +70,17 @@ func TestStartWithTLS(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			resp, err := hc.Get(strings.TrimSuffix(base, "/v1") + "/sim/arrivals?reset=1")
+			if got := s.ArrivalTimes(false); len(got.Times) != 3 || !got.Times[0].Equal(got.First) || !got.Times[2].Equal(got.Last) {
+				t.Errorf("arrival times %v, want the 3 arrivals in order", got.Times)
+			}
+			resp, err := hc.Get(strings.TrimSuffix(base, "/v1") + "/sim/arrivals?reset=1&times=1")
 			if err != nil {
 				t.Fatal(err)
 			}
 			var a Arrivals
 			err = json.NewDecoder(resp.Body).Decode(&a)
 			resp.Body.Close()
-			if err != nil || a.Count != 3 || a.SpreadSeconds < 0 || a.First.IsZero() {
+			if err != nil || a.Count != 3 || a.SpreadSeconds < 0 || a.First.IsZero() || len(a.Times) != 3 {
 				t.Errorf("arrivals %+v (%v), want 3", a, err)
 			}
 			if got := s.Arrivals(false); got.Count != 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 )
 
@@ -104,12 +105,26 @@ type Input struct {
 	// default, also when empty) or OrderConcurrentFirst. -repeat alternates
 	// it, so that a drift of the endpoint's speed favours neither pass.
 	Order string `json:"order,omitempty"`
+	// Rate, when positive, sends the concurrent pass as arrivals at this
+	// many requests per second (open loop) instead of one burst, at the
+	// offsets of Arrivals; Burstiness shapes their gaps and Seed draws them
+	// (see ArrivalOffsets). Concurrency still caps the requests in flight.
+	Rate       float64 `json:"rate,omitempty"`
+	Burstiness float64 `json:"burstiness,omitempty"`
+	Seed       int64   `json:"seed,omitempty"`
 	// Prices are the model's prices the run's cost is reckoned at (nil:
 	// unknown); CostEstimate bounds what the run can spend, reckoned by the
 	// starter before it was sent (see EstimateCost). Both nil for a run
 	// started before they were added.
 	Prices       *Prices       `json:"prices,omitempty"`
 	CostEstimate *CostEstimate `json:"cost_estimate,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted (nil: no goodput). Recorded here so that a result rebuilt
+	// from the history, and a rerun, count it the same way.
+	SLO *analysis.SLO `json:"slo,omitempty"`
+	// Probe, when set, makes the run a probe of the key's limits (`starter
+	// probe`, the workflow ConcurrencyProbe; see probe.go).
+	Probe *Probe `json:"probe,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -153,6 +168,9 @@ func (in Input) WithDefaults() Input {
 	if in.MaxRequests == 0 {
 		in.MaxRequests = DefaultMaxRequests
 	}
+	if in.Rate > 0 && in.Burstiness == 0 {
+		in.Burstiness = DefaultBurstiness
+	}
 	return in
 }
 
@@ -160,7 +178,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError, in.sloError, in.probeError} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -329,6 +347,9 @@ func (in Input) onlyError() error {
 // Indices lists the requests a pass sends, in order: every index, or the
 // ones Only lists.
 func (in Input) Indices(pass record.Pass) []int {
+	if idx, ok := in.probeIndices(pass); ok {
+		return idx
+	}
 	if in.Only != nil {
 		return in.Only[pass]
 	}

@@ -70,7 +70,8 @@ func (in Input) ExecutionTimeout() time.Duration {
 		maxConc = max(maxConc, c)
 	}
 	lead := max(in.FireLead, AutoFireLead(min(in.MaxShards, in.Requests))+ConnectLead(min(maxConc, in.Requests)))
-	batch := satAddDuration(lead, satMulDuration(time.Duration(waves), in.RequestTimeout+5*time.Second), 30*time.Second)
+	// With -rate, a batch sends its last request at the schedule's span.
+	batch := satAddDuration(lead, in.ScheduleSpan(), satMulDuration(time.Duration(waves), in.RequestTimeout+5*time.Second), 30*time.Second)
 	d := satAddDuration(in.Timeout, satMulDuration(3, batch), 10*time.Minute)
 	return min(d, MaxExecutionTimeout)
 }

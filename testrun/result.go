@@ -29,6 +29,8 @@ type Result struct {
 	// StreamOff says why a run that was to stream by default did not: the
 	// warm-up showed that the endpoint does not stream.
 	StreamOff string `json:"stream_off,omitempty"`
+	// Probe is what a probe (Config.Probe) decided as it went.
+	Probe *ProbeOutcome `json:"probe,omitempty"`
 }
 
 // PassResult is one pass of a run's result. The records of the requests
@@ -45,6 +47,9 @@ type PassResult struct {
 	Shards int `json:"shards"`
 	// Concurrency is a sweep level's concurrency (0 for the two passes).
 	Concurrency int `json:"concurrency,omitempty"`
+	// TargetRate is the concurrent pass's -rate, in requests per second,
+	// when it was sent as arrivals at that rate (0: one burst).
+	TargetRate float64 `json:"target_rate,omitempty"`
 	// Summary holds the pass's figures over all its records.
 	Summary analysis.PassSummary `json:"summary"`
 	// Records, as the workflow returns it, holds only the requests that no

@@ -281,6 +281,7 @@ func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass recor
 	for i, idx := range indices {
 		specs[i] = activities.RequestSpec{Index: idx, Prompt: st.in.Prompts[idx]}
 	}
+	st.schedule(pass, specs)
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
 			st.addUnreported(notSent(pass, s, st.in.Model, "not sent: the run's -timeout had passed"))
@@ -329,7 +330,7 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 	for i, sh := range shards {
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
 		summary := shardSummary(pass, i, len(shards), sh, attempt)
-		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead))
+		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead+lastOffset(sh.Requests)))
 		sh := sh
 		f := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
@@ -431,6 +432,9 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == record.PassSequential {
 		pr.Shards = len(recs)
+	}
+	if pass == record.PassConcurrent && st.in.Paced() {
+		pr.TargetRate = st.in.Rate
 	}
 	return pr
 }
