@@ -221,3 +221,16 @@ func estimateRerunInput() testrun.Input {
 	in := testrun.Input{Requests: 4, Model: "gpt-4.1-nano", Prompts: []string{"a", "b", "c", "d"}}
 	return in.WithDefaults()
 }
+
+// A probe over -max-cost is refused before it connects to anything.
+func TestProbeMaxCost(t *testing.T) {
+	isolate(t)
+	code, stdout, stderr := runMain(t, "probe", "-max-concurrency", "8", "-max-cost", "0.0001", "-out", t.TempDir()+"/r.json")
+	if code != ExitBadInput || stdout != "" {
+		t.Fatalf("exit %d, stdout %q; want 2 and nothing", code, stdout)
+	}
+	// Levels 1, 2, 4, 8 of twice the level, and the warm-up: 31 requests.
+	if line := oneErrorLine(t, stderr); !strings.Contains(line, "(31 requests,") || !strings.Contains(line, "over -max-cost $0.0001") {
+		t.Errorf("refusal %q", line)
+	}
+}

@@ -70,6 +70,7 @@ func (c *probeCmd) define(fs *flag.FlagSet) {
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the probe (default probe-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
+	o.cost.define(fs)
 }
 
 // check builds and checks the probe's input and output paths: bad input
@@ -120,6 +121,9 @@ func DefaultProbeID(model string, now time.Time) string {
 
 func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	dest := newDestination(c.jsonPath, c.htmlPath, stdout, stderr, c.o.quiet, c.o.jsonOut)
+	if err := c.o.cost.gateRun(&c.in, dev, stderr); err != nil {
+		return err
+	}
 	taskQueue, uiURL := c.o.taskQueue, c.o.uiURL
 	if dev != nil {
 		if err := dev.serve(c.in.Model, devQueue()); err != nil {
@@ -132,6 +136,7 @@ func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	defer cl.Close()
+	printCost(dest.human, c.in)
 	if dev == nil {
 		if err := requireEndpoint(ctx, cl, copts.HostPort, taskQueue, c.in.Endpoint, workerWait, dest.human); err != nil {
 			return err
