@@ -134,7 +134,7 @@ func buildPage(d report.Document, opts Options) page {
 	p.Subtitle = strings.Join(sub, " · ")
 
 	p.Figures = figures(d)
-	p.Config = config(d.Config)
+	p.Config = append(config(d.Config), rateFields(d)...)
 	p.Cost = d.Cost.Lines()
 	p.Timeline = buildTimeline(d)
 	if d.Rerun != nil {
