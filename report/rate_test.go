@@ -40,7 +40,7 @@ func TestRateFigures(t *testing.T) {
 	var b bytes.Buffer
 	report.Text{W: &b}.Arrivals(p)
 	report.Text{W: &b}.ConfigBlock(d.Config)
-	for _, want := range []string{"target 5.00/s, achieved 4.00/s", "Arrival rate:      5 requests/s, burstiness 1, seed 3"} {
+	for _, want := range []string{"Target rate:    5.00/s", "Achieved rate:  4.00/s", "Arrival rate:      5 requests/s, burstiness 1, seed 3"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the text lacks %q:\n%s", want, b.String())
 		}
