@@ -69,6 +69,7 @@ func Merge(base, rerun Document) Document {
 		return info.Replaced[i].Index < info.Replaced[j].Index
 	})
 	d.Rerun = info
+	d.Cost = addCost(base.Cost, rerun.Cost)
 	addGoodput(&d)
 	return d
 }

@@ -34,6 +34,9 @@ type Document struct {
 	Comparison    *analysis.Comparison `json:"comparison"`
 	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Probe is set for a probe of the key's limits (`starter probe`),
+	// whose levels are the sweep's passes.
+	Probe *Probe `json:"probe,omitempty"`
 	// Repeat is set when the comparison was repeated (-repeat R); the rest
 	// of the document is the last run's.
 	Repeat     *Repeat             `json:"repeat,omitempty"`
@@ -188,6 +191,9 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		}
 		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
 		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
+	}
+	if d.Probe = probeOf(r); d.Probe != nil {
+		d.Conclusion.Text = d.Probe.Recommendation
 	}
 	d.Cost = CostOf(r.Config, d)
 	if r.Aborted != "" {
