@@ -18,6 +18,8 @@ type SweepLevel struct {
 	P95LatencySeconds     float64 `json:"p95_latency_seconds"`
 	ErrorRate             float64 `json:"error_rate"`
 	Count429              int     `json:"count_429"`
+	// Goodput is the level's goodput under the run's -slo; absent without.
+	Goodput *GoodputSummary `json:"goodput,omitempty"`
 }
 
 // KneeGrowth is the throughput growth below which a sweep has reached its

@@ -91,6 +91,7 @@ type options struct {
 	rate       float64
 	burstiness float64
 	seed       int64
+	slo        sloFlag
 	// streamSet is set when -stream was given: streaming was asked for (or
 	// refused), not the default.
 	streamSet bool
@@ -113,6 +114,7 @@ func newFlagSet(o *options) *flag.FlagSet {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", testrun.DefaultRequestTimeout, "bound on each request")
 	fs.BoolVar(&o.stream, "stream", true, "stream the responses (SSE): TTFT, TPOT, inter-chunk gaps and the server's observed concurrency; -stream=false for plain responses")
 	fs.IntVar(&o.warmup, "warmup", testrun.DefaultWarmup, "unmeasured requests sent before the first pass (model load, connection set-up)")
+	fs.Var(&o.slo, "slo", "service-level `objectives`, any of ttft=500ms,tpot=50ms,latency=5s: each pass reports its goodput, the requests that met every one (docs/goodput.md)")
 	fs.StringVar(&o.sweep, "sweep", "", "concurrency levels, e.g. 1,2,4,8,16,32: one concurrent pass of -requests requests per level, and the knee")
 	fs.IntVar(&o.repeat, "repeat", 1, "repeat the whole comparison R times (one run each) and report the mean speedup with its 95% confidence interval")
 	fs.StringVar(&o.retry, "retry", testrun.RetryNone, "none: a failed request is recorded, not sent again; backoff: a 429 or 5xx is sent again after its Retry-After (up to 5 tries)")
@@ -226,6 +228,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 
 // runInput checks the options and builds the workflow input. Everything a run
 // needs is checked here, before anything is started.
+// Long because it maps every flag of a run onto its input, one field each.
 func (o options) runInput() (testrun.Input, error) {
 	if o.maxRequests < 1 || o.maxRequests > testrun.HardMaxRequests {
 		return testrun.Input{}, badInput("-max-requests must be between 1 and %d, got %d", testrun.HardMaxRequests, o.maxRequests)
@@ -266,6 +269,7 @@ func (o options) runInput() (testrun.Input, error) {
 		Retry:          o.retry,
 		RetryAttempts:  testrun.DefaultRetryAttempts,
 		MaxRequests:    o.maxRequests,
+		SLO:            o.slo.slo,
 	}
 	if o.repeat < 1 || o.repeat > 100 {
 		return testrun.Input{}, badInput("-repeat must be between 1 and 100, got %d", o.repeat)

@@ -58,6 +58,9 @@ var readmeCoverage = map[string]string{
 	"SSL_CERT_FILE=/tmp/sim.pem OPENAI_API_KEY=test OPENAI_BASE_URL=https://127.0.0.1:8000/v1 go run ./worker": "TestBurstOverTLSWithHTTP2 (the worker binary trusting that certificate through SSL_CERT_FILE)",
 	// docs/cli.md: the open-loop rate mode.
 	"go run ./starter -passes concurrent -requests 200 -rate 20": "TestRateArrivesAtTheServer (the starter binary with these flags, and -seed, against the simulator binary)",
+	// docs/goodput.md: -slo, against the simulator.
+	"go run ./starter -slo ttft=500ms,tpot=50ms,latency=5s": "TestGoodput (-slo ttft and latency against the simulator, streamed)",
+
 	// docs/first-contact.md: the demo's runs.
 	"go run ./starter -dev list":                "TestDemoKeepsItsRuns",
 	"go run ./starter -dev result WORKFLOW_ID":  "TestDemoKeepsItsRuns",

@@ -34,6 +34,9 @@ type Document struct {
 	Comparison    *analysis.Comparison `json:"comparison"`
 	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Probe is set for a probe of the key's limits (`starter probe`),
+	// whose levels are the sweep's passes.
+	Probe *Probe `json:"probe,omitempty"`
 	// Repeat is set when the comparison was repeated (-repeat R); the rest
 	// of the document is the last run's.
 	Repeat     *Repeat             `json:"repeat,omitempty"`
@@ -94,6 +97,9 @@ type Config struct {
 	Rate       float64 `json:"rate,omitempty"`
 	Burstiness float64 `json:"burstiness,omitempty"`
 	Seed       int64   `json:"seed,omitempty"`
+	// SLO holds the objectives of -slo, by which each pass's goodput is
+	// counted; absent without -slo.
+	SLO *analysis.SLO `json:"slo,omitempty"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -104,6 +110,9 @@ type Config struct {
 // earlier field changed name or meaning.
 type Pass struct {
 	analysis.PassSummary
+	// Goodput counts the requests that met every objective of -slo (see
+	// docs/goodput.md); absent without -slo.
+	Goodput *analysis.GoodputSummary `json:"goodput,omitempty"`
 	// FireAt is the concurrent pass's common send instant.
 	FireAt string `json:"fire_at,omitempty"`
 	Shards int    `json:"shards"`
@@ -138,6 +147,7 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		Rate:                  in.Rate,
 		Burstiness:            in.Burstiness,
 		Seed:                  in.Seed,
+		SLO:                   in.SLO,
 	}
 }
 
@@ -182,6 +192,9 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
 		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
 	}
+	if d.Probe = probeOf(r); d.Probe != nil {
+		d.Conclusion.Text = d.Probe.Recommendation
+	}
 	d.Cost = CostOf(r.Config, d)
 	if d.Concurrent != nil && d.Concurrent.TargetRate != nil {
 		d.Conclusion = analysis.RateConclusion(*d.Concurrent.TargetRate, analysis.ArrivalsOf(d.Concurrent.Requests), d.Concurrent.PassSummary)
@@ -189,6 +202,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
+	addGoodput(&d)
 	return d
 }
 
