@@ -182,7 +182,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
-	if conc != nil {
+	if conc != nil && r.Concurrent.TargetRate == 0 {
 		if w := analysis.BurstWarning(*conc); w != "" {
 			d.Conclusion.Text += " " + w
 		}
@@ -200,6 +200,9 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Conclusion.Text = d.Probe.Recommendation
 	}
 	d.Cost = CostOf(r.Config, d)
+	if d.Concurrent != nil && d.Concurrent.TargetRate != nil {
+		d.Conclusion = analysis.RateConclusion(*d.Concurrent.TargetRate, analysis.ArrivalsOf(d.Concurrent.Requests), d.Concurrent.PassSummary)
+	}
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
