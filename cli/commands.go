@@ -110,7 +110,7 @@ func (l *listCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Write
 	}
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest'",
+		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest' OR WorkflowType = 'ConcurrencyProbe'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))
@@ -246,9 +246,13 @@ type resultCmd struct {
 	o                  options
 	id                 string
 	jsonPath, htmlPath string
+	slo                sloFlag // -slo: count the goodput under other objectives
 }
 
-func (r *resultCmd) define(fs *flag.FlagSet) { r.o.outputFlags(fs) }
+func (r *resultCmd) define(fs *flag.FlagSet) {
+	r.o.outputFlags(fs)
+	fs.Var(&r.slo, "slo", "count each pass's goodput under these `objectives` (ttft=500ms,tpot=50ms,latency=5s) instead of the run's -slo (docs/goodput.md)")
+}
 
 func (r *resultCmd) check(args []string) (err error) {
 	if r.id, err = oneWorkflowID("result", args); err != nil {
@@ -277,7 +281,11 @@ func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Wri
 	w.ref = runRef{workflowID: id, runID: info.GetExecution().GetRunId()}
 	var result testrun.Result
 	err = c.GetWorkflow(ctx, id, w.ref.runID).Get(ctx, &result)
-	return w.finish(outcome{result, err})
+	o, err := withSLO(outcome{result, err}, id, r.slo.slo)
+	if err != nil {
+		return err
+	}
+	return w.finish(o)
 }
 
 // rerunCmd starts a new run with the configuration of an earlier one, read
@@ -294,6 +302,7 @@ func (r *rerunCmd) define(fs *flag.FlagSet) {
 	fs.BoolVar(&r.failedOnly, "failed-only", false, "resend only the requests that failed, and write a result that merges them with the run's successes")
 	fs.StringVar(&r.o.workflowID, "id", "", "workflow ID of the new run (default concurrency-test-<model>-<UTC time>)")
 	uiFlag(fs, &r.o.uiURL)
+	r.o.cost.defineGuards(fs)
 }
 
 func (r *rerunCmd) check(args []string) (err error) {
@@ -328,6 +337,9 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 	if err := in.WithDefaults().Validate(); err != nil {
 		return badInput("run %s's configuration is not valid any more: %v", orig, err)
 	}
+	if err := r.o.cost.rerunCost(&in, dev != nil && dev.cfg.APIKey == "" && in.WithDefaults().Endpoint == record.DefaultEndpoint, stderr); err != nil {
+		return err
+	}
 	id := cmp.Or(r.o.workflowID, DefaultWorkflowID(in.Model, now))
 	outPath, htmlPath, err := r.o.outputPaths(id)
 	if err != nil {
@@ -344,6 +356,7 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	fmt.Fprintf(stdout, "Rerunning %s %s.\n", orig, what)
+	fmt.Fprintln(stdout, costLine(in, *in.CostEstimate, 1))
 	w := newWatcher(connOf(c, opts), newDestination(outPath, htmlPath, stdout, stderr, false, false), watchOptions{uiURL: r.o.uiURL, live: true})
 	return w.measure(ctx, id, queue, in)
 }

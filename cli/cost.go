@@ -172,3 +172,21 @@ func devSimulated(o options, endpoint string) bool {
 	cfg, err := devWorkerConfig(o)
 	return err == nil && cfg.APIKey == "" && (endpoint == "" || endpoint == record.DefaultEndpoint)
 }
+
+// rerunCost prices a rerun (its original's prices, else the built-in
+// table's, else free for the -dev simulator), estimates it anew (a rerun
+// of failed requests sends only those), and decides whether it may be
+// sent, as approve does.
+func (c costOptions) rerunCost(in *testrun.Input, simulated bool, stderr io.Writer) error {
+	switch {
+	case simulated:
+		in.Prices = &testrun.Prices{Source: testrun.PriceSourceSimulator}
+	case in.Prices == nil:
+		if p, ok := testrun.TablePrices(in.Model); ok {
+			in.Prices = &p
+		}
+	}
+	est := testrun.EstimateCost(in.WithDefaults(), in.Prices)
+	in.CostEstimate = &est
+	return c.approve(*in, 1, stderr, os.Stdin, interactive())
+}

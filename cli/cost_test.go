@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -168,4 +169,55 @@ func TestWarmupPromptTokensBound(t *testing.T) {
 			t.Errorf("warm-up prompt %d: about %d tokens, over the bound %d", k, n, testrun.WarmupPromptTokens)
 		}
 	}
+}
+
+// The -dev simulator is free: however large the run, it never asks.
+func TestCostDevSimulatorNeverAsks(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	t.Setenv("LLMCONC_ENDPOINTS", "")
+	o, in := costInput(t, "-dev", "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "3000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
+	if in.CostEstimate.MaxUSD == nil || *in.CostEstimate.MaxUSD != 0 {
+		t.Fatalf("estimate %+v, want $0", in.CostEstimate)
+	}
+	var ask bytes.Buffer
+	if err := o.cost.approve(in, 1, &ask, strings.NewReader(""), true); err != nil || ask.Len() > 0 {
+		t.Errorf("approve: %v, asked %q; want neither", err, ask.String())
+	}
+	// The same run against a key would ask.
+	_, real := costInput(t, "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "3000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
+	if err := o.cost.approve(real, 1, &ask, strings.NewReader(""), false); err == nil {
+		t.Error("a $24 run without -yes or -max-cost was not refused")
+	}
+}
+
+func TestRerunCost(t *testing.T) {
+	in := estimateRerunInput()
+	// Prices recorded with the original run stay; only the failed
+	// requests are counted.
+	in.Prices = &testrun.Prices{InputPerMillion: 1, OutputPerMillion: 1, Source: testrun.PriceSourceFlags}
+	in.Only = map[record.Pass][]int{record.PassConcurrent: {0, 2}}
+	var ask bytes.Buffer
+	if err := (costOptions{}).rerunCost(&in, false, &ask); err != nil {
+		t.Fatal(err)
+	}
+	if in.CostEstimate.Requests != 2 || in.Prices.Source != testrun.PriceSourceFlags {
+		t.Errorf("estimate %+v, prices %+v; want 2 requests at the original's prices", in.CostEstimate, in.Prices)
+	}
+	// A run recorded without prices gets the table's.
+	in = estimateRerunInput()
+	if err := (costOptions{}).rerunCost(&in, false, &ask); err != nil || in.Prices == nil || in.Prices.Source != testrun.PriceTableSource {
+		t.Errorf("rerunCost: %v, prices %+v; want the table's", err, in.Prices)
+	}
+	if err := (costOptions{maxCost: usdFlag{0, true}}).rerunCost(&in, false, &ask); err == nil || ExitCode(err) != ExitBadInput {
+		t.Errorf("rerun over -max-cost 0: %v, want refused", err)
+	}
+	in = estimateRerunInput()
+	if err := (costOptions{maxCost: usdFlag{0, true}}).rerunCost(&in, true, &ask); err != nil || in.Prices.Source != testrun.PriceSourceSimulator {
+		t.Errorf("rerun on the simulator: %v, prices %+v; want free", err, in.Prices)
+	}
+}
+
+func estimateRerunInput() testrun.Input {
+	in := testrun.Input{Requests: 4, Model: "gpt-4.1-nano", Prompts: []string{"a", "b", "c", "d"}}
+	return in.WithDefaults()
 }

@@ -224,9 +224,10 @@ func (d *display) result(doc report.Document) {
 		}
 		d.summary(pass, p.PassSummary)
 	}
-	if doc.Sweep != nil {
+	if doc.Sweep != nil && doc.Probe == nil {
 		d.t.SweepTable(doc.Sweep.Levels, doc.Sweep.Knee)
 	}
+	d.t.ProbeTable(doc.Probe)
 	d.t.Goodput(doc)
 	d.t.Warmup(doc.Warmup)
 	d.t.Arrivals(doc.Concurrent)

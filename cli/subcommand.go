@@ -78,6 +78,7 @@ var commands = []commandInfo{
 		},
 		new: func() subcommand { return &rerunCmd{} },
 	},
+	probeInfo,
 }
 
 // lookupCommand is the subcommand called name, or nil.

@@ -167,7 +167,11 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.In
 	if !codec.Enabled(os.Getenv) && searchAttributesRegistered(ctx, w.conn.client, w.conn.namespace) {
 		opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
 	}
-	handle, err := w.conn.client.ExecuteWorkflow(ctx, opts, workflows.ConcurrencyTest, in)
+	var workflow any = workflows.ConcurrencyTest
+	if in.Probe != nil {
+		workflow = workflows.ConcurrencyProbe
+	}
+	handle, err := w.conn.client.ExecuteWorkflow(ctx, opts, workflow, in)
 	if err != nil {
 		var exists *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &exists) {

@@ -32,6 +32,7 @@ type page struct {
 	Timeline  timeline
 	Latency   latency
 	Sweep     *sweepSection
+	Probe     *probeSection
 	Intervals []intervalSection
 	Repeat    *repeatSection
 	Failures  []failureGroup
@@ -134,7 +135,7 @@ func buildPage(d report.Document, opts Options) page {
 	p.Subtitle = strings.Join(sub, " · ")
 
 	p.Figures = append(figures(d), goodputFigures(d)...)
-	p.Config = config(d.Config)
+	p.Config = append(config(d.Config), rateFields(d)...)
 	p.Cost = d.Cost.Lines()
 	p.Timeline = buildTimeline(d)
 	if d.Rerun != nil {
@@ -144,6 +145,7 @@ func buildPage(d report.Document, opts Options) page {
 	if len(opts.Sweep) > 0 {
 		p.Sweep = buildSweep(opts.Sweep)
 	}
+	p.Probe = buildProbe(d)
 	p.Intervals = buildIntervals(d)
 	p.Repeat = buildRepeat(d.Repeat)
 	p.Failures = failures(d)

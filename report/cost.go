@@ -99,3 +99,40 @@ func (t Text) Cost(c *Cost) {
 	}
 	fmt.Fprintln(t.W)
 }
+
+// addCost is the cost of two runs, a run and its rerun of failed requests,
+// together: tokens, dollars and estimates added (a dollar figure only when
+// both have one); the prices are the rerun's. nil when neither has a cost.
+func addCost(a, b *Cost) *Cost {
+	if a == nil || b == nil {
+		if a == nil {
+			return b
+		}
+		return a
+	}
+	sum := func(x, y *float64) *float64 {
+		if x == nil || y == nil {
+			return nil
+		}
+		s := *x + *y
+		return &s
+	}
+	c := &Cost{
+		EstimatedMaxUSD:  sum(a.EstimatedMaxUSD, b.EstimatedMaxUSD),
+		ActualUSD:        sum(a.ActualUSD, b.ActualUSD),
+		PromptTokens:     a.PromptTokens + b.PromptTokens,
+		CompletionTokens: a.CompletionTokens + b.CompletionTokens,
+		WithoutUsage:     a.WithoutUsage + b.WithoutUsage,
+		Prices:           b.Prices,
+	}
+	if a.Estimate != nil && b.Estimate != nil {
+		e := testrun.CostEstimate{
+			Requests:         a.Estimate.Requests + b.Estimate.Requests,
+			PromptTokens:     a.Estimate.PromptTokens + b.Estimate.PromptTokens,
+			CompletionTokens: a.Estimate.CompletionTokens + b.Estimate.CompletionTokens,
+			MaxUSD:           sum(a.Estimate.MaxUSD, b.Estimate.MaxUSD),
+		}
+		c.Estimate = &e
+	}
+	return c
+}

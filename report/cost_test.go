@@ -80,3 +80,20 @@ func TestCostOfWithoutPrices(t *testing.T) {
 		t.Errorf("cost %+v for a run without prices or estimate", c)
 	}
 }
+
+func TestCostOfMergedRerun(t *testing.T) {
+	prices := &testrun.Prices{InputPerMillion: 1, OutputPerMillion: 1, Source: testrun.PriceSourceFlags}
+	max := 0.01
+	in := testrun.Input{Requests: 3, Model: "m", Concurrency: 3, Passes: testrun.PassesBoth, Prices: prices,
+		CostEstimate: &testrun.CostEstimate{Requests: 7, PromptTokens: 200, CompletionTokens: 700, MaxUSD: &max}}
+	base := Build("wf", "run", costResult(in))
+	rerun := Build("wf2", "run2", costResult(in))
+	m := Merge(base, rerun).Cost
+	if m.PromptTokens != 2*base.Cost.PromptTokens || m.CompletionTokens != 2*base.Cost.CompletionTokens ||
+		*m.ActualUSD != 2**base.Cost.ActualUSD || *m.EstimatedMaxUSD != 2*max || m.Estimate.Requests != 14 {
+		t.Errorf("merged cost %+v, want both runs' added", m)
+	}
+	if Merge(Document{}, Document{}).Cost != nil {
+		t.Error("a merge of documents without cost has one")
+	}
+}

@@ -34,6 +34,9 @@ type Document struct {
 	Comparison    *analysis.Comparison `json:"comparison"`
 	// Sweep is set for a sweep run (-sweep), whose passes are its levels.
 	Sweep *Sweep `json:"sweep,omitempty"`
+	// Probe is set for a probe of the key's limits (`starter probe`),
+	// whose levels are the sweep's passes.
+	Probe *Probe `json:"probe,omitempty"`
 	// Repeat is set when the comparison was repeated (-repeat R); the rest
 	// of the document is the last run's.
 	Repeat     *Repeat             `json:"repeat,omitempty"`
@@ -175,7 +178,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
-	if conc != nil {
+	if conc != nil && r.Concurrent.TargetRate == 0 {
 		if w := analysis.BurstWarning(*conc); w != "" {
 			d.Conclusion.Text += " " + w
 		}
@@ -189,7 +192,13 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Sweep.Knee, d.Sweep.Levels = analysis.Knee(d.Sweep.Levels)
 		d.Conclusion = analysis.SweepConclusion(d.Sweep.Knee, d.Sweep.Levels)
 	}
+	if d.Probe = probeOf(r); d.Probe != nil {
+		d.Conclusion.Text = d.Probe.Recommendation
+	}
 	d.Cost = CostOf(r.Config, d)
+	if d.Concurrent != nil && d.Concurrent.TargetRate != nil {
+		d.Conclusion = analysis.RateConclusion(*d.Concurrent.TargetRate, analysis.ArrivalsOf(d.Concurrent.Requests), d.Concurrent.PassSummary)
+	}
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}

@@ -122,6 +122,9 @@ type Input struct {
 	// counted (nil: no goodput). Recorded here so that a result rebuilt
 	// from the history, and a rerun, count it the same way.
 	SLO *analysis.SLO `json:"slo,omitempty"`
+	// Probe, when set, makes the run a probe of the key's limits (`starter
+	// probe`, the workflow ConcurrencyProbe; see probe.go).
+	Probe *Probe `json:"probe,omitempty"`
 }
 
 // ConcurrentFirst reports whether the run sends its concurrent pass first.
@@ -175,7 +178,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError, in.sloError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError, in.sloError, in.probeError} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -344,6 +347,9 @@ func (in Input) onlyError() error {
 // Indices lists the requests a pass sends, in order: every index, or the
 // ones Only lists.
 func (in Input) Indices(pass record.Pass) []int {
+	if idx, ok := in.probeIndices(pass); ok {
+		return idx
+	}
 	if in.Only != nil {
 		return in.Only[pass]
 	}

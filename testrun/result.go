@@ -29,6 +29,8 @@ type Result struct {
 	// StreamOff says why a run that was to stream by default did not: the
 	// warm-up showed that the endpoint does not stream.
 	StreamOff string `json:"stream_off,omitempty"`
+	// Probe is what a probe (Config.Probe) decided as it went.
+	Probe *ProbeOutcome `json:"probe,omitempty"`
 }
 
 // PassResult is one pass of a run's result. The records of the requests

@@ -487,6 +487,7 @@ func NewWith(c client.Client, taskQueue string, acts *activities.Activities) wor
 	opts.Identity = Identity(acts.EndpointNames())
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
+	w.RegisterWorkflow(workflows.ConcurrencyProbe)
 	activities.Register(w, acts)
 	return w
 }
