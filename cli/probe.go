@@ -11,6 +11,7 @@ import (
 
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -70,6 +71,7 @@ func (c *probeCmd) define(fs *flag.FlagSet) {
 	fs.StringVar(&o.taskQueue, "task-queue", workflows.TaskQueue, "task queue of the worker")
 	fs.StringVar(&o.workflowID, "id", "", "workflow ID of the probe (default probe-<model>-<UTC time>)")
 	uiFlag(fs, &o.uiURL)
+	o.cost.define(fs)
 }
 
 // check builds and checks the probe's input and output paths: bad input
@@ -107,8 +109,11 @@ func (c *probeCmd) check(args []string) error {
 	if err := c.in.Validate(); err != nil {
 		return badInput("probe: %v", err)
 	}
-	c.id = cmp.Or(c.o.workflowID, DefaultProbeID(c.in.Model, time.Now()))
 	var err error
+	if c.in, err = c.o.cost.withCost(c.in, false); err != nil {
+		return err
+	}
+	c.id = cmp.Or(c.o.workflowID, DefaultProbeID(c.in.Model, time.Now()))
 	c.jsonPath, c.htmlPath, err = c.o.outputPaths(c.id)
 	return err
 }
@@ -120,6 +125,10 @@ func DefaultProbeID(model string, now time.Time) string {
 
 func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	dest := newDestination(c.jsonPath, c.htmlPath, stdout, stderr, c.o.quiet, c.o.jsonOut)
+	// The estimate bounds the probe as if it ran every level.
+	if err := c.o.costGate(c.in, stderr); err != nil {
+		return err
+	}
 	taskQueue, uiURL := c.o.taskQueue, c.o.uiURL
 	if dev != nil {
 		if err := dev.serve(c.in.Model, devQueue()); err != nil {
@@ -132,6 +141,7 @@ func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	defer cl.Close()
+	c.o.showCost(c.in, dest.human)
 	if dev == nil {
 		if err := requireEndpoint(ctx, cl, copts.HostPort, taskQueue, c.in.Endpoint, workerWait, dest.human); err != nil {
 			return err
@@ -143,4 +153,13 @@ func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		dev.linger(ctx, dest.human, w.link())
 	}
 	return err
+}
+
+// passRequests is the number of requests of pass: a probe's level sends
+// its own number, any other pass the run's -requests.
+func passRequests(pass string, c report.Config) int {
+	if level, ok := record.Pass(pass).SweepLevel(); ok && c.Probe != nil {
+		return c.Probe.RequestsAt(level)
+	}
+	return c.Requests
 }

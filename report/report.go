@@ -100,6 +100,9 @@ type Config struct {
 	// SLO holds the objectives of -slo, by which each pass's goodput is
 	// counted; absent without -slo.
 	SLO *analysis.SLO `json:"slo,omitempty"`
+	// Probe is a probe's settings, for the terminal (the JSON has them in
+	// its probe section).
+	Probe *testrun.Probe `json:"-"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -144,6 +147,7 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
+		Probe:                 in.Probe,
 		Rate:                  in.Rate,
 		Burstiness:            in.Burstiness,
 		Seed:                  in.Seed,
