@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -64,4 +65,23 @@ func firstSent(r record.Request) time.Time {
 		}
 	}
 	return t
+}
+
+// RateConclusion is the conclusion of a run whose concurrent pass was sent
+// as arrivals at target requests per second (-rate): no verdict on
+// concurrency (an open-loop pass keeps in flight what its rate and the
+// latency make, not as many requests as it can), but what the endpoint
+// did under that load.
+func RateConclusion(target float64, a Arrivals, conc PassSummary) Conclusion {
+	achieved := "n/a"
+	if a.AchievedRate > 0 {
+		achieved = fmt.Sprintf("%.2f per second", a.AchievedRate)
+	}
+	latency := "no request succeeded"
+	if conc.Latency != nil {
+		latency = fmt.Sprintf("latency p50 %.2fs, p95 %.2fs", conc.Latency.P50, conc.Latency.P95)
+	}
+	return Conclusion{Verdict: VerdictInconclusive, Evidence: EvidenceNone, Text: fmt.Sprintf(
+		"The concurrent pass was sent as arrivals at %g per second (open loop, achieved %s), not as one burst: it shows how the endpoint serves that load, not whether it serves requests concurrently. %d of %d requests succeeded, %s, at most %d in flight. Run without -rate for a verdict.",
+		target, achieved, conc.Successful, conc.Successful+conc.Failed, latency, conc.MaxInFlight)}
 }

@@ -83,7 +83,7 @@ func ProbeStop(l ProbeLevel) string {
 	case l.Requests > 0 && float64(l.Count429) > ProbeStopShare*float64(l.Requests):
 		return fmt.Sprintf("%d of the %d requests at concurrency %d were rate-limited (HTTP 429)", l.Count429, l.Requests, l.Concurrency)
 	case l.EffectiveParallelism < ProbeStopShare*float64(l.Concurrency):
-		return fmt.Sprintf("at concurrency %d the endpoint served only %.1f requests at once", l.Concurrency, l.EffectiveParallelism)
+		return fmt.Sprintf("at concurrency %d the endpoint served only %.2f requests at once, under half the level", l.Concurrency, l.EffectiveParallelism)
 	}
 	return ""
 }

@@ -97,10 +97,10 @@ func TestProbeStop(t *testing.T) {
 	}{
 		{"served", lvl(8, 7.9, 0, 0, 0), ""},
 		{"half served goes on", lvl(8, 4, 0, 0, 0), ""},
-		{"below half stops", lvl(8, 3.9, 0, 0, 0), "served only 3.9 requests at once"},
+		{"below half stops", lvl(8, 3.9, 0, 0, 0), "served only 3.90 requests at once"},
 		{"half 429 goes on", lvl(8, 8, 0, 0, 8), ""},
 		{"more than half 429 stops", lvl(8, 8, 0, 0, 9), "9 of the 16 requests at concurrency 8 were rate-limited"},
-		{"nothing succeeded stops", analysis.ProbeLevel{Concurrency: 1, Requests: 2, Failed: 2}, "served only 0.0"},
+		{"nothing succeeded stops", analysis.ProbeLevel{Concurrency: 1, Requests: 2, Failed: 2}, "served only 0.00"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := analysis.ProbeStop(tc.level)

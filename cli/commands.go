@@ -216,6 +216,9 @@ func headline(r testrun.Result) (verdict, speedup string) {
 	} else if len(r.Sweep) > 0 {
 		verdict = "sweep: no knee"
 	}
+	if r.Config.Probe != nil && h.Verdict != testrun.VerdictAborted {
+		verdict = probeHeadline(r)
+	}
 	if h.Speedup > 0 {
 		speedup = fmt.Sprintf("%.2fx", h.Speedup)
 	}
@@ -246,9 +249,13 @@ type resultCmd struct {
 	o                  options
 	id                 string
 	jsonPath, htmlPath string
+	slo                sloFlag // -slo: count the goodput under other objectives
 }
 
-func (r *resultCmd) define(fs *flag.FlagSet) { r.o.outputFlags(fs) }
+func (r *resultCmd) define(fs *flag.FlagSet) {
+	r.o.outputFlags(fs)
+	fs.Var(&r.slo, "slo", "count each pass's goodput under these `objectives` (ttft=500ms,tpot=50ms,latency=5s) instead of the run's -slo (docs/goodput.md)")
+}
 
 func (r *resultCmd) check(args []string) (err error) {
 	if r.id, err = oneWorkflowID("result", args); err != nil {
@@ -277,7 +284,11 @@ func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Wri
 	w.ref = runRef{workflowID: id, runID: info.GetExecution().GetRunId()}
 	var result testrun.Result
 	err = c.GetWorkflow(ctx, id, w.ref.runID).Get(ctx, &result)
-	return w.finish(outcome{result, err})
+	o, err := withSLO(outcome{result, err}, id, r.slo.slo)
+	if err != nil {
+		return err
+	}
+	return w.finish(o)
 }
 
 // rerunCmd starts a new run with the configuration of an earlier one, read

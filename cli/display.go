@@ -104,6 +104,7 @@ func (d *display) header(pass string, c report.Config) {
 		return
 	}
 	d.headers[pass] = true
+	c.Requests = passRequests(pass, c)
 	d.began[pass] = d.now()
 	d.current = pass
 	if d.rerunOf != "" {
@@ -124,6 +125,7 @@ func (d *display) request(ev testrun.ProgressEvent, c report.Config) {
 	}
 	d.requests[pass][ev.Index] = try
 	d.ok[pass][ev.Index] = ev.OK
+	c.Requests = passRequests(pass, c)
 	if c.Requests <= barAbove {
 		d.t.Request(ev, c.Requests)
 		return

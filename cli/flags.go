@@ -284,7 +284,9 @@ func (o options) runInput() (testrun.Input, error) {
 		}
 		in.Passes = testrun.PassesSweep
 	}
-	o.applyRate(&in)
+	if err := o.applyRate(&in); err != nil {
+		return in, err
+	}
 	if err := in.Validate(); err != nil {
 		return in, badInput("%v", err)
 	}

@@ -4,13 +4,16 @@ import (
 	"cmp"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/record"
+	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -108,8 +111,11 @@ func (c *probeCmd) check(args []string) error {
 	if err := c.in.Validate(); err != nil {
 		return badInput("probe: %v", err)
 	}
-	c.id = cmp.Or(c.o.workflowID, DefaultProbeID(c.in.Model, time.Now()))
 	var err error
+	if c.in, err = c.o.cost.withCost(c.in, false); err != nil {
+		return err
+	}
+	c.id = cmp.Or(c.o.workflowID, DefaultProbeID(c.in.Model, time.Now()))
 	c.jsonPath, c.htmlPath, err = c.o.outputPaths(c.id)
 	return err
 }
@@ -121,6 +127,8 @@ func DefaultProbeID(model string, now time.Time) string {
 
 func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	dest := newDestination(c.jsonPath, c.htmlPath, stdout, stderr, c.o.quiet, c.o.jsonOut)
+	// The estimate bounds the probe as if it ran every level; on the -dev
+	// simulator it is free.
 	if err := c.o.cost.gateRun(&c.in, dev, stderr); err != nil {
 		return err
 	}
@@ -148,4 +156,27 @@ func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		dev.linger(ctx, dest.human, w.link())
 	}
 	return err
+}
+
+// passRequests is the number of requests of pass: a probe's level sends
+// its own number, any other pass the run's -requests.
+func passRequests(pass string, c report.Config) int {
+	if level, ok := record.Pass(pass).SweepLevel(); ok && c.Probe != nil {
+		return c.Probe.RequestsAt(level)
+	}
+	return c.Requests
+}
+
+// probeHeadline is what `starter list` shows of a finished probe: the
+// concurrency it recommends, from the levels' summaries in its result.
+func probeHeadline(r testrun.Result) string {
+	var levels []analysis.ProbeLevel
+	baseline := 0.0
+	for _, p := range r.Sweep {
+		if baseline == 0 {
+			baseline = analysis.ProbeBaseline(p.Summary)
+		}
+		levels = append(levels, analysis.ProbeLevelOf(p.Concurrency, p.Summary, baseline))
+	}
+	return fmt.Sprintf("probe: use %d at once", analysis.SummarizeProbe(levels, analysis.ProbeLimits{}).RecommendedConcurrency)
 }

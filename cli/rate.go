@@ -16,11 +16,16 @@ func rateFlags(fs *flag.FlagSet, o *options) {
 
 // applyRate puts the rate mode's settings into in: with -rate, the
 // burstiness's default and a seed picked at random when none was given
-// (recorded in the input, so the schedule can be sent again).
-func (o options) applyRate(in *testrun.Input) {
+// (recorded in the input, so the schedule can be sent again). -repeat,
+// which repeats the verdict's comparison, does not combine with it: a run
+// with -rate gives no verdict.
+func (o options) applyRate(in *testrun.Input) error {
 	in.Rate, in.Burstiness, in.Seed = o.rate, o.burstiness, o.seed
-	if in.Rate <= 0 {
-		return
+	if in.Rate == 0 {
+		return nil
+	}
+	if o.repeat > 1 {
+		return badInput("-repeat repeats the comparison of both passes for a verdict, which a run with -rate does not give: drop one of them")
 	}
 	if in.Burstiness == 0 {
 		in.Burstiness = testrun.DefaultBurstiness
@@ -28,4 +33,5 @@ func (o options) applyRate(in *testrun.Input) {
 	for in.Seed == 0 {
 		in.Seed = rand.Int64N(1 << 53)
 	}
+	return nil
 }

@@ -47,6 +47,8 @@ func TestMainBadRate(t *testing.T) {
 		{[]string{"-rate", "-1"}, "-rate"},
 		{[]string{"-rate", "20000"}, "-rate"},
 		{[]string{"-burstiness", "2"}, "-burstiness"},
+		{[]string{"-seed", "2"}, "-seed"},
+		{[]string{"-rate", "5", "-repeat", "3"}, "-repeat"},
 		{[]string{"-rate", "5", "-burstiness", "0.001"}, "-burstiness"},
 		{[]string{"-rate", "5", "-passes", "sequential"}, "-rate"},
 		{[]string{"-rate", "0.01", "-requests", "100", "-timeout", "1m"}, "-timeout"},

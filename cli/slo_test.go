@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/llmconc/llmconc/analysis"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // TestSLOFlag: -slo's objectives go into the run's input.
@@ -48,5 +49,22 @@ func TestBadSLOIsRefusedBeforeAnythingIsSent(t *testing.T) {
 		if line := oneErrorLine(t, stderr); !strings.Contains(line, "-slo") || !strings.Contains(line, tc.want) || strings.Contains(line, deadAddress) {
 			t.Errorf("%q: %q, want a line about -slo holding %q", tc.args, line, tc.want)
 		}
+	}
+}
+
+// TestResultSLOOverride: `starter result -slo` replaces a finished run's
+// objectives; ttft or tpot on a run not streamed is bad input.
+func TestResultSLOOverride(t *testing.T) {
+	run := testrun.Result{Config: testrun.Input{Model: "m", Stream: false, SLO: &analysis.SLO{LatencySeconds: 9}}}
+	o, err := withSLO(outcome{result: run}, "wf", nil)
+	if err != nil || o.result.Config.SLO.LatencySeconds != 9 {
+		t.Errorf("no -slo: %+v, %v; want the run's own", o.result.Config.SLO, err)
+	}
+	o, err = withSLO(outcome{result: run}, "wf", &analysis.SLO{LatencySeconds: 2})
+	if err != nil || o.result.Config.SLO.LatencySeconds != 2 {
+		t.Errorf("-slo latency=2s: %+v, %v", o.result.Config.SLO, err)
+	}
+	if _, err := withSLO(outcome{result: run}, "wf", &analysis.SLO{TTFTSeconds: 1}); ExitCode(err) != ExitBadInput || !strings.Contains(err.Error(), "streamed") {
+		t.Errorf("-slo ttft on a run not streamed: %v, want bad input", err)
 	}
 }

@@ -67,6 +67,9 @@ var readmeCoverage = map[string]string{
 	"go run ./starter -dev rerun WORKFLOW_ID":   "TestDemoKeepsItsRuns",
 	"go run ./starter -dev -attach WORKFLOW_ID": "TestDemoKeepsItsRuns and TestDemoRunInterruptedAndResumed",
 	"go run ./starter -dev -dev-fresh":          "TestDemoKeepsItsRuns",
+	// README.md and docs/probe.md: the probe, against the simulator.
+	"go run ./starter probe -max-concurrency 32":               "TestProbeFindsTheConcurrencyCap and TestProbeReadsTheRateLimitHeaders (the same command against the simulator, with -max-concurrency 16)",
+	"go run ./starter probe -max-concurrency 16 -max-tokens 8": "TestProbeFindsTheConcurrencyCap and TestProbeReadsTheRateLimitHeaders",
 	// docs/html-report.md and docs/security.md: commands that regenerate a
 	// picture or fuzz longer; the package must hold the named test.
 	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",

@@ -37,7 +37,8 @@ type goodputDoc struct {
 // 550 ms, -slo ttft=550ms holds for every request of the sequential pass, and
 // for the 2 of the 4 concurrent requests that did not queue (the other 2 see
 // their first token after about 850 ms). The terminal and the HTML report show
-// it, and `starter result` recomputes the same from the run's history.
+// it, `starter result` recomputes the same from the run's history, and
+// `starter result -slo ttft=2s` counts all 4 under the looser objective.
 func TestGoodput(t *testing.T) {
 	key := "e2e-slo-key-" + randHex(8)
 	base := startSimulatorProcess(t, "-ttft", "300ms", "-per-token", "50ms", "-tokens", "5", "-max-concurrent", "2", "-api-key", key)
@@ -97,6 +98,17 @@ func TestGoodput(t *testing.T) {
 	if !reflect.DeepEqual(r.Sequential.Goodput, d.Sequential.Goodput) || !reflect.DeepEqual(r.Concurrent.Goodput, d.Concurrent.Goodput) {
 		t.Errorf("starter result counts another goodput: %+v and %+v, the run %+v and %+v",
 			*r.Sequential.Goodput, *r.Concurrent.Goodput, *d.Sequential.Goodput, *d.Concurrent.Goodput)
+	}
+
+	// Other objectives, counted on the same records without sending anything.
+	other := filepath.Join(dir, "other.json")
+	p, code = runStarter(t, time.Minute, "result", "-slo", "ttft=2s", "-out", other, d.WorkflowID)
+	if code != 0 {
+		t.Fatalf("starter result -slo exited %d\n%s", code, p.output())
+	}
+	r = readGoodput(t, other)
+	if r.Config.SLO == nil || r.Config.SLO.TTFTSeconds != 2 || r.Concurrent.Goodput == nil || r.Concurrent.Goodput.Met != 4 {
+		t.Errorf("starter result -slo ttft=2s: slo %+v, concurrent goodput %+v; want 4 of 4", r.Config.SLO, r.Concurrent.Goodput)
 	}
 }
 

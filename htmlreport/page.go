@@ -135,7 +135,7 @@ func buildPage(d report.Document, opts Options) page {
 	p.Subtitle = strings.Join(sub, " · ")
 
 	p.Figures = append(figures(d), goodputFigures(d)...)
-	p.Config = config(d.Config)
+	p.Config = append(config(d.Config), rateFields(d)...)
 	p.Cost = d.Cost.Lines()
 	p.Timeline = buildTimeline(d)
 	if d.Rerun != nil {

@@ -112,3 +112,17 @@ func TestGoodputOfAMergedRerun(t *testing.T) {
 		t.Errorf("merged goodput %+v, want 3 of 4 over the original %vs", g, base.Concurrent.TotalSeconds)
 	}
 }
+
+// TestMergeTakesTheRerunsObjectives: `starter result -slo` of a rerun counts
+// the merged goodput under its objectives, not the original run's.
+func TestMergeTakesTheRerunsObjectives(t *testing.T) {
+	base := report.Build("original", "run-1", withSLO())
+	again := withSLO()
+	again.Config.SLO = &analysis.SLO{TTFTSeconds: 1}
+	again.Sequential.Records = nil
+	again.Concurrent.Records = again.Concurrent.Records[3:4]
+	merged := report.Merge(base, report.Build("rerun", "run-2", again))
+	if *merged.Config.SLO != *again.Config.SLO || merged.Concurrent.Goodput.Met != 3 || merged.Sequential.Goodput.Met != 4 {
+		t.Errorf("merged slo %+v, goodput %+v / %+v", merged.Config.SLO, merged.Sequential.Goodput, merged.Concurrent.Goodput)
+	}
+}

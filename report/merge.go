@@ -40,6 +40,9 @@ func Merge(base, rerun Document) Document {
 	d.WorkflowID, d.RunID = rerun.WorkflowID, rerun.RunID
 	d.StartedAt, d.FinishedAt = rerun.StartedAt, rerun.FinishedAt
 	d.Error = rerun.Error
+	if rerun.Config.SLO != nil {
+		d.Config.SLO = rerun.Config.SLO // `starter result -slo` of the rerun
+	}
 	info := &Rerun{Of: base.WorkflowID, OfRunID: base.RunID, Resent: map[record.Pass][]int{}, Note: RerunNote}
 	d.Sequential = mergePass(base.Sequential, rerun.Sequential, info)
 	d.Concurrent = mergePass(base.Concurrent, rerun.Concurrent, info)

@@ -113,3 +113,13 @@ func limitText(l *analysis.ProbeLimit) string {
 	}
 	return fmt.Sprintf("%d (from the %s)", l.Value, map[string]string{analysis.LimitFromHeaders: "x-ratelimit-limit-* headers", analysis.LimitFromObserved: "429s observed"}[l.Source])
 }
+
+// probeConfig prints a probe's settings in the configuration block.
+func (t Text) probeConfig(c Config) {
+	per := "twice the level"
+	if c.Probe.RequestsPerLevel > 0 {
+		per = fmt.Sprint(c.Probe.RequestsPerLevel)
+	}
+	fmt.Fprintf(t.W, "  Probe levels:      %s (stops past the limit)\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
+	fmt.Fprintf(t.W, "  Requests per level: %s\n", per)
+}

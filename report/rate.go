@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/llmconc/llmconc/analysis"
 )
@@ -36,7 +37,12 @@ func (t Text) Arrivals(p *Pass) {
 	if p.ArrivalGapCV != nil {
 		cv = fmt.Sprintf("%.2f", *p.ArrivalGapCV)
 	}
-	fmt.Fprintf(t.W, "\nARRIVALS (open loop): target %.2f/s, achieved %s, gap coefficient of variation %s (1 for Poisson arrivals)\n", *p.TargetRate, achieved, cv)
+	fmt.Fprintln(t.W, "ARRIVALS (open loop, -rate)")
+	fmt.Fprintln(t.W, strings.Repeat("-", 60))
+	fmt.Fprintf(t.W, "  Target rate:    %.2f/s\n", *p.TargetRate)
+	fmt.Fprintf(t.W, "  Achieved rate:  %s (from the send times)\n", achieved)
+	fmt.Fprintf(t.W, "  Gap CV:         %s (1 for Poisson arrivals)\n", cv)
+	fmt.Fprintln(t.W)
 }
 
 // rateLine is the configuration line of a run sent at a rate.

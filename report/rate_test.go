@@ -31,10 +31,16 @@ func TestRateFigures(t *testing.T) {
 	if d.Config.Rate != 5 || d.Config.Seed != 3 || d.Config.Burstiness != 1 {
 		t.Errorf("config %+v", d.Config)
 	}
+	if d.Conclusion.Verdict != "inconclusive" || !strings.Contains(d.Conclusion.Text, "arrivals at 5 per second (open loop, achieved 4.00 per second)") {
+		t.Errorf("conclusion %+v: want no verdict on concurrency, and the load", d.Conclusion)
+	}
+	if h := testrun.HeadlineOf(r); h.Verdict != "inconclusive" || h.Text != "inconclusive: open loop at 5/s" {
+		t.Errorf("headline %+v", h)
+	}
 	var b bytes.Buffer
 	report.Text{W: &b}.Arrivals(p)
 	report.Text{W: &b}.ConfigBlock(d.Config)
-	for _, want := range []string{"target 5.00/s, achieved 4.00/s", "Arrival rate:      5 requests/s, burstiness 1, seed 3"} {
+	for _, want := range []string{"Target rate:    5.00/s", "Achieved rate:  4.00/s", "Arrival rate:      5 requests/s, burstiness 1, seed 3"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the text lacks %q:\n%s", want, b.String())
 		}

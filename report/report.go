@@ -100,6 +100,9 @@ type Config struct {
 	// SLO holds the objectives of -slo, by which each pass's goodput is
 	// counted; absent without -slo.
 	SLO *analysis.SLO `json:"slo,omitempty"`
+	// Probe is a probe's settings, for the terminal (the JSON has them in
+	// its probe section).
+	Probe *testrun.Probe `json:"-"`
 }
 
 // Pass is one pass: its summary figures, inlined, and every request. The
@@ -144,6 +147,7 @@ func ConfigOf(in testrun.Input, ep record.Endpoint) Config {
 		EndpointName:          cmp.Or(ep.Name, in.Endpoint, record.DefaultEndpoint),
 		Warmup:                in.Warmup,
 		Order:                 cmp.Or(in.Order, testrun.OrderSequentialFirst),
+		Probe:                 in.Probe,
 		Rate:                  in.Rate,
 		Burstiness:            in.Burstiness,
 		Seed:                  in.Seed,
@@ -178,7 +182,7 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Comparison = &c
 	}
 	d.Conclusion = analysis.Conclude(seq, conc, d.Comparison, r.Config.Requests, r.Config.Concurrency)
-	if conc != nil {
+	if conc != nil && r.Concurrent.TargetRate == 0 {
 		if w := analysis.BurstWarning(*conc); w != "" {
 			d.Conclusion.Text += " " + w
 		}
@@ -196,6 +200,9 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Conclusion.Text = d.Probe.Recommendation
 	}
 	d.Cost = CostOf(r.Config, d)
+	if d.Concurrent != nil && d.Concurrent.TargetRate != nil {
+		d.Conclusion = analysis.RateConclusion(*d.Concurrent.TargetRate, analysis.ArrivalsOf(d.Concurrent.Requests), d.Concurrent.PassSummary)
+	}
 	if r.Aborted != "" {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}

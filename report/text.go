@@ -28,7 +28,11 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	fmt.Fprintln(t.W, rule)
 	fmt.Fprintln(t.W, "LLM API concurrency test")
 	fmt.Fprintln(t.W, rule)
-	fmt.Fprintf(t.W, "  Requests per pass: %d\n", c.Requests)
+	if c.Probe != nil {
+		t.probeConfig(c)
+	} else {
+		fmt.Fprintf(t.W, "  Requests per pass: %d\n", c.Requests)
+	}
 	fmt.Fprintf(t.W, "  Model:             %s\n", c.Model)
 	fmt.Fprintf(t.W, "  Max tokens:        %d\n", c.MaxTokens)
 	fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
@@ -52,7 +56,7 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	if c.Rate > 0 {
 		fmt.Fprint(t.W, rateLine(c))
 	}
-	if len(c.Sweep) > 0 {
+	if len(c.Sweep) > 0 && c.Probe == nil {
 		fmt.Fprintf(t.W, "  Sweep levels:      %s\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
 	}
 	for _, e := range extra {

@@ -114,6 +114,8 @@ func (in Input) rateError() error {
 	switch {
 	case in.Rate == 0 && in.Burstiness != 0:
 		return fmt.Errorf("-burstiness shapes the arrivals of -rate: give -rate too")
+	case in.Rate == 0 && in.Seed != 0:
+		return fmt.Errorf("-seed draws the arrivals of -rate: give -rate too")
 	case in.Rate == 0:
 		return nil
 	case !(in.Rate > 0) || in.Rate > MaxRate:

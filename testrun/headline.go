@@ -40,6 +40,10 @@ func HeadlineOf(r Result) Headline {
 			h.Text = fmt.Sprintf("sweep: knee at %d", knee)
 		}
 		return h
+	case r.Concurrent != nil && r.Concurrent.TargetRate > 0:
+		// An open-loop pass (-rate) gives no verdict on concurrency (see
+		// analysis.RateConclusion).
+		return Headline{Verdict: analysis.VerdictInconclusive, Text: fmt.Sprintf("%s: open loop at %g/s", analysis.VerdictInconclusive, r.Concurrent.TargetRate)}
 	case r.Sequential != nil && r.Concurrent != nil:
 		cmp := analysis.Compare(r.Sequential.Summary, r.Concurrent.Summary)
 		c := analysis.Conclude(&r.Sequential.Summary, &r.Concurrent.Summary, &cmp, r.Config.Requests, r.Config.Concurrency)

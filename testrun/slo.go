@@ -59,7 +59,11 @@ func ParseSLO(s string) (*analysis.SLO, error) {
 // most MaxSLO, at least one set; TTFT and TPOT are measured only on
 // streamed responses.
 func (in Input) sloError() error {
-	s := in.SLO
+	return CheckSLO(in.SLO, in.Stream)
+}
+
+// CheckSLO checks objectives (nil: none) for a run that streams or not.
+func CheckSLO(s *analysis.SLO, stream bool) error {
 	if s == nil {
 		return nil
 	}
@@ -71,7 +75,7 @@ func (in Input) sloError() error {
 	switch {
 	case s.TTFTSeconds == 0 && s.TPOTSeconds == 0 && s.LatencySeconds == 0:
 		return fmt.Errorf("-slo sets no objective")
-	case !in.Stream && (s.TTFTSeconds > 0 || s.TPOTSeconds > 0):
+	case !stream && (s.TTFTSeconds > 0 || s.TPOTSeconds > 0):
 		return fmt.Errorf("-slo ttft and tpot are measured on streamed responses only: drop -stream=false, or keep only latency")
 	}
 	return nil
