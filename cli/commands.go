@@ -216,6 +216,9 @@ func headline(r testrun.Result) (verdict, speedup string) {
 	} else if len(r.Sweep) > 0 {
 		verdict = "sweep: no knee"
 	}
+	if r.Config.Probe != nil && h.Verdict != testrun.VerdictAborted {
+		verdict = probeHeadline(r)
+	}
 	if h.Speedup > 0 {
 		speedup = fmt.Sprintf("%.2fx", h.Speedup)
 	}

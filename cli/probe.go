@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/prompts"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
@@ -162,4 +164,18 @@ func passRequests(pass string, c report.Config) int {
 		return c.Probe.RequestsAt(level)
 	}
 	return c.Requests
+}
+
+// probeHeadline is what `starter list` shows of a finished probe: the
+// concurrency it recommends, from the levels' summaries in its result.
+func probeHeadline(r testrun.Result) string {
+	var levels []analysis.ProbeLevel
+	baseline := 0.0
+	for _, p := range r.Sweep {
+		if baseline == 0 {
+			baseline = analysis.ProbeBaseline(p.Summary)
+		}
+		levels = append(levels, analysis.ProbeLevelOf(p.Concurrency, p.Summary, baseline))
+	}
+	return fmt.Sprintf("probe: use %d at once", analysis.SummarizeProbe(levels, analysis.ProbeLimits{}).RecommendedConcurrency)
 }

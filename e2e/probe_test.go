@@ -73,7 +73,8 @@ func runProbe(t *testing.T, args ...string) (*proc, probeDoc, string, []byte) {
 func TestProbeFindsTheConcurrencyCap(t *testing.T) {
 	const k = 4
 	simulatedEndpoint(t, simulator.Config{Latency: 300 * time.Millisecond, MaxConcurrent: k, Seed: 1})
-	p, d, page, raw := runProbe(t, "-max-concurrency", "16", "-max-tokens", "8")
+	id := "probe-cap-" + randHex(4)
+	p, d, page, raw := runProbe(t, "-max-concurrency", "16", "-max-tokens", "8", "-id", id)
 	pr := d.Probe
 	if pr.MaxConcurrencyServed != k || pr.RecommendedConcurrency != k {
 		t.Errorf("max_concurrency_served %d, recommended_concurrency %d; want %d and %d\n%s", pr.MaxConcurrencyServed, pr.RecommendedConcurrency, k, k, raw)
@@ -109,6 +110,16 @@ func TestProbeFindsTheConcurrencyCap(t *testing.T) {
 	}
 	if !strings.Contains(page, `class="chart probe"`) {
 		t.Errorf("the HTML report lacks the probe chart")
+	}
+	list, code := runStarter(t, time.Minute, "list", "-n", "100")
+	line := ""
+	for _, l := range lines(list.stdout.String()) {
+		if strings.HasPrefix(l, id+" ") {
+			line = l
+		}
+	}
+	if code != 0 || !strings.Contains(line, "probe: use 4 at once") {
+		t.Errorf("starter list does not show the probe %s with its recommendation (exit %d)\n%s", id, code, list.output())
 	}
 }
 

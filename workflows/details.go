@@ -46,6 +46,9 @@ func StaticSummary(in testrun.Input) string {
 	if in.RerunOf != "" {
 		s += ", rerun of " + in.RerunOf
 	}
+	if in.Probe != nil {
+		s = fmt.Sprintf("%s on endpoint %s: probe of concurrency 1 to %d", in.Model, in.WithDefaults().Endpoint, in.Probe.MaxConcurrency)
+	}
 	return s
 }
 
