@@ -191,19 +191,6 @@ func (c costOptions) rerunCost(in *testrun.Input, simulated bool, stderr io.Writ
 	return c.approve(*in, 1, stderr, os.Stdin, interactive())
 }
 
-// gateRun prices and estimates a run that a subcommand starts (`starter
-// probe`), free on the -dev simulator, and decides whether it may be sent,
-// as approve does.
-func (c costOptions) gateRun(in *testrun.Input, dev *devEnv, stderr io.Writer) error {
-	simulated := dev != nil && dev.cfg.APIKey == "" && in.WithDefaults().Endpoint == record.DefaultEndpoint
-	priced, err := c.withCost(*in, simulated)
-	if err != nil {
-		return err
-	}
-	*in = priced
-	return c.approve(*in, 1, stderr, os.Stdin, interactive())
-}
-
 // printCost prints the estimate of one run of in, if it has one.
 func printCost(w io.Writer, in testrun.Input) {
 	if in.CostEstimate != nil {

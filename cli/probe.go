@@ -127,9 +127,14 @@ func DefaultProbeID(model string, now time.Time) string {
 
 func (c *probeCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
 	dest := newDestination(c.jsonPath, c.htmlPath, stdout, stderr, c.o.quiet, c.o.jsonOut)
-	// The estimate bounds the probe as if it ran every level; on the -dev
-	// simulator it is free.
-	if err := c.o.cost.gateRun(&c.in, dev, stderr); err != nil {
+	// With -dev and no key, the demo's simulator answers: free.
+	if dev != nil && devSimulated(options{dev: true}, c.in.Endpoint) {
+		c.in.Prices = &testrun.Prices{Source: testrun.PriceSourceSimulator}
+		est := testrun.EstimateCost(c.in, c.in.Prices)
+		c.in.CostEstimate = &est
+	}
+	// The estimate bounds the probe as if it ran every level.
+	if err := c.o.costGate(c.in, stderr); err != nil {
 		return err
 	}
 	taskQueue, uiURL := c.o.taskQueue, c.o.uiURL

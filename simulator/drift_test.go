@@ -93,9 +93,11 @@ func TestDriftScalesAStream(t *testing.T) {
 
 // Serial and streaming: with MaxConcurrent 1, the streams of requests sent
 // together never generate at the same time: each one's first chunk comes
-// after the previous one's last.
+// after the previous one's last. The times are taken by the client, so the
+// first chunk's wait (TTFT) is long enough that a client goroutine delayed by
+// a busy machine cannot make two streams seem to overlap.
 func TestSerialStreamsDoNotOverlap(t *testing.T) {
-	cfg := Config{TTFT: 20 * time.Millisecond, PerToken: 5 * time.Millisecond, OutputTokens: 8, MaxConcurrent: 1, Seed: 1}
+	cfg := Config{TTFT: 100 * time.Millisecond, PerToken: 5 * time.Millisecond, OutputTokens: 8, MaxConcurrent: 1, Seed: 1}
 	_, base := startTest(t, cfg)
 	c := newClient(t, base, "")
 	type span struct{ first, last time.Time }
