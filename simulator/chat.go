@@ -246,6 +246,9 @@ func (s *Server) admitChat(ex *exchange) (chatCall, bool) {
 		ex.writeError(http.StatusBadRequest, "invalid_request_error", bad.code, bad.param, bad.msg)
 		return chatCall{}, false
 	}
+	if ex.deployment != "" {
+		req.Model = ex.deployment // Azure: the deployment is the model
+	}
 	if !s.models[req.Model] {
 		s.setPeekRateHeaders(ex.w.Header())
 		s.writeModelNotFound(ex, req.Model)
@@ -273,6 +276,9 @@ func (s *Server) takeRate(ex *exchange, tokens int) bool {
 		return true
 	}
 	h.Set("Retry-After", strconv.Itoa(st.retryAfterSeconds()))
+	if s.cfg.Azure {
+		setAzureRetryAfter(h, st.retryAfterSeconds())
+	}
 	ex.writeError(http.StatusTooManyRequests, "requests", "rate_limit_exceeded", "",
 		fmt.Sprintf("Rate limit reached for requests per %v: Limit %d, Used %d, Requested 1. Please try again in %s.",
 			s.cfg.RateWindow, st.limit, st.limit-st.remaining, formatReset(st.reset)))

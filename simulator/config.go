@@ -82,6 +82,14 @@ type Config struct {
 	NoStream bool
 	// Seed makes all per-request random choices reproducible.
 	Seed int64
+	// Azure serves Azure OpenAI's API instead of OpenAI's (see azure.go):
+	// chat completions at /openai/deployments/{model}/chat/completions with
+	// the query api-version=AzureAPIVersion and the key (APIKey, when set)
+	// in the api-key header; Start returns the resource URL, without /v1.
+	Azure bool
+	// AzureAPIVersion is the api-version required in Azure mode (default
+	// DefaultAzureAPIVersion).
+	AzureAPIVersion string
 }
 
 // Faults lists fractions in [0,1] of chat completion requests that get each
@@ -186,6 +194,9 @@ func (c Config) withDefaults() Config {
 	if c.Faults.StallFor <= 0 {
 		c.Faults.StallFor = DefaultStallFor
 	}
+	if c.Azure && c.AzureAPIVersion == "" {
+		c.AzureAPIVersion = DefaultAzureAPIVersion
+	}
 	if c.Faults.SlowHeadersFor <= 0 {
 		c.Faults.SlowHeadersFor = DefaultSlowHeadersFor
 	}
@@ -197,7 +208,7 @@ func (c Config) withDefaults() Config {
 // Config (it clamps instead); Validate is for front ends that prefer to
 // reject bad input.
 func (c Config) Validate() error {
-	for _, check := range []func() error{c.durationError, c.countError, c.faultError, c.Drift.validate, c.modelError} {
+	for _, check := range []func() error{c.durationError, c.countError, c.faultError, c.Drift.validate, c.modelError, c.azureError} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -343,6 +354,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Seed, "seed", c.Seed, "seed for all per-request random choices")
 	c.Drift.registerFlags(fs)
 	c.registerStreamFlags(fs)
+	c.registerAzureFlags(fs)
 }
 
 // fractions returns pointers to the fault fractions, in the order of their

@@ -82,7 +82,7 @@ func (s *Server) StartWith(addr string, o ListenOptions) (baseURL, certFile stri
 		defer close(serveDone)
 		_ = srv.ServeTLS(ln, "", "") // returns http.ErrServerClosed after Close
 	}()
-	return "https://" + ln.Addr().String() + "/v1", certFile, nil
+	return "https://" + ln.Addr().String() + s.apiRoot(), certFile, nil
 }
 
 // selfSigned makes a certificate for addr's host, 127.0.0.1, ::1 and

@@ -138,7 +138,7 @@ func (s *Server) Start(addr string) (baseURL string, err error) {
 		defer close(serveDone)
 		_ = srv.Serve(ln) // returns http.ErrServerClosed after Close
 	}()
-	return "http://" + ln.Addr().String() + "/v1", nil
+	return "http://" + ln.Addr().String() + s.apiRoot(), nil
 }
 
 // Close stops the listener started by Start (if any) and closes its
@@ -175,6 +175,9 @@ type exchange struct {
 	r        *http.Request
 	status   int
 	recorded bool
+	// deployment is the Azure deployment named by the path, which is the
+	// model (Azure mode).
+	deployment string
 }
 
 // record counts the outcome of the exchange in the stats, once. It runs
@@ -272,6 +275,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-request-id", fmt.Sprintf("req_sim%016x", s.seq.Add(1)))
 
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if s.cfg.Azure && s.serveAzure(ex, path) {
+		return
+	}
 	switch {
 	case path == "/v1/chat/completions":
 		s.arrivals.add(time.Now())
@@ -309,6 +315,9 @@ func (s *Server) allowMethod(ex *exchange, method string) bool {
 
 // authorized answers 401 unless the request carries the configured key.
 func (s *Server) authorized(ex *exchange) bool {
+	if s.cfg.Azure {
+		return s.authorizedAzure(ex)
+	}
 	if s.cfg.APIKey == "" {
 		return true
 	}

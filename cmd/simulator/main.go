@@ -118,7 +118,11 @@ func serve(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err) // already prefixed with "simulator: "
 		return 1
 	}
-	fmt.Fprintf(stdout, "simulator: serving OpenAI-compatible API at %s\n", baseURL)
+	if o.cfg.Azure {
+		fmt.Fprintf(stdout, "simulator: serving Azure OpenAI-compatible API (api-version %s) at %s\n", sim.Config().AzureAPIVersion, baseURL)
+	} else {
+		fmt.Fprintf(stdout, "simulator: serving OpenAI-compatible API at %s\n", baseURL)
+	}
 	if certFile != "" {
 		fmt.Fprintf(stdout, "simulator: certificate in %s (trust it with SSL_CERT_FILE=%s)\n", certFile, certFile)
 	}
