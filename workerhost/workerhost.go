@@ -52,6 +52,12 @@ type EndpointSpec struct {
 	BaseURL string `json:"base_url"`
 	KeyEnv  string `json:"key_env"`
 	Label   string `json:"label,omitempty"`
+	// Kind is the endpoint's API: "openai" (the default) or "azure"
+	// (KindAzure: base_url is the resource URL and the run's model the
+	// deployment name).
+	Kind string `json:"kind,omitempty"`
+	// APIVersion is an Azure endpoint's api-version, such as 2024-10-21.
+	APIVersion string `json:"api_version,omitempty"`
 }
 
 // Endpoint is one endpoint the worker serves, with its key.
@@ -63,6 +69,10 @@ type Endpoint struct {
 	// KeyEnv is the variable the key came from, for messages.
 	KeyEnv string
 	Label  string
+	// Kind is "" (OpenAI's API) or KindAzure; APIVersion is Azure's
+	// api-version.
+	Kind       string
+	APIVersion string
 }
 
 // Config is the worker's endpoint configuration: the endpoint named
@@ -137,7 +147,7 @@ func readEndpoints(spec string) ([]EndpointSpec, error) {
 	dec.DisallowUnknownFields()
 	var specs []EndpointSpec
 	if err := dec.Decode(&specs); err != nil {
-		return nil, fmt.Errorf("%s is not a JSON array of {\"name\", \"base_url\", \"key_env\", \"label\"} objects: %v (a key belongs in the variable that key_env names)", where, err)
+		return nil, fmt.Errorf("%s is not a JSON array of {\"name\", \"base_url\", \"key_env\", \"label\", \"kind\", \"api_version\"} objects: %v (a key belongs in the variable that key_env names)", where, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%s holds more than one JSON array", where)
@@ -153,7 +163,11 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // resolve reads the endpoint's key from the environment, when key_env is a
 // variable's name; Validate reports what is missing.
 func (s EndpointSpec) resolve(getenv func(string) string) Endpoint {
-	ep := Endpoint{Name: strings.TrimSpace(s.Name), BaseURL: strings.TrimSpace(s.BaseURL), KeyEnv: strings.TrimSpace(s.KeyEnv), Label: s.Label}
+	ep := Endpoint{Name: strings.TrimSpace(s.Name), BaseURL: strings.TrimSpace(s.BaseURL), KeyEnv: strings.TrimSpace(s.KeyEnv), Label: s.Label,
+		Kind: strings.TrimSpace(s.Kind), APIVersion: strings.TrimSpace(s.APIVersion)}
+	if ep.Kind == KindOpenAI {
+		ep.Kind = ""
+	}
 	if envName.MatchString(ep.KeyEnv) {
 		ep.APIKey = strings.TrimSpace(getenv(ep.KeyEnv))
 	}
@@ -245,6 +259,9 @@ func (c Config) Validate() error {
 			problems = append(problems, where+": "+keyProblem(ep))
 		}
 		if msg := checkURL(ep.BaseURL, "base_url", "the variable that key_env names", c.keys()...); msg != "" {
+			problems = append(problems, where+": "+msg)
+		}
+		if msg := checkKind(ep); msg != "" {
 			problems = append(problems, where+": "+msg)
 		}
 	}
@@ -404,6 +421,9 @@ func NewActivities(cfg Config) *activities.Activities {
 func newEndpointActivities(ep Endpoint) *activities.Activities {
 	oc := openai.DefaultConfig(ep.APIKey)
 	oc.BaseURL = SafeURL(ep.BaseURL)
+	if ep.Kind == KindAzure {
+		oc = azureConfig(ep)
+	}
 	pool := &measure.ConnPool{}
 	hc := measure.NewHTTPClient(pool)
 	oc.HTTPClient = hc
