@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAzureEndpoint runs the simulator binary in Azure mode (its own
+// process: deployment path, api-version query, api-key header) and a worker
+// with three allow-list entries on it: "az" (kind azure, the simulator's
+// api-version), "azold" (kind azure, another api-version) and "bearer" (an
+// OpenAI entry on the deployment's URL, so the key goes in Authorization).
+// -endpoint az -model DEPLOYMENT completes with a verdict and every record
+// ok; azold and bearer each end at the warm-up with one clear line naming
+// the 4xx (400 api-version, 401 key) and a result file saying so.
+func TestAzureEndpoint(t *testing.T) {
+	key := "e2e-azure-key-" + randHex(8)
+	const deployment = "my-gpt-4.1-nano"
+	base := startSimulatorProcess(t, "-azure", "-azure-api-version", "2024-10-21", "-api-key", key,
+		"-models", deployment, "-latency", "50ms", "-tokens", "8")
+	if strings.HasSuffix(base, "/v1") {
+		t.Fatalf("an Azure-mode simulator serves at its resource URL, not %s", base)
+	}
+	list := `[{"name": "az", "kind": "azure", "base_url": "` + base + `", "api_version": "2024-10-21", "key_env": "AZ_KEY", "label": "simulated Azure"},
+	          {"name": "azold", "kind": "azure", "base_url": "` + base + `", "api_version": "2023-05-15", "key_env": "AZ_KEY"},
+	          {"name": "bearer", "base_url": "` + base + `/openai/deployments/` + deployment + `", "key_env": "AZ_KEY"}]`
+	worker := startProc(t, "worker", workerBin, binEnv("LLMCONC_ENDPOINTS="+list, "AZ_KEY="+key))
+	waitPolling(t, worker, "endpoints=az,azold,bearer")
+
+	id := "e2e-azure-" + randHex(4)
+	_, raw := runToJSON(t, "-endpoint", "az", "-model", deployment, "-requests", "3", "-max-tokens", "8", "-id", id)
+	_, d := decodeDoc(t, raw)
+	checkCompleted(t, d, id, 3)
+	if d.Conclusion.Verdict == "" || d.Config.Endpoint != base || d.Config.Model != deployment {
+		t.Errorf("verdict %q, endpoint %q, model %q; want a verdict, %s, %s", d.Conclusion.Verdict, d.Config.Endpoint, d.Config.Model, base, deployment)
+	}
+
+	for _, tc := range []struct {
+		endpoint string
+		status   int
+		want     []string // in the starter's one line and the result's error
+	}{
+		{"azold", 400, []string{"HTTP 400", "api-version", "2023-05-15", "2024-10-21"}},
+		{"bearer", 401, []string{"HTTP 401", "key_env"}},
+	} {
+		id := "e2e-azure-" + tc.endpoint + "-" + randHex(4)
+		out := filepath.Join(t.TempDir(), "result.json")
+		starter, code := runStarter(t, 2*time.Minute, "-endpoint", tc.endpoint, "-model", deployment,
+			"-requests", "3", "-max-tokens", "8", "-id", id, "-out", out, "-timeout", "2m", "-request-timeout", "30s")
+		if code != 1 {
+			t.Errorf("-endpoint %s: starter exited %d, want 1\n%s", tc.endpoint, code, starter.output())
+		}
+		errLines := lines(starter.stderr.String())
+		if len(errLines) != 1 {
+			t.Errorf("-endpoint %s: want one line on stderr, got:\n%s", tc.endpoint, starter.stderr.String())
+		}
+		_, d := readDoc(t, out)
+		for _, w := range tc.want {
+			if !strings.Contains(starter.stderr.String(), w) || !strings.Contains(d.Error, w) {
+				t.Errorf("-endpoint %s: stderr %q and error %q, want both to say %q", tc.endpoint, starter.stderr.String(), d.Error, w)
+			}
+		}
+		if d.Warmup == nil || len(d.Warmup.Requests) != 1 || d.Warmup.Requests[0].HTTPStatus != tc.status {
+			t.Errorf("-endpoint %s: want the warm-up's one request answered %d, got %+v", tc.endpoint, tc.status, d.Warmup)
+		}
+		if d.Sequential != nil && len(d.Sequential.Requests) > 0 {
+			t.Errorf("-endpoint %s: the sequential pass ran after the fatal %d", tc.endpoint, tc.status)
+		}
+	}
+	worker.stop(t)
+	forms := leakForms(key)
+	checkNoKey(t, "the result JSON", raw, forms)
+	checkNoKey(t, "the worker's output", []byte(worker.output()), forms)
+}
