@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmconc/llmconc/simulator"
 )
 
 // TestAzureEndpoint runs the simulator binary in Azure mode (its own
@@ -73,4 +77,47 @@ func TestAzureEndpoint(t *testing.T) {
 	forms := leakForms(key)
 	checkNoKey(t, "the result JSON", raw, forms)
 	checkNoKey(t, "the worker's output", []byte(worker.output()), forms)
+}
+
+// TestAzureOverTLSWarmConnections: an Azure-mode simulator over HTTPS with
+// HTTP/2. The worker opens the concurrent pass's connections ahead of its
+// send instant with a keyless GET of {resource}/models, which an Azure
+// resource answers 404: the connections are still warm (the answer's status
+// does not matter, only that the server's SETTINGS came first), and every
+// request of the pass succeeds on one of them.
+func TestAzureOverTLSWarmConnections(t *testing.T) {
+	const n = 20
+	key := "e2e-azure-key-" + randHex(8)
+	certFile := filepath.Join(t.TempDir(), "simulator.pem")
+	base := startTLSSimulator(t, "-azure", "-tls", "-cert-file", certFile, "-api-key", key, "-models", "dep", "-latency", "200ms")
+	list := `[{"name": "az", "kind": "azure", "base_url": "` + base + `", "api_version": "` + simulator.DefaultAzureAPIVersion + `", "key_env": "AZ_KEY"}]`
+	worker := startProc(t, "worker", workerBin, binEnv("LLMCONC_ENDPOINTS="+list, "AZ_KEY="+key, "SSL_CERT_FILE="+certFile))
+	waitPolling(t, worker, "endpoints=az")
+
+	_, raw := runToJSON(t, "-endpoint", "az", "-model", "dep", "-requests", strconv.Itoa(n), "-passes", "concurrent", "-max-tokens", "8")
+	var d struct {
+		Concurrent struct {
+			Successful      int  `json:"successful"`
+			ColdConnections *int `json:"cold_connections"`
+			Requests        []struct {
+				Protocol       string `json:"protocol"`
+				ConnectionWarm *bool  `json:"connection_warm"`
+			} `json:"requests"`
+		} `json:"concurrent"`
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Concurrent
+	if c.Successful != n {
+		t.Fatalf("%d of %d requests succeeded", c.Successful, n)
+	}
+	if c.ColdConnections == nil || *c.ColdConnections != 0 {
+		t.Errorf("cold_connections = %v, want 0", c.ColdConnections)
+	}
+	for i, r := range c.Requests {
+		if r.ConnectionWarm == nil || !*r.ConnectionWarm || r.Protocol != "HTTP/2.0" {
+			t.Errorf("request %d: connection_warm %v, protocol %q; want a warm HTTP/2.0 connection", i, r.ConnectionWarm, r.Protocol)
+		}
+	}
 }
