@@ -89,4 +89,9 @@
 // about time: rate limiting (a fixed window that starts at the first request
 // counted), queueing order among requests that arrive at the same moment, the
 // "created" timestamps, and response IDs.
+//
+// With Config.Azure it serves Azure OpenAI's API instead (see azure.go):
+// POST /openai/deployments/{deployment}/chat/completions with the query
+// api-version and the key in the api-key header, the deployment being the
+// model.
 package simulator
