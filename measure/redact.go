@@ -201,7 +201,7 @@ func wordAfter(s string, i int) bool {
 // dropped; white space runs made one space), redacted, then cut to at most
 // n bytes (0: not cut). cutEnd says s itself was cut (see redact).
 func (r *Redactor) Line(s string, n int, cutEnd bool) string {
-	s = r.redact(CleanLine(s), cutEnd)
+	s = r.redact(record.CleanLine(s), cutEnd)
 	if n > 0 && len(s) > n+len("…") {
 		// (A text cut before, ellipsis included, is not cut again.)
 		s = Truncate(s, n)
@@ -213,50 +213,6 @@ func (r *Redactor) Line(s string, n int, cutEnd bool) string {
 // CleanText, then redacted. Nothing is cut.
 func (r *Redactor) Text(s string) string {
 	return r.Redact(CleanText(s))
-}
-
-// CleanLine returns s as one line of printable text: invalid UTF-8 becomes
-// U+FFFD, control characters (C0, DEL, C1, terminal escapes among them) and
-// invisible format characters (zero-width spaces, bidirectional overrides)
-// are dropped or, for white space, made a space; runs of spaces become one.
-func CleanLine(s string) string {
-	if isCleanLine(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for _, c := range strings.ToValidUTF8(s, "\uFFFD") {
-		switch {
-		case unicode.IsSpace(c):
-			space = b.Len() > 0
-			continue
-		case unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// isCleanLine reports whether s is already what CleanLine returns.
-func isCleanLine(s string) bool {
-	prevSpace := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf || c < 0x20 || c == 0x7f {
-			return false
-		}
-		if c == ' ' && prevSpace {
-			return false
-		}
-		prevSpace = c == ' '
-	}
-	return !prevSpace || s == ""
 }
 
 // CleanText returns s with invalid UTF-8 made U+FFFD and control characters

@@ -15,23 +15,3 @@ func TestTextStripsControlCharacters(t *testing.T) {
 		t.Errorf("orDash kept an escape: %q", got)
 	}
 }
-
-// TestCleanLine: one line of printable text, as the measuring side cleans a
-// record's one-line fields.
-func TestCleanLine(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                           "",
-		"plain text":                 "plain text",
-		"  lead and trail  ":         "lead and trail",
-		"a\r\n\tb   c":               "a b c",
-		"zero\u200bwidth \u202eover": "zerowidth over",
-		"bad \xff utf8":              "bad \uFFFD utf8",
-		"esc\x1b[31mred\x1b[0m\x7f":  "esc[31mred[0m",
-		"c1\u0085next \u009bcsi":     "c1 next csi",
-		"emoji 👍 stays, é too":       "emoji 👍 stays, é too",
-	} {
-		if got := cleanLine(in); got != want {
-			t.Errorf("cleanLine(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

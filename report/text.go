@@ -320,7 +320,7 @@ func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return cleanLine(s) // an endpoint's text: no control characters
+	return record.CleanLine(s) // an endpoint's text: no control characters
 }
 
 // Comparison prints the two passes side by side.
