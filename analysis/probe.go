@@ -31,6 +31,9 @@ type ProbeLevel struct {
 	P95LatencySeconds    float64 `json:"p95_latency_seconds"`
 	RequestsPerSecond    float64 `json:"requests_per_second"`
 	Count429             int     `json:"count_429"`
+	// Goodput is the level's goodput under the probe's -slo (as Goodput
+	// counts it); absent without.
+	Goodput *GoodputSummary `json:"goodput,omitempty"`
 }
 
 // Probe thresholds.
@@ -277,6 +280,9 @@ type ProbeSummary struct {
 	// succeeded); Recommendation says why, in one sentence.
 	RecommendedConcurrency int    `json:"recommended_concurrency"`
 	Recommendation         string `json:"recommendation"`
+	// SLO is the probe's -slo, which caps the recommendation
+	// (SummarizeProbeSLO); absent without.
+	SLO *SLO `json:"slo,omitempty"`
 }
 
 // SummarizeProbe sums up a probe's levels and the limits found in its

@@ -129,8 +129,12 @@ func (c costOptions) approve(in testrun.Input, times int, ask io.Writer, answers
 	case c.maxCost.set && est.MaxUSD == nil:
 		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); nothing was sent", c.maxCost.v, in.Model)
 	case c.maxCost.set && *est.MaxUSD > c.maxCost.v:
-		return badInput("the run could cost up to %s (%d requests, about %d tokens), over -max-cost $%g: nothing was sent; lower -requests or -max-tokens, or raise -max-cost",
-			testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v)
+		lower := "-requests or -max-tokens"
+		if in.Probe != nil {
+			lower = "-max-concurrency, -requests-per-level or -max-tokens"
+		}
+		return badInput("the run could cost up to %s (%d requests, about %d tokens), over -max-cost $%g: nothing was sent; lower %s, or raise -max-cost",
+			testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v, lower)
 	case c.maxCost.set || c.yes || est.MaxUSD == nil || *est.MaxUSD <= ConfirmAboveUSD:
 		return nil
 	case !terminal:

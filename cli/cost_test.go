@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +231,48 @@ func TestProbeMaxCost(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q; want 2 and nothing", code, stdout)
 	}
 	// Levels 1, 2, 4, 8 of twice the level, and the warm-up: 31 requests.
-	if line := oneErrorLine(t, stderr); !strings.Contains(line, "(31 requests,") || !strings.Contains(line, "over -max-cost $0.0001") {
+	line := oneErrorLine(t, stderr)
+	if !strings.Contains(line, "(31 requests,") || !strings.Contains(line, "over -max-cost $0.0001") {
 		t.Errorf("refusal %q", line)
+	}
+	// The probe has no -requests: the refusal names the probe's flags.
+	if !strings.Contains(line, "lower -max-concurrency, -requests-per-level or -max-tokens, or raise -max-cost") || strings.Contains(line, "-requests ") {
+		t.Errorf("refusal %q does not name the probe's flags", line)
+	}
+}
+
+// A probe's -slo is read as a run's is, and refused the same way before
+// anything is sent.
+func TestProbeSLOFlag(t *testing.T) {
+	isolate(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-slo", "ttft=fast"}, "not a duration"},
+		{[]string{"-slo", "speed=1s"}, "unknown objective"},
+		{[]string{"-slo", "ttft=500ms", "-stream=false"}, "streamed responses only"},
+	} {
+		args := append([]string{"probe", "-max-concurrency", "4", "-out", t.TempDir() + "/r.json"}, tc.args...)
+		code, stdout, stderr := runMain(t, args...)
+		if code != ExitBadInput || stdout != "" {
+			t.Fatalf("%v: exit %d, stdout %q; want 2 and nothing", tc.args, code, stdout)
+		}
+		if line := oneErrorLine(t, stderr); !strings.Contains(line, tc.want) {
+			t.Errorf("%v: refusal %q lacks %q", tc.args, line, tc.want)
+		}
+	}
+	// A good -slo is recorded in the probe's input, for `starter result`.
+	var c probeCmd
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	c.define(fs)
+	if err := fs.Parse([]string{"-max-concurrency", "4", "-slo", "ttft=500ms,latency=5s", "-out", t.TempDir() + "/r.json"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.check(fs.Args()); err != nil {
+		t.Fatal(err)
+	}
+	if c.in.SLO == nil || c.in.SLO.TTFTSeconds != 0.5 || c.in.SLO.LatencySeconds != 5 || c.in.Probe == nil {
+		t.Errorf("input's SLO %+v, probe %+v", c.in.SLO, c.in.Probe)
 	}
 }

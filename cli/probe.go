@@ -21,7 +21,7 @@ import (
 // probeInfo is `starter probe`: it finds the key's limits in one run.
 var probeInfo = commandInfo{
 	name:  "probe",
-	args:  "[-max-concurrency N] [-requests-per-level N] [-max-wait D] [flags]",
+	args:  "[-max-concurrency N] [-requests-per-level N] [-max-wait D] [-slo OBJECTIVES] [flags]",
 	short: "find the key's limits: concurrency levels 1, 2, 4, … until one is past the limit",
 	about: "Find how hard the key can be pushed, in one durable run (the ConcurrencyProbe workflow): one concurrent burst per\n" +
 		"level 1, 2, 4, … up to -max-concurrency, each of -requests-per-level requests (default twice the level), stopping once\n" +
@@ -52,6 +52,7 @@ func (c *probeCmd) define(fs *flag.FlagSet) {
 	fs.IntVar(&c.probe.MaxConcurrency, "max-concurrency", testrun.DefaultProbeMaxConcurrency, "the highest concurrency level (levels 1, 2, 4, … up to it)")
 	fs.IntVar(&c.probe.RequestsPerLevel, "requests-per-level", 0, "requests of each level (0: twice the level)")
 	fs.DurationVar(&c.probe.MaxWait, "max-wait", testrun.DefaultProbeMaxWait, "the longest wait between two levels for the rate-limit window to reset")
+	fs.Var(&o.slo, "slo", "service-level `objectives`, any of ttft=500ms,tpot=50ms,latency=5s: each level reports its goodput, and the recommendation stays at most the largest level where 95% of requests met them all")
 	fs.StringVar(&o.endpoint, "endpoint", record.DefaultEndpoint, "which of the worker's allow-listed endpoints to probe, by name")
 	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
 	fs.IntVar(&o.maxTokens, "max-tokens", testrun.DefaultMaxTokens, "max_tokens of each request")
@@ -106,6 +107,7 @@ func (c *probeCmd) check(args []string) error {
 		Warmup:         c.o.warmup,
 		RetryAttempts:  testrun.DefaultRetryAttempts,
 		MaxRequests:    c.o.maxRequests,
+		SLO:            c.o.slo.slo,
 	}
 	c.in = testrun.ProbeInput(in, c.probe, func(n int) []string { return prompts.ForRequests(base, n) }).WithDefaults()
 	if err := c.in.Validate(); err != nil {
@@ -183,5 +185,11 @@ func probeHeadline(r testrun.Result) string {
 		}
 		levels = append(levels, analysis.ProbeLevelOf(p.Concurrency, p.Summary, baseline))
 	}
-	return fmt.Sprintf("probe: use %d at once", analysis.SummarizeProbe(levels, analysis.ProbeLimits{}).RecommendedConcurrency)
+	headline := fmt.Sprintf("probe: use %d at once", analysis.SummarizeProbe(levels, analysis.ProbeLimits{}).RecommendedConcurrency)
+	if r.Config.SLO != nil {
+		// The levels' goodput needs their records, from the history:
+		// `starter result` has it.
+		headline += " (before -slo)"
+	}
+	return headline
 }

@@ -23,6 +23,10 @@ type probeDoc struct {
 			EffectiveParallelism float64        `json:"effective_parallelism"`
 			P50LatencySeconds    float64        `json:"p50_latency_seconds"`
 			P95LatencySeconds    float64        `json:"p95_latency_seconds"`
+			Goodput              *struct {
+				Met   int `json:"met"`
+				Total int `json:"total"`
+			} `json:"goodput"`
 		} `json:"levels"`
 		MaxConcurrencyServed int  `json:"max_concurrency_served"`
 		KneeConcurrency      *int `json:"knee_concurrency"`
@@ -33,8 +37,11 @@ type probeDoc struct {
 		} `json:"limits"`
 		RecommendedConcurrency int    `json:"recommended_concurrency"`
 		Recommendation         string `json:"recommendation"`
-		Stopped                string `json:"stopped"`
-		Waits                  []struct {
+		SLO                    *struct {
+			LatencySeconds float64 `json:"latency_seconds"`
+		} `json:"slo"`
+		Stopped string `json:"stopped"`
+		Waits   []struct {
 			Before  int     `json:"before"`
 			Seconds float64 `json:"seconds"`
 		} `json:"waits"`
@@ -74,8 +81,12 @@ func TestProbeFindsTheConcurrencyCap(t *testing.T) {
 	const k = 4
 	simulatedEndpoint(t, simulator.Config{Latency: 300 * time.Millisecond, MaxConcurrent: k, Seed: 1})
 	id := "probe-cap-" + randHex(4)
-	p, d, page, raw := runProbe(t, "-max-concurrency", "16", "-max-tokens", "8", "-id", id)
+	// A generous -slo: every level within it, the endpoint's cap stands.
+	p, d, page, raw := runProbe(t, "-max-concurrency", "16", "-max-tokens", "8", "-id", id, "-slo", "latency=30s")
 	pr := d.Probe
+	if pr.SLO == nil || pr.SLO.LatencySeconds != 30 || !strings.Contains(pr.Recommendation, "and 4 is within the largest level at which 95% of requests met latency ≤ 30s") {
+		t.Errorf("slo %+v, recommendation %q", pr.SLO, pr.Recommendation)
+	}
 	if pr.MaxConcurrencyServed != k || pr.RecommendedConcurrency != k {
 		t.Errorf("max_concurrency_served %d, recommended_concurrency %d; want %d and %d\n%s", pr.MaxConcurrencyServed, pr.RecommendedConcurrency, k, k, raw)
 	}
@@ -90,6 +101,9 @@ func TestProbeFindsTheConcurrencyCap(t *testing.T) {
 		levels = append(levels, l.Concurrency)
 		if l.Requests != 2*l.Concurrency || l.Successful != l.Requests || l.StatusCounts["200"] != l.Requests {
 			t.Errorf("level %d: %d requests, %d successful, status counts %v; want twice the level, all 200", l.Concurrency, l.Requests, l.Successful, l.StatusCounts)
+		}
+		if l.Goodput == nil || l.Goodput.Met != l.Requests || l.Goodput.Total != l.Requests {
+			t.Errorf("level %d: goodput %+v, want all %d requests within -slo latency=30s", l.Concurrency, l.Goodput, l.Requests)
 		}
 		if l.Concurrency > k && l.EffectiveParallelism > k+0.5 {
 			t.Errorf("level %d: effective parallelism %.2f above the cap of %d", l.Concurrency, l.EffectiveParallelism, k)

@@ -49,10 +49,10 @@ func probeOf(r testrun.Result) *Probe {
 		if baseline == 0 {
 			baseline = analysis.ProbeBaseline(s)
 		}
-		levels = append(levels, analysis.ProbeLevelOf(pass.Concurrency, s, baseline))
+		levels = append(levels, probeLevelSLO(analysis.ProbeLevelOf(pass.Concurrency, s, baseline), pass.Records, r.Config.SLO))
 		all = append(all, pass.Records...)
 	}
-	p.ProbeSummary = analysis.SummarizeProbe(levels, analysis.ProbeLimitsOf(all))
+	p.ProbeSummary = analysis.SummarizeProbeSLO(levels, analysis.ProbeLimitsOf(all), r.Config.SLO)
 	return p
 }
 
@@ -65,7 +65,7 @@ func (t Text) ProbeTable(p *Probe) {
 	}
 	fmt.Fprintln(t.W, "PROBE")
 	fmt.Fprintln(t.W, strings.Repeat("-", 60))
-	fmt.Fprintf(t.W, "  %11s %8s %5s %7s %5s %11s %9s %9s\n", "concurrency", "requests", "ok", "failed", "429", "parallelism", "p50 (s)", "p95 (s)")
+	fmt.Fprintf(t.W, "  %11s %8s %5s %7s %5s %11s %9s %9s%s\n", "concurrency", "requests", "ok", "failed", "429", "parallelism", "p50 (s)", "p95 (s)", sloHeader(p))
 	for _, l := range p.Levels {
 		var marks []string
 		if l.Concurrency == p.RecommendedConcurrency {
@@ -81,8 +81,8 @@ func (t Text) ProbeTable(p *Probe) {
 		if len(marks) > 0 {
 			mark = "  ← " + strings.Join(marks, ", ")
 		}
-		fmt.Fprintf(t.W, "  %11d %8d %5d %7d %5d %11.1f %9.2f %9.2f%s\n", l.Concurrency, l.Requests, l.Successful, l.Failed,
-			l.Count429, l.EffectiveParallelism, l.P50LatencySeconds, l.P95LatencySeconds, mark)
+		fmt.Fprintf(t.W, "  %11d %8d %5d %7d %5d %11.1f %9.2f %9.2f%s%s\n", l.Concurrency, l.Requests, l.Successful, l.Failed,
+			l.Count429, l.EffectiveParallelism, l.P50LatencySeconds, l.P95LatencySeconds, sloCell(p, l), mark)
 	}
 	fmt.Fprintln(t.W)
 	fmt.Fprintf(t.W, "  Max concurrency served:  %d\n", p.MaxConcurrencyServed)
@@ -95,6 +95,9 @@ func (t Text) ProbeTable(p *Probe) {
 	}
 	for _, w := range p.Waits {
 		fmt.Fprintf(t.W, "  Waited %.1fs before %d:   %s\n", w.Seconds, w.Before, w.Why)
+	}
+	if p.SLO != nil {
+		fmt.Fprintf(t.W, "  Within the SLO up to:    %s (%.0f%% of requests met %s)\n", sloCapText(p), 100*analysis.ProbeSLOShare, p.SLO)
 	}
 	fmt.Fprintf(t.W, "  Recommended concurrency: %d\n", p.RecommendedConcurrency)
 	fmt.Fprintln(t.W)
@@ -122,4 +125,8 @@ func (t Text) probeConfig(c Config) {
 	}
 	fmt.Fprintf(t.W, "  Probe levels:      %s (stops past the limit)\n", strings.Trim(fmt.Sprint(c.Sweep), "[]"))
 	fmt.Fprintf(t.W, "  Requests per level: %s\n", per)
+	fmt.Fprintf(t.W, "  Max concurrency:   %d\n", c.Probe.MaxConcurrency)
+	if c.SLO != nil {
+		fmt.Fprintf(t.W, "  SLO:               %s (the recommendation stays where %.0f%% of requests met it)\n", c.SLO, 100*analysis.ProbeSLOShare)
+	}
 }

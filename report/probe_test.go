@@ -3,12 +3,14 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/report"
 	"github.com/llmconc/llmconc/testrun"
@@ -75,4 +77,49 @@ func TestBuildProbe(t *testing.T) {
 	}
 	assert.Nil(t, report.Build("id", "run", result(4)).Probe, "a run that is no probe has no probe section")
 	assert.False(t, strings.Contains(text, "\t"))
+}
+
+// With -slo each level has its goodput, the probe its slo, and the
+// recommendation stays within the largest level where 95% met it.
+func TestBuildProbeSLO(t *testing.T) {
+	r := probeResult()
+	r.Config.SLO = &analysis.SLO{LatencySeconds: 1}
+	d := report.Build("probe-id", "run-id", r)
+	p := d.Probe
+	require.NotNil(t, p)
+	require.NotNil(t, p.SLO)
+	var met []string
+	for _, l := range p.Levels {
+		require.NotNil(t, l.Goodput)
+		met = append(met, fmt.Sprintf("%d/%d", l.Goodput.Met, l.Goodput.Total))
+	}
+	assert.Equal(t, []string{"2/2", "4/4", "2/8"}, met)
+	assert.Equal(t, 2, p.RecommendedConcurrency)
+	assert.Contains(t, p.Recommendation, "and 2 is within the largest level at which 95% of requests met latency ≤ 1s (2).")
+
+	var out bytes.Buffer
+	report.Text{W: &out}.ProbeTable(p)
+	for _, want := range []string{"slo met", "      2/8  ← first 429", "Within the SLO up to:    2 (95% of requests met latency ≤ 1s)"} {
+		assert.Contains(t, out.String(), want)
+	}
+
+	// An objective no request met: no concurrency is recommended.
+	r.Config.SLO = &analysis.SLO{LatencySeconds: 0.5}
+	p = report.Build("probe-id", "run-id", r).Probe
+	assert.Equal(t, 0, p.RecommendedConcurrency)
+	assert.Contains(t, p.Recommendation, "no level was (at 1, 0 of 2 met them)")
+}
+
+// The settings block of a probe shows its own settings, not a run's.
+func TestProbeConfigBlock(t *testing.T) {
+	d := report.Build("probe-id", "run-id", probeResult())
+	var out bytes.Buffer
+	report.Text{W: &out}.ConfigBlock(d.Config)
+	text := out.String()
+	for _, want := range []string{"  Probe levels:      1 2 4 (stops past the limit)\n", "  Requests per level: twice the level\n", "  Max concurrency:   4\n"} {
+		assert.Contains(t, text, want)
+	}
+	for _, not := range []string{"Passes:", "  Concurrency:", "SLO:"} {
+		assert.NotContains(t, text, not)
+	}
 }

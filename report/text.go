@@ -35,8 +35,10 @@ func (t Text) ConfigBlock(c Config, extra ...string) {
 	}
 	fmt.Fprintf(t.W, "  Model:             %s\n", c.Model)
 	fmt.Fprintf(t.W, "  Max tokens:        %d\n", c.MaxTokens)
-	fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
-	fmt.Fprintf(t.W, "  Passes:            %s\n", c.Passes)
+	if c.Probe == nil {
+		fmt.Fprintf(t.W, "  Concurrency:       %d\n", c.Concurrency)
+		fmt.Fprintf(t.W, "  Passes:            %s\n", c.Passes)
+	}
 	fmt.Fprintf(t.W, "  Prompts:           %s\n", c.PromptsSource)
 	if c.Retry == "backoff" {
 		fmt.Fprintf(t.W, "  Retries:           backoff (429 and 5xx sent again after Retry-After)\n")
