@@ -13,11 +13,11 @@ import (
 
 // TestAzureEndpoint runs the simulator binary in Azure mode (its own
 // process: deployment path, api-version query, api-key header) and a worker
-// with three allow-list entries on it: "az" (kind azure, the simulator's
-// api-version), "azold" (kind azure, another api-version) and "bearer" (an
+// with three allow-list entries on it: "ms-azure" (kind azure, the simulator's
+// api-version), "ms-azold" (kind azure, another api-version) and "ms-bearer" (an
 // OpenAI entry on the deployment's URL, so the key goes in Authorization).
-// -endpoint az -model DEPLOYMENT completes with a verdict and every record
-// ok; azold and bearer each end at the warm-up with one clear line naming
+// -endpoint ms-azure -model DEPLOYMENT completes with a verdict and every record
+// ok; ms-azold and ms-bearer each end at the warm-up with one clear line naming
 // the 4xx (400 api-version, 401 key) and a result file saying so.
 func TestAzureEndpoint(t *testing.T) {
 	key := "e2e-azure-key-" + randHex(8)
@@ -27,14 +27,14 @@ func TestAzureEndpoint(t *testing.T) {
 	if strings.HasSuffix(base, "/v1") {
 		t.Fatalf("an Azure-mode simulator serves at its resource URL, not %s", base)
 	}
-	list := `[{"name": "az", "kind": "azure", "base_url": "` + base + `", "api_version": "2024-10-21", "key_env": "AZ_KEY", "label": "simulated Azure"},
-	          {"name": "azold", "kind": "azure", "base_url": "` + base + `", "api_version": "2023-05-15", "key_env": "AZ_KEY"},
-	          {"name": "bearer", "base_url": "` + base + `/openai/deployments/` + deployment + `", "key_env": "AZ_KEY"}]`
+	list := `[{"name": "ms-azure", "kind": "azure", "base_url": "` + base + `", "api_version": "2024-10-21", "key_env": "AZ_KEY", "label": "simulated Azure"},
+	          {"name": "ms-azold", "kind": "azure", "base_url": "` + base + `", "api_version": "2023-05-15", "key_env": "AZ_KEY"},
+	          {"name": "ms-bearer", "base_url": "` + base + `/openai/deployments/` + deployment + `", "key_env": "AZ_KEY"}]`
 	worker := startProc(t, "worker", workerBin, binEnv("LLMCONC_ENDPOINTS="+list, "AZ_KEY="+key))
-	waitPolling(t, worker, "endpoints=az,azold,bearer")
+	waitPolling(t, worker, "endpoints=ms-azold,ms-azure,ms-bearer")
 
 	id := "e2e-azure-" + randHex(4)
-	_, raw := runToJSON(t, "-endpoint", "az", "-model", deployment, "-requests", "3", "-max-tokens", "8", "-id", id)
+	_, raw := runToJSON(t, "-endpoint", "ms-azure", "-model", deployment, "-requests", "3", "-max-tokens", "8", "-id", id)
 	_, d := decodeDoc(t, raw)
 	checkCompleted(t, d, id, 3)
 	if d.Conclusion.Verdict == "" || d.Config.Endpoint != base || d.Config.Model != deployment {
@@ -46,8 +46,8 @@ func TestAzureEndpoint(t *testing.T) {
 		status   int
 		want     []string // in the starter's one line and the result's error
 	}{
-		{"azold", 400, []string{"HTTP 400", "api-version", "2023-05-15", "2024-10-21"}},
-		{"bearer", 401, []string{"HTTP 401", "key_env"}},
+		{"ms-azold", 400, []string{"HTTP 400", "api-version", "2023-05-15", "2024-10-21"}},
+		{"ms-bearer", 401, []string{"HTTP 401", "key_env"}},
 	} {
 		id := "e2e-azure-" + tc.endpoint + "-" + randHex(4)
 		out := filepath.Join(t.TempDir(), "result.json")
@@ -90,11 +90,11 @@ func TestAzureOverTLSWarmConnections(t *testing.T) {
 	key := "e2e-azure-key-" + randHex(8)
 	certFile := filepath.Join(t.TempDir(), "simulator.pem")
 	base := startTLSSimulator(t, "-azure", "-tls", "-cert-file", certFile, "-api-key", key, "-models", "dep", "-latency", "200ms")
-	list := `[{"name": "az", "kind": "azure", "base_url": "` + base + `", "api_version": "` + simulator.DefaultAzureAPIVersion + `", "key_env": "AZ_KEY"}]`
+	list := `[{"name": "ms-azure", "kind": "azure", "base_url": "` + base + `", "api_version": "` + simulator.DefaultAzureAPIVersion + `", "key_env": "AZ_KEY"}]`
 	worker := startProc(t, "worker", workerBin, binEnv("LLMCONC_ENDPOINTS="+list, "AZ_KEY="+key, "SSL_CERT_FILE="+certFile))
-	waitPolling(t, worker, "endpoints=az")
+	waitPolling(t, worker, "endpoints=ms-azure")
 
-	_, raw := runToJSON(t, "-endpoint", "az", "-model", "dep", "-requests", strconv.Itoa(n), "-passes", "concurrent", "-max-tokens", "8")
+	_, raw := runToJSON(t, "-endpoint", "ms-azure", "-model", "dep", "-requests", strconv.Itoa(n), "-passes", "concurrent", "-max-tokens", "8")
 	var d struct {
 		Concurrent struct {
 			Successful      int  `json:"successful"`

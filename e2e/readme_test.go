@@ -65,7 +65,7 @@ var readmeCoverage = map[string]string{
 	// Azure mode.
 	"export AZURE_OPENAI_KEY=...":                            "TestAzureEndpoint (the key in the worker's environment, the variable its entry's key_env names)",
 	"LLMCONC_ENDPOINTS=azure.json go run ./worker":           "TestAzureEndpoint (a worker with kind azure entries, against the simulator binary with -azure)",
-	"go run ./starter -endpoint azure -model my-gpt-4o-mini": "TestAzureEndpoint (-endpoint az -model the deployment)",
+	"go run ./starter -endpoint azure -model my-gpt-4o-mini": "TestAzureEndpoint (-endpoint ms-azure -model the deployment)",
 	// docs/first-contact.md: the demo's runs.
 	"go run ./starter -dev list":                "TestDemoKeepsItsRuns",
 	"go run ./starter -dev result WORKFLOW_ID":  "TestDemoKeepsItsRuns",
