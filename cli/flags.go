@@ -149,7 +149,7 @@ func uiFlag(fs *flag.FlagSet, p *string) {
 // usage is the starter's -h: what it does, its subcommands, examples, its
 // flags, and the environment it reads.
 func usage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprint(w, `Usage: starter [flags]                          start a run and follow it (see README.md)
+	fmt.Fprint(w, `Usage: starter [flags]                          start a run and follow it (see docs/cli.md)
        starter -attach WORKFLOW_ID [flags]     follow a run already started, and write its result
 `)
 	for _, c := range commands {

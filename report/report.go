@@ -21,7 +21,8 @@ import (
 // SchemaVersion is the version of the result document.
 const SchemaVersion = 1
 
-// Document is the result JSON. Its field names are a contract; see README.
+// Document is the result JSON. Its field names are a contract; see
+// docs/result-json.md.
 type Document struct {
 	SchemaVersion int                  `json:"schema_version"`
 	WorkflowID    string               `json:"workflow_id"`

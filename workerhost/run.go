@@ -37,7 +37,7 @@ const EnvUsage = `
 Environment:
   OPENAI_API_KEY        key of the endpoint "default" (required unless LLMCONC_ENDPOINTS names others)
   OPENAI_BASE_URL       its base URL (default https://api.openai.com/v1; any OpenAI-compatible /v1 URL)
-  LLMCONC_ENDPOINTS     more endpoints, allow-listed by name, each with the variable holding its key (see README.md)
+  LLMCONC_ENDPOINTS     more endpoints, allow-listed by name, each with the variable holding its key (see docs/endpoints.md)
   LLMCONC_TASK_QUEUE    default of -task-queue
   LLMCONC_CODEC_KEY     payload encryption key, the same as the starter's (LLMCONC_CODEC_OLD_KEYS: earlier keys)
   TEMPORAL_ADDRESS      Temporal server's host:port (default localhost:7233)

@@ -2,7 +2,7 @@
 // Temporal UI and the temporal CLI (--codec-endpoint), per Temporal's remote
 // codec protocol, with the key in LLMCONC_CODEC_KEY (and LLMCONC_CODEC_OLD_KEYS)
 // and, when LLMCONC_CODEC_TOKEN is set, only for requests bearing that token.
-// It serves until SIGINT or SIGTERM. See README.md, "Payload encryption".
+// It serves until SIGINT or SIGTERM. See docs/encryption.md.
 //
 // Usage:
 //
