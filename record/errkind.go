@@ -106,7 +106,7 @@ func FatalReason(r Request) string {
 	case 401, 403:
 		return "the endpoint rejected the API key (HTTP " + strconv.Itoa(r.HTTPStatus) + "): check OPENAI_API_KEY in the worker's environment (for an allow-listed endpoint, the variable its key_env names)"
 	case 404:
-		return "the endpoint does not know model \"" + r.Model + "\" (HTTP 404): pick another with -model, or check the endpoint's base URL in the worker's environment (OPENAI_BASE_URL or its base_url; it usually ends in /v1)"
+		return "the endpoint does not know model \"" + r.Model + "\" (HTTP 404): pick another with -model, or check the endpoint's base URL in the worker's environment (OPENAI_BASE_URL or its base_url: an OpenAI-style URL usually ends in /v1; for an Azure entry, -model is the deployment name)"
 	case 400:
 		return "the endpoint refused the request as malformed (HTTP 400): " + r.Error
 	}
