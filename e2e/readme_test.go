@@ -86,8 +86,8 @@ var readmeCoverage = map[string]string{
 	// recorded so.
 	"go test -race ./workflows":                                                                            "TestReplayRecordedHistory, TestReplayInputAsGivenHistory and the other tests of the package (the whole suite runs them)",
 	"temporal server start-dev --headless":                                                                 "",
-	"go run ./cmd/simulator -latency 200ms -api-key sk-replay-test-key-not-real":                           "",
-	"OPENAI_API_KEY=sk-replay-test-key-not-real OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":  "",
+	"go run ./cmd/simulator -latency 200ms -api-key replay-test-key-not-real":                              "",
+	"OPENAI_API_KEY=replay-test-key-not-real OPENAI_BASE_URL=http://127.0.0.1:8000/v1 go run ./worker":     "",
 	"go run ./starter -id replay-my-change -requests 3 -max-tokens 8":                                      "",
 	"temporal workflow show -w replay-my-change --output json > workflows/testdata/my_change_history.json": "",
 }
@@ -417,7 +417,7 @@ func TestREADMECommands(t *testing.T) {
 				if err := json.Unmarshal(out, &h); err != nil || len(h.Events) == 0 {
 					t.Errorf("%s: no history in its output (%v)", c, err)
 				}
-				if strings.Contains(string(out), "sk-replay-test-key-not-real") {
+				if strings.Contains(string(out), "replay-test-key-not-real") {
 					t.Errorf("%s: the history holds the key", c)
 				}
 			}
