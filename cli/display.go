@@ -184,6 +184,9 @@ func (d *display) progress(p testrun.Progress, c report.Config) {
 		d.header(string(ev.Pass), c)
 		d.request(ev, c)
 	}
+	if p.More {
+		return // a pass's summary follows its last event
+	}
 	for _, pass := range order {
 		pp := passes[pass]
 		if pp.Summary != nil && pp.Total > 0 && pp.Done == pp.Total && !d.summaries[pass] {

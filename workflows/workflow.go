@@ -440,17 +440,16 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 }
 
 func (st *state) query(from int) (testrun.Progress, error) {
-	if from < 0 || from > len(st.events) {
-		from = len(st.events)
-	}
+	events, next, more := eventsFrom(st.events, from)
 	p := testrun.Progress{
 		Phase:      st.phase,
 		Config:     st.result.Config,
 		Endpoint:   st.result.Endpoint,
 		Sequential: *st.progress[record.PassSequential],
 		Concurrent: *st.progress[record.PassConcurrent],
-		Events:     append([]testrun.ProgressEvent(nil), st.events[from:]...),
-		Next:       len(st.events),
+		Events:     events,
+		Next:       next,
+		More:       more,
 		Aborted:    st.result.Aborted,
 	}
 	for _, level := range st.in.Sweep {
