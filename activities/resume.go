@@ -198,10 +198,11 @@ func (p *batchProgress) snapshot() (encodedProgress, int) {
 	return ep, p.version
 }
 
-// Heartbeat pacing: by default a batch heartbeats its progress at most
-// every defaultHeartbeatGap (the worker's MaxHeartbeatThrottleInterval
-// matches, see workerhost.Options), and at least every heartbeatIdleGaps of
-// those when nothing changed, well inside the workflow's heartbeat timeout.
+// Heartbeat pacing: by default a batch hands its progress to the SDK at
+// most every defaultHeartbeatGap, and at least every heartbeatIdleGaps of
+// those when nothing changed, well inside the workflow's heartbeat timeout;
+// the SDK sends the latest at most every MaxHeartbeatThrottleInterval (see
+// workerhost.HeartbeatThrottle).
 const (
 	defaultHeartbeatGap = time.Second
 	heartbeatIdleGaps   = 3
