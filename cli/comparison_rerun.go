@@ -170,7 +170,10 @@ func limitTarget(ctx context.Context, conn temporalConn, o testrun.TargetOutcome
 		return 1, nil // no result: the target runs again whole
 	}
 	only := failedIndices(doc)
-	if len(only) == 0 {
+	switch {
+	case len(only) == 0 && doc.Error != "":
+		return 1, nil // ended early before any failure was recorded: run it again whole
+	case len(only) == 0:
 		t.Carried = o.WorkflowID
 		return 0, nil
 	}

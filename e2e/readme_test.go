@@ -66,6 +66,9 @@ var readmeCoverage = map[string]string{
 	"export AZURE_OPENAI_KEY=...":                            "TestAzureEndpoint (the key in the worker's environment, the variable its entry's key_env names)",
 	"LLMCONC_ENDPOINTS=azure.json go run ./worker":           "TestAzureEndpoint (a worker with kind azure entries, against the simulator binary with -azure)",
 	"go run ./starter -endpoint azure -model my-gpt-4o-mini": "TestAzureEndpoint (-endpoint ms-azure -model the deployment)",
+	// docs/compare.md: comparisons, against two simulator processes.
+	"go run ./starter -endpoint local,groq -model llama-3.1-8b-instant -requests 10": "TestComparisonOfTwoEndpoints (an -endpoint list of two simulators' names, one model, -requests 4)",
+	"go run ./starter -model gpt-4.1-nano,gpt-4.1-mini":                              "TestComparisonRerunFailedOnly (this -model list, with an -endpoint list)",
 	// docs/first-contact.md: the demo's runs.
 	"go run ./starter -dev list":                "TestDemoKeepsItsRuns",
 	"go run ./starter -dev result WORKFLOW_ID":  "TestDemoKeepsItsRuns",
