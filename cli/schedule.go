@@ -117,7 +117,7 @@ func pickVerb(info *commandInfo, args []string, stderr io.Writer) (*commandInfo,
 		case "-h", "-help", "--help":
 			fmt.Fprintf(stderr, "Usage: starter %s %s\n\n%s\n\n", info.name, strings.Join(names, "|"), info.about)
 			for _, v := range info.verbs {
-				fmt.Fprintf(stderr, "  starter %s %s\n      %s\n", v.name, v.args, v.short)
+				fmt.Fprintf(stderr, "  %s\n      %s\n", strings.TrimSpace("starter "+v.name+" "+v.args), v.short)
 			}
 			fmt.Fprintf(stderr, "\nEach one's -h lists its flags (starter %s %s -h).\n", info.name, names[0])
 			return nil, flag.ErrHelp
@@ -473,7 +473,12 @@ func (d *scheduleDeleteCmd) exec(ctx context.Context, dev *devEnv, stdout, stder
 	if err := h.Delete(ctx); err != nil {
 		return failed(fmt.Errorf("delete schedule %s: %w", d.id, err))
 	}
-	fmt.Fprintf(stdout, "Deleted schedule %s: it starts no more runs. Its %d runs stay in Temporal (`starter trend -schedule %s` reads them).\n", d.id, desc.Info.NumActions, d.id)
+	switch n := desc.Info.NumActions; n {
+	case 0:
+		fmt.Fprintf(stdout, "Deleted schedule %s: it starts no more runs. It had started none.\n", d.id)
+	default:
+		fmt.Fprintf(stdout, "Deleted schedule %s: it starts no more runs. Its %d runs stay in Temporal (`starter trend -schedule %s` reads them).\n", d.id, n, d.id)
+	}
 	for _, r := range desc.Info.RunningWorkflows {
 		fmt.Fprintf(stdout, "Its run %s is still going and ends on its own (`starter -attach %s` follows it).\n", r.WorkflowID, r.WorkflowID)
 	}
