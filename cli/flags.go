@@ -212,6 +212,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, badInput("%v (run with -h for the flags)", err)
 	}
+	o.noteGiven(fs)
+	if len(positional) > 0 {
+		if lookupCommand(positional[0]) != nil {
+			return o, badInput("unexpected argument %q: a subcommand comes first (`starter %s …`, or `starter -dev %s …`)", positional[0], positional[0], positional[0])
+		}
+		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", positional[0])
+	}
+	return o, nil
+}
+
+// noteGiven notes which of the run's flags were given, where it matters:
+// -concurrency 0 and -stream.
+func (o *options) noteGiven(fs *flag.FlagSet) {
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "concurrency" && o.concurrency == 0 {
 			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
@@ -220,13 +233,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.streamSet = true
 		}
 	})
-	if len(positional) > 0 {
-		if lookupCommand(positional[0]) != nil {
-			return o, badInput("unexpected argument %q: a subcommand comes first (`starter %s …`, or `starter -dev %s …`)", positional[0], positional[0], positional[0])
-		}
-		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", positional[0])
-	}
-	return o, nil
 }
 
 // runInput checks the options and builds the workflow input. Everything a run

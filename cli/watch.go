@@ -157,7 +157,7 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.In
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		StaticSummary:            workflows.StaticSummary(in),
 		StaticDetails:            workflows.StaticDetails(in),
-		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
+		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint, memoModel: in.Model},
 		// A backstop behind the bounds of every wait: the run ends.
 		WorkflowExecutionTimeout: in.WithDefaults().ExecutionTimeout(),
 	}
