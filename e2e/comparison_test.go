@@ -165,6 +165,25 @@ func TestComparisonOfTwoEndpoints(t *testing.T) {
 		t.Errorf("starter result wrote another document than the comparison's:\n%s\n---\n%s", first, rebuilt)
 	}
 
+	// -attach follows a comparison, here finished: the same document.
+	attached := filepath.Join(dir, "attached.json")
+	p, code = runStarter(t, time.Minute, "-attach", id, "-out", attached, "-html", "none")
+	if b, _ := os.ReadFile(attached); code != 0 || string(b) != string(first) {
+		t.Errorf("starter -attach on the comparison exited %d and wrote another document\n%s", code, p.output())
+	}
+
+	// An endpoint no worker serves: refused before anything starts.
+	nopeID := id + "-nope"
+	p, code = runStarter(t, time.Minute, "-endpoint", "cmp-unlimited,cmp-nope", "-requests", "2", "-id", nopeID, "-out", filepath.Join(dir, "nope.json"))
+	if errLines := lines(p.stderr.String()); code != 2 || len(errLines) != 1 || !strings.Contains(errLines[0], `endpoint "cmp-nope"`) {
+		t.Errorf("-endpoint cmp-unlimited,cmp-nope: exit %d, want 2 and one line naming cmp-nope\n%s", code, p.output())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := tc.DescribeWorkflow(ctx, nopeID, ""); err == nil {
+		t.Errorf("the refused comparison %s was started", nopeID)
+	}
+
 	// starter rerun: the same targets, anew.
 	rerunID := id + "-again"
 	rerunOut := filepath.Join(dir, "rerun.json")
