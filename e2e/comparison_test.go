@@ -141,6 +141,15 @@ func TestComparisonOfTwoEndpoints(t *testing.T) {
 	if starts[1].Before(closes[0]) {
 		t.Errorf("target 2 started at %s, before target 1 ended at %s: not one after another", starts[1], closes[0])
 	}
+	for i, w := range want {
+		running := "[" + string(rune('1'+i)) + "/2 " + w.endpoint + " · gpt-4.1-nano] running: workflow " + childIDs[i]
+		if !strings.Contains(p.stdout.String(), running) {
+			t.Errorf("the progress does not show %q", running)
+		}
+	}
+	if !regexp.MustCompile(`\[1/2 cmp-unlimited · gpt-4.1-nano\] (sequential|concurrent): \d of 4 requests done`).MatchString(p.stdout.String()) {
+		t.Errorf("the progress does not show the running target's requests")
+	}
 	table := regexp.MustCompile(`(?m)^\s+1\s+cmp-unlimited\s+gpt-4.1-nano\s+concurrent\s.*\n\s+2\s+cmp-serial\s+gpt-4.1-nano\s+serialized\s`)
 	if !table.MatchString(p.stdout.String()) {
 		t.Errorf("the terminal shows no aligned table of both targets:\n%s", p.stdout.String())
