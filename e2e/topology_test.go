@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -409,7 +410,20 @@ func containerPort(t *testing.T, s composeService, port string) string {
 	return ""
 }
 
-func freePortString(t *testing.T) string { return strconv.Itoa(freePort(t)) }
+// freePortString is a free port below 32768: the server keeps its
+// membership ports in a smallint column.
+func freePortString(t *testing.T) string {
+	t.Helper()
+	for range 200 {
+		port := 20000 + mrand.IntN(12000)
+		if l, err := net.Listen("tcp", net.JoinHostPort("0.0.0.0", strconv.Itoa(port))); err == nil {
+			l.Close()
+			return strconv.Itoa(port)
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return ""
+}
 
 func (tp *topology) frontend() string { return "127.0.0.1:" + tp.ports["7233"] }
 
@@ -425,23 +439,30 @@ func (tp *topology) log(t *testing.T, format string, args ...any) {
 	t.Logf("topology: "+format, args...)
 }
 
-// local maps a value of a service's environment from the compose network to
-// this machine: a service's name to 127.0.0.1, a container port to the
-// test's, "service:port" to both, a path inside a bind mount to the
-// repository's file.
-func (tp *topology) local(s composeService, v string) string {
-	if host, port, err := net.SplitHostPort(v); err == nil {
-		if _, ok := tp.compose.Services[host]; ok {
-			return net.JoinHostPort("127.0.0.1", tp.local(s, port))
+// local maps a variable of a service's environment from the compose
+// network to this machine: in a host variable (*_HOST, *_SEEDS,
+// *_ADDRESS) a service's name becomes 127.0.0.1 and "service:port" the
+// test's address of that port; in a port variable (*_PORT) a container
+// port becomes the test's; a path inside a bind mount becomes the
+// repository's file. Anything else (a user named like a service) stays.
+func (tp *topology) local(s composeService, key, v string) string {
+	switch {
+	case strings.HasSuffix(key, "_HOST") || strings.HasSuffix(key, "_SEEDS") || strings.HasSuffix(key, "_ADDRESS"):
+		if host, port, err := net.SplitHostPort(v); err == nil {
+			if _, ok := tp.compose.Services[host]; ok {
+				if p, ok := tp.ports[port]; ok {
+					return net.JoinHostPort("127.0.0.1", p)
+				}
+			}
 		}
-	}
-	if _, ok := tp.compose.Services[v]; ok {
-		return "127.0.0.1"
-	}
-	if p, ok := tp.ports[v]; ok {
-		return p
-	}
-	if strings.HasPrefix(v, "/") {
+		if _, ok := tp.compose.Services[v]; ok {
+			return "127.0.0.1"
+		}
+	case strings.HasSuffix(key, "_PORT"):
+		if p, ok := tp.ports[v]; ok {
+			return p
+		}
+	case strings.HasPrefix(v, "/"):
 		if p, ok := s.hostPath(v); ok {
 			return p
 		}
@@ -455,7 +476,7 @@ func (tp *topology) env(name string, extra ...string) []string {
 	s := tp.compose.Services[name]
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + homeDir}
 	for k, v := range s.Environment {
-		env = append(env, k+"="+tp.local(s, v))
+		env = append(env, k+"="+tp.local(s, k, v))
 	}
 	return append(env, extra...)
 }
@@ -537,7 +558,7 @@ func (tp *topology) runEntrypoint(ctx context.Context, t *testing.T, name string
 	}
 	argv := make([]string, len(s.Entrypoint))
 	for i, a := range s.Entrypoint {
-		argv[i] = tp.local(s, a)
+		argv[i] = tp.local(s, "", a)
 	}
 	tools := filepath.Join(tp.dir, "admin-tools-bin")
 	if err := os.MkdirAll(tools, 0o755); err != nil {
@@ -683,9 +704,11 @@ func (tp *topology) renderConfig(ctx context.Context, t *testing.T, root string,
 	t.Helper()
 	cmd := exec.CommandContext(ctx, tp.serverBin, "--env", "docker", "render-config")
 	cmd.Dir, cmd.Env = root, env
-	out, err := cmd.CombinedOutput()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr // "Loading config ..." lines
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("temporal-server render-config in %s: %v\n%s", root, err, out)
+		t.Fatalf("temporal-server render-config in %s: %v\n%s%s", root, err, out, stderr.String())
 	}
 	return string(out)
 }
@@ -713,8 +736,8 @@ func (tp *topology) checkRenderedConfig(ctx context.Context, t *testing.T) {
 		t.Fatal(err)
 	}
 	ownCfg := tp.renderConfig(ctx, t, own, env)
-	if dockerize != ownCfg {
-		t.Errorf("the compose file's environment gives two configurations:\n--- dockerize template:\n%s\n--- config/docker.yaml:\n%s", dockerize, ownCfg)
+	if d := lineDiff(dockerize, ownCfg); d != "" {
+		t.Errorf("the compose file's environment gives two configurations (- the dockerize template's, + the server's config/docker.yaml's):\n%s", d)
 	}
 	s := tp.compose.Services["temporal"]
 	dc := s.Environment["DYNAMIC_CONFIG_FILE_PATH"]
@@ -728,6 +751,26 @@ func (tp *topology) checkRenderedConfig(ctx context.Context, t *testing.T) {
 	if !strings.Contains(dockerize, p) {
 		t.Errorf("the rendered configuration does not read the dynamic config %s:\n%s", p, dockerize)
 	}
+}
+
+// lineDiff lists the lines that differ between a and b, line by line, or ""
+// when they are the same.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	var out []string
+	for i := range max(len(al), len(bl)) {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			out = append(out, fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, x, y))
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // startServer starts the temporal service as the image does, and returns
