@@ -76,7 +76,7 @@ var readmeCoverage = map[string]string{
 	"go run ./starter probe -max-concurrency 32":               "TestProbeFindsTheConcurrencyCap and TestProbeReadsTheRateLimitHeaders (the same command against the simulator, with -max-concurrency 16)",
 	"go run ./starter probe -max-concurrency 16 -max-tokens 8": "TestProbeFindsTheConcurrencyCap and TestProbeReadsTheRateLimitHeaders",
 	// docs/operations.md: the production topology's test, run alone.
-	"go test -race -count=1 -run TestProductionTopology -v ./e2e": "TestProductionTopology (.ci/run runs it with the others)",
+	"go test -race -count=1 -run TestProductionTopology -v ./e2e": "TestProductionTopology (CI runs it within the suite's go test command)",
 	// docs/html-report.md and docs/security.md: commands that regenerate a
 	// picture or fuzz longer; the package must hold the named test.
 	"go test ./htmlreport/ -run TestDocsScreenshot -update-docs": "TestDocsScreenshot (skipped without -update-docs)",
