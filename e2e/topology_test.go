@@ -27,6 +27,8 @@ import (
 
 	"github.com/llmconc/llmconc/devserver"
 	"github.com/llmconc/llmconc/temporalenv"
+	"github.com/llmconc/llmconc/testrun"
+	"github.com/llmconc/llmconc/workflows"
 )
 
 // The production topology, run for real without Docker: what
@@ -48,9 +50,9 @@ import (
 //   - temporal-create-namespace: the compose file's entrypoint
 //     (deploy/scripts/create-namespace.sh) with the temporal CLI;
 //   - then the project's worker and starter binaries against the simulator
-//     binary, and the Temporal server killed (SIGKILL) and restarted while
-//     the concurrent pass's batch has requests answered and others in
-//     flight.
+//     binary, and the Temporal server killed (SIGKILL) and restarted twice:
+//     during the sequential pass, and while the concurrent pass's batch has
+//     requests answered and others in flight.
 //
 // The compose network's names and ports become loopback addresses: the
 // service names resolve to 127.0.0.1, and each port a service listens on
@@ -84,8 +86,8 @@ var temporalPortVars = []string{
 }
 
 // TestProductionTopology runs docker-compose.yml's Temporal on PostgreSQL
-// without Docker (see the comment above), a run through it, and a crash and
-// restart of the Temporal server mid-batch: the run completes with every
+// without Docker (see the comment above), a run through it, and two crashes
+// and restarts of the Temporal server mid-run: the run completes with every
 // request once.
 func TestProductionTopology(t *testing.T) {
 	cf := readCompose(t)
@@ -131,9 +133,14 @@ func TestProductionTopology(t *testing.T) {
 	}
 	starter := startProc(t, "starter", starterBin, runEnv(), args...)
 
-	// The crash: once the concurrent pass's batch has 3 requests answered
-	// and 3 in flight (its heartbeat says so), SIGKILL, then the same
-	// server again on the same database.
+	// Two crashes, each SIGKILL and then the same server again on the same
+	// database: once the run's progress shows 2 requests of the sequential
+	// pass done, and once the concurrent pass's batch has 3 requests
+	// answered and 3 in flight (its heartbeat says so).
+	waitProgress(ctx, t, c, id, starter, func(p testrun.Progress) bool { return p.Sequential.Done >= 2 })
+	server.kill9()
+	tp.log(t, "killed the Temporal server (SIGKILL) during the sequential pass; restarting it")
+	server = tp.startServer(t)
 	waitBatchProgress(ctx, t, c, id, starter, midBatch)
 	server.kill9()
 	tp.log(t, "killed the Temporal server (SIGKILL) mid-batch; restarting it")
@@ -165,8 +172,33 @@ func TestProductionTopology(t *testing.T) {
 	if got, want := simulatorChatRequests(t, simBase), 2*n+d.Concurrent.ResentAfterWorkerLoss; got != want {
 		t.Errorf("the simulator answered %d chat requests; want %d (2 × %d, + %d resent)", got, want, n, d.Concurrent.ResentAfterWorkerLoss)
 	}
-	t.Logf("Temporal %s on PostgreSQL %s: run %s complete after a server crash mid-batch (%d requests sent again by the retried batch)",
+	t.Logf("Temporal %s on PostgreSQL %s: run %s complete after two server crashes (%d requests sent again by a retried batch)",
 		tp.version, tp.pgMajor, id, d.Concurrent.ResentAfterWorkerLoss)
+}
+
+// waitProgress polls the run's progress query (answered by the worker
+// through the server) until cond holds. It fails the test if the starter
+// exits first or at ctx's deadline.
+func waitProgress(ctx context.Context, t *testing.T, c client.Client, id string, starter *proc, cond func(testrun.Progress) bool) {
+	t.Helper()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last testrun.Progress
+	for {
+		if v, err := c.QueryWorkflow(ctx, id, "", workflows.ProgressQuery, 0); err == nil {
+			if err := v.Get(&last); err == nil && cond(last) {
+				return
+			}
+		}
+		select {
+		case <-starter.done:
+			t.Fatalf("the starter exited first\n%s", starter.output())
+		case <-ctx.Done():
+			t.Fatalf("run %s never got there; last progress: phase %s, sequential %d/%d, concurrent %d/%d", id, last.Phase,
+				last.Sequential.Done, last.Sequential.Total, last.Concurrent.Done, last.Concurrent.Total)
+		case <-tick.C:
+		}
+	}
 }
 
 // checkSequentialOnce checks the result's sequential pass: n successful
