@@ -133,11 +133,11 @@ func pickVerb(info *commandInfo, args []string, stderr io.Writer) (*commandInfo,
 }
 
 // scheduleSkips are the run flags that schedule create does not take: they
-// are about following one run (-attach, -out, -html, -quiet, -json, -ui),
+// are about following one run (-attach, -out, -html, -quiet, -json),
 // the demo, -repeat, or (-id) the workflow ID, which is the schedule's here.
 var scheduleSkips = map[string]bool{
 	"attach": true, "dev": true, "dev-fresh": true, "repeat": true, "out": true, "html": true,
-	"quiet": true, "json": true, "id": true, "ui": true,
+	"quiet": true, "json": true, "id": true,
 }
 
 // scheduleCreateCmd creates a schedule of runs.
@@ -221,6 +221,9 @@ func (c *scheduleCreateCmd) exec(ctx context.Context, _ *devEnv, stdout, stderr 
 		next = desc.Info.NextActionTimes
 	}
 	c.report(stdout, next)
+	if ui := strings.TrimRight(c.o.uiURL, "/"); uiAnswers(ui) {
+		fmt.Fprintf(stdout, "Temporal UI (pause, trigger, edit): %s/namespaces/%s/schedules/%s\n", ui, copts.Namespace, c.id)
+	}
 	return nil
 }
 

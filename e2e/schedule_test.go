@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -108,6 +109,22 @@ func TestScheduleTrendAndDelete(t *testing.T) {
 	}
 	if n := strings.Count(string(html), `data-metric="speedup" data-run="`+id+`-`); n != len(runs) {
 		t.Errorf("the trend page has %d speedup points, want %d", n, len(runs))
+	}
+
+	// -json: the same runs, as JSON on stdout (the table on stderr).
+	p, code = runStarter(t, time.Minute, "trend", "-schedule", id, "-n", "2", "-json")
+	var doc struct {
+		Runs []struct {
+			WorkflowID string   `json:"workflow_id"`
+			Speedup    *float64 `json:"speedup"`
+			Count429   *int     `json:"count_429"`
+		} `json:"runs"`
+		Changed string `json:"changed"`
+	}
+	if err := json.Unmarshal(p.stdout.Bytes(), &doc); code != 0 || err != nil || len(doc.Runs) != 2 || doc.Changed == "" ||
+		!strings.HasPrefix(doc.Runs[0].WorkflowID, id+"-") || doc.Runs[0].Speedup == nil || doc.Runs[0].Count429 == nil ||
+		!strings.Contains(p.stderr.String(), "What changed: ") {
+		t.Errorf("trend -json: exit %d, decode error %v, %+v\n%s", code, err, doc, p.output())
 	}
 
 	// By endpoint and model: the latest runs of the model on the endpoint,
