@@ -209,6 +209,9 @@ func (w *watcher) attach(ctx context.Context, id string) error {
 	}
 	runID := info.GetExecution().GetRunId()
 	w.ref, w.started = runRef{id, runID, info.GetTaskQueue()}, false
+	if isComparisonRun(info) {
+		return w.followComparison(ctx, w.conn.client.GetWorkflow(ctx, id, runID))
+	}
 	return w.follow(ctx, w.conn.client.GetWorkflow(ctx, id, runID))
 }
 

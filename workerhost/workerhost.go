@@ -508,6 +508,7 @@ func NewWith(c client.Client, taskQueue string, acts *activities.Activities) wor
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
 	w.RegisterWorkflow(workflows.ConcurrencyProbe)
+	w.RegisterWorkflow(workflows.ConcurrencyComparison)
 	activities.Register(w, acts)
 	return w
 }
