@@ -130,3 +130,24 @@ func TestListenErrorsAreOneLine(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRequest is what the metrics cost one request of a concurrent
+// pass: Started, then Finished with a streamed success that carried
+// rate-limit headers, from as many goroutines as GOMAXPROCS.
+func BenchmarkRequest(b *testing.B) {
+	m, err := metrics.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := m.Endpoint("default")
+	ttft, remaining := 0.2, 99
+	rec := record.Request{Pass: record.PassConcurrent, OK: true, LatencySeconds: 1.5, TTFTSeconds: &ttft,
+		RateLimit: &record.RateLimit{RemainingRequests: &remaining, RemainingTokens: &remaining}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e.Started()
+			e.Finished(rec)
+		}
+	})
+}
