@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -150,4 +151,20 @@ func BenchmarkRequest(b *testing.B) {
 			e.Finished(rec)
 		}
 	})
+}
+
+// TestURLOfEveryInterface: a server on every interface gives its URL with
+// localhost, one on an address with that address.
+func TestURLOfEveryInterface(t *testing.T) {
+	for addr, prefix := range map[string]string{":0": "http://localhost:", "127.0.0.1:0": "http://127.0.0.1:"} {
+		srv, err := metrics.Listen(addr, http.NotFoundHandler())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := srv.URL()
+		srv.Close(t.Context())
+		if !strings.HasPrefix(u, prefix) || !strings.HasSuffix(u, "/metrics") {
+			t.Errorf("Listen(%q).URL() = %q, want %s…/metrics", addr, u, prefix)
+		}
+	}
 }
