@@ -48,6 +48,15 @@ type Activities struct {
 	// a pass use one endpoint). A name that is neither Endpoint.Name nor a
 	// key of Others fails the activity, not retryably.
 	Others map[string]*Activities
+	// Identity is the worker's Temporal identity (workerhost.Identity),
+	// written into every record the worker sends (record.Request.Worker).
+	// The activities of Others use the Identity and Clock of the
+	// Activities that the worker registered.
+	Identity string
+	// Clock, when set, is the worker's clock instead of time.Now: tests set
+	// it to give one worker a deliberate offset from the Temporal server's
+	// clock (see clock.go). Production leaves it nil.
+	Clock func() time.Time
 
 	senderOnce sync.Once
 	sender     *chat.Sender
@@ -142,6 +151,7 @@ func (a *Activities) CloseIdleConnections() {
 // answered it (activity_attempt), and one that the lost attempt had already
 // sent is marked resent.
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error) {
+	host := a.hostClock(ctx)
 	a, err := a.serving(in.Endpoint)
 	if err != nil {
 		return SendOutput{}, err
@@ -150,6 +160,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		return SendOutput{}, errors.New("activities: no OpenAI client configured")
 	}
 	activityAttempt := activity.GetInfo(ctx).Attempt
+	in.FireAt = host.fireAt(in.FireAt)
 	progress, err := resumeProgress(ctx, in)
 	if err != nil {
 		return SendOutput{}, err
@@ -166,13 +177,16 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		OnAnswer: func(rec record.Request) error {
 			rec.Attempt = max(in.Attempt, 1)
 			rec.ActivityAttempt = activityAttempt
+			host.stamp(&rec)
 			return progress.add(rec)
 		},
 	})
 	if err != nil {
 		return SendOutput{}, err
 	}
-	return SendOutput{Records: progress.result()}, nil
+	out := SendOutput{Records: progress.result()}
+	host.finish(&out, activityAttempt)
+	return out, nil
 }
 
 // paramsOf is what the requests of in share.
