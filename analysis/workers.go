@@ -32,68 +32,82 @@ func Workers(records []record.Request) map[string]int {
 }
 
 // ClockOffset is one worker's clock offset from the Temporal server's over
-// a pass (see ClockOffsets).
+// a pass (see ClockOffsets): how far its clock was ahead of the server's
+// (negative: behind), in seconds.
 type ClockOffset struct {
-	// Seconds is the estimate: how far the worker's clock was ahead of the
-	// server's (negative: behind).
-	Seconds float64 `json:"seconds"`
-	// UncertaintySeconds is how far the offset may be from Seconds either
-	// way: half the width of the interval that the bounds leave. Absent
-	// when only upper bounds were known (Seconds is then the least of
-	// them, too high by the time a task takes to reach the worker).
+	// LowSeconds and HighSeconds bound the offset: it lies between them
+	// (LowSeconds is absent when no batch of the worker completed).
+	LowSeconds  *float64 `json:"low_seconds,omitempty"`
+	HighSeconds float64  `json:"high_seconds"`
+	// Seconds is the estimate: the middle of the bounds (the high bound
+	// alone when there is no low one), give or take UncertaintySeconds,
+	// half the distance between them.
+	Seconds            float64  `json:"seconds"`
 	UncertaintySeconds *float64 `json:"uncertainty_seconds,omitempty"`
+}
+
+// AtLeast is the smallest absolute offset that the bounds allow: 0 when
+// they include 0, else the distance from 0 to the nearer bound. It is what
+// the measurements prove of the offset, whatever the delays between the
+// server and the worker were.
+func (o ClockOffset) AtLeast() float64 {
+	switch {
+	case o.HighSeconds < 0:
+		return -o.HighSeconds
+	case o.LowSeconds != nil && *o.LowSeconds > 0:
+		return *o.LowSeconds
+	}
+	return 0
 }
 
 // ClockOffsets is each worker's clock offset from the Temporal server's
 // over the pass, from the bounds its batches recorded
 // (record.Request.ClockOffsetLowSeconds and ClockOffsetHighSeconds): the
 // offset is at most the least of the upper bounds and at least the largest
-// of the lower ones, and the estimate is the middle of the two, give or
-// take half the distance between them. Nil when no record has a bound.
+// of the lower ones. Nil when no record has a bound.
 func ClockOffsets(records []record.Request) map[string]ClockOffset {
-	type bounds struct{ low, high *float64 }
-	by := map[string]*bounds{}
+	by := map[string]*ClockOffset{}
 	for _, r := range records {
 		if r.Worker == "" || r.ClockOffsetHighSeconds == nil {
 			continue
 		}
-		b := by[r.Worker]
-		if b == nil {
-			b = &bounds{}
-			by[r.Worker] = b
+		o := by[r.Worker]
+		if o == nil {
+			o = &ClockOffset{HighSeconds: *r.ClockOffsetHighSeconds}
+			by[r.Worker] = o
 		}
-		if b.high == nil || *r.ClockOffsetHighSeconds < *b.high {
-			b.high = r.ClockOffsetHighSeconds
-		}
-		if r.ClockOffsetLowSeconds != nil && (b.low == nil || *r.ClockOffsetLowSeconds > *b.low) {
-			b.low = r.ClockOffsetLowSeconds
+		o.HighSeconds = min(o.HighSeconds, *r.ClockOffsetHighSeconds)
+		if l := r.ClockOffsetLowSeconds; l != nil && (o.LowSeconds == nil || *l > *o.LowSeconds) {
+			v := *l
+			o.LowSeconds = &v
 		}
 	}
 	if len(by) == 0 {
 		return nil
 	}
 	out := make(map[string]ClockOffset, len(by))
-	for w, b := range by {
-		o := ClockOffset{Seconds: *b.high}
-		if b.low != nil {
-			o.Seconds = (*b.low + *b.high) / 2
-			u := math.Abs(*b.high-*b.low) / 2
+	for w, o := range by {
+		o.Seconds = o.HighSeconds
+		if o.LowSeconds != nil {
+			o.Seconds = (*o.LowSeconds + o.HighSeconds) / 2
+			u := math.Abs(o.HighSeconds-*o.LowSeconds) / 2
 			o.UncertaintySeconds = &u
 		}
-		out[w] = o
+		out[w] = *o
 	}
 	return out
 }
 
-// ClockOffsetMax is the largest absolute offset of offsets (ClockOffsets);
-// nil when there is none.
+// ClockOffsetMax is the largest clock offset that the bounds prove among
+// offsets (ClockOffsets): the largest ClockOffset.AtLeast. Nil when there
+// is no offset.
 func ClockOffsetMax(offsets map[string]ClockOffset) *float64 {
 	if len(offsets) == 0 {
 		return nil
 	}
 	largest := 0.0
-	for _, v := range offsets {
-		largest = max(largest, math.Abs(v.Seconds))
+	for _, o := range offsets {
+		largest = max(largest, o.AtLeast())
 	}
 	return &largest
 }
@@ -106,14 +120,15 @@ func WorkerName(identity string) string {
 }
 
 // ClockWarning says, in one plain sentence, how the workers' clocks may
-// distort a pass's timing, or returns "" when every offset is within
-// MaxClockOffsetSeconds. Each worker sends at fire_at by its own clock and
-// stamps its records by it. Workers whose clocks disagree by more than 10
-// ms send that much apart, in real time, while their records say they left
-// together (or the other way round): the start spread across workers is
-// that uncertain. Workers whose clocks agree with one another but not with
-// the server's send together, and only fire_at and the times compared with
-// the server's are off.
+// distort a pass's timing, or returns "" unless the bounds prove that a
+// worker's clock was more than MaxClockOffsetSeconds off the Temporal
+// server's (ClockOffsetMaxSeconds). Each worker sends at fire_at by its own
+// clock and stamps its records by it. Workers whose clocks disagree by more
+// than 10 ms send that much apart, in real time, while their records say
+// they left together (or the other way round): the start spread across
+// workers is that uncertain. Workers whose clocks agree with one another
+// but not with the server's send together, and only fire_at and the times
+// compared with the server's are off.
 func ClockWarning(s PassSummary) string {
 	if s.ClockOffsetMaxSeconds == nil || *s.ClockOffsetMaxSeconds <= MaxClockOffsetSeconds {
 		return ""
@@ -123,26 +138,43 @@ func ClockWarning(s PassSummary) string {
 		names = append(names, w)
 	}
 	sort.Slice(names, func(i, j int) bool {
-		a, b := math.Abs(s.ClockOffsets[names[i]].Seconds), math.Abs(s.ClockOffsets[names[j]].Seconds)
+		a, b := s.ClockOffsets[names[i]].AtLeast(), s.ClockOffsets[names[j]].AtLeast()
 		if a != b {
 			return a > b
 		}
 		return names[i] < names[j]
 	})
-	worst := names[0]
-	lo, hi := s.ClockOffsets[worst].Seconds, s.ClockOffsets[worst].Seconds
-	for _, w := range names {
-		lo, hi = min(lo, s.ClockOffsets[w].Seconds), max(hi, s.ClockOffsets[w].Seconds)
+	worst := s.ClockOffsets[names[0]]
+	est := fmt.Sprintf("%+.0f ms", 1000*worst.Seconds)
+	if worst.UncertaintySeconds != nil {
+		est += fmt.Sprintf(" (± %.0f ms)", 1000**worst.UncertaintySeconds)
 	}
-	ms := func(v float64) string { return fmt.Sprintf("%+.0f ms", 1000*v) }
-	if len(names) > 1 && hi-lo > MaxClockOffsetSeconds {
-		return fmt.Sprintf("The workers' clocks disagree: worker %s's was %s off the Temporal server's (estimated offsets from %s to %s); each worker sends at fire_at and stamps its records by its own clock, so the requests of different workers may have left up to %.0f ms further apart, or closer, than their sent_at times and the start spread say.",
-			WorkerName(worst), ms(s.ClockOffsets[worst].Seconds), ms(lo), ms(hi), 1000*(hi-lo))
+	if apart := disagreement(s.ClockOffsets); len(names) > 1 && apart > MaxClockOffsetSeconds {
+		return fmt.Sprintf("The workers' clocks disagree: worker %s's was %s off the Temporal server's, at least %.0f ms apart from another's; each worker sends at fire_at and stamps its records by its own clock, so the requests of different workers may have left that much further apart, or closer, than their sent_at times and the start spread say.",
+			WorkerName(names[0]), est, 1000*apart)
 	}
 	who := "The worker's clock was"
 	if len(names) > 1 {
 		who = fmt.Sprintf("The %d workers' clocks were", len(names))
 	}
-	return fmt.Sprintf("%s %s off the Temporal server's (estimated, at most; see docs/concurrent-pass.md#clocks): the requests left together by that clock, so the start spread holds, but fire_at and the records' times are off the server's clock by that much.",
-		who, ms(s.ClockOffsets[worst].Seconds))
+	return fmt.Sprintf("%s %s off the Temporal server's: the requests left together by that clock, so the start spread holds, but fire_at and the records' times are off the server's clock by that much.",
+		who, est)
+}
+
+// disagreement is how far apart the bounds prove two workers' clocks to be
+// at least: the largest gap between one worker's low bound and another's
+// high bound.
+func disagreement(offsets map[string]ClockOffset) float64 {
+	apart := 0.0
+	for a, oa := range offsets {
+		if oa.LowSeconds == nil {
+			continue
+		}
+		for b, ob := range offsets {
+			if a != b {
+				apart = max(apart, *oa.LowSeconds-ob.HighSeconds)
+			}
+		}
+	}
+	return apart
 }
