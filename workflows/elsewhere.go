@@ -65,3 +65,34 @@ func execute(ctx, actx workflow.Context, name string, in, out any) error {
 		actx = notEager(actx)
 	}
 }
+
+// sendShard schedules the shard in on sel, counted in pending until its
+// outcome is in: its records, or its requests recorded as failed. A shard
+// that a worker without the run's endpoint picked up goes to another (see
+// elsewhere).
+func (st *state) sendShard(ctx, actx workflow.Context, sel workflow.Selector, pending *int, in activities.SendInput) {
+	resends := 0
+	var done func(f workflow.Future)
+	done = func(f workflow.Future) {
+		*pending--
+		var out activities.SendOutput
+		if err := f.Get(ctx, &out); err != nil {
+			if temporal.IsCanceledError(err) {
+				return
+			}
+			if elsewhere(ctx, err, resends) {
+				resends++
+				actx = notEager(actx)
+				*pending++
+				sel.AddFuture(workflow.ExecuteActivity(actx, activities.SendActivity, in), done)
+				return
+			}
+			st.batchFailed(in.Pass, in.Requests, err)
+			return
+		}
+		st.add(out.Records...)
+		st.details(ctx)
+	}
+	*pending++
+	sel.AddFuture(workflow.ExecuteActivity(actx, activities.SendActivity, in), done)
+}

@@ -349,31 +349,7 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 			Stream:         st.stream,
 			Attempt:        attempt,
 		}
-		resends := 0
-		var done func(f workflow.Future)
-		done = func(f workflow.Future) {
-			pending--
-			var out activities.SendOutput
-			if err := f.Get(ctx, &out); err != nil {
-				if temporal.IsCanceledError(err) {
-					return
-				}
-				if elsewhere(ctx, err, resends) {
-					// A worker without the endpoint had it: to another.
-					resends++
-					actx = notEager(actx)
-					pending++
-					sel.AddFuture(workflow.ExecuteActivity(actx, activities.SendActivity, in), done)
-					return
-				}
-				st.batchFailed(pass, in.Requests, err)
-				return
-			}
-			st.add(out.Records...)
-			st.details(ctx)
-		}
-		pending++
-		sel.AddFuture(workflow.ExecuteActivity(actx, activities.SendActivity, in), done)
+		st.sendShard(ctx, actx, sel, &pending, in)
 	}
 	for pending > 0 {
 		sel.Select(ctx)
