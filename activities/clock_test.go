@@ -61,7 +61,9 @@ func TestWorkerClockAhead(t *testing.T) {
 	if arrived.Count != 4 {
 		t.Fatalf("the simulator saw %d requests, want 4", arrived.Count)
 	}
-	if early := in.FireAt.Sub(arrived.First); early < skew-50*time.Millisecond || early > skew+50*time.Millisecond {
+	// Not before the worker's own instant, and well before the server's
+	// (what a busy machine adds to a send is allowed for).
+	if early := in.FireAt.Sub(arrived.First); early < skew/2 || early > skew+50*time.Millisecond {
 		t.Errorf("the first request arrived %v before the instant by the real clock, want about %v (the worker fires by its own clock)", early, skew)
 	}
 	for _, r := range out.Records {
