@@ -110,7 +110,7 @@ func (l *listCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Write
 	}
 	defer c.Close()
 	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest' OR WorkflowType = 'ConcurrencyProbe'",
+		Namespace: opts.Namespace, PageSize: int32(l.n), Query: "WorkflowType = 'ConcurrencyTest' OR WorkflowType = 'ConcurrencyProbe' OR WorkflowType = '" + workflows.ComparisonWorkflowName + "'",
 	})
 	if err != nil {
 		return failed(fmt.Errorf("list the runs: %w", err))
@@ -153,6 +153,9 @@ func listRowOf(ctx context.Context, c client.Client, dc converter.DataConverter,
 		started: ex.GetStartTime().AsTime().UTC().Format("2006-01-02 15:04:05")}
 	if p := ex.GetMemo().GetFields()[memoEndpoint]; p != nil {
 		_ = dc.FromPayload(p, &row.endpoint)
+	}
+	if isComparisonRun(ex) {
+		return comparisonListRow(ctx, c, row, ex)
 	}
 	switch ex.GetStatus() {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
@@ -282,6 +285,9 @@ func (r *resultCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Wri
 	}
 	w := newWatcher(connOf(c, opts), newDestination(r.jsonPath, r.htmlPath, stdout, stderr, false, false), watchOptions{})
 	w.ref = runRef{workflowID: id, runID: info.GetExecution().GetRunId()}
+	if isComparisonRun(info) {
+		return w.comparisonResult(ctx, r.slo.slo != nil)
+	}
 	var result testrun.Result
 	err = c.GetWorkflow(ctx, id, w.ref.runID).Get(ctx, &result)
 	o, err := withSLO(outcome{result, err}, id, r.slo.slo)
@@ -323,6 +329,9 @@ func (r *rerunCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		return err
 	}
 	defer c.Close()
+	if info, err := describeRun(ctx, c, opts.Namespace, orig); err == nil && isComparisonRun(info) {
+		return r.rerunComparison(ctx, dev, connOf(c, opts), opts.HostPort, stdout, stderr)
+	}
 	in, queue, err := startedWith(ctx, c, opts, orig, dev)
 	if err != nil {
 		return err

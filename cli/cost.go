@@ -182,6 +182,12 @@ func devSimulated(o options, endpoint string) bool {
 // of failed requests sends only those), and decides whether it may be
 // sent, as approve does.
 func (c costOptions) rerunCost(in *testrun.Input, simulated bool, stderr io.Writer) error {
+	priceRerun(in, simulated)
+	return c.approve(*in, 1, stderr, os.Stdin, interactive())
+}
+
+// priceRerun prices a rerun and estimates it anew, as rerunCost says.
+func priceRerun(in *testrun.Input, simulated bool) {
 	switch {
 	case simulated:
 		in.Prices = &testrun.Prices{Source: testrun.PriceSourceSimulator}
@@ -192,7 +198,6 @@ func (c costOptions) rerunCost(in *testrun.Input, simulated bool, stderr io.Writ
 	}
 	est := testrun.EstimateCost(in.WithDefaults(), in.Prices)
 	in.CostEstimate = &est
-	return c.approve(*in, 1, stderr, os.Stdin, interactive())
 }
 
 // printCost prints the estimate of one run of in, if it has one.

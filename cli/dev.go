@@ -215,7 +215,7 @@ func (e *devEnv) serve(model, taskQueue string) error {
 			Jitter:   time.Second,
 			PerToken: 20 * time.Millisecond,
 			APIKey:   "sim-" + randomHex(8),
-			Models:   append(simulator.DefaultModels(), model),
+			Models:   append(simulator.DefaultModels(), strings.Split(model, ",")...), // a comparison's models, comma-separated
 			Seed:     1,
 		})
 		base, err := e.sim.Start("127.0.0.1:0")

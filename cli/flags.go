@@ -97,14 +97,17 @@ type options struct {
 	streamSet bool
 	// cost holds -price-input, -price-output, -max-cost and -yes (cost.go).
 	cost costOptions
+	// parallelTargets runs a comparison's targets at once (comparison.go).
+	parallelTargets bool
 }
 
 func newFlagSet(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("starter", flag.ContinueOnError)
 	fs.IntVar(&o.requests, "requests", testrun.DefaultRequests, "requests per pass (N)")
 	fs.IntVar(&o.maxRequests, "max-requests", testrun.DefaultMaxRequests, "refuse runs of more -requests than this, a guard against typos")
-	fs.StringVar(&o.endpoint, "endpoint", record.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL)")
-	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call")
+	fs.StringVar(&o.endpoint, "endpoint", record.DefaultEndpoint, "which of the worker's allow-listed endpoints to measure, by name (the worker's LLMCONC_ENDPOINTS; \"default\" is OPENAI_API_KEY and OPENAI_BASE_URL); a comma list compares them side by side (docs/compare.md)")
+	fs.StringVar(&o.model, "model", DefaultModel, "chat model to call; a comma list compares them side by side (docs/compare.md)")
+	fs.BoolVar(&o.parallelTargets, "parallel-targets", false, "with an -endpoint or -model list: run the targets at once instead of one after another (targets sharing a key or a server then disturb each other)")
 	fs.IntVar(&o.maxTokens, "max-tokens", testrun.DefaultMaxTokens, "max_tokens of each request")
 	fs.IntVar(&o.concurrency, "concurrency", 0, "requests in flight at once in the concurrent pass (C); 0 means all of -requests")
 	fs.StringVar(&o.passes, "passes", testrun.PassesBoth, "which passes to run: both, sequential or concurrent")
@@ -209,6 +212,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		}
 		return o, badInput("%v (run with -h for the flags)", err)
 	}
+	o.noteGiven(fs)
+	if len(positional) > 0 {
+		if lookupCommand(positional[0]) != nil {
+			return o, badInput("unexpected argument %q: a subcommand comes first (`starter %s …`, or `starter -dev %s …`)", positional[0], positional[0], positional[0])
+		}
+		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", positional[0])
+	}
+	return o, nil
+}
+
+// noteGiven notes which of the run's flags were given, where it matters:
+// -concurrency 0 and -stream.
+func (o *options) noteGiven(fs *flag.FlagSet) {
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "concurrency" && o.concurrency == 0 {
 			o.concurrency = -1 // -concurrency 0 given: rejected as out of range, not taken as the default
@@ -217,13 +233,6 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.streamSet = true
 		}
 	})
-	if len(positional) > 0 {
-		if lookupCommand(positional[0]) != nil {
-			return o, badInput("unexpected argument %q: a subcommand comes first (`starter %s …`, or `starter -dev %s …`)", positional[0], positional[0], positional[0])
-		}
-		return o, badInput("unexpected argument %q (flags start with -; run with -h for the flags)", positional[0])
-	}
-	return o, nil
 }
 
 // runInput checks the options and builds the workflow input. Everything a run

@@ -51,6 +51,9 @@ func mainCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.isComparison() || o.parallelTargets {
+		return compareCommand(o, stdout, stderr)
+	}
 	p, err := o.plan(time.Now())
 	if err != nil {
 		return err

@@ -32,6 +32,9 @@ type commandInfo struct {
 	about    string   // what it does, in its own -h
 	examples []string // one-line examples, each a whole command line
 	new      func() subcommand
+	// verbs, for a group of subcommands (`starter schedule create`), are
+	// its subcommands, chosen by the first argument; new is then nil.
+	verbs []commandInfo
 }
 
 // exampleID is the workflow ID the examples use: the form of a default one.
@@ -79,6 +82,8 @@ var commands = []commandInfo{
 		new: func() subcommand { return &rerunCmd{} },
 	},
 	probeInfo,
+	scheduleInfo,
+	trendInfo,
 }
 
 // lookupCommand is the subcommand called name, or nil.
@@ -100,9 +105,19 @@ func isDevFlag(arg string) bool { return arg == "-dev" || arg == "--dev" }
 // -dev (given before the name when devFirst, or among the arguments). Bad
 // input and -h start nothing.
 func execSubcommand(info *commandInfo, devFirst bool, args []string, stdout, stderr io.Writer) error {
+	if info.verbs != nil {
+		verb, err := pickVerb(info, args, stderr)
+		if err != nil {
+			return err
+		}
+		info, args = verb, args[1:]
+	}
 	cmd, dev, err := parseCommand(info, devFirst, args, stderr)
 	if err != nil {
 		return err
+	}
+	if nd, ok := cmd.(interface{ devRefused() string }); ok && dev {
+		return badInput("%s", nd.devRefused())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -157,7 +157,7 @@ func (w *watcher) start(ctx context.Context, id, taskQueue string, in testrun.In
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		StaticSummary:            workflows.StaticSummary(in),
 		StaticDetails:            workflows.StaticDetails(in),
-		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint},
+		Memo:                     map[string]any{memoEndpoint: in.WithDefaults().Endpoint, memoModel: in.Model},
 		// A backstop behind the bounds of every wait: the run ends.
 		WorkflowExecutionTimeout: in.WithDefaults().ExecutionTimeout(),
 	}
@@ -209,6 +209,9 @@ func (w *watcher) attach(ctx context.Context, id string) error {
 	}
 	runID := info.GetExecution().GetRunId()
 	w.ref, w.started = runRef{id, runID, info.GetTaskQueue()}, false
+	if isComparisonRun(info) {
+		return w.followComparison(ctx, w.conn.client.GetWorkflow(ctx, id, runID))
+	}
 	return w.follow(ctx, w.conn.client.GetWorkflow(ctx, id, runID))
 }
 

@@ -66,6 +66,24 @@ var readmeCoverage = map[string]string{
 	"export AZURE_OPENAI_KEY=...":                            "TestAzureEndpoint (the key in the worker's environment, the variable its entry's key_env names)",
 	"LLMCONC_ENDPOINTS=azure.json go run ./worker":           "TestAzureEndpoint (a worker with kind azure entries, against the simulator binary with -azure)",
 	"go run ./starter -endpoint azure -model my-gpt-4o-mini": "TestAzureEndpoint (-endpoint ms-azure -model the deployment)",
+	// docs/compare.md: comparisons, against two simulator processes.
+	"go run ./starter -endpoint local,groq -model llama-3.1-8b-instant -requests 10": "TestComparisonOfTwoEndpoints (an -endpoint list of two simulators' names, one model, -requests 4)",
+	"go run ./starter -model gpt-4.1-nano,gpt-4.1-mini":                              "TestComparisonRerunFailedOnly (this -model list, with an -endpoint list)",
+	// docs/schedules.md and docs/cli.md: schedules and trends, against
+	// the simulator binary, with -every 2s, on a task queue of the test's.
+	"go run ./starter schedule create -id nightly -every 1h -requests 10 -model gpt-4.1-nano": "TestScheduleTrendAndDelete (schedule create -id ID -every 2s -requests 3)",
+	"go run ./starter schedule create -every 1h [run flags]":                                  "TestScheduleTrendAndDelete (schedule create -id ID -every 2s -requests 3 -max-tokens 8 -warmup 0 -task-queue Q)",
+	"go run ./starter schedule list":                                                          "TestScheduleTrendAndDelete (the schedule's row, running, paused, then gone)",
+	"go run ./starter schedule delete nightly":                                                "TestScheduleTrendAndDelete (no run starts after it)",
+	"go run ./starter schedule delete ID":                                                     "TestScheduleTrendAndDelete",
+	"go run ./starter trend -schedule nightly":                                                "TestScheduleTrendAndDelete",
+	"go run ./starter trend -schedule nightly -html trend.html":                               "TestScheduleTrendAndDelete (the page's points, one per run)",
+	"go run ./starter trend -schedule ID [-n 50] [-html FILE]":                                "TestScheduleTrendAndDelete (-html FILE, and -n 2 on the deleted schedule)",
+	"go run ./starter trend -endpoint default -model gpt-4.1-nano -n 20":                      "TestScheduleTrendAndDelete (-n 3)",
+	`temporal schedule toggle --schedule-id nightly --pause --reason "provider maintenance"`:  "TestScheduleTrendAndDelete (the Temporal CLI against the test's dev server; schedule list shows it paused)",
+	`temporal schedule toggle --schedule-id nightly --unpause --reason "maintenance over"`:    "TestScheduleTrendAndDelete",
+	"temporal schedule trigger --schedule-id nightly":                                         "TestScheduleTrendAndDelete (the triggered run starts while the schedule is paused)",
+	`temporal workflow list --query "TemporalScheduledById = 'nightly'"`:                      "TestScheduleTrendAndDelete",
 	// docs/first-contact.md: the demo's runs.
 	"go run ./starter -dev list":                "TestDemoKeepsItsRuns",
 	"go run ./starter -dev result WORKFLOW_ID":  "TestDemoKeepsItsRuns",

@@ -26,28 +26,43 @@ var ErrNotATestRun = errors.New("not a concurrency test run")
 // workflowID from the first event of its history, decoded with dc (nil
 // means the SDK's default).
 func StartedInput(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string) (testrun.Input, string, error) {
+	var in testrun.Input
+	queue, err := startedInto(ctx, c, dc, workflowID, &in)
+	return in, queue, err
+}
+
+// StartedComparison reads the input and the task queue of the latest run
+// of comparison workflowID, as StartedInput does a run's.
+func StartedComparison(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string) (testrun.ComparisonInput, string, error) {
+	var in testrun.ComparisonInput
+	queue, err := startedInto(ctx, c, dc, workflowID, &in)
+	return in, queue, err
+}
+
+// startedInto decodes the input of the latest run of workflowID into in,
+// and returns its task queue.
+func startedInto(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string, in any) (string, error) {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
-	var in testrun.Input
 	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return in, "", ErrNoRun
+		return "", ErrNoRun
 	}
 	first, err := it.Next()
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return in, "", ErrNoRun
+			return "", ErrNoRun
 		}
-		return in, "", fmt.Errorf("read the history of run %s: %w", workflowID, err)
+		return "", fmt.Errorf("read the history of run %s: %w", workflowID, err)
 	}
 	started := first.GetWorkflowExecutionStartedEventAttributes()
 	if started == nil {
-		return in, "", ErrNotATestRun
+		return "", ErrNotATestRun
 	}
-	if err := dc.FromPayloads(started.GetInput(), &in); err != nil {
-		return in, "", fmt.Errorf("%w: %w", ErrNotATestRun, err)
+	if err := dc.FromPayloads(started.GetInput(), in); err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNotATestRun, err)
 	}
-	return in, started.GetTaskQueue().GetName(), nil
+	return started.GetTaskQueue().GetName(), nil
 }

@@ -519,6 +519,7 @@ func newWorker(c client.Client, taskQueue string, acts *activities.Activities, n
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
 	w.RegisterWorkflow(workflows.ConcurrencyProbe)
+	w.RegisterWorkflow(workflows.ConcurrencyComparison)
 	activities.Register(w, acts)
 	return w
 }

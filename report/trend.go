@@ -1,0 +1,89 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/llmconc/llmconc/analysis"
+)
+
+// TrendRunOf is the line of a trend for a run's document; start is when
+// the run started (in Temporal; the document's started_at when zero).
+func TrendRunOf(d Document, start time.Time) analysis.TrendRun {
+	if start.IsZero() {
+		start, _ = time.Parse(time.RFC3339Nano, d.StartedAt)
+	}
+	r := NoResultRun(d.WorkflowID, start, "")
+	r.Verdict = d.Conclusion.Verdict
+	if r.Verdict == "" {
+		r.Verdict = analysis.VerdictInconclusive
+	}
+	if d.Error != "" {
+		r.Note = "ended early: " + d.Error
+	}
+	if d.Comparison != nil {
+		r.Speedup, r.Parallelism = d.Comparison.Speedup, d.Comparison.EffectiveParallelism
+	}
+	if d.Concurrent != nil && d.Concurrent.Latency != nil {
+		r.LatencyP50, r.LatencyP95 = d.Concurrent.Latency.P50, d.Concurrent.Latency.P95
+	}
+	for _, p := range d.Passes() {
+		r.RateLimited += analysis.RateLimitedAnswers(p.Requests)
+	}
+	r.Setup = setupOf(d.Config)
+	return r
+}
+
+// NoResultRun is the line of a trend for a run without a result, note
+// saying why.
+func NoResultRun(workflowID string, start time.Time, note string) analysis.TrendRun {
+	nan := math.NaN()
+	return analysis.TrendRun{WorkflowID: workflowID, Start: start, Note: note,
+		Speedup: nan, Parallelism: nan, LatencyP50: nan, LatencyP95: nan}
+}
+
+// setupOf names what a run measured, for a trend: runs of different setups
+// compare loosely.
+func setupOf(c Config) string {
+	s := fmt.Sprintf("%s, %d requests, concurrency %d, max_tokens %d, stream %v", c.Passes, c.Requests, c.Concurrency, c.MaxTokens, c.Stream)
+	if c.Rate > 0 {
+		s += fmt.Sprintf(", rate %g/s", c.Rate)
+	}
+	return s
+}
+
+// WriteTrend writes a trend's table, one line per run, oldest first, then
+// the closing line, what changed.
+func WriteTrend(w io.Writer, runs []analysis.TrendRun, s analysis.TrendSummary) {
+	layout := analysis.TrendTimeLayout(runs)
+	width := len(layout)
+	fmt.Fprintf(w, "%-*s  %-20s  %8s  %11s  %7s  %7s  %5s  %s\n", width, "STARTED (UTC)", "VERDICT", "SPEEDUP", "PARALLELISM", "P50 (s)", "P95 (s)", "429s", "WORKFLOW ID")
+	for _, r := range runs {
+		verdict, limited := r.Verdict, fmt.Sprint(r.RateLimited)
+		if !r.HasResult() {
+			verdict, limited = "-", "-"
+		}
+		speedup := "-"
+		if !math.IsNaN(r.Speedup) {
+			speedup = fmt.Sprintf("%.2fx", r.Speedup)
+		}
+		line := fmt.Sprintf("%-*s  %-20s  %8s  %11s  %7s  %7s  %5s  %s", width, r.Start.UTC().Format(layout), verdict, speedup,
+			trendNum(r.Parallelism, "%.2f"), trendNum(r.LatencyP50, "%.2f"), trendNum(r.LatencyP95, "%.2f"), limited, r.WorkflowID)
+		if r.Note != "" {
+			line += "  (" + r.Note + ")"
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	fmt.Fprintf(w, "\nWhat changed: %s.\n", s.Text)
+}
+
+// trendNum formats v, or "-" when it is NaN.
+func trendNum(v float64, format string) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
