@@ -57,6 +57,9 @@ type Activities struct {
 	// it to give one worker a deliberate offset from the Temporal server's
 	// clock (see clock.go). Production leaves it nil.
 	Clock func() time.Time
+	// Observer, when set, is told of each request of this endpoint as it
+	// goes in flight and once it is over (the worker's metrics).
+	Observer chat.Observer
 
 	senderOnce sync.Once
 	sender     *chat.Sender
@@ -74,7 +77,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 // gates are shared by every batch of the endpoint.
 func (a *Activities) chatSender() *chat.Sender {
 	a.senderOnce.Do(func() {
-		a.sender = &chat.Sender{Client: a.Client, BaseURL: a.Endpoint.BaseURL, Pool: a.Pool, Redactor: measure.NewRedactor(a.Secret)}
+		a.sender = &chat.Sender{Client: a.Client, BaseURL: a.Endpoint.BaseURL, Pool: a.Pool, Redactor: measure.NewRedactor(a.Secret), Observer: a.Observer}
 	})
 	return a.sender
 }
