@@ -48,6 +48,9 @@ type Activities struct {
 	// a pass use one endpoint). A name that is neither Endpoint.Name nor a
 	// key of Others fails the activity, not retryably.
 	Others map[string]*Activities
+	// Observer, when set, is told of each request of this endpoint as it
+	// goes in flight and once it is over (the worker's metrics).
+	Observer chat.Observer
 
 	senderOnce sync.Once
 	sender     *chat.Sender
@@ -65,7 +68,7 @@ func Register(r worker.ActivityRegistry, a *Activities) {
 // gates are shared by every batch of the endpoint.
 func (a *Activities) chatSender() *chat.Sender {
 	a.senderOnce.Do(func() {
-		a.sender = &chat.Sender{Client: a.Client, BaseURL: a.Endpoint.BaseURL, Pool: a.Pool, Redactor: measure.NewRedactor(a.Secret)}
+		a.sender = &chat.Sender{Client: a.Client, BaseURL: a.Endpoint.BaseURL, Pool: a.Pool, Redactor: measure.NewRedactor(a.Secret), Observer: a.Observer}
 	})
 	return a.sender
 }

@@ -127,6 +127,9 @@ func (r *batchRun) warm(ctx context.Context, held bool, senders int) *measure.Bu
 // its first request waits for it in the transport.
 func (r *batchRun) sender(ctx context.Context, held bool) {
 	first := held
+	// inFlight: the current request was released (sending was called), so
+	// s.Observer hears of its end. One per sender, not per request.
+	inFlight := false
 	for p := range r.queue {
 		if r.stopped() || ctx.Err() != nil {
 			return
@@ -140,12 +143,17 @@ func (r *batchRun) sender(ctx context.Context, held bool) {
 		}
 		if first {
 			// In flight from the release on, not before.
-			rctx = measure.WithHold(ctx, r.b.FireAt, r.fire, func() { r.sending(p.Index) })
+			rctx = measure.WithHold(ctx, r.b.FireAt, r.fire, func() { inFlight = true; r.sending(p.Index) })
 			first = false
 		} else {
+			inFlight = true
 			r.sending(p.Index)
 		}
 		rec := r.s.Send(rctx, params, p)
+		if inFlight {
+			r.s.finished(rec)
+			inFlight = false
+		}
 		if ctx.Err() != nil {
 			// Cut short by the end of ctx: not answered.
 			return
@@ -162,6 +170,7 @@ func (r *batchRun) stopped() bool {
 }
 
 func (r *batchRun) sending(index int) {
+	r.s.started()
 	if r.b.OnSend != nil {
 		r.b.OnSend(index)
 	}

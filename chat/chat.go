@@ -37,6 +37,9 @@ type Sender struct {
 	// Redactor removes the key from everything the endpoint sends back
 	// (nil: nothing is redacted).
 	Redactor *measure.Redactor
+	// Observer, when set, is told of each request of a batch as it goes in
+	// flight and once it is over (see Observer).
+	Observer Observer
 
 	gates measure.FireGates
 }

@@ -121,6 +121,9 @@ func (l *listCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Write
 	var keyErr error // of the first run whose result cannot be decrypted
 	for _, ex := range resp.GetExecutions() {
 		row := listRowOf(ctx, c, opts.DataConverter, ex)
+		if parent := ex.GetParentExecution().GetWorkflowId(); parent != "" && row.note == "" {
+			row.note = "a target of comparison " + parent
+		}
 		if row.keyErr != nil {
 			encryptedRuns++
 			keyErr = cmp.Or(keyErr, row.keyErr)
@@ -449,6 +452,9 @@ func onlyFailed(ctx context.Context, conn temporalConn, orig string, in *testrun
 // modelOf is the model of run id, read from its input, or DefaultModel.
 func modelOf(ctx context.Context, c client.Client, id string) string {
 	in, _, err := history.StartedInput(ctx, c, converter.GetDefaultDataConverter(), id)
+	if models := comparisonModels(ctx, c, id); models != "" {
+		return models // a comparison's models, comma-separated
+	}
 	if err != nil || in.Model == "" {
 		return DefaultModel
 	}

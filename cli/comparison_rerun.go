@@ -200,3 +200,13 @@ func failedIndices(doc report.Document) map[record.Pass][]int {
 	}
 	return only
 }
+
+// comparisonModels is the models of comparison id, comma-separated, read
+// from its input; "" when id is not a comparison.
+func comparisonModels(ctx context.Context, c client.Client, id string) string {
+	in, _, err := history.StartedComparison(ctx, c, nil, id)
+	if err != nil || len(in.Targets) == 0 {
+		return ""
+	}
+	return strings.Join(targetModels(in), ",")
+}

@@ -2,9 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/llmconc/llmconc/report"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // comparisonPlanOf is the plan of the flags args, which must be a
@@ -116,5 +122,45 @@ func TestComparisonMaxCost(t *testing.T) {
 	err = o.cost.approve(comparisonCostInput(cp.in), 1, &bytes.Buffer{}, nil, false)
 	if ExitCode(err) != ExitBadInput || !bytes.Contains([]byte(err.Error()), []byte("no-such-model-x")) {
 		t.Fatalf("unpriced model under -max-cost: %v", err)
+	}
+}
+
+// TestWriteComparison: the comparison's document goes to the JSON file and
+// the HTML report; -quiet prints the table alone, -json the document on
+// stdout with the notes on stderr.
+func TestWriteComparison(t *testing.T) {
+	docs := []report.TargetDocument{
+		{Document: report.FailedTarget("c-t1-a-m", "", testrun.Input{Endpoint: "a", Model: "m"}, "gone")},
+		{Document: report.FailedTarget("c-t2-b-m", "", testrun.Input{Endpoint: "b", Model: "m"}, "gone too")},
+	}
+	d := report.BuildComparison("c", "r", testrun.ComparisonResult{}, docs)
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	dest := newDestination(filepath.Join(dir, "c.json"), filepath.Join(dir, "c.html"), &stdout, &stderr, true, false)
+	if err := dest.writeComparison(d); err != nil {
+		t.Fatal(err)
+	}
+	if out := stdout.String(); !strings.Contains(out, "TARGETS SIDE BY SIDE") || strings.Contains(out, "Results saved") {
+		t.Errorf("-quiet printed:\n%s", out)
+	}
+	for _, f := range []string{"c.json", "c.html"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	stdout.Reset()
+	dest = newDestination(filepath.Join(dir, "c.json"), "", &stdout, &stderr, false, true)
+	if err := dest.writeComparison(d); err != nil {
+		t.Fatal(err)
+	}
+	var got report.ComparisonDocument
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Kind != report.ComparisonKind || len(got.Targets) != 2 {
+		t.Errorf("-json printed %q (%v)", stdout.String(), err)
+	}
+	if !strings.Contains(stderr.String(), "Results saved to") {
+		t.Errorf("-json: the notes did not go to stderr: %q", stderr.String())
+	}
+	if err := comparisonExit(d, nil); ExitCode(err) != ExitFailed || !strings.Contains(err.Error(), "2 of 2 targets failed") {
+		t.Errorf("the exit error of two failed targets: %v", err)
 	}
 }

@@ -216,7 +216,7 @@ func comparisonError(id string, err error) error {
 	if errors.As(err, &appErr) && appErr.Type() == workflows.InvalidInputErrorType {
 		return badInput("the worker rejected the comparison's input: %s", appErr.Message())
 	}
-	return failed(fmt.Errorf("comparison %s ended without a result: %v", id, err))
+	return failed(fmt.Errorf("comparison %s ended without a result (%v); each target's run keeps its own: `starter list` shows them, `starter result ID` writes one", id, oneLine(err.Error())))
 }
 
 // targetDocument is the document of one target's run: its own (merged with

@@ -173,6 +173,7 @@ Examples:
   starter -sweep 1,2,4,8,16 -requests 32        find the concurrency level past which the endpoint queues
   starter -attach `+exampleID+` -quiet
   starter rerun `+exampleID+` -failed-only
+  starter -endpoint a,b -model gpt-4.1-nano     compare two allow-listed endpoints side by side (docs/compare.md)
 
 Flags:
 `)

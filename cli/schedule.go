@@ -133,11 +133,12 @@ func pickVerb(info *commandInfo, args []string, stderr io.Writer) (*commandInfo,
 }
 
 // scheduleSkips are the run flags that schedule create does not take: they
-// are about following one run (-attach, -out, -html, -quiet, -json, -ui),
-// the demo, -repeat, or (-id) the workflow ID, which is the schedule's here.
+// are about following one run (-attach, -out, -html, -quiet, -json),
+// the demo, -repeat, a comparison's -parallel-targets, or (-id) the
+// workflow ID, which is the schedule's here.
 var scheduleSkips = map[string]bool{
 	"attach": true, "dev": true, "dev-fresh": true, "repeat": true, "out": true, "html": true,
-	"quiet": true, "json": true, "id": true, "ui": true,
+	"quiet": true, "json": true, "id": true, "parallel-targets": true,
 }
 
 // scheduleCreateCmd creates a schedule of runs.
@@ -183,6 +184,9 @@ func (c *scheduleCreateCmd) check(args []string) (err error) {
 		return badInput("schedule create: -every must be a whole number of seconds, got %s", c.every)
 	}
 	c.o.noteGiven(c.fs)
+	if c.o.isComparison() {
+		return badInput("schedule create: a schedule measures one endpoint and one model; for a comparison (-endpoint a,b or -model x,y) create one schedule per target, and compare their trends")
+	}
 	if c.in, err = c.o.runInput(); err != nil {
 		return err
 	}
@@ -221,6 +225,9 @@ func (c *scheduleCreateCmd) exec(ctx context.Context, _ *devEnv, stdout, stderr 
 		next = desc.Info.NextActionTimes
 	}
 	c.report(stdout, next)
+	if ui := strings.TrimRight(c.o.uiURL, "/"); uiAnswers(ui) {
+		fmt.Fprintf(stdout, "Temporal UI (pause, trigger, edit): %s/namespaces/%s/schedules/%s\n", ui, copts.Namespace, c.id)
+	}
 	return nil
 }
 

@@ -37,6 +37,9 @@ func TestScheduleAndTrendBadInput(t *testing.T) {
 		{[]string{"schedule", "create", "-every", "1h", "-out", "x.json"}, "flag provided but not defined: -out"},
 		{[]string{"schedule", "create", "-every", "1h", "-repeat", "3"}, "flag provided but not defined: -repeat"},
 		{[]string{"schedule", "create", "-every", "1h", "extra"}, `unexpected argument "extra"`},
+		{[]string{"schedule", "create", "-every", "1h", "-model", "x,y"}, "one endpoint and one model"},
+		{[]string{"schedule", "create", "-every", "1h", "-endpoint", "a,b"}, "one endpoint and one model"},
+		{[]string{"schedule", "create", "-every", "1h", "-parallel-targets"}, "flag provided but not defined: -parallel-targets"},
 		{[]string{"-dev", "schedule", "create", "-every", "1h"}, "-dev's stop with the starter"},
 		{[]string{"schedule", "create", "-every", "1h", "-dev"}, "-dev's stop with the starter"},
 		// The cost guards, per run, before anything is created.

@@ -36,13 +36,13 @@ const MaxTrendRuns = 1000
 
 var trendInfo = commandInfo{
 	name:  "trend",
-	args:  "[-schedule ID | -endpoint NAME -model M] [-n 50] [-html FILE]",
+	args:  "[-schedule ID | -endpoint NAME -model M] [-n 50] [-html FILE] [-json]",
 	short: "a series of finished runs, one line each, and what changed",
 	about: "The latest finished runs of a schedule (-schedule), or of an endpoint and a model (-endpoint, -model; the one not\n" +
 		"given is the run's default), found with a visibility query and read from their histories as `starter result`\n" +
 		"reads them: one line per run, oldest first (start, verdict, speedup, effective parallelism, latency p50 and p95\n" +
 		"of the concurrent pass, 429s), then what changed (docs/schedules.md says how it is decided). -html writes a\n" +
-		"self-contained page plotting them over time. Sends no request.",
+		"self-contained page plotting them over time, -json prints the trend as JSON. Sends no request.",
 	examples: []string{
 		"starter trend -schedule llmconc-default-gpt-4.1-nano",
 		"starter trend -endpoint groq -model llama-3.1-8b-instant -n 20 -html trend.html",
@@ -56,6 +56,7 @@ type trendCmd struct {
 	schedule, endpoint, model string
 	n                         int
 	html                      string
+	jsonOut                   bool
 }
 
 func (t *trendCmd) define(fs *flag.FlagSet) {
@@ -64,6 +65,7 @@ func (t *trendCmd) define(fs *flag.FlagSet) {
 	fs.StringVar(&t.model, "model", "", "the runs of this model (with -endpoint, or the endpoint \""+record.DefaultEndpoint+"\")")
 	fs.IntVar(&t.n, "n", DefaultTrendRuns, fmt.Sprintf("how many runs: the latest finished ones (1 to %d)", MaxTrendRuns))
 	fs.StringVar(&t.html, "html", "", "write a self-contained page plotting the runs over time to this file")
+	fs.BoolVar(&t.jsonOut, "json", false, "print the trend as JSON to stdout (the table goes to stderr)")
 }
 
 func (t *trendCmd) check(args []string) error {
@@ -95,6 +97,10 @@ func (t *trendCmd) check(args []string) error {
 var safeQueryValue = regexp.MustCompile(`^[A-Za-z0-9._:/@+-]+$`)
 
 func (t *trendCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writer) error {
+	human := stdout
+	if t.jsonOut {
+		human = stderr
+	}
 	c, opts, err := dial(ctx, dev, "trend", stderr)
 	if err != nil {
 		return err
@@ -118,20 +124,27 @@ func (t *trendCmd) exec(ctx context.Context, dev *devEnv, stdout, stderr io.Writ
 		if t.schedule != "" && sched == nil {
 			return badInput("no schedule %q in namespace %q, and no run by one of that ID (`starter schedule list` shows the schedules)", t.schedule, opts.Namespace)
 		}
-		fmt.Fprintf(stdout, "%s: no finished run yet.%s\n", title, skippedNote(skipped))
-		return nil
+		fmt.Fprintf(human, "%s: no finished run yet.%s\n", title, skippedNote(skipped))
+	} else {
+		fmt.Fprintf(human, "%s: the %d latest finished runs, oldest first.%s\n\n", title, len(runs), skippedNote(skipped))
 	}
 	s := analysis.SummarizeTrend(runs)
-	fmt.Fprintf(stdout, "%s: the %d latest finished runs, oldest first.%s\n\n", title, len(runs), skippedNote(skipped))
-	report.WriteTrend(stdout, runs, s)
+	if len(runs) > 0 {
+		report.WriteTrend(human, runs, s)
+	}
 	if keyErr != nil {
 		fmt.Fprintf(stderr, "Some runs are encrypted and show no figures: %v\n", keyErr)
 	}
-	if t.html != "" {
+	if t.html != "" && len(runs) > 0 {
 		if err := htmlreport.WriteTrendFile(t.html, title, runs, s); err != nil {
 			return failed(err)
 		}
-		fmt.Fprintf(stdout, "Trend page: %s\n", t.html)
+		fmt.Fprintf(human, "Trend page: %s\n", t.html)
+	}
+	if t.jsonOut {
+		if err := report.EncodeTrend(stdout, report.TrendDocumentOf(title, runs, s)); err != nil {
+			return failed(err)
+		}
 	}
 	return nil
 }

@@ -141,6 +141,15 @@ func TestComparisonOfTwoEndpoints(t *testing.T) {
 	if starts[1].Before(closes[0]) {
 		t.Errorf("target 2 started at %s, before target 1 ended at %s: not one after another", starts[1], closes[0])
 	}
+	for i, w := range want {
+		running := "[" + string(rune('1'+i)) + "/2 " + w.endpoint + " · gpt-4.1-nano] running: workflow " + childIDs[i]
+		if !strings.Contains(p.stdout.String(), running) {
+			t.Errorf("the progress does not show %q", running)
+		}
+	}
+	if !regexp.MustCompile(`\[1/2 cmp-unlimited · gpt-4.1-nano\] (sequential|concurrent): \d of 4 requests done`).MatchString(p.stdout.String()) {
+		t.Errorf("the progress does not show the running target's requests")
+	}
 	table := regexp.MustCompile(`(?m)^\s+1\s+cmp-unlimited\s+gpt-4.1-nano\s+concurrent\s.*\n\s+2\s+cmp-serial\s+gpt-4.1-nano\s+serialized\s`)
 	if !table.MatchString(p.stdout.String()) {
 		t.Errorf("the terminal shows no aligned table of both targets:\n%s", p.stdout.String())
@@ -163,6 +172,25 @@ func TestComparisonOfTwoEndpoints(t *testing.T) {
 	rebuilt, _ := os.ReadFile(again)
 	if string(first) != string(rebuilt) {
 		t.Errorf("starter result wrote another document than the comparison's:\n%s\n---\n%s", first, rebuilt)
+	}
+
+	// -attach follows a comparison, here finished: the same document.
+	attached := filepath.Join(dir, "attached.json")
+	p, code = runStarter(t, time.Minute, "-attach", id, "-out", attached, "-html", "none")
+	if b, _ := os.ReadFile(attached); code != 0 || string(b) != string(first) {
+		t.Errorf("starter -attach on the comparison exited %d and wrote another document\n%s", code, p.output())
+	}
+
+	// An endpoint no worker serves: refused before anything starts.
+	nopeID := id + "-nope"
+	p, code = runStarter(t, time.Minute, "-endpoint", "cmp-unlimited,cmp-nope", "-requests", "2", "-id", nopeID, "-out", filepath.Join(dir, "nope.json"))
+	if errLines := lines(p.stderr.String()); code != 2 || len(errLines) != 1 || !strings.Contains(errLines[0], `endpoint "cmp-nope"`) {
+		t.Errorf("-endpoint cmp-unlimited,cmp-nope: exit %d, want 2 and one line naming cmp-nope\n%s", code, p.output())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := tc.DescribeWorkflow(ctx, nopeID, ""); err == nil {
+		t.Errorf("the refused comparison %s was started", nopeID)
 	}
 
 	// starter rerun: the same targets, anew.

@@ -66,6 +66,12 @@ var readmeCoverage = map[string]string{
 	"export AZURE_OPENAI_KEY=...":                            "TestAzureEndpoint (the key in the worker's environment, the variable its entry's key_env names)",
 	"LLMCONC_ENDPOINTS=azure.json go run ./worker":           "TestAzureEndpoint (a worker with kind azure entries, against the simulator binary with -azure)",
 	"go run ./starter -endpoint azure -model my-gpt-4o-mini": "TestAzureEndpoint (-endpoint ms-azure -model the deployment)",
+	// docs/metrics.md: the worker's Prometheus metrics, and the compose
+	// file's Prometheus and Grafana.
+	"LLMCONC_METRICS_ADDR=127.0.0.1:9464 go run ./worker":                    "TestWorkerMetrics (the worker binary with LLMCONC_METRICS_ADDR, on a free port)",
+	"curl -s http://127.0.0.1:9464/metrics | grep '^llmconc_requests_total'": "TestWorkerMetrics (scrapes its /metrics over HTTP and counts llmconc_requests_total)",
+	"LLMCONC_METRICS_ADDR=:9464 go run ./worker":                             "TestWorkerMetrics and TestPrometheusScrapesTheWorkerPort (the port Prometheus scrapes)",
+	"docker compose --profile metrics up -d":                                 "TestPrometheusScrapesTheWorkerPort and .ci/run (docker-compose config: the file is valid; CI has no Docker engine to start it)",
 	// docs/compare.md: comparisons, against two simulator processes.
 	"go run ./starter -endpoint local,groq -model llama-3.1-8b-instant -requests 10": "TestComparisonOfTwoEndpoints (an -endpoint list of two simulators' names, one model, -requests 4)",
 	"go run ./starter -model gpt-4.1-nano,gpt-4.1-mini":                              "TestComparisonRerunFailedOnly (this -model list, with an -endpoint list)",

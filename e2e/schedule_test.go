@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -57,7 +58,7 @@ func TestScheduleTrendAndDelete(t *testing.T) {
 	byID := "TemporalScheduledById = '" + id + "'"
 	waitCount(t, byID+" AND ExecutionStatus = 'Completed'", func(n int64) bool { return n >= 2 }, "two completed runs")
 
-	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + `\s+2s\s+default\s+gpt-4\.1-nano\s+false\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\w+\s+(concurrent|-)\s*$`)
+	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(id) + `\s+2s\s+default\s+gpt-4\.1-nano\s+false\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\w+\s+\S+\s*$`)
 	waitStarter(t, "schedule list shows "+id, func(out string) bool { return row.MatchString(out) }, "schedule", "list")
 
 	// Pause, trigger and resume with the Temporal CLI, as docs/schedules.md
@@ -83,7 +84,7 @@ func TestScheduleTrendAndDelete(t *testing.T) {
 		t.Fatalf("trend exited %d\n%s", code, p.output())
 	}
 	out := p.stdout.String()
-	line := regexp.MustCompile(`(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+concurrent\s+\d+\.\d\dx\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+0\s+(` + regexp.QuoteMeta(id) + `-\S+)$`)
+	line := regexp.MustCompile(`(?m)^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\s+(?:concurrent|partially_concurrent|serialized|inconclusive)\s+\d+\.\d\dx\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+0\s+(` + regexp.QuoteMeta(id) + `-\S+)$`)
 	runs := line.FindAllStringSubmatch(out, -1)
 	if len(runs) < 3 {
 		t.Fatalf("trend lists %d runs of %s, want at least 3 (two, and the triggered one):\n%s", len(runs), id, out)
@@ -106,8 +107,24 @@ func TestScheduleTrendAndDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(html), `<circle class="point v-concurrent" data-metric="speedup"`); n != len(runs) {
+	if n := strings.Count(string(html), `data-metric="speedup" data-run="`+id+`-`); n != len(runs) {
 		t.Errorf("the trend page has %d speedup points, want %d", n, len(runs))
+	}
+
+	// -json: the same runs, as JSON on stdout (the table on stderr).
+	p, code = runStarter(t, time.Minute, "trend", "-schedule", id, "-n", "2", "-json")
+	var doc struct {
+		Runs []struct {
+			WorkflowID string   `json:"workflow_id"`
+			Speedup    *float64 `json:"speedup"`
+			Count429   *int     `json:"count_429"`
+		} `json:"runs"`
+		Changed string `json:"changed"`
+	}
+	if err := json.Unmarshal(p.stdout.Bytes(), &doc); code != 0 || err != nil || len(doc.Runs) != 2 || doc.Changed == "" ||
+		!strings.HasPrefix(doc.Runs[0].WorkflowID, id+"-") || doc.Runs[0].Speedup == nil || doc.Runs[0].Count429 == nil ||
+		!strings.Contains(p.stderr.String(), "What changed: ") {
+		t.Errorf("trend -json: exit %d, decode error %v, %+v\n%s", code, err, doc, p.output())
 	}
 
 	// By endpoint and model: the latest runs of the model on the endpoint,

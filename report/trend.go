@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -86,4 +87,85 @@ func trendNum(v float64, format string) string {
 		return "-"
 	}
 	return fmt.Sprintf(format, v)
+}
+
+// TrendDocument is a trend as JSON (`starter trend -json`): the runs,
+// oldest first, what changed, and the changes one by one. A figure a run
+// lacks is null.
+type TrendDocument struct {
+	Title   string          `json:"title"`
+	Runs    []TrendRunJSON  `json:"runs"`
+	Changed string          `json:"changed"`
+	Events  []TrendEventDoc `json:"events"`
+}
+
+// TrendRunJSON is one run of a trend, as JSON.
+type TrendRunJSON struct {
+	WorkflowID           string   `json:"workflow_id"`
+	StartedAt            string   `json:"started_at"`
+	Verdict              string   `json:"verdict,omitempty"` // absent for a run without a result
+	Speedup              *float64 `json:"speedup"`
+	EffectiveParallelism *float64 `json:"effective_parallelism"`
+	LatencyP50Seconds    *float64 `json:"latency_p50_seconds"`
+	LatencyP95Seconds    *float64 `json:"latency_p95_seconds"`
+	Count429             *int     `json:"count_429"`
+	Note                 string   `json:"note,omitempty"`
+	Setup                string   `json:"setup,omitempty"`
+}
+
+// TrendEventDoc is one change of a trend, as JSON: its kind ("step",
+// "verdict", "429s began", "429s stopped"), the run it came with, and a
+// step's figure and medians or a verdict's change.
+type TrendEventDoc struct {
+	Kind       string   `json:"kind"`
+	WorkflowID string   `json:"workflow_id"`
+	StartedAt  string   `json:"started_at"`
+	Figure     string   `json:"figure,omitempty"`
+	Before     *float64 `json:"before,omitempty"`
+	After      *float64 `json:"after,omitempty"`
+	AfterRuns  int      `json:"after_runs,omitempty"`
+	From       string   `json:"from,omitempty"`
+	To         string   `json:"to,omitempty"`
+}
+
+// TrendDocumentOf is the JSON form of a trend.
+func TrendDocumentOf(title string, runs []analysis.TrendRun, s analysis.TrendSummary) TrendDocument {
+	d := TrendDocument{Title: title, Runs: []TrendRunJSON{}, Changed: s.Text, Events: []TrendEventDoc{}}
+	for _, r := range runs {
+		j := TrendRunJSON{WorkflowID: r.WorkflowID, StartedAt: timestamp(r.Start), Verdict: r.Verdict, Note: r.Note, Setup: r.Setup,
+			Speedup: finiteOrNil(r.Speedup), EffectiveParallelism: finiteOrNil(r.Parallelism),
+			LatencyP50Seconds: finiteOrNil(r.LatencyP50), LatencyP95Seconds: finiteOrNil(r.LatencyP95)}
+		if r.HasResult() {
+			n := r.RateLimited
+			j.Count429 = &n
+		}
+		d.Runs = append(d.Runs, j)
+	}
+	for _, e := range s.Events {
+		ev := TrendEventDoc{Kind: e.Kind, WorkflowID: runs[e.At].WorkflowID, StartedAt: timestamp(runs[e.At].Start), Figure: e.Figure, From: e.From, To: e.To}
+		if e.Kind == "step" {
+			ev.Before, ev.After, ev.AfterRuns = finiteOrNil(e.Before), finiteOrNil(e.After), e.AfterRuns
+		}
+		d.Events = append(d.Events, ev)
+	}
+	return d
+}
+
+// EncodeTrend writes the JSON form of a trend to w, indented.
+func EncodeTrend(w io.Writer, d TrendDocument) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode the trend: %w", err)
+	}
+	if _, err := w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write the trend: %w", err)
+	}
+	return nil
+}
+
+func finiteOrNil(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
 }

@@ -2,11 +2,13 @@ package report_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
@@ -63,4 +65,61 @@ func TestWriteTrend(t *testing.T) {
 		"\n" +
 		"What changed: 429s began on 2026-12-03 14:00.\n"
 	assert.Equal(t, want, b.String())
+}
+
+// TestTrendDocument: the JSON form has every run, null for a figure it
+// lacks (and for the 429s of a run without a result), and each change
+// with the run it came with.
+func TestTrendDocument(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2026, 12, 3, h, 0, 0, 0, time.UTC) }
+	runs := []analysis.TrendRun{
+		{WorkflowID: "a", Start: at(10), Verdict: "concurrent", Speedup: 9.1, Parallelism: 8.6, LatencyP50: 2.1, LatencyP95: 2.4, Setup: "s"},
+		{WorkflowID: "b", Start: at(11), Verdict: "concurrent", Speedup: 9.0, Parallelism: 8.7, LatencyP50: 2.1, LatencyP95: 2.5, Setup: "s"},
+		report.NoResultRun("c", at(12), "terminated"),
+		{WorkflowID: "d", Start: at(13), Verdict: "serialized", Speedup: 1.1, Parallelism: 1.0, LatencyP50: 2.1, LatencyP95: 2.4, RateLimited: 4, Setup: "s"},
+	}
+	var b bytes.Buffer
+	require.NoError(t, report.EncodeTrend(&b, report.TrendDocumentOf("Schedule x", runs, analysis.SummarizeTrend(runs))))
+	var got struct {
+		Title string `json:"title"`
+		Runs  []struct {
+			WorkflowID string   `json:"workflow_id"`
+			StartedAt  string   `json:"started_at"`
+			Verdict    string   `json:"verdict"`
+			Speedup    *float64 `json:"speedup"`
+			Count429   *int     `json:"count_429"`
+			Note       string   `json:"note"`
+		} `json:"runs"`
+		Changed string `json:"changed"`
+		Events  []struct {
+			Kind       string   `json:"kind"`
+			WorkflowID string   `json:"workflow_id"`
+			Figure     string   `json:"figure"`
+			Before     *float64 `json:"before"`
+			After      *float64 `json:"after"`
+			From, To   string
+		} `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(b.Bytes(), &got), b.String())
+	require.Len(t, got.Runs, 4)
+	assert.Equal(t, "2026-12-03T10:00:00Z", got.Runs[0].StartedAt)
+	assert.Equal(t, 9.1, *got.Runs[0].Speedup)
+	assert.Equal(t, 0, *got.Runs[0].Count429)
+	assert.Nil(t, got.Runs[2].Speedup)
+	assert.Nil(t, got.Runs[2].Count429)
+	assert.Equal(t, "", got.Runs[2].Verdict)
+	assert.Equal(t, "terminated", got.Runs[2].Note)
+	assert.Contains(t, b.String(), `"speedup": null`)
+	assert.Equal(t, analysis.SummarizeTrend(runs).Text, got.Changed)
+	require.NotEmpty(t, got.Events)
+	assert.Equal(t, "step", got.Events[0].Kind)
+	assert.Equal(t, "speedup", got.Events[0].Figure)
+	assert.Equal(t, "d", got.Events[0].WorkflowID)
+	assert.InDelta(t, 9.05, *got.Events[0].Before, 1e-9)
+	assert.InDelta(t, 1.1, *got.Events[0].After, 1e-9)
+	kinds := map[string]string{}
+	for _, e := range got.Events {
+		kinds[e.Kind] = e.WorkflowID
+	}
+	assert.Equal(t, map[string]string{"step": "d", "verdict": "d", "429s began": "d"}, kinds)
 }

@@ -39,6 +39,7 @@ Environment:
   OPENAI_BASE_URL       its base URL (default https://api.openai.com/v1; any OpenAI-compatible /v1 URL)
   LLMCONC_ENDPOINTS     more endpoints, allow-listed by name, each with the variable holding its key (see docs/endpoints.md)
   LLMCONC_TASK_QUEUE    default of -task-queue
+  LLMCONC_METRICS_ADDR  serve Prometheus metrics at http://ADDR/metrics, ADDR such as 127.0.0.1:9464 (unset: none; see docs/metrics.md)
   LLMCONC_CODEC_KEY     payload encryption key, the same as the starter's (LLMCONC_CODEC_OLD_KEYS: earlier keys)
   TEMPORAL_ADDRESS      Temporal server's host:port (default localhost:7233)
   TEMPORAL_NAMESPACE    namespace (default "default")
@@ -52,6 +53,9 @@ var ErrHelp = flag.ErrHelp
 // checks the endpoint configuration before anything else, connects to
 // Temporal, and runs until interrupted (SIGINT/SIGTERM), letting activities
 // in flight finish. -h prints the usage to usage and returns ErrHelp.
+//
+// Long because it is the worker's start-up in its order: flags, endpoints,
+// metrics, Temporal, then the worker until a signal.
 func Run(ctx context.Context, args []string, getenv func(string) string, usage io.Writer, logf func(format string, args ...any)) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -92,6 +96,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 	if err != nil {
 		return &ConfigError{[]string{err.Error()}}
 	}
+	stopMetrics, err := serveMetrics(getenv, &opts, &cfg, logf)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	c, err := temporalenv.Dial(ctx, opts, 10*time.Second)
 	if err != nil {
 		return &ConfigError{[]string{err.Error()}}

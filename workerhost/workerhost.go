@@ -24,6 +24,7 @@ import (
 
 	"github.com/llmconc/llmconc/activities"
 	"github.com/llmconc/llmconc/measure"
+	"github.com/llmconc/llmconc/metrics"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/workflows"
 )
@@ -87,6 +88,9 @@ type Config struct {
 	Endpoints []Endpoint
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
+	// Metrics, when set, observes every endpoint's requests
+	// (LLMCONC_METRICS_ADDR).
+	Metrics *metrics.Metrics
 }
 
 // ConfigError is a problem with the worker's configuration: the user's to
@@ -406,6 +410,7 @@ func NewActivities(cfg Config) *activities.Activities {
 	var top *activities.Activities
 	for _, ep := range cfg.All() {
 		a := newEndpointActivities(ep)
+		a.Observer = observer(cfg.Metrics, ep.Name)
 		if top == nil {
 			top = a
 			continue

@@ -32,6 +32,8 @@ var layer = map[string]int{
 	// orchestration on Temporal.
 	"activities": 3, "workflows": 3, "history": 3, "workerhost": 3,
 	"temporalenv": 3, "devserver": 3, "codec": 3,
+	// the worker's Prometheus metrics (and the Temporal SDK's, through it).
+	"metrics": 3,
 	// presentation.
 	"report": 4, "htmlreport": 4, "cli": 4,
 	// thin mains, and test helpers.
@@ -59,17 +61,22 @@ var only = map[string][]string{
 const (
 	temporalSDK = "go.temporal.io/"
 	goOpenAI    = "github.com/sashabaranov/go-openai"
+	// Only package metrics (and what wires it in) may use Prometheus and
+	// OpenTelemetry: the measuring packages hear of requests through
+	// chat.Observer.
+	prometheusLib = "github.com/prometheus/"
+	otelLib       = "go.opentelemetry.io/"
 )
 
 var forbidden = map[string][]string{
-	"record":     {temporalSDK, goOpenAI},
+	"record":     {temporalSDK, goOpenAI, prometheusLib, otelLib},
 	"stats":      {temporalSDK, goOpenAI},
 	"prompts":    {temporalSDK, goOpenAI},
 	"simulator":  {temporalSDK, goOpenAI},
-	"analysis":   {temporalSDK, goOpenAI},
-	"measure":    {temporalSDK, goOpenAI},
-	"testrun":    {temporalSDK, goOpenAI},
-	"chat":       {temporalSDK},
+	"analysis":   {temporalSDK, goOpenAI, prometheusLib, otelLib},
+	"measure":    {temporalSDK, goOpenAI, prometheusLib, otelLib},
+	"testrun":    {temporalSDK, goOpenAI, prometheusLib, otelLib},
+	"chat":       {temporalSDK, prometheusLib, otelLib},
 	"report":     {temporalSDK, goOpenAI},
 	"htmlreport": {temporalSDK, goOpenAI},
 }
@@ -185,6 +192,7 @@ func TestViolationsAreFound(t *testing.T) {
 		{"record", pkg{Imports: []string{module + "/analysis"}}, "imports must point down"},
 		{"analysis", pkg{Deps: []string{"go.temporal.io/sdk/client"}}, "must stay free of it"},
 		{"measure", pkg{Deps: []string{goOpenAI}}, "must stay free of it"},
+		{"chat", pkg{Deps: []string{"github.com/prometheus/client_golang/prometheus"}}, "must stay free of it"},
 		{"report", pkg{Imports: []string{module + "/workflows"}}, "may import only"},
 		{"newpkg", pkg{}, "is in no layer"},
 	}
