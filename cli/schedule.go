@@ -156,7 +156,8 @@ func (c *scheduleCreateCmd) define(fs *flag.FlagSet) {
 	// checks.
 	newFlagSet(&c.o).VisitAll(func(f *flag.Flag) {
 		if !scheduleSkips[f.Name] {
-			fs.Var(f.Value, f.Name, f.Usage)
+			// One endpoint and one model per schedule: no comma lists.
+			fs.Var(f.Value, f.Name, strings.Replace(f.Usage, "; a comma list compares them side by side (docs/compare.md)", " (one per schedule)", 1))
 		}
 	})
 	fs.StringVar(&c.id, "id", "", "the schedule's ID (default llmconc-<endpoint>-<model>); its runs are named <ID>-<scheduled time>")

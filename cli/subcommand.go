@@ -139,7 +139,11 @@ func parseCommand(info *commandInfo, devFirst bool, args []string, stderr io.Wri
 	cmd = info.new()
 	fs := subFlags(info, stderr)
 	cmd.define(fs)
-	fs.BoolVar(&dev, "dev", devFirst, "work on the demo's runs, in its own dev server (as starter -dev "+info.name+")")
+	devUsage := "work on the demo's runs, in its own dev server (as starter -dev " + info.name + ")"
+	if nd, ok := cmd.(interface{ devRefused() string }); ok {
+		devUsage = "not taken: " + nd.devRefused()
+	}
+	fs.BoolVar(&dev, "dev", devFirst, devUsage)
 	positional, err := parseSub(fs, args)
 	if err != nil {
 		return nil, false, err

@@ -90,6 +90,9 @@ func TestWorkerMetrics(t *testing.T) {
 	}
 
 	t.Run("dashboard", func(t *testing.T) { checkDashboard(t, fams) })
+	t.Run("prometheus", func(t *testing.T) {
+		checkDashboardInPrometheus(t, strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/metrics"))
+	})
 
 	if code := w.stop(t); code != 0 {
 		t.Errorf("the worker exited %d\n%s", code, w.text())

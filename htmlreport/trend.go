@@ -145,34 +145,46 @@ func (a timeAxis) at(t time.Time) float64 {
 	return trendLeft + t.Sub(a.lo).Seconds()/span*trendPlotW
 }
 
-// labels writes the time axis: its line and up to five labels, to the
-// second when the runs span less than ten minutes.
+// timeSteps are the round steps of a time axis.
+var timeSteps = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour,
+}
+
+// labels writes the time axis: its line and a label at each multiple (in
+// UTC) of the smallest round step that makes at most six, to the second
+// when the step is under a minute; one label when every run started at
+// one instant.
 func (a timeAxis) labels(b *strings.Builder) {
 	bottom := trendTop + trendPlotH
 	fmt.Fprintf(b, `<line class="axis" x1="%s" y1="%s" x2="%s" y2="%s"/>`, num(trendLeft), num(bottom), num(trendLeft+trendPlotW), num(bottom))
+	span := a.hi.Sub(a.lo)
+	var at []time.Time
+	if span <= 0 {
+		at = []time.Time{a.lo}
+	} else {
+		step := timeSteps[len(timeSteps)-1]
+		for _, s := range timeSteps {
+			if span/s <= 5 {
+				step = s
+				break
+			}
+		}
+		for t := a.lo.UTC().Truncate(step); !t.After(a.hi); t = t.Add(step) {
+			if !t.Before(a.lo) {
+				at = append(at, t)
+			}
+		}
+	}
 	layout := "01-02 15:04"
-	if a.hi.Sub(a.lo) < 10*time.Minute {
+	if span < 5*time.Minute {
 		layout = "15:04:05"
 	}
-	n := 5
-	if !a.hi.After(a.lo) {
-		n = 1
-	}
-	for i := 0; i < n; i++ {
-		t := a.lo
-		if n > 1 {
-			t = a.lo.Add(time.Duration(float64(a.hi.Sub(a.lo)) * float64(i) / float64(n-1)))
-		}
+	for _, t := range at {
 		x := a.at(t)
-		anchor := "middle"
-		switch {
-		case n > 1 && i == 0:
-			anchor = "start"
-		case n > 1 && i == n-1:
-			anchor = "end"
-		}
-		fmt.Fprintf(b, `<line class="tick" x1="%s" y1="%s" x2="%s" y2="%s"/><text x="%s" y="%s" text-anchor="%s">%s</text>`,
-			num(x), num(bottom), num(x), num(bottom+4), num(x), num(bottom+18), anchor, t.UTC().Format(layout))
+		fmt.Fprintf(b, `<line class="tick" x1="%s" y1="%s" x2="%s" y2="%s"/><text x="%s" y="%s" text-anchor="middle">%s</text>`,
+			num(x), num(bottom), num(x), num(bottom+4), num(x), num(bottom+18), t.UTC().Format(layout))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +84,13 @@ func TestTrendPage(t *testing.T) {
 	assert.Len(t, find(es, "line", "change", "data-figure", "speedup", "data-run", "nightly-13"), 1)
 	assert.Len(t, find(es, "line", "change", "data-figure", "429s", "data-run", "nightly-13"), 1)
 
+	// The time axis is labelled on the hour: four hours, a label an hour.
+	var labels []string
+	for _, m := range regexp.MustCompile(`<text x="[\d.]+" y="[\d.]+" text-anchor="middle">([^<]+)</text>`).FindAllStringSubmatch(page, -1) {
+		labels = append(labels, m[1])
+	}
+	assert.Equal(t, []string{"12-03 10:00", "12-03 11:00", "12-03 12:00", "12-03 13:00", "12-03 14:00"}, labels[:5])
+
 	rows := find(es, "tr", "trend-run")
 	require.Len(t, rows, 5, "a row per run, the one without a result too")
 	assert.Equal(t, "nightly-12", rows[2].attrs["data-run"])
@@ -120,6 +128,24 @@ func TestTrendPageEdgeCases(t *testing.T) {
 	nan := trendRuns()
 	nan[0].Speedup = math.NaN()
 	assert.NotContains(t, renderTrend(t, nan), "NaN")
+}
+
+// TestTrendTimeAxis: runs seconds apart are labelled to the second, at
+// round steps.
+func TestTrendTimeAxis(t *testing.T) {
+	start := time.Date(2026, 12, 2, 3, 0, 59, 0, time.UTC)
+	var runs []analysis.TrendRun
+	for i := range 6 {
+		runs = append(runs, analysis.TrendRun{WorkflowID: strconv.Itoa(i), Start: start.Add(time.Duration(2*i) * time.Second), Verdict: "concurrent", Speedup: 3, Parallelism: 3, LatencyP50: 0.1, LatencyP95: 0.1})
+	}
+	page := renderTrend(t, runs)
+	chart := page[strings.Index(page, `data-metric="speedup"`):]
+	chart = chart[:strings.Index(chart, "</svg>")]
+	var labels []string
+	for _, m := range regexp.MustCompile(`text-anchor="middle">([^<]+)</text>`).FindAllStringSubmatch(chart, -1) {
+		labels = append(labels, m[1])
+	}
+	assert.Equal(t, []string{"03:01:00", "03:01:02", "03:01:04", "03:01:06", "03:01:08"}, labels)
 }
 
 func TestWriteTrendFile(t *testing.T) {

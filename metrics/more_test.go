@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,43 @@ func TestListenErrorsAreOneLine(t *testing.T) {
 		}
 		if msg := err.Error(); !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
 			t.Errorf("Listen(%q) = %q, want one line saying %q", c.addr, msg, c.want)
+		}
+	}
+}
+
+// BenchmarkRequest is what the metrics cost one request of a concurrent
+// pass: Started, then Finished with a streamed success that carried
+// rate-limit headers, from as many goroutines as GOMAXPROCS.
+func BenchmarkRequest(b *testing.B) {
+	m, err := metrics.New(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := m.Endpoint("default")
+	ttft, remaining := 0.2, 99
+	rec := record.Request{Pass: record.PassConcurrent, OK: true, LatencySeconds: 1.5, TTFTSeconds: &ttft,
+		RateLimit: &record.RateLimit{RemainingRequests: &remaining, RemainingTokens: &remaining}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e.Started()
+			e.Finished(rec)
+		}
+	})
+}
+
+// TestURLOfEveryInterface: a server on every interface gives its URL with
+// localhost, one on an address with that address.
+func TestURLOfEveryInterface(t *testing.T) {
+	for addr, prefix := range map[string]string{":0": "http://localhost:", "127.0.0.1:0": "http://127.0.0.1:"} {
+		srv, err := metrics.Listen(addr, http.NotFoundHandler())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := srv.URL()
+		srv.Close(t.Context())
+		if !strings.HasPrefix(u, prefix) || !strings.HasSuffix(u, "/metrics") {
+			t.Errorf("Listen(%q).URL() = %q, want %s…/metrics", addr, u, prefix)
 		}
 	}
 }

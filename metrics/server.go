@@ -68,8 +68,15 @@ func checkAddr(addr string) error {
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.addr }
 
-// URL is the metrics' URL, with the address the server listens on.
-func (s *Server) URL() string { return "http://" + s.addr.String() + Path }
+// URL is the metrics' URL, with the address the server listens on
+// (localhost for every interface).
+func (s *Server) URL() string {
+	host := s.addr.String()
+	if a, ok := s.addr.(*net.TCPAddr); ok && a.IP.IsUnspecified() {
+		host = net.JoinHostPort("localhost", strconv.Itoa(a.Port))
+	}
+	return "http://" + host + Path
+}
 
 // Close stops the server, letting scrapes in progress finish until ctx ends.
 func (s *Server) Close(ctx context.Context) error {

@@ -202,7 +202,7 @@ func (t Text) ComparisonTable(d ComparisonDocument) {
 		}
 	}
 	if d.ParallelTargets {
-		fmt.Fprintln(t.W, "  The targets ran at once (-parallel-targets): targets that share a key or a server disturbed each other.")
+		fmt.Fprintln(t.W, "  The targets ran at once (-parallel-targets): targets that share a key or a server may have disturbed each other.")
 	}
 	fmt.Fprintln(t.W)
 }
