@@ -48,6 +48,15 @@ type Activities struct {
 	// a pass use one endpoint). A name that is neither Endpoint.Name nor a
 	// key of Others fails the activity, not retryably.
 	Others map[string]*Activities
+	// Identity is the worker's Temporal identity (workerhost.Identity),
+	// written into every record the worker sends (record.Request.Worker).
+	// The activities of Others use the Identity and Clock of the
+	// Activities that the worker registered.
+	Identity string
+	// Clock, when set, is the worker's clock instead of time.Now: tests set
+	// it to give one worker a deliberate offset from the Temporal server's
+	// clock (see clock.go). Production leaves it nil.
+	Clock func() time.Time
 	// Observer, when set, is told of each request of this endpoint as it
 	// goes in flight and once it is over (the worker's metrics).
 	Observer chat.Observer
@@ -145,6 +154,7 @@ func (a *Activities) CloseIdleConnections() {
 // answered it (activity_attempt), and one that the lost attempt had already
 // sent is marked resent.
 func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error) {
+	host := a.hostClock(ctx)
 	a, err := a.serving(in.Endpoint)
 	if err != nil {
 		return SendOutput{}, err
@@ -153,6 +163,7 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		return SendOutput{}, errors.New("activities: no OpenAI client configured")
 	}
 	activityAttempt := activity.GetInfo(ctx).Attempt
+	in.FireAt = host.fireAt(in.FireAt)
 	progress, err := resumeProgress(ctx, in)
 	if err != nil {
 		return SendOutput{}, err
@@ -169,13 +180,16 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		OnAnswer: func(rec record.Request) error {
 			rec.Attempt = max(in.Attempt, 1)
 			rec.ActivityAttempt = activityAttempt
+			host.stamp(&rec)
 			return progress.add(rec)
 		},
 	})
 	if err != nil {
 		return SendOutput{}, err
 	}
-	return SendOutput{Records: progress.result()}, nil
+	out := SendOutput{Records: progress.result()}
+	host.finish(&out, activityAttempt)
+	return out, nil
 }
 
 // paramsOf is what the requests of in share.

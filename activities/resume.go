@@ -158,8 +158,11 @@ func (p *batchProgress) result() []record.Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	recs := append([]record.Request(nil), p.records...)
-	if len(p.encoded) > MaxBatchResultBytes-64 {
-		recs = fitRecords(recs, MaxBatchResultBytes)
+	// The records leave room for the rest of SendOutput (the worker's
+	// identity, the attempt, the time).
+	const rest = 2 << 10
+	if len(p.encoded) > MaxBatchResultBytes-64-rest {
+		recs = fitRecords(recs, MaxBatchResultBytes-rest)
 	}
 	return recs
 }

@@ -67,6 +67,15 @@ type SendInput struct {
 // one was fatal are absent.
 type SendOutput struct {
 	Records []record.Request `json:"records"`
+	// Worker is the identity of the worker that ran the batch (its last
+	// attempt, ActivityAttempt), and FinishedAt that worker's clock as the
+	// batch returned: against the time the server stamped on the batch's
+	// completion, it bounds the worker's clock offset from below (see
+	// history.ReadRecords and record.Request.ClockOffsetLowSeconds).
+	// Absent in the results of batches run before they were recorded.
+	Worker          string    `json:"worker,omitempty"`
+	ActivityAttempt int32     `json:"activity_attempt,omitempty"`
+	FinishedAt      time.Time `json:"finished_at,omitzero"`
 }
 
 // Activity names. The worker registers each activity under its name, and the

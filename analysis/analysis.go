@@ -87,6 +87,16 @@ type PassSummary struct {
 	// when they were sent (connection_warm false) instead of going out on a
 	// connection ready before.
 	ColdConnections int `json:"cold_connections"`
+	// Workers counts the sent requests by the worker that sent them (its
+	// Temporal identity; see Workers). Absent when no record names a
+	// worker.
+	Workers map[string]int `json:"workers,omitempty"`
+	// ClockOffsets is each worker's estimated clock offset from the
+	// Temporal server's over the pass, in seconds (see ClockOffsets);
+	// ClockOffsetMaxSeconds the largest in absolute value. Absent when no
+	// record has an estimate.
+	ClockOffsets          map[string]ClockOffset `json:"clock_offsets,omitempty"`
+	ClockOffsetMaxSeconds *float64               `json:"clock_offset_max_seconds,omitempty"`
 }
 
 // RateLimitSummary is the tightest of the rate limits a pass's responses
@@ -130,6 +140,8 @@ func Summarize(records []record.Request) PassSummary {
 	s.Successful = len(records) - s.Failed
 	s.SentAfterWorkerLoss, s.ResentAfterWorkerLoss = workerLossCounts(records)
 	s.Connections, s.ColdConnections = connectionCounts(records)
+	s.Workers, s.ClockOffsets = Workers(records), ClockOffsets(records)
+	s.ClockOffsetMaxSeconds = ClockOffsetMax(s.ClockOffsets)
 	s.Stream = anyStreamed(records)
 	s.Latency = stats.Describe(successfulLatencies(records))
 	if s.Latency != nil {

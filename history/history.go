@@ -6,6 +6,7 @@ package history
 import (
 	"context"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -43,6 +44,9 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 		if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
 			return fmt.Errorf("decode a batch result in the history of run %s: %w", workflowID, err)
 		}
+		if t := ev.GetEventTime(); t != nil {
+			BoundClockOffsets(&out, t.AsTime())
+		}
 		outputs = append(outputs, out)
 	}
 	MergeRecords(r, outputs)
@@ -68,5 +72,25 @@ func MergeRecords(r *testrun.Result, outputs []activities.SendOutput) {
 			}
 		}
 		p.Records = testrun.CollapseAttempts(recs)
+	}
+}
+
+// BoundClockOffsets gives the records that out's batch sent (by its worker,
+// in its last attempt) the lower bound of their worker's clock offset: the
+// worker's clock as the batch returned (out.FinishedAt) minus completed,
+// the time the server stamped on the batch's completion. With the upper
+// bound that the batch recorded as it started, the offset lies between the
+// two, to within the two trips between the server and the worker (see
+// record.Request.SetClockOffset).
+func BoundClockOffsets(out *activities.SendOutput, completed time.Time) {
+	if out.FinishedAt.IsZero() || out.Worker == "" {
+		return
+	}
+	low := out.FinishedAt.Sub(completed).Seconds()
+	for i := range out.Records {
+		r := &out.Records[i]
+		if r.Worker == out.Worker && r.ActivityAttempt == out.ActivityAttempt && r.ClockOffsetHighSeconds != nil {
+			r.SetClockOffset(&low, r.ClockOffsetHighSeconds)
+		}
 	}
 }

@@ -91,6 +91,9 @@ type bar struct {
 	Index      int
 	OK         bool
 	Title      string
+	// Worker is the identity of the worker that sent the request, and
+	// Class its colour, when several workers sent the passes (workerKeys).
+	Worker, Class string
 }
 
 type ttftMark struct {

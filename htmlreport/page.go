@@ -55,6 +55,8 @@ type timeline struct {
 	// concurrent pass.
 	HasRef bool
 	Passes []passTimeline
+	// Workers, when several workers sent the requests, colour the bars.
+	Workers []workerKey
 }
 
 type passTimeline struct {
@@ -297,7 +299,7 @@ func passStats(p *report.Pass) []string {
 	if p.Successful > 0 {
 		mean = "mean latency " + seconds(p.AverageLatencySeconds)
 	}
-	return []string{
+	return append([]string{
 		fmt.Sprintf("%d ok", p.Successful),
 		fmt.Sprintf("%d failed", p.Failed),
 		"total " + seconds(p.TotalSeconds),
@@ -305,7 +307,7 @@ func passStats(p *report.Pass) []string {
 		"start spread " + seconds(p.StartSpreadSeconds),
 		fmt.Sprintf("max in flight %d", p.MaxInFlight),
 		fmt.Sprintf("%d connections (cold requests: %d)", p.Connections, p.ColdConnections),
-	}
+	}, workerStats(p.PassSummary)...)
 }
 
 // preparedPass is a pass (nil when it did not run) with its timed records.
@@ -341,12 +343,14 @@ func buildTimeline(d report.Document) timeline {
 		refs[0] = &reference{at: ps[1].span, label: "concurrent pass done"}
 		refs[1] = &reference{at: ps[0].span, label: "sequential pass done"}
 	}
+	tl.Workers = workerKeys(ps)
 	for i, pr := range ps {
 		domain := max(pr.span, 1e-3)
 		if tl.Shared {
 			domain = longest
 		}
 		tl.Passes = append(tl.Passes, passTimelineOf(pr, domain, tl.Shared, refs[i]))
+		colourByWorker(tl.Passes[i].Chart, pr.ts, tl.Workers)
 		for _, t := range pr.ts {
 			tl.HasFailed = tl.HasFailed || !t.r.OK
 			tl.HasTTFT = tl.HasTTFT || t.r.TTFTSeconds != nil
@@ -553,6 +557,9 @@ func tooltip(t timed) string {
 	fmt.Fprintf(&b, "\nsent at +%.3f s, answered at +%.3f s", t.start, t.end)
 	if r.Attempt > 1 {
 		fmt.Fprintf(&b, " (attempt %d)", r.Attempt)
+	}
+	if r.Worker != "" {
+		b.WriteString("\nsent by worker " + analysis.WorkerName(r.Worker))
 	}
 	if r.Error != "" {
 		b.WriteString("\nerror: " + truncate(r.Error, maxTooltipError))

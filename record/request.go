@@ -96,6 +96,49 @@ type Request struct {
 	// (host:port of the worker's end), so that a pass can count the
 	// connections it used. Empty when the request got none.
 	Connection string `json:"connection,omitempty"`
+
+	// Worker is the Temporal identity of the worker that sent the request
+	// (workerhost.Identity: "pid@host@ endpoints=..."). Empty for a request
+	// that no worker sent, and in records made before it was recorded.
+	Worker string `json:"worker,omitempty"`
+	// ClockOffsetSeconds estimates how far the clock of the worker that
+	// sent the request was ahead of the Temporal server's (negative:
+	// behind), from its batch: the middle of ClockOffsetLowSeconds and
+	// ClockOffsetHighSeconds when both are known, else the high bound.
+	// Absent when no worker sent the request. See
+	// docs/concurrent-pass.md#clocks.
+	ClockOffsetSeconds *float64 `json:"clock_offset_seconds,omitempty"`
+	// ClockOffsetHighSeconds bounds the offset from above: the worker's
+	// clock when the batch started minus the batch's started time as the
+	// server stamped it (too high by the time the task took to reach the
+	// worker). ClockOffsetLowSeconds bounds it from below: the worker's
+	// clock when the batch returned minus the time the server stamped on
+	// the batch's completion (too low by the time the result took to reach
+	// the server); the history reader sets it, and it is absent for a batch
+	// that did not complete.
+	ClockOffsetHighSeconds *float64 `json:"clock_offset_high_seconds,omitempty"`
+	ClockOffsetLowSeconds  *float64 `json:"clock_offset_low_seconds,omitempty"`
+}
+
+// SetClockOffset sets the clock offset bounds of the record (low may be
+// nil) and ClockOffsetSeconds from them.
+func (r *Request) SetClockOffset(low, high *float64) {
+	r.ClockOffsetLowSeconds, r.ClockOffsetHighSeconds = copyFloat(low), copyFloat(high)
+	switch {
+	case low != nil && high != nil:
+		mid := (*low + *high) / 2
+		r.ClockOffsetSeconds = &mid
+	default:
+		r.ClockOffsetSeconds = copyFloat(high)
+	}
+}
+
+func copyFloat(p *float64) *float64 {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
 }
 
 // Attempt is one try of a request that was sent more than once.

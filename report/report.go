@@ -208,6 +208,9 @@ func Build(workflowID, runID string, r testrun.Result) Document {
 		d.Conclusion = analysis.Conclusion{Verdict: analysis.VerdictInconclusive, Text: "The run ended early: " + r.Aborted}
 	}
 	addGoodput(&d)
+	if w := clockConclusion(d); w != "" {
+		d.Conclusion.Text += " " + w
+	}
 	return d
 }
 

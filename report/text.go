@@ -216,6 +216,7 @@ func (t Text) PassSummary(pass string, s analysis.PassSummary) {
 	if w := analysis.BurstWarning(s); w != "" && pass == string(record.PassConcurrent) {
 		fmt.Fprintf(t.W, "    %s\n", w)
 	}
+	t.workers(s)
 	if s.OutputTokensPerSecond > 0 {
 		fmt.Fprintf(t.W, "    Output tokens/s:       %.1f\n", s.OutputTokensPerSecond)
 	}

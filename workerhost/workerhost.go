@@ -446,12 +446,16 @@ func newEndpointActivities(ep Endpoint) *activities.Activities {
 // Temporal UI shows it on the task queue's Workers tab, and the starter reads
 // it (DescribeTaskQueue) to refuse, before it starts a run, an endpoint that
 // no worker serves. Names only: never a URL or a key.
-func Identity(names []string) string {
+func Identity(names []string) string { return identity(names, "") }
+
+// identity is Identity with name after the SDK's "<pid>@<host>@", where the
+// SDK puts nothing: it tells apart workers of one process (tests).
+func identity(names []string, name string) string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "unknown"
 	}
-	return fmt.Sprintf("%d@%s@ %s%s", os.Getpid(), host, identityPrefix, strings.Join(names, ","))
+	return fmt.Sprintf("%d@%s@%s %s%s", os.Getpid(), host, name, identityPrefix, strings.Join(names, ","))
 }
 
 const identityPrefix = "endpoints="
@@ -505,11 +509,18 @@ func New(c client.Client, cfg Config) (worker.Worker, error) {
 // NewWith returns a worker on taskQueue (default workflows.TaskQueue) that
 // runs the workflow and the given activities.
 func NewWith(c client.Client, taskQueue string, acts *activities.Activities) worker.Worker {
+	return newWorker(c, taskQueue, acts, "")
+}
+
+// newWorker is NewWith with a name added to the identity (see
+// NewTestWorker).
+func newWorker(c client.Client, taskQueue string, acts *activities.Activities, name string) worker.Worker {
 	if taskQueue == "" {
 		taskQueue = workflows.TaskQueue
 	}
 	opts := Options()
-	opts.Identity = Identity(acts.EndpointNames())
+	opts.Identity = identity(acts.EndpointNames(), name)
+	acts.Identity = opts.Identity
 	w := worker.New(c, taskQueue, opts)
 	w.RegisterWorkflow(workflows.ConcurrencyTest)
 	w.RegisterWorkflow(workflows.ConcurrencyProbe)

@@ -44,7 +44,7 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 		}
 		actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))
 		var out activities.SendOutput
-		err := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
+		err := execute(ctx, actx, activities.SendActivity, activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           record.PassWarmup,
 			Requests:       []activities.RequestSpec{spec},
@@ -54,7 +54,7 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 			RequestTimeout: st.in.RequestTimeout,
 			StopOnFatal:    true,
 			Stream:         st.stream,
-		}).Get(ctx, &out)
+		}, &out)
 		if err != nil {
 			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, "the worker could not run the warm-up request: "+err.Error()))
 			continue

@@ -142,7 +142,7 @@ func (st *state) describeEndpoint(ctx workflow.Context) error {
 		StartToCloseTimeout:    30 * time.Second,
 		Summary:                "describe the worker's endpoint",
 	})
-	err := workflow.ExecuteActivity(ectx, activities.DescribeEndpointActivity, activities.DescribeInput{Endpoint: st.in.Endpoint}).Get(ctx, &st.result.Endpoint)
+	err := execute(ctx, ectx, activities.DescribeEndpointActivity, activities.DescribeInput{Endpoint: st.in.Endpoint}, &st.result.Endpoint)
 	if err == nil {
 		return nil
 	}
@@ -253,7 +253,7 @@ func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 			if attempt > 1 {
 				in.Attempt = attempt
 			}
-			err := workflow.ExecuteActivity(actx, activities.SendActivity, in).Get(ctx, &out)
+			err := execute(ctx, actx, activities.SendActivity, in, &out)
 			if err != nil {
 				st.batchFailed(record.PassSequential, in.Requests, err)
 				break
@@ -327,12 +327,16 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 	cctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	sel := workflow.NewSelector(ctx)
+	pending := 0
 	for i, sh := range shards {
 		waves := (len(sh.Requests) + sh.Concurrency - 1) / sh.Concurrency
 		summary := shardSummary(pass, i, len(shards), sh, attempt)
-		actx := workflow.WithActivityOptions(cctx, st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead+lastOffset(sh.Requests)))
-		sh := sh
-		f := workflow.ExecuteActivity(actx, activities.SendActivity, activities.SendInput{
+		opts := st.activityOptions(ctx, st.result.StartedAt.Add(st.in.Timeout), summary, waves, lead+lastOffset(sh.Requests))
+		// Shards go to whichever workers poll the task queue, not all back
+		// to the worker that ran this workflow task (docs/workers.md).
+		opts.DisableEagerExecution = len(shards) > 1
+		actx := workflow.WithActivityOptions(cctx, opts)
+		in := activities.SendInput{
 			Endpoint:       st.in.Endpoint,
 			Pass:           pass,
 			Requests:       sh.Requests,
@@ -344,21 +348,10 @@ func (st *state) fire(ctx workflow.Context, pass record.Pass, specs []activities
 			StopOnFatal:    true,
 			Stream:         st.stream,
 			Attempt:        attempt,
-		})
-		sel.AddFuture(f, func(f workflow.Future) {
-			var out activities.SendOutput
-			if err := f.Get(ctx, &out); err != nil {
-				if temporal.IsCanceledError(err) {
-					return
-				}
-				st.batchFailed(pass, sh.Requests, err)
-				return
-			}
-			st.add(out.Records...)
-			st.details(ctx)
-		})
+		}
+		st.sendShard(ctx, actx, sel, &pending, in)
 	}
-	for range shards {
+	for pending > 0 {
 		sel.Select(ctx)
 		if st.result.Aborted != "" {
 			break

@@ -70,8 +70,13 @@ func main() {
 	runs := flag.Int("runs", 2, "runs per worker start (the first is a first run)")
 	latency := flag.Duration("latency", 2*time.Second, "simulator latency per request (fixed)")
 	seq := flag.Int("seq", 50, "requests of a sequential pass at 10 ms latency whose dispatch gap is measured (0: none)")
+	procs := flag.Int("worker-procs", 1, "worker processes sharing a task queue: above 1, every run also sends the pass through that many workers, beside the one worker's")
 	flag.Parse()
-	if err := run(*kindList, *nList, *workers, *runs, *latency, *seq); err != nil {
+	if *procs < 1 {
+		fmt.Fprintln(os.Stderr, "burst: -worker-procs must be at least 1")
+		os.Exit(2)
+	}
+	if err := run(*kindList, *nList, *workers, *runs, *procs, *latency, *seq); err != nil {
 		fmt.Fprintln(os.Stderr, "burst: "+err.Error())
 		os.Exit(1)
 	}
@@ -79,12 +84,18 @@ func main() {
 
 // sample is one run of the project and of the reference.
 type sample struct {
-	first                   bool
+	first bool
+	// procs is the number of worker processes that shared the pass.
+	procs                   int
 	spread, refSpread       float64 // s
 	total, refTotal         float64 // s
 	srvSpread, refSrvSpread float64 // s
 	conns, cold             int
 	failed, refFailed       int
+	// workers are the requests each worker process sent, largest first;
+	// clockMax the pass's clock_offset_max_seconds.
+	workers  []int
+	clockMax float64
 }
 
 func (s sample) ratio() float64 {
@@ -100,7 +111,7 @@ func (s sample) ok() bool {
 
 // run measures each kind and N, printing a row per run, then the summary
 // table, then the sequential pass's dispatch gap (seqN > 0).
-func run(kindList, nList string, workers, runs int, latency time.Duration, seqN int) error {
+func run(kindList, nList string, workers, runs, procs int, latency time.Duration, seqN int) error {
 	ctx := context.Background()
 	counts, err := parseCounts(nList)
 	if err != nil {
@@ -116,15 +127,15 @@ func run(kindList, nList string, workers, runs int, latency time.Duration, seqN 
 	}
 	defer b.close()
 	fmt.Printf("Temporal dev server %s; simulator and worker in their own processes; latency %s fixed; C = N\n", b.srv.Address, latency)
-	fmt.Printf("%-8s %5s %3s %3s | %9s %9s %6s | %8s %8s %7s | %9s %9s | %5s %4s %4s\n",
-		"kind", "N", "w", "run", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok")
+	fmt.Printf("%-8s %5s %3s %3s %2s | %9s %9s %6s | %8s %8s %7s | %9s %9s | %5s %4s %4s | %s\n",
+		"kind", "N", "w", "run", "p", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok", "requests per worker, clock offset max ms")
 	results := map[string][]sample{}
 	for _, kind := range names {
-		if err := b.runKind(ctx, kind, counts, workers, runs, latency, results); err != nil {
+		if err := b.runKind(ctx, kind, counts, workers, runs, procs, latency, results); err != nil {
 			return err
 		}
 	}
-	printSummary(names, counts, results)
+	printSummary(names, counts, procs, results)
 	if seqN > 0 {
 		return sequentialGap(ctx, b.c, b.copts, b.bins, b.tmp, seqN)
 	}
@@ -212,7 +223,7 @@ func (b *bench) close() {
 // runKind measures one kind: on a simulator of that kind, for each N,
 // workers worker starts of runs runs each, added to results under
 // "KIND N=N".
-func (b *bench) runKind(ctx context.Context, kind string, counts []int, workers, runs int, latency time.Duration, results map[string][]sample) error {
+func (b *bench) runKind(ctx context.Context, kind string, counts []int, workers, runs, procs int, latency time.Duration, results map[string][]sample) error {
 	sim, err := startSimulator(b.bins.sim, b.tmp, kind, latency)
 	if err != nil {
 		return err
@@ -220,51 +231,77 @@ func (b *bench) runKind(ctx context.Context, kind string, counts []int, workers,
 	defer sim.stop()
 	for _, n := range counts {
 		for w := 1; w <= workers; w++ {
-			ss, err := b.runWorker(ctx, sim, kind, n, w, runs)
+			ss, err := b.runWorker(ctx, sim, kind, n, w, runs, procs)
 			if err != nil {
 				return err
 			}
-			k := fmt.Sprintf("%s N=%d", kind, n)
-			results[k] = append(results[k], ss...)
+			for _, s := range ss {
+				k := resultKey(kind, n, s.procs)
+				results[k] = append(results[k], s)
+			}
 		}
 	}
 	return nil
 }
 
-// runWorker starts worker w and makes runs runs of N requests on it (the
-// first is a first run), printing a row for each.
-func (b *bench) runWorker(ctx context.Context, sim *simProc, kind string, n, w, runs int) ([]sample, error) {
-	wk, err := startWorker(b.bins.worker, b.srv.Address, sim)
-	if err != nil {
-		return nil, err
+// resultKey is the key of a kind's, N's and worker processes' runs.
+func resultKey(kind string, n, procs int) string {
+	return fmt.Sprintf("%s N=%d P=%d", kind, n, procs)
+}
+
+// runWorker starts worker w (and, with procs > 1, procs more worker
+// processes on a task queue of their own) and makes runs runs of N
+// requests (the first is a first run): each run sends the pass through the
+// one worker, then through the procs workers, then the reference client,
+// printing a row for each pass.
+func (b *bench) runWorker(ctx context.Context, sim *simProc, kind string, n, w, runs, procs int) ([]sample, error) {
+	queues := map[int]string{1: workflows.TaskQueue}
+	if procs > 1 {
+		queues[procs] = fmt.Sprintf("burst-procs-%d-%d", procs, time.Now().UnixNano())
 	}
-	defer wk.stop()
+	for p, q := range queues {
+		for range p {
+			wk, err := startWorker(b.bins.worker, b.srv.Address, sim, "-task-queue", q)
+			if err != nil {
+				return nil, err
+			}
+			defer wk.stop()
+		}
+	}
 	var ss []sample
 	for r := 1; r <= runs; r++ {
-		s, err := oneRun(ctx, b.c, b.copts, sim, n)
+		run, err := oneRun(ctx, b.c, b.copts, sim, n, queues)
 		if err != nil {
 			return nil, err
 		}
-		s.first = r == 1
-		fmt.Printf("%-8s %5d %3d %3d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v\n",
-			kind, n, w, r, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
-			1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok())
-		ss = append(ss, s)
+		for _, s := range run {
+			s.first = r == 1
+			fmt.Printf("%-8s %5d %3d %3d %2d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v | %v, %.1f\n",
+				kind, n, w, r, s.procs, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
+				1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok(), s.workers, 1000*s.clockMax)
+			ss = append(ss, s)
+		}
 	}
 	return ss, nil
 }
 
 // printSummary prints the Markdown table of bench/README.md: per kind and
 // N, first runs apart from later ones.
-func printSummary(names []string, counts []int, results map[string][]sample) {
+func printSummary(names []string, counts []int, procs int, results map[string][]sample) {
 	fmt.Println()
-	fmt.Println("| kind | N | runs | project spread ms, median (worst) | reference spread ms, median (worst) | ratio, median (worst) | total − reference total ms, median (worst) | server arrival spread ms, project / reference (medians) | runs meeting the targets (no cold connection, no failure) |")
-	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	fmt.Println("| kind | N | worker processes | runs | project spread ms, median (worst) | reference spread ms, median (worst) | ratio, median (worst) | total − reference total ms, median (worst) | server arrival spread ms, project / reference (medians) | runs meeting the targets (no cold connection, no failure) | fewest requests sent by a worker, clock offset max ms (worst) |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	ps := []int{1}
+	if procs > 1 {
+		ps = append(ps, procs)
+	}
 	for _, kind := range names {
 		for _, n := range counts {
-			first, later := splitFirst(results[fmt.Sprintf("%s N=%d", kind, n)])
-			printSummaryRow(kind, n, "first", first)
-			printSummaryRow(kind, n, "later", later)
+			for _, p := range ps {
+				first, later := splitFirst(results[resultKey(kind, n, p)])
+				printSummaryRow(kind, n, p, "first", first)
+				printSummaryRow(kind, n, p, "later", later)
+			}
 		}
 	}
 }
@@ -283,7 +320,7 @@ func splitFirst(all []sample) (first, later []sample) {
 
 // printSummaryRow prints one row of the summary table, for the runs ss
 // (none: no row).
-func printSummaryRow(kind string, n int, what string, ss []sample) {
+func printSummaryRow(kind string, n, procs int, what string, ss []sample) {
 	if len(ss) == 0 {
 		return
 	}
@@ -293,14 +330,23 @@ func printSummaryRow(kind string, n int, what string, ss []sample) {
 			met++
 		}
 	}
-	fmt.Printf("| %s | %d | %s, %d | %s | %s | %s | %s | %.1f / %.1f | %d of %d |\n", kind, n, what, len(ss),
+	fewest, clock := n, 0.0
+	for _, s := range ss {
+		if len(s.workers) < procs {
+			fewest = 0
+		} else {
+			fewest = min(fewest, s.workers[len(s.workers)-1])
+		}
+		clock = max(clock, 1000*s.clockMax)
+	}
+	fmt.Printf("| %s | %d | %d | %s, %d | %s | %s | %s | %s | %.1f / %.1f | %d of %d | %d, %.1f |\n", kind, n, procs, what, len(ss),
 		medWorst(ss, func(s sample) float64 { return 1000 * s.spread }, "%.1f"),
 		medWorst(ss, func(s sample) float64 { return 1000 * s.refSpread }, "%.1f"),
 		medWorst(ss, sample.ratio, "%.2f"),
 		medWorst(ss, func(s sample) float64 { return 1000 * s.diff() }, "%.0f"),
 		median(ss, func(s sample) float64 { return 1000 * s.srvSpread }),
 		median(ss, func(s sample) float64 { return 1000 * s.refSrvSpread }),
-		met, len(ss))
+		met, len(ss), fewest, clock)
 }
 
 func medWorst(ss []sample, f func(sample) float64, format string) string {
@@ -408,8 +454,8 @@ type workerProc struct {
 	done chan struct{}
 }
 
-func startWorker(bin, temporal string, sim *simProc) (*workerProc, error) {
-	cmd := exec.Command(bin)
+func startWorker(bin, temporal string, sim *simProc, args ...string) (*workerProc, error) {
+	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "TEMPORAL_ADDRESS=" + temporal,
 		"OPENAI_API_KEY=" + key, "OPENAI_BASE_URL=" + sim.base}
 	if sim.certFile != "" {
@@ -437,7 +483,41 @@ func (w *workerProc) stop() {
 }
 
 // oneRun runs the project's concurrent pass, then the reference client.
-func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *simProc, n int) (sample, error) {
+// oneRun sends the pass through the worker process of queues[1], then
+// through the several of the other queue (if any), then runs the reference
+// client; the samples share the reference's figures.
+func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *simProc, n int, queues map[int]string) ([]sample, error) {
+	procs := make([]int, 0, len(queues))
+	for p := range queues {
+		procs = append(procs, p)
+	}
+	sort.Ints(procs)
+	var ss []sample
+	for _, p := range procs {
+		s, err := onePass(ctx, c, copts, sim, n, queues[p])
+		if err != nil {
+			return nil, err
+		}
+		s.procs = p
+		ss = append(ss, s)
+	}
+	ref, err := reference(ctx, sim, n)
+	if err != nil {
+		return nil, err
+	}
+	a, err := sim.arrivals()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ss {
+		ss[i].refSpread, ss[i].refTotal, ss[i].refFailed = ref.spread, ref.total, ref.failed
+		ss[i].refSrvSpread = a.SpreadSeconds
+	}
+	return ss, nil
+}
+
+// onePass runs the project's concurrent pass on taskQueue.
+func onePass(ctx context.Context, c client.Client, copts client.Options, sim *simProc, n int, taskQueue string) (sample, error) {
 	var s sample
 	if _, err := sim.arrivals(); err != nil {
 		return s, err
@@ -447,7 +527,7 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 		Passes: testrun.PassesConcurrent, Prompts: prompts.ForRequests(prompts.BuiltIn, n),
 		PromptsSource: "built-in list",
 	}.WithDefaults()
-	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, workflows.ConcurrencyTest, in)
+	wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{TaskQueue: taskQueue}, workflows.ConcurrencyTest, in)
 	if err != nil {
 		return s, err
 	}
@@ -468,16 +548,13 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 		return s, err
 	}
 	s.srvSpread = a.SpreadSeconds
-
-	ref, err := reference(ctx, sim, n)
-	if err != nil {
-		return s, err
+	for _, k := range p.Workers {
+		s.workers = append(s.workers, k)
 	}
-	s.refSpread, s.refTotal, s.refFailed = ref.spread, ref.total, ref.failed
-	if a, err = sim.arrivals(); err != nil {
-		return s, err
+	sort.Sort(sort.Reverse(sort.IntSlice(s.workers)))
+	if p.ClockOffsetMaxSeconds != nil {
+		s.clockMax = *p.ClockOffsetMaxSeconds
 	}
-	s.refSrvSpread = a.SpreadSeconds
 	return s, nil
 }
 
