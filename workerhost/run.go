@@ -91,6 +91,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 	for _, w := range cfg.Warnings() {
 		logf("worker: warning: %s", w)
 	}
+	if w := fileLimitWarning(); w != "" {
+		logf("worker: warning: %s", w)
+	}
 	TuneRuntime(getenv)
 	opts, err := temporalenv.Options("", temporalenv.Logger(os.Stderr, slog.LevelInfo))
 	if err != nil {
