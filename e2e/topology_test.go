@@ -356,10 +356,9 @@ func newTopology(t *testing.T, cf composeFile) *topology {
 	}
 	tp.serverBin = filepath.Join(binDir, "temporal-server-"+tp.version)
 	tp.sqlBin = filepath.Join(binDir, "temporal-sql-tool-"+tp.version)
-	for _, b := range []string{tp.serverBin, tp.sqlBin} {
-		if !isExecutable(b) {
-			missing = append(missing, b+" (bash .ci/run builds it: "+topologyBuildHint(tp.version, binDir)+")")
-		}
+	if !isExecutable(tp.serverBin) || !isExecutable(tp.sqlBin) {
+		missing = append(missing, fmt.Sprintf("%s and %s (bash .ci/run builds them; or %s; %s names another folder)",
+			tp.serverBin, tp.sqlBin, topologyBuildHint(tp.version, binDir), envTopologyBin))
 	}
 	tp.pgBin = os.Getenv(envPGBin)
 	if tp.pgBin == "" {
@@ -550,6 +549,9 @@ func (tp *topology) startPostgres(ctx context.Context, t *testing.T) {
 			if err := os.Chown(p, uid, gid); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := exec.CommandContext(ctx, "runuser", "-u", u.Username, "--", "test", "-w", pgDir).Run(); err != nil {
+			t.Fatalf("the postgres user cannot write to %s (is a folder above it closed to others? set TMPDIR to one it can reach): %v", pgDir, err)
 		}
 	}
 	if out, err := tp.asPostgres(ctx, "initdb", "--version").CombinedOutput(); err != nil || !strings.Contains(string(out), " "+tp.pgMajor+".") {

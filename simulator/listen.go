@@ -68,7 +68,7 @@ func (s *Server) StartWith(addr string, o ListenOptions) (baseURL, certFile stri
 		ln.Close()
 		return "", "", fmt.Errorf("simulator: write the certificate: %w", err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: readHeaderTimeout}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	if !o.HTTP1Only {

@@ -178,7 +178,7 @@ func (in Input) WithDefaults() Input {
 // starter's flags. The starter calls it before it starts a run: a bad input
 // is refused before anything is sent.
 func (in Input) Validate() error {
-	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.sizeError, in.rateError, in.sloError, in.probeError} {
+	for _, check := range []func() error{in.settingsError, in.sweepError, in.optionsError, in.onlyError, in.boundsError, in.scaleError, in.rateError, in.sloError, in.probeError} {
 		if err := check(); err != nil {
 			return err
 		}
@@ -273,13 +273,17 @@ func (in Input) historyBytes() int {
 
 // recordBytes bounds the size of one request's record: its prompt, its fields
 // and error (600 bytes), and a response of MaxTokens tokens at no more than 6
-// bytes each.
+// bytes each, and, streamed, one chunk gap per token (streamGapBytes).
 func (in Input) recordBytes() int {
 	longest := 0
 	for _, p := range in.Prompts {
 		longest = max(longest, len(p))
 	}
-	return satAdd(longest+600, satMul(6, max(in.MaxTokens, 0)))
+	perToken := 6
+	if in.Stream {
+		perToken += streamGapBytes
+	}
+	return satAdd(longest+600, satMul(perToken, max(in.MaxTokens, 0)))
 }
 
 // requestsPerShard is the most requests one batch of the concurrent pass

@@ -81,7 +81,10 @@ type Progress struct {
 	// Sweep has the progress of each sweep level.
 	Sweep []SweepProgress `json:"sweep,omitempty"`
 	// Next is the argument that asks for the events after these.
-	Next    int    `json:"next"`
+	Next int `json:"next"`
+	// More is set when events after Next are waiting: an answer carries a
+	// bounded number of them (see workflows.MaxProgressEvents).
+	More    bool   `json:"more,omitempty"`
 	Aborted string `json:"aborted,omitempty"`
 }
 

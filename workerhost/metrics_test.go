@@ -43,3 +43,14 @@ func TestRunRefusesABadMetricsAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageNamesTheMetricsAddress: worker -h lists LLMCONC_METRICS_ADDR.
+func TestUsageNamesTheMetricsAddress(t *testing.T) {
+	var usage bytes.Buffer
+	if err := Run(context.Background(), []string{"-h"}, envOf(nil), &usage, t.Logf); err != ErrHelp {
+		t.Fatalf("Run -h = %v", err)
+	}
+	if !strings.Contains(usage.String(), EnvMetricsAddr+"  serve Prometheus metrics") {
+		t.Errorf("usage lacks %s:\n%s", EnvMetricsAddr, usage.String())
+	}
+}

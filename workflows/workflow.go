@@ -26,10 +26,12 @@ const InvalidInputErrorType = "InvalidInput"
 // heartbeatTimeout is how long Temporal waits for a batch's heartbeat before
 // it takes the batch's worker for lost and retries the batch on another
 // (which resumes from the last heartbeat; see activities.Send). A batch
-// heartbeats at least every 3 s, so 10 s tolerates a slow heartbeat or two
-// and still notices a dead worker within seconds rather than at the
-// batch's start-to-close timeout.
-const heartbeatTimeout = 10 * time.Second
+// heartbeats at least every 3 s, so 20 s tolerates several slow heartbeats
+// (a concurrent pass of 10,000 on a busy 2-core machine had its heartbeat
+// calls time out for more than 10 s while the answers came in, and
+// batches retried for nothing) and still notices a dead worker within
+// seconds rather than at the batch's start-to-close timeout.
+const heartbeatTimeout = 20 * time.Second
 
 // state is what the workflow knows of its run as it goes, shared with the
 // progress query.
@@ -433,17 +435,16 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 }
 
 func (st *state) query(from int) (testrun.Progress, error) {
-	if from < 0 || from > len(st.events) {
-		from = len(st.events)
-	}
+	events, next, more := eventsFrom(st.events, from)
 	p := testrun.Progress{
 		Phase:      st.phase,
 		Config:     st.result.Config,
 		Endpoint:   st.result.Endpoint,
 		Sequential: *st.progress[record.PassSequential],
 		Concurrent: *st.progress[record.PassConcurrent],
-		Events:     append([]testrun.ProgressEvent(nil), st.events[from:]...),
-		Next:       len(st.events),
+		Events:     events,
+		Next:       next,
+		More:       more,
 		Aborted:    st.result.Aborted,
 	}
 	for _, level := range st.in.Sweep {

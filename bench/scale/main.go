@@ -1,0 +1,97 @@
+// Command scale measures the tool at scale, every part in its own process:
+// a Temporal dev server, the simulator, the worker and the starter, as a
+// user runs them.
+//
+//	go run ./bench/scale -n 10000                # one concurrent-only run of N (C = N) through the starter
+//	go run ./bench/scale -cpu -n 1000,10000      # the worker's CPU per request, against hey, side by side
+//
+// The size run (without -cpu) starts the run with the starter, stops
+// following it once its concurrent pass has answered (the starter is
+// interrupted), follows it again with `starter -attach`, then rebuilds it
+// with `starter result`. It checks that both JSON files hold every record,
+// and reports the worker's peak resident memory (VmHWM), its CPU time and
+// most open files, the wall time, the pass's figures and the JSON's size.
+//
+// The CPU run (-cpu) sends, -runs times per N, a concurrent-only pass of N
+// requests through the starter to a fresh worker, then the same N requests
+// with hey (same body, POST /v1/chat/completions, concurrency N) against
+// the same near-zero-latency simulator, and compares the CPU time (user +
+// system) each client process spent: the worker's over the run, from
+// /proc/PID/stat; hey's over its life, from its rusage. hey is installed
+// with `go install` into the user's cache folder when it is not on PATH.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const key = "bench-key-not-real"
+
+func main() {
+	nList := flag.String("n", "10000", "comma-separated request counts (C = N)")
+	cpu := flag.Bool("cpu", false, "measure the worker's CPU per request against hey instead of the size run")
+	runs := flag.Int("runs", 5, "with -cpu: runs per N")
+	latency := flag.Duration("latency", 2*time.Second, "the simulator's latency for the size run (the CPU run uses 0)")
+	maxTokens := flag.Int("max-tokens", 20, "max_tokens of each request")
+	keep := flag.Bool("keep", false, "keep the folder with the binaries, logs and JSON files")
+	flag.Parse()
+	counts, err := parseCounts(*nList)
+	if err == nil && *runs < 1 {
+		err = errors.New("-runs must be at least 1")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scale: "+err.Error())
+		os.Exit(2)
+	}
+	if err := run(context.Background(), counts, *cpu, *runs, *latency, *maxTokens, *keep); err != nil {
+		fmt.Fprintln(os.Stderr, "scale: "+err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, counts []int, cpu bool, runs int, latency time.Duration, maxTokens int, keep bool) error {
+	b, err := setUp(ctx, keep)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	if cpu {
+		return b.cpuRuns(ctx, counts, runs, maxTokens)
+	}
+	for _, n := range counts {
+		if err := b.sizeRun(ctx, n, latency, maxTokens); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseCounts parses -n: comma-separated request counts, each at least 1.
+func parseCounts(nList string) ([]int, error) {
+	var counts []int
+	for _, f := range strings.Split(nList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad -n entry %q", f)
+		}
+		counts = append(counts, n)
+	}
+	return counts, nil
+}
+
+// loadAvg is the first field of /proc/loadavg: the machine's load, which the
+// figures are printed beside.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
