@@ -96,6 +96,9 @@ type sample struct {
 	// clockMax the pass's clock_offset_max_seconds.
 	workers  []int
 	clockMax float64
+	// clockWidth is the widest interval of the workers' clock offset
+	// bounds (high − low): what the method could not resolve.
+	clockWidth float64
 }
 
 func (s sample) ratio() float64 {
@@ -128,7 +131,7 @@ func run(kindList, nList string, workers, runs, procs int, latency time.Duration
 	defer b.close()
 	fmt.Printf("Temporal dev server %s; simulator and worker in their own processes; latency %s fixed; C = N\n", b.srv.Address, latency)
 	fmt.Printf("%-8s %5s %3s %3s %2s | %9s %9s %6s | %8s %8s %7s | %9s %9s | %5s %4s %4s | %s\n",
-		"kind", "N", "w", "run", "p", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok", "requests per worker, clock offset max ms")
+		"kind", "N", "w", "run", "p", "spread_ms", "ref_ms", "ratio", "total_s", "ref_s", "diff_ms", "srv_ms", "srvref_ms", "conns", "cold", "ok", "requests per worker, clock offset max ms, widest bounds ms")
 	results := map[string][]sample{}
 	for _, kind := range names {
 		if err := b.runKind(ctx, kind, counts, workers, runs, procs, latency, results); err != nil {
@@ -276,9 +279,9 @@ func (b *bench) runWorker(ctx context.Context, sim *simProc, kind string, n, w, 
 		}
 		for _, s := range run {
 			s.first = r == 1
-			fmt.Printf("%-8s %5d %3d %3d %2d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v | %v, %.1f\n",
+			fmt.Printf("%-8s %5d %3d %3d %2d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v | %v, %.1f, %.1f\n",
 				kind, n, w, r, s.procs, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
-				1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok(), s.workers, 1000*s.clockMax)
+				1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok(), s.workers, 1000*s.clockMax, 1000*s.clockWidth)
 			ss = append(ss, s)
 		}
 	}
@@ -554,6 +557,11 @@ func onePass(ctx context.Context, c client.Client, copts client.Options, sim *si
 	sort.Sort(sort.Reverse(sort.IntSlice(s.workers)))
 	if p.ClockOffsetMaxSeconds != nil {
 		s.clockMax = *p.ClockOffsetMaxSeconds
+	}
+	for _, o := range p.ClockOffsets {
+		if o.UncertaintySeconds != nil {
+			s.clockWidth = max(s.clockWidth, 2**o.UncertaintySeconds)
+		}
 	}
 	return s, nil
 }
