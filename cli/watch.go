@@ -305,6 +305,11 @@ func (w *watcher) watch(ctx context.Context, handle client.WorkflowRun) (outcome
 	for {
 		select {
 		case o := <-done:
+			if o.err != nil && ctx.Err() != nil {
+				// Interrupted: the wait for the result ended with ctx,
+				// not the run.
+				return outcome{}, w.interrupted()
+			}
 			return o, nil
 		case <-ctx.Done():
 			return outcome{}, w.interrupted()
