@@ -472,12 +472,15 @@ func TestHTTPSProxyTunnelsWarmUpAndSends(t *testing.T) {
 			return
 		}
 		w.WriteHeader(http.StatusOK)
-		down, _, err := http.NewResponseController(w).Hijack()
+		// What the client sent after the CONNECT may already sit in the
+		// hijacked connection's buffer (the server's background read takes
+		// its first byte): copy from the buffer, not from the bare conn.
+		down, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			up.Close()
 			return
 		}
-		go func() { _, _ = io.Copy(up, down); up.Close() }()
+		go func() { _, _ = io.Copy(up, brw.Reader); up.Close() }()
 		_, _ = io.Copy(down, up)
 		down.Close()
 	}))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/llmconc/llmconc/analysis"
 	"github.com/llmconc/llmconc/record"
 	"github.com/llmconc/llmconc/testrun"
 )
@@ -142,19 +143,7 @@ func count429(d Document) int {
 	}
 	n := 0
 	for _, p := range passes {
-		for _, r := range p.Requests {
-			if len(r.Attempts) == 0 {
-				if r.HTTPStatus == 429 {
-					n++
-				}
-				continue
-			}
-			for _, a := range r.Attempts {
-				if a.HTTPStatus == 429 {
-					n++
-				}
-			}
-		}
+		n += analysis.RateLimitedAnswers(p.Requests)
 	}
 	return n
 }
