@@ -124,30 +124,51 @@ func (c costOptions) approve(in testrun.Input, times int, ask io.Writer, answers
 	if in.CostEstimate == nil {
 		return nil
 	}
-	est := in.CostEstimate.Times(max(times, 1))
+	w := costWords{
+		nothing:  "nothing was sent",
+		could:    "the run could cost",
+		lower:    "-requests or -max-tokens",
+		yes:      "give -yes to run it, or -max-cost USD to cap it",
+		question: "The run could cost up to %s. Send it? [y/N] ",
+	}
+	if in.Probe != nil {
+		w.lower = "-max-concurrency, -requests-per-level or -max-tokens"
+	}
+	return c.approveEstimate(in.CostEstimate.Times(max(times, 1)), in.Model, w, ask, answers, terminal)
+}
+
+// costWords are what approveEstimate says of what it approves: a run, or
+// a schedule's runs.
+type costWords struct {
+	nothing  string // what did not happen on a refusal
+	could    string // "the run could cost"
+	lower    string // the flags that lower the estimate
+	yes      string // how to go ahead without a terminal
+	question string // the terminal's question, with %s for the estimate
+}
+
+// approveEstimate is approve's decision on the estimate est of model,
+// worded by w.
+func (c costOptions) approveEstimate(est testrun.CostEstimate, model string, w costWords, ask io.Writer, answers io.Reader, terminal bool) error {
 	switch {
 	case c.maxCost.set && est.MaxUSD == nil:
-		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); nothing was sent", c.maxCost.v, in.Model)
+		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); %s", c.maxCost.v, model, w.nothing)
 	case c.maxCost.set && *est.MaxUSD > c.maxCost.v:
-		lower := "-requests or -max-tokens"
-		if in.Probe != nil {
-			lower = "-max-concurrency, -requests-per-level or -max-tokens"
-		}
-		return badInput("the run could cost up to %s (%d requests, about %d tokens), over -max-cost $%g: nothing was sent; lower %s, or raise -max-cost",
-			testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v, lower)
+		return badInput("%s up to %s (%d requests, about %d tokens), over -max-cost $%g: %s; lower %s, or raise -max-cost",
+			w.could, testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v, w.nothing, w.lower)
 	case c.maxCost.set || c.yes || est.MaxUSD == nil || *est.MaxUSD <= ConfirmAboveUSD:
 		return nil
 	case !terminal:
-		return badInput("the run could cost up to %s, over $%g: nothing was sent; give -yes to run it, or -max-cost USD to cap it (stdin is not a terminal to ask on)",
-			testrun.FormatUSD(*est.MaxUSD), ConfirmAboveUSD)
+		return badInput("%s up to %s, over $%g: %s; %s (stdin is not a terminal to ask on)",
+			w.could, testrun.FormatUSD(*est.MaxUSD), ConfirmAboveUSD, w.nothing, w.yes)
 	}
-	fmt.Fprintf(ask, "The run could cost up to %s. Send it? [y/N] ", testrun.FormatUSD(*est.MaxUSD))
+	fmt.Fprintf(ask, w.question, testrun.FormatUSD(*est.MaxUSD))
 	line, _ := bufio.NewReader(answers).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":
 		return nil
 	}
-	return badInput("not confirmed: nothing was sent")
+	return badInput("not confirmed: %s", w.nothing)
 }
 
 // costLine is the estimate as the starter shows it before a run.

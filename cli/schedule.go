@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -317,29 +316,16 @@ func formatEvery(d time.Duration) string {
 // -max-cost or -yes unless the person at the terminal says yes. The
 // scheduled runs themselves never ask: there is no one to answer.
 func (c costOptions) approveSchedule(in testrun.Input, ask io.Writer, answers io.Reader, terminal bool) error {
-	est := in.CostEstimate
-	if est == nil {
+	if in.CostEstimate == nil {
 		return nil
 	}
-	switch {
-	case c.maxCost.set && est.MaxUSD == nil:
-		return badInput("-max-cost $%g cannot be checked: no price is known for model %q (give -price-input and -price-output); no schedule was created", c.maxCost.v, in.Model)
-	case c.maxCost.set && *est.MaxUSD > c.maxCost.v:
-		return badInput("each run could cost up to %s (%d requests, about %d tokens), over -max-cost $%g: no schedule was created; lower -requests or -max-tokens, or raise -max-cost",
-			testrun.FormatUSD(*est.MaxUSD), est.Requests, est.PromptTokens+est.CompletionTokens, c.maxCost.v)
-	case c.maxCost.set || c.yes || est.MaxUSD == nil || *est.MaxUSD <= ConfirmAboveUSD:
-		return nil
-	case !terminal:
-		return badInput("each run could cost up to %s, over $%g: no schedule was created; give -yes to create it, or -max-cost USD to cap each run (stdin is not a terminal to ask on)",
-			testrun.FormatUSD(*est.MaxUSD), ConfirmAboveUSD)
-	}
-	fmt.Fprintf(ask, "Each scheduled run could cost up to %s. Create the schedule? [y/N] ", testrun.FormatUSD(*est.MaxUSD))
-	line, _ := bufio.NewReader(answers).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return nil
-	}
-	return badInput("not confirmed: no schedule was created")
+	return c.approveEstimate(*in.CostEstimate, in.Model, costWords{
+		nothing:  "no schedule was created",
+		could:    "each run could cost",
+		lower:    "-requests or -max-tokens",
+		yes:      "give -yes to create it, or -max-cost USD to cap each run",
+		question: "Each scheduled run could cost up to %s. Create the schedule? [y/N] ",
+	}, ask, answers, terminal)
 }
 
 // scheduleListCmd lists the schedules whose action starts a run.
