@@ -36,10 +36,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/llmconc/llmconc/bench/internal/benchkit"
 
 	"go.temporal.io/sdk/client"
 
@@ -116,7 +117,7 @@ func (s sample) ok() bool {
 // table, then the sequential pass's dispatch gap (seqN > 0).
 func run(kindList, nList string, workers, runs, procs int, latency time.Duration, seqN int) error {
 	ctx := context.Background()
-	counts, err := parseCounts(nList)
+	counts, err := benchkit.Counts(nList)
 	if err != nil {
 		return err
 	}
@@ -143,19 +144,6 @@ func run(kindList, nList string, workers, runs, procs int, latency time.Duration
 		return sequentialGap(ctx, b.c, b.copts, b.bins, b.tmp, seqN)
 	}
 	return nil
-}
-
-// parseCounts parses -n: comma-separated request counts, each at least 1.
-func parseCounts(nList string) ([]int, error) {
-	var counts []int
-	for _, f := range strings.Split(nList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad -n entry %q", f)
-		}
-		counts = append(counts, n)
-	}
-	return counts, nil
 }
 
 // parseKinds parses -kinds: comma-separated names of kinds.

@@ -20,9 +20,9 @@ import (
 	"os"
 	"runtime/pprof"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/llmconc/llmconc/bench/internal/benchkit"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -75,7 +75,7 @@ var (
 // gap (-seq > 0).
 func run(nList string, latency time.Duration, repeat, shards int) error {
 	ctx := context.Background()
-	counts, err := parseCounts(nList)
+	counts, err := benchkit.Counts(nList)
 	if err != nil {
 		return err
 	}
@@ -111,19 +111,6 @@ func run(nList string, latency time.Duration, repeat, shards int) error {
 		return sequentialGap(ctx, c, copts.DataConverter, seqN)
 	}
 	return nil
-}
-
-// parseCounts parses -n: comma-separated request counts, each at least 1.
-func parseCounts(nList string) ([]int, error) {
-	var counts []int
-	for _, f := range strings.Split(nList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad -n entry %q", f)
-		}
-		counts = append(counts, n)
-	}
-	return counts, nil
 }
 
 // endpoint returns the base URL to measure, -endpoint's or that of an

@@ -27,9 +27,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llmconc/llmconc/bench/internal/benchkit"
 )
 
 // key is the simulator's key and the worker's: as long as a real key (a
@@ -45,7 +46,7 @@ func main() {
 	maxTokens := flag.Int("max-tokens", 20, "max_tokens of each request")
 	keep := flag.Bool("keep", false, "keep the folder with the binaries, logs and JSON files")
 	flag.Parse()
-	counts, err := parseCounts(*nList)
+	counts, err := benchkit.Counts(*nList)
 	if err == nil && *runs < 1 {
 		err = errors.New("-runs must be at least 1")
 	}
@@ -74,19 +75,6 @@ func run(ctx context.Context, counts []int, cpu bool, runs int, latency time.Dur
 		}
 	}
 	return nil
-}
-
-// parseCounts parses -n: comma-separated request counts, each at least 1.
-func parseCounts(nList string) ([]int, error) {
-	var counts []int
-	for _, f := range strings.Split(nList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("bad -n entry %q", f)
-		}
-		counts = append(counts, n)
-	}
-	return counts, nil
 }
 
 // loadAvg is the first field of /proc/loadavg: the machine's load, which the

@@ -38,7 +38,7 @@ var layer = map[string]int{
 	"report": 4, "htmlreport": 4, "cli": 4,
 	// thin mains, and test helpers.
 	"starter": 5, "worker": 5, "cmd/simulator": 5, "cmd/codec-server": 5,
-	"bench/burst": 5, "bench/fanout": 5, "bench/scale": 5, "internal/headless": 5, "e2e": 5,
+	"bench/burst": 5, "bench/fanout": 5, "bench/scale": 5, "bench/internal/benchkit": 5, "internal/headless": 5, "e2e": 5,
 	"internal/shape": 5,
 }
 
