@@ -52,13 +52,7 @@ func (w *watcher) watchComparison(ctx context.Context, handle client.WorkflowRun
 		err := handle.Get(ctx, &r)
 		done <- comparisonOutcome{r, err}
 	}()
-	verb := "Attached to"
-	if w.started {
-		verb = "Started"
-	}
-	fmt.Fprintf(w.dest.human, "%s comparison %s (run ID %s)\n", verb, w.ref.workflowID, w.ref.runID)
-	w.printLink()
-	fmt.Fprintln(w.dest.human)
+	w.announce("comparison")
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	seen := map[int]*targetWatch{}

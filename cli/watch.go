@@ -281,6 +281,18 @@ func (w *watcher) follow(ctx context.Context, handle client.WorkflowRun) error {
 	return w.finish(o)
 }
 
+// announce says which workflow (what: "run" or "comparison") the starter
+// started or attached to, and links it in the Temporal UI.
+func (w *watcher) announce(what string) {
+	verb := "Attached to"
+	if w.started {
+		verb = "Started"
+	}
+	fmt.Fprintf(w.dest.human, "%s %s %s (run ID %s)\n", verb, what, w.ref.workflowID, w.ref.runID)
+	w.printLink()
+	fmt.Fprintln(w.dest.human)
+}
+
 // watch shows the run's progress until it ends, and returns its outcome.
 // A run that no worker answers for waits in Temporal: following it is
 // bounded, and -attach resumes once a worker runs.
@@ -291,13 +303,7 @@ func (w *watcher) watch(ctx context.Context, handle client.WorkflowRun) (outcome
 		err := handle.Get(ctx, &r)
 		done <- outcome{r, err}
 	}()
-	verb := "Attached to"
-	if w.started {
-		verb = "Started"
-	}
-	fmt.Fprintf(w.dest.human, "%s run %s (run ID %s)\n", verb, w.ref.workflowID, w.ref.runID)
-	w.printLink()
-	fmt.Fprintln(w.dest.human)
+	w.announce("run")
 
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
