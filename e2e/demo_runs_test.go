@@ -27,7 +27,7 @@ import (
 // -dev-fresh starts empty.
 func TestDemoKeepsItsRuns(t *testing.T) {
 	home := t.TempDir()
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "LLMCONC_DEV_PORT=0"}
+	env := demoEnv(home)
 	run := func(t *testing.T, args ...string) *proc {
 		t.Helper()
 		p := startProc(t, "starter "+strings.Join(args, " "), starterBin, env, args...)
@@ -199,7 +199,7 @@ func TestWaitingForAWorkerIsVisible(t *testing.T) {
 // -attach ID` brings the demo's server back on its history, serves the
 // run's task queue again, and the run completes with every request.
 func TestDemoRunInterruptedAndResumed(t *testing.T) {
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LLMCONC_DEV_PORT=0"}
+	env := demoEnv(t.TempDir())
 	id := "e2e-demo-resume-" + randHex(4)
 	p := startLines(t, starterBin, env, "-dev", "-requests", "4", "-max-tokens", "8", "-id", id, "-out", filepath.Join(t.TempDir(), "first.json"))
 	for l := range p.seen {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,7 +20,7 @@ func TestDevDemo(t *testing.T) {
 	// LLMCONC_DEV_PORT=0: a dev server of the demo's own, on free ports. On
 	// 7233 the demo would use a server already there, which another test
 	// (or program) on the machine may stop mid-run.
-	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "LLMCONC_DEV_PORT=0"}
+	env := demoEnv(t.TempDir())
 	p := startProc(t, "starter -dev", starterBin, env, "-dev", "-requests", "3", "-out", out)
 	if code := p.wait(t, 3*time.Minute); code != 0 {
 		t.Fatalf("starter -dev exited %d, want 0\n%s", code, p.output())

@@ -117,6 +117,27 @@ func binEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
+// demoEnv is the whole environment of a user's `starter -dev`: PATH, a
+// HOME of its own (a cache folder of its own, so a demo history of its
+// own), a dev server of its own on free ports (LLMCONC_DEV_PORT=0), and
+// the user's GOBIN and GOPATH, which a fresh HOME would otherwise move:
+// the starter finds the Temporal CLI where the user's `go install` put it,
+// in GOPATH/bin, also when that folder is not on PATH.
+func demoEnv(home string) []string {
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "LLMCONC_DEV_PORT=0"}
+	out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output()
+	if err != nil {
+		return env
+	}
+	vars := strings.SplitN(strings.TrimRight(string(out), "\n"), "\n", 2)
+	for i, name := range []string{"GOBIN", "GOPATH"} {
+		if i < len(vars) && vars[i] != "" {
+			env = append(env, name+"="+vars[i])
+		}
+	}
+	return env
+}
+
 // randHex returns 2n random hex digits.
 func randHex(n int) string {
 	b := make([]byte, n)
