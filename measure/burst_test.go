@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -255,11 +256,15 @@ func TestWarmNothingToDo(t *testing.T) {
 // sent on them reach it as proxy requests (absolute URLs), like those the
 // transport sends itself.
 func TestProxyHonouredByWarmUpAndSends(t *testing.T) {
-	var proxied atomic.Int32
+	var proxied, probes atomic.Int32
 	var accepted atomic.Int32
 	proxy := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.IsAbs() && r.URL.Hostname() == "endpoint.invalid" {
-			proxied.Add(1)
+			if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+				probes.Add(1)
+			} else {
+				proxied.Add(1)
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
@@ -287,8 +292,8 @@ func TestProxyHonouredByWarmUpAndSends(t *testing.T) {
 			t.Errorf("request %d through the proxy was cold", i)
 		}
 	}
-	if proxied.Load() != 2 || accepted.Load() != 2 {
-		t.Errorf("the proxy got %d proxy requests on %d connections, want 2 on 2", proxied.Load(), accepted.Load())
+	if proxied.Load() != 2 || probes.Load() != 2 || accepted.Load() != 2 {
+		t.Errorf("the proxy got %d proxy requests and %d probes on %d connections, want 2 and 2 on 2", proxied.Load(), probes.Load(), accepted.Load())
 	}
 }
 
@@ -507,5 +512,61 @@ func TestHTTPSProxyTunnelsWarmUpAndSends(t *testing.T) {
 	wg.Wait()
 	if connects.Load() != 1 || srv.conns.Load() != 1 {
 		t.Errorf("%d CONNECTs, %d connections at the server; want 1 and 1", connects.Load(), srv.conns.Load())
+	}
+}
+
+// TestHTTP1ConnectionsProbedAhead: over HTTP/1.1 each connection opened
+// ahead carries one GET of the models list before the instant (its first
+// request, so that the send at the instant is not), and stays open for the
+// send; a server that closes a connection after that answer gets
+// connections without it, as many as asked, all warm.
+func TestHTTP1ConnectionsProbedAhead(t *testing.T) {
+	for _, closeAfterProbe := range []bool{false, true} {
+		t.Run(fmt.Sprintf("close=%v", closeAfterProbe), func(t *testing.T) {
+			var probes, chats, accepted atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+					probes.Add(1)
+					if closeAfterProbe {
+						w.Header().Set("Connection", "close")
+					}
+					http.Error(w, `{"error":{"message":"no key"}}`, http.StatusUnauthorized)
+					return
+				}
+				chats.Add(1)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					accepted.Add(1)
+				}
+			}
+			srv.Start()
+			defer srv.Close()
+			pool := &ConnPool{}
+			hc := NewHTTPClient(pool)
+			base := srv.URL + "/v1"
+			const n = 3
+			b := pool.Warm(t.Context(), base, n)
+			defer b.Close()
+			if b.Conns() != n {
+				t.Fatalf("Warm opened %d connections, want %d (err %v)", b.Conns(), n, b.Err)
+			}
+			for i := range n {
+				if r := send(t, hc, pool, base, b.Slot(i)); !*r.ConnectionWarm {
+					t.Errorf("request %d was cold", i)
+				}
+			}
+			wantProbes, wantConns := int32(n), int32(n)
+			if closeAfterProbe {
+				// The first connection was probed, closed by the server,
+				// and opened again without a probe.
+				wantProbes, wantConns = 1, n+1
+			}
+			if probes.Load() != wantProbes || chats.Load() != n || accepted.Load() != wantConns {
+				t.Errorf("server got %d probes and %d requests on %d connections, want %d, %d on %d", probes.Load(), chats.Load(), accepted.Load(), wantProbes, n, wantConns)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,6 +40,10 @@ type ConnPool struct {
 	// opened maps the raw connection of every connection opened ahead to
 	// what a request's trace needs to know about it (connInfo).
 	opened sync.Map
+
+	// noH1Probe is set once a server closed an HTTP/1.1 connection after
+	// its probe: its connections are then opened without one (see open).
+	noH1Probe atomic.Bool
 
 	mu     sync.Mutex
 	shared map[int64]*sharedBurst // by send instant
@@ -87,9 +92,16 @@ func (p *ConnPool) info(c net.Conn) (connInfo, bool) {
 }
 
 // open opens one connection to addr and waits until it is ready: TLS
-// handshake done and, over HTTP/2, the server's SETTINGS read (learnt from
-// the answer to one small request: every HTTP/2 server sends its SETTINGS
-// first, so any answer comes after them).
+// handshake done and one small request answered on it (probeConn). Over
+// HTTP/2 that answer comes after the server's SETTINGS (every HTTP/2
+// server sends them first), so the stream limit is known. Over HTTP/1.1 it
+// makes the connection's first request, like its later ones, a write into
+// memory already in use: a connection's writer goroutine grows its stack
+// and touches its buffers on its first request, and a thousand connections
+// doing that at the send instant (a stack copy and page faults each) made
+// the start spread twice the reference client's, whose connections had
+// each carried a request (see bench/README.md). A server that closes a
+// connection after that answer gets connections without it.
 func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmConn, error) {
 	var (
 		mu  sync.Mutex
@@ -123,12 +135,48 @@ func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmC
 			cc.Close()
 			return nil, err
 		}
+	} else if !p.noH1Probe.Load() {
+		if err := probeConn(ctx, cc, probe); err != nil || waitAvailable(ctx, cc) != nil {
+			// The server closed the connection after the probe (or
+			// refused it): this server's connections are opened without
+			// one, this one again.
+			cc.Close()
+			p.noH1Probe.Store(true)
+			return p.open(ctx, scheme, addr, probe)
+		}
 	}
 	wc.info.readyAt = time.Now()
 	if wc.raw != nil {
 		p.opened.Store(wc.raw, wc.info)
 	}
 	return wc, nil
+}
+
+// waitAvailable waits until the HTTP/1.1 connection cc can take its next
+// request (its probe's answer read to the end): an error when it was closed
+// instead, or ctx ended first.
+func waitAvailable(ctx context.Context, cc *http.ClientConn) error {
+	changed := make(chan struct{}, 1)
+	cc.SetStateHook(func(*http.ClientConn) {
+		select {
+		case changed <- struct{}{}:
+		default:
+		}
+	})
+	defer cc.SetStateHook(nil)
+	for {
+		if err := cc.Err(); err != nil {
+			return err
+		}
+		if cc.Available() > 0 {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // probeConn sends one request without credentials (GET of the endpoint's
