@@ -161,6 +161,7 @@ type sharedBurst struct {
 	proto    string
 	err      error
 	tickets  []*ticket
+	stacks   stackReserve // over HTTP/2, see stacks.go
 	users    int
 	finished int           // batches whose requests have all returned
 	allDone  chan struct{} // closed when every batch that joined has finished
@@ -249,6 +250,9 @@ func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
 	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
+	if sb.proto == "HTTP/2.0" && sb.key > 0 {
+		sb.stacks.add(time.Unix(0, sb.key), len(t.slots))
+	}
 	b := &Burst{shared: sb, ticket: t, slots: t.slots, handed: len(t.slots), conns: len(sb.conns), Proto: sb.proto, StreamLimit: sb.limit, Err: sb.err}
 	if b.Err == nil && len(sb.conns) == 0 && ctx.Err() != nil {
 		b.Err = fmt.Errorf("no connection to %s was open in time: %w", sb.addr, ctx.Err())
