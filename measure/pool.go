@@ -136,11 +136,18 @@ func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmC
 			return nil, err
 		}
 	} else if !p.noH1Probe.Load() {
-		if err := probeConn(ctx, cc, probe); err != nil || waitAvailable(ctx, cc) != nil {
+		err := probeConn(ctx, cc, probe)
+		if err == nil {
+			err = waitAvailable(ctx, cc)
+		}
+		if err != nil {
+			cc.Close()
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("open a connection to %s: %w", addr, context.Cause(ctx))
+			}
 			// The server closed the connection after the probe (or
 			// refused it): this server's connections are opened without
 			// one, this one again.
-			cc.Close()
 			p.noH1Probe.Store(true)
 			return p.open(ctx, scheme, addr, probe)
 		}
