@@ -102,16 +102,19 @@ func TestRequireEndpoint(t *testing.T) {
 		wait   time.Duration
 		target string
 		want   string // "" for accepted
+		note   string // the note of an accepted endpoint ("" for none)
 	}{
-		{"served", [][]string{{"1@h@ endpoints=default,local", "2@g@ endpoints=b"}}, nil, 0, "local", ""},
-		{"worker from before names", [][]string{{"1@h@"}}, nil, 0, "default", ""},
-		{"worker starts while waiting", [][]string{{}, {}, {"1@h@ endpoints=a"}}, nil, 5 * time.Second, "a", ""},
+		{"served", [][]string{{"1@h@ endpoints=default,local", "2@g@ endpoints=b"}}, nil, 0, "local", "",
+			`Note: 1 of the 2 workers on task queue "llm-concurrency-test" do not serve endpoint "local"`},
+		{"served by all", [][]string{{"1@h@ endpoints=default,local", "2@g@ endpoints=local"}}, nil, 0, "local", "", ""},
+		{"worker from before names", [][]string{{"1@h@"}}, nil, 0, "default", "", ""},
+		{"worker starts while waiting", [][]string{{}, {}, {"1@h@ endpoints=a"}}, nil, 5 * time.Second, "a", "", ""},
 		{"not served", [][]string{{"1@h@ endpoints=default,local", "2@g@ endpoints=b"}}, nil, 0, "nope",
-			`no worker on task queue "llm-concurrency-test" serves endpoint "nope"; the workers serve b, default, local`},
+			`no worker on task queue "llm-concurrency-test" serves endpoint "nope"; the workers serve b, default, local`, ""},
 		{"no worker", [][]string{{}}, nil, 0, "default",
-			`no worker is polling task queue "llm-concurrency-test" at temporal.example:7233`},
-		{"not allowed to look", nil, serviceerror.NewPermissionDenied("no", ""), 0, "default", ""},
-		{"server error", nil, serviceerror.NewUnavailable("down"), 0, "default", "cannot list the workers"},
+			`no worker is polling task queue "llm-concurrency-test" at temporal.example:7233`, ""},
+		{"not allowed to look", nil, serviceerror.NewPermissionDenied("no", ""), 0, "default", "", "Not allowed to list the workers"},
+		{"server error", nil, serviceerror.NewUnavailable("down"), 0, "default", "cannot list the workers", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &pollerClient{polls: tc.polls, err: tc.err}
@@ -120,6 +123,10 @@ func TestRequireEndpoint(t *testing.T) {
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)
+				}
+				hasNote := strings.Contains(note.String(), "Note: ") || strings.Contains(note.String(), "Not allowed")
+				if (tc.note == "") == hasNote || !strings.Contains(note.String(), tc.note) {
+					t.Errorf("note %q, want %q", note.String(), tc.note)
 				}
 			} else {
 				if err == nil || ExitCode(err) != ExitBadInput || !strings.Contains(err.Error(), tc.want) {
