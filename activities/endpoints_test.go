@@ -110,7 +110,7 @@ func TestSendRoutesByEndpointName(t *testing.T) {
 			}
 		}
 	}
-	if a, b := simA.Stats(), simB.Stats(); a.Requests != 2 || b.Requests != n {
-		t.Errorf("unknown endpoints sent requests: a saw %d (want 2), b saw %d (want %d)", a.Requests, b.Requests, n)
+	if a, b := simA.Stats(), simB.Stats(); a.Requests != 2 || b.Requests != 2*n || b.ChatRequests != n {
+		t.Errorf("unknown endpoints sent requests: a saw %d (want 2), b saw %d, %d of them chat requests (want %d: %d model lists asked for by the connections opened ahead, and %d chat requests)", a.Requests, b.Requests, b.ChatRequests, 2*n, n, n)
 	}
 }

@@ -661,8 +661,8 @@ func TestRateLimitRecorded(t *testing.T) {
 	if !slices.Equal(remaining, []int{0, 1, 2, 3, 4}) {
 		t.Errorf("remaining_requests of the successes = %v, want [0 1 2 3 4]", remaining)
 	}
-	if got := sim.Stats().Requests; got != n {
-		t.Errorf("simulator saw %d requests for %d sent", got, n)
+	if got := sim.Stats().ChatRequests; got != n {
+		t.Errorf("simulator saw %d chat requests for %d sent", got, n)
 	}
 }
 

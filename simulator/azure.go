@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // DefaultAzureAPIVersion is the api-version an Azure-mode Server serves when
@@ -65,7 +64,7 @@ func (s *Server) serveAzure(ex *exchange, path string) bool {
 		ex.writeAzureError(http.StatusNotFound, "404", "Resource not found")
 		return true
 	}
-	s.arrivals.add(time.Now())
+	s.chatArrived()
 	if !s.allowMethod(ex, http.MethodPost) || !s.authorized(ex) {
 		return true
 	}

@@ -225,7 +225,7 @@ func (s *Server) handleSim(ex *exchange, path string) bool {
 				counts[fmt.Sprint(k)] = v
 			}
 			ex.writeJSON(http.StatusOK, map[string]any{
-				"requests": st.Requests, "max_in_flight": st.MaxInFlight, "status_counts": counts,
+				"requests": st.Requests, "chat_requests": st.ChatRequests, "max_in_flight": st.MaxInFlight, "status_counts": counts,
 			})
 		}
 	default:
@@ -238,13 +238,14 @@ func (s *Server) handleSim(ex *exchange, path string) bool {
 func StatsFromJSON(b []byte) (Stats, error) {
 	var v struct {
 		Requests     int            `json:"requests"`
+		ChatRequests int            `json:"chat_requests"`
 		MaxInFlight  int            `json:"max_in_flight"`
 		StatusCounts map[string]int `json:"status_counts"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return Stats{}, err
 	}
-	st := Stats{Requests: v.Requests, MaxInFlight: v.MaxInFlight, StatusCounts: map[int]int{}}
+	st := Stats{Requests: v.Requests, ChatRequests: v.ChatRequests, MaxInFlight: v.MaxInFlight, StatusCounts: map[int]int{}}
 	for k, n := range v.StatusCounts {
 		var code int
 		if _, err := fmt.Sscan(k, &code); err == nil {

@@ -28,6 +28,11 @@ type Stats struct {
 	// Requests counts every HTTP request received by ServeHTTP (all paths
 	// and methods, including rejected ones).
 	Requests int
+	// ChatRequests counts the requests to the chat completions path
+	// (OpenAI's, or with -azure Azure's), whatever their method or
+	// outcome: Requests less the other paths, such as the model list a
+	// client's connection warm-up asks for.
+	ChatRequests int
 	// MaxInFlight is the highest number of chat completion requests served
 	// at once, counted after the concurrency gate (queued requests are not
 	// in flight).
@@ -57,6 +62,7 @@ type Server struct {
 	closed       bool
 	active       sync.WaitGroup // running ServeHTTP calls; Add only under mu while !closed
 	requests     int
+	chats        int
 	statusCounts map[int]int
 	httpSrv      *http.Server
 	serveDone    chan struct{}
@@ -109,6 +115,7 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	return Stats{
 		Requests:     s.requests,
+		ChatRequests: s.chats,
 		MaxInFlight:  maxInUse,
 		StatusCounts: maps.Clone(s.statusCounts),
 	}
@@ -280,7 +287,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case path == "/v1/chat/completions":
-		s.arrivals.add(time.Now())
+		s.chatArrived()
 		if !s.allowMethod(ex, http.MethodPost) {
 			return
 		}
@@ -407,3 +414,11 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) error {
 // requests more than 30 s after it accepted their connections, and closed
 // 857 of them unread. Two minutes lets every request of such a burst in.
 const readHeaderTimeout = 2 * time.Minute
+
+// chatArrived notes the arrival of a request to the chat completions path.
+func (s *Server) chatArrived() {
+	s.arrivals.add(time.Now())
+	s.mu.Lock()
+	s.chats++
+	s.mu.Unlock()
+}
