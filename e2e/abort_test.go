@@ -68,8 +68,8 @@ func TestWrongKeyAbortsEarly(t *testing.T) {
 	if d.Concurrent != nil && len(d.Concurrent.Requests) > 0 {
 		t.Errorf("the concurrent pass ran after the key was rejected: %d records", len(d.Concurrent.Requests))
 	}
-	if st := sim.Stats(); st.Requests != 1 || st.StatusCounts[401] != 1 {
-		t.Errorf("simulator saw %d requests, statuses %v; want exactly 1, answered 401", st.Requests, st.StatusCounts)
+	if st := sim.Stats(); st.ChatRequests != 1 || st.ChatStatusCounts[401] != 1 {
+		t.Errorf("simulator saw %d chat requests, statuses %v; want exactly 1, answered 401", st.ChatRequests, st.ChatStatusCounts)
 	}
 
 	// The rejected key is not repeated anywhere either (the endpoint's error

@@ -77,8 +77,8 @@ func TestAttach(t *testing.T) {
 	}
 	lateRaw, lateDoc := readDoc(t, lateOut)
 	sameResult(t, "attached after the end", firstRaw, firstDoc, lateRaw, lateDoc)
-	if st := sim.Stats(); st.Requests != 2*n+1 {
-		t.Errorf("simulator saw %d requests, want %d (both passes and the warm-up): attaching must not send any", st.Requests, 2*n+1)
+	if st := sim.Stats(); st.ChatRequests != 2*n+1 {
+		t.Errorf("simulator saw %d chat requests, want %d (both passes and the warm-up): attaching must not send any", st.ChatRequests, 2*n+1)
 	}
 }
 

@@ -148,7 +148,7 @@ func crashSimulator(t *testing.T) (sim *simulator.Server, key, base string) {
 // chatRequests is the number of requests the simulator has answered or
 // given up on, and the number answered 200.
 func chatRequests(sim *simulator.Server) (total, ok int) {
-	for status, n := range sim.Stats().StatusCounts {
+	for status, n := range sim.Stats().ChatStatusCounts {
 		total += n
 		if status == 200 {
 			ok += n
@@ -433,7 +433,7 @@ func TestWorkerSIGTERMFinishesItsBatch(t *testing.T) {
 		"-max-tokens", "16", "-id", id, "-out", out, "-html", "none", "-timeout", "5m", "-request-timeout", "1m")
 
 	// All 4 requests at the simulator, none answered yet.
-	waitSimulator(t, sim, starter, func(st simulator.Stats) bool { return st.Requests == 4 && len(st.StatusCounts) == 0 })
+	waitSimulator(t, sim, starter, func(st simulator.Stats) bool { return st.ChatRequests == 4 && len(st.ChatStatusCounts) == 0 })
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -463,8 +463,8 @@ func TestWorkerSIGTERMFinishesItsBatch(t *testing.T) {
 	if d.Concurrent.SentAfterWorkerLoss != 0 {
 		t.Errorf("sent_after_worker_loss = %d, want 0: a graceful stop loses no worker", d.Concurrent.SentAfterWorkerLoss)
 	}
-	if total, _ := chatRequests(sim); total != 4 || sim.Stats().Requests != 4 {
-		t.Errorf("simulator saw %d requests (%d answered or given up), want 4: nothing may be sent twice", sim.Stats().Requests, total)
+	if total, _ := chatRequests(sim); total != 4 || sim.Stats().ChatRequests != 4 {
+		t.Errorf("simulator saw %d chat requests (%d answered or given up), want 4: nothing may be sent twice", sim.Stats().ChatRequests, total)
 	}
 }
 
@@ -481,7 +481,7 @@ func waitSimulator(t *testing.T, sim *simulator.Server, starter *proc, cond func
 		if cond(st) {
 			return
 		}
-		if len(st.StatusCounts) > 0 {
+		if len(st.ChatStatusCounts) > 0 {
 			t.Fatalf("the simulator answered before the test could act: %+v", st)
 		}
 		select {

@@ -47,7 +47,7 @@ func TestEndpointsAllowList(t *testing.T) {
 	worker := startProc(t, "worker", workerBin, binEnv("LLMCONC_ENDPOINTS="+list, "A_KEY="+keyA, "B_KEY="+keyB))
 	waitPolling(t, worker, "endpoints=a,b")
 
-	requests := func() (int, int) { return sims["a"].Stats().Requests, sims["b"].Stats().Requests }
+	requests := func() (int, int) { return sims["a"].Stats().ChatRequests, sims["b"].Stats().ChatRequests }
 	for _, tc := range []struct {
 		name         string
 		wantA, wantB int // requests seen so far: a warm-up and both passes of 2 requests each
@@ -72,8 +72,8 @@ func TestEndpointsAllowList(t *testing.T) {
 			t.Errorf("after -endpoint %s: simulator a saw %d requests, b %d; want %d and %d", tc.name, a, b, tc.wantA, tc.wantB)
 		}
 		// Each simulator only answers its own key: all 200, no 401.
-		if st := sims[tc.name].Stats(); st.StatusCounts[200] != st.Requests {
-			t.Errorf("simulator %s answered %v: the worker did not send its key", tc.name, st.StatusCounts)
+		if st := sims[tc.name].Stats(); st.ChatStatusCounts[200] != st.ChatRequests {
+			t.Errorf("simulator %s answered %v: the worker did not send its key", tc.name, st.ChatStatusCounts)
 		}
 	}
 

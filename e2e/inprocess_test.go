@@ -50,7 +50,7 @@ func TestInProcessWorker(t *testing.T) {
 	if d.Conclusion.Verdict != "concurrent" {
 		t.Errorf("verdict = %q, want concurrent: %s", d.Conclusion.Verdict, d.Conclusion.Text)
 	}
-	if st := sim.Stats(); st.MaxInFlight != n || st.StatusCounts[200] != 2*n+1 {
-		t.Errorf("simulator: max in flight %d, statuses %v; want %d, %d × 200 (both passes and the warm-up)", st.MaxInFlight, st.StatusCounts, n, 2*n+1)
+	if st := sim.Stats(); st.MaxInFlight != n || st.ChatStatusCounts[200] != 2*n+1 {
+		t.Errorf("simulator: max in flight %d, chat statuses %v; want %d, %d × 200 (both passes and the warm-up)", st.MaxInFlight, st.ChatStatusCounts, n, 2*n+1)
 	}
 }

@@ -47,8 +47,8 @@ func TestAPIKeyNeverInHistory(t *testing.T) {
 		t.Fatalf("starter exited %d, want 0\n%s", code, starter.output())
 	}
 	// The key reached the endpoint: every request was accepted with it.
-	if st := sim.Stats(); st.StatusCounts[200] != 2*n+1 || st.Requests != 2*n+1 {
-		t.Fatalf("simulator saw %d requests, statuses %v; want %d (both passes and the warm-up), all 200 (the worker's key was not used)", st.Requests, st.StatusCounts, 2*n+1)
+	if st := sim.Stats(); st.ChatStatusCounts[200] != 2*n+1 || st.ChatRequests != 2*n+1 {
+		t.Fatalf("simulator saw %d chat requests, statuses %v; want %d (both passes and the warm-up), all 200 (the worker's key was not used)", st.ChatRequests, st.ChatStatusCounts, 2*n+1)
 	}
 	resultJSON, doc := readDoc(t, out)
 	checkCompleted(t, doc, id, n)

@@ -47,7 +47,7 @@ func TestRerunFailedOnly(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("starter rerun -failed-only exited %d\n%s", code, p.output())
 	}
-	if got := healthy.Stats().Requests; got != nFailed {
+	if got := healthy.Stats().ChatRequests; got != nFailed {
 		t.Errorf("the rerun sent %d requests, want exactly the %d that failed", got, nFailed)
 	}
 	rawMerged, merged := readDoc(t, out)

@@ -245,7 +245,7 @@ func TestRateLimitBackoff(t *testing.T) {
 	if retried < 7 {
 		t.Errorf("%d requests were retried, want at least the 7 rate-limited ones", retried)
 	}
-	if got := sim.Stats().Requests; got != tries {
+	if got := sim.Stats().ChatRequests; got != tries {
 		t.Errorf("the simulator saw %d requests, the JSON records %d tries", got, tries)
 	}
 }

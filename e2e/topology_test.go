@@ -243,7 +243,7 @@ func simulatorChatRequests(t *testing.T, base string) int {
 	}
 	defer resp.Body.Close()
 	var st struct {
-		StatusCounts map[string]int `json:"status_counts"`
+		StatusCounts map[string]int `json:"chat_status_counts"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatalf("decode /sim/stats: %v", err)

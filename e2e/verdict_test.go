@@ -90,8 +90,8 @@ func TestVerdicts(t *testing.T) {
 			if st.MaxInFlight != tt.simMaxFlight {
 				t.Errorf("simulator MaxInFlight = %d, want %d", st.MaxInFlight, tt.simMaxFlight)
 			}
-			if want := 2*tt.requests + 1; st.Requests != want || st.StatusCounts[200] != want { // and the warm-up
-				t.Errorf("simulator saw %d requests, statuses %v; want %d, all 200", st.Requests, st.StatusCounts, want)
+			if want := 2*tt.requests + 1; st.ChatRequests != want || st.ChatStatusCounts[200] != want { // and the warm-up
+				t.Errorf("simulator saw %d chat requests, statuses %v; want %d, all 200", st.ChatRequests, st.ChatStatusCounts, want)
 			}
 			if d.Comparison != nil {
 				t.Logf("verdict %s: speedup %.2f, effective parallelism %.2f", d.Conclusion.Verdict, d.Comparison.Speedup, d.Comparison.EffectiveParallelism)

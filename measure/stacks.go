@@ -2,6 +2,7 @@ package measure
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,10 +53,18 @@ func (r *stackReserve) add(at time.Time, n int) {
 	}
 	until := r.until
 	r.mu.Unlock()
+	reserveRunning.Add(int64(n))
 	for range n {
-		go growStack(stackDepth, until)
+		go func() {
+			defer reserveRunning.Add(-1)
+			growStack(stackDepth, until)
+		}()
 	}
 }
+
+// reserveRunning counts the reserve's goroutines not ended yet, of every
+// instant (for tests).
+var reserveRunning atomic.Int64
 
 // stackDepth frames of growStack use about 24 KiB of stack: the goroutine
 // grows through every size of the runtime's stack pools (2, 4, 8 and 16

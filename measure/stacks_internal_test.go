@@ -16,7 +16,6 @@ func TestStackReserve(t *testing.T) {
 		t.Errorf("an instant closer than the lead got a reserve of %d", none.n)
 	}
 
-	before := runtime.NumGoroutine()
 	var r stackReserve
 	at := time.Now().Add(stackWarmLead + 2*time.Second)
 	r.add(at, maxStackReserve-5)
@@ -24,13 +23,13 @@ func TestStackReserve(t *testing.T) {
 	if r.n != maxStackReserve {
 		t.Errorf("reserve of %d goroutines, want the bound %d", r.n, maxStackReserve)
 	}
-	if got := runtime.NumGoroutine() - before; got < maxStackReserve {
-		t.Errorf("%d goroutines running before the instant, want %d", got, maxStackReserve)
+	if got := reserveRunning.Load(); got != maxStackReserve {
+		t.Errorf("%d reserve goroutines before the instant, want %d", got, maxStackReserve)
 	}
 	<-r.until
-	for runtime.NumGoroutine() > before {
+	for reserveRunning.Load() > 0 {
 		if time.Now().After(at) {
-			t.Fatalf("%d reserve goroutines still running at the instant", runtime.NumGoroutine()-before)
+			t.Fatalf("%d reserve goroutines still running at the instant", reserveRunning.Load())
 		}
 		runtime.Gosched()
 	}

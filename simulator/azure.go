@@ -64,7 +64,7 @@ func (s *Server) serveAzure(ex *exchange, path string) bool {
 		ex.writeAzureError(http.StatusNotFound, "404", "Resource not found")
 		return true
 	}
-	s.chatArrived()
+	s.chatArrived(ex)
 	if !s.allowMethod(ex, http.MethodPost) || !s.authorized(ex) {
 		return true
 	}

@@ -122,7 +122,7 @@ func TestRequestErrors(t *testing.T) {
 			t.Errorf("%s: Allow = %q, want %q", tc.name, got, tc.allowHeader)
 		}
 	}
-	if st := sim.Stats(); st.StatusCounts[400] != 10 || st.StatusCounts[404] != 4 || st.StatusCounts[405] != 2 || st.Requests != 16 || st.ChatRequests != 12 {
+	if st := sim.Stats(); st.StatusCounts[400] != 10 || st.StatusCounts[404] != 4 || st.StatusCounts[405] != 2 || st.Requests != 16 || st.ChatRequests != 12 || st.ChatStatusCounts[400] != 10 || st.ChatStatusCounts[404] != 1 || st.ChatStatusCounts[405] != 1 {
 		t.Errorf("Stats = %+v", st)
 	}
 }

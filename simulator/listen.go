@@ -220,12 +220,9 @@ func (s *Server) handleSim(ex *exchange, path string) bool {
 	case "/sim/stats":
 		if s.allowMethod(ex, http.MethodGet) {
 			st := s.Stats()
-			counts := map[string]int{}
-			for k, v := range st.StatusCounts {
-				counts[fmt.Sprint(k)] = v
-			}
 			ex.writeJSON(http.StatusOK, map[string]any{
-				"requests": st.Requests, "chat_requests": st.ChatRequests, "max_in_flight": st.MaxInFlight, "status_counts": counts,
+				"requests": st.Requests, "chat_requests": st.ChatRequests, "max_in_flight": st.MaxInFlight,
+				"status_counts": countsJSON(st.StatusCounts), "chat_status_counts": countsJSON(st.ChatStatusCounts),
 			})
 		}
 	default:
@@ -234,23 +231,39 @@ func (s *Server) handleSim(ex *exchange, path string) bool {
 	return true
 }
 
+// countsJSON is counts by status with the statuses as JSON object keys.
+func countsJSON(counts map[int]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range counts {
+		out[fmt.Sprint(k)] = v
+	}
+	return out
+}
+
+// countsOf is the inverse of countsJSON.
+func countsOf(counts map[string]int) map[int]int {
+	out := map[int]int{}
+	for k, n := range counts {
+		var code int
+		if _, err := fmt.Sscan(k, &code); err == nil {
+			out[code] = n
+		}
+	}
+	return out
+}
+
 // StatsFromJSON decodes the answer of GET /sim/stats.
 func StatsFromJSON(b []byte) (Stats, error) {
 	var v struct {
-		Requests     int            `json:"requests"`
-		ChatRequests int            `json:"chat_requests"`
-		MaxInFlight  int            `json:"max_in_flight"`
-		StatusCounts map[string]int `json:"status_counts"`
+		Requests         int            `json:"requests"`
+		ChatRequests     int            `json:"chat_requests"`
+		MaxInFlight      int            `json:"max_in_flight"`
+		StatusCounts     map[string]int `json:"status_counts"`
+		ChatStatusCounts map[string]int `json:"chat_status_counts"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return Stats{}, err
 	}
-	st := Stats{Requests: v.Requests, ChatRequests: v.ChatRequests, MaxInFlight: v.MaxInFlight, StatusCounts: map[int]int{}}
-	for k, n := range v.StatusCounts {
-		var code int
-		if _, err := fmt.Sscan(k, &code); err == nil {
-			st.StatusCounts[code] = n
-		}
-	}
-	return st, nil
+	return Stats{Requests: v.Requests, ChatRequests: v.ChatRequests, MaxInFlight: v.MaxInFlight,
+		StatusCounts: countsOf(v.StatusCounts), ChatStatusCounts: countsOf(v.ChatStatusCounts)}, nil
 }

@@ -134,7 +134,7 @@ func TestStatsEndpoint(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	st, err := StatsFromJSON(b)
-	if err != nil || st.Requests != 1 || st.ChatRequests != 0 || !strings.Contains(string(b), `"chat_requests":0`) {
+	if err != nil || st.Requests != 1 || st.ChatRequests != 0 || !strings.Contains(string(b), `"chat_requests":0`) || !strings.Contains(string(b), `"chat_status_counts":{}`) {
 		t.Errorf("GET /sim/stats = %s: %+v, %v", b, st, err)
 	}
 }

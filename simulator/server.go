@@ -44,6 +44,9 @@ type Stats struct {
 	// (or its connection dropped), so once a client has seen the outcome of
 	// a request, Stats already includes it.
 	StatusCounts map[int]int
+	// ChatStatusCounts is StatusCounts for the chat completions path
+	// alone (the requests ChatRequests counts).
+	ChatStatusCounts map[int]int
 }
 
 // Server is a simulated OpenAI-compatible endpoint. It is an http.Handler;
@@ -64,6 +67,7 @@ type Server struct {
 	requests     int
 	chats        int
 	statusCounts map[int]int
+	chatCounts   map[int]int
 	httpSrv      *http.Server
 	serveDone    chan struct{}
 	arrivals     arrivalLog // when each chat request arrived (see Arrivals)
@@ -86,6 +90,7 @@ func New(cfg Config) *Server {
 		drift:        &driftClock{d: cfg.Drift},
 		done:         make(chan struct{}),
 		statusCounts: make(map[int]int),
+		chatCounts:   make(map[int]int),
 	}
 	for _, m := range cfg.Models {
 		s.models[m] = true
@@ -114,10 +119,11 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{
-		Requests:     s.requests,
-		ChatRequests: s.chats,
-		MaxInFlight:  maxInUse,
-		StatusCounts: maps.Clone(s.statusCounts),
+		Requests:         s.requests,
+		ChatRequests:     s.chats,
+		MaxInFlight:      maxInUse,
+		StatusCounts:     maps.Clone(s.statusCounts),
+		ChatStatusCounts: maps.Clone(s.chatCounts),
 	}
 }
 
@@ -182,6 +188,8 @@ type exchange struct {
 	r        *http.Request
 	status   int
 	recorded bool
+	// chat is set on the chat completions path (see Stats.ChatRequests).
+	chat bool
 	// deployment is the Azure deployment named by the path, which is the
 	// model (Azure mode).
 	deployment string
@@ -198,6 +206,9 @@ func (ex *exchange) record(status int) {
 	ex.recorded = true
 	ex.s.mu.Lock()
 	ex.s.statusCounts[status]++
+	if ex.chat {
+		ex.s.chatCounts[status]++
+	}
 	ex.s.mu.Unlock()
 }
 
@@ -287,7 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case path == "/v1/chat/completions":
-		s.chatArrived()
+		s.chatArrived(ex)
 		if !s.allowMethod(ex, http.MethodPost) {
 			return
 		}
@@ -416,7 +427,8 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) error {
 const readHeaderTimeout = 2 * time.Minute
 
 // chatArrived notes the arrival of a request to the chat completions path.
-func (s *Server) chatArrived() {
+func (s *Server) chatArrived(ex *exchange) {
+	ex.chat = true
 	s.arrivals.add(time.Now())
 	s.mu.Lock()
 	s.chats++
