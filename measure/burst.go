@@ -150,6 +150,7 @@ type sharedBurst struct {
 	scheme, addr, probe string
 	cancel              context.CancelFunc
 	wake                chan struct{}
+	hedge               time.Duration // see hedgeAfter; set by openFirst, read by run only
 
 	mu       sync.Mutex
 	conns    []*warmConn
@@ -304,6 +305,7 @@ func (sb *sharedBurst) leave() {
 	if !last {
 		return
 	}
+	sb.stacks.letGo()
 	sb.cancel()
 	sb.mu.Lock()
 	sb.closed = true
@@ -329,11 +331,11 @@ func (sb *sharedBurst) run(ctx context.Context) {
 	if !sb.openFirst(ctx) {
 		return
 	}
-	// Opens that take longer than hedgeAfter (a dropped SYN waits a second
+	// Opens that take longer than sb.hedge (a dropped SYN waits a second
 	// or more before it is sent again) no longer count as coming: others
 	// are started beside them, and whichever open first serve.
 	var started []openGroup // the opens in progress, by start
-	tick := time.NewTicker(hedgeAfter / 2)
+	tick := time.NewTicker(sb.hedge / 2)
 	defer tick.Stop()
 	for {
 		need, now, more := sb.plan(started)
@@ -371,7 +373,13 @@ func (sb *sharedBurst) stop() {
 // openFirst opens the first connection alone, to learn the protocol and,
 // over HTTP/2, the stream limit; false when it could not (sb.err says why).
 func (sb *sharedBurst) openFirst(ctx context.Context) bool {
+	start := time.Now()
 	first, err := sb.pool.open(ctx, sb.scheme, sb.addr, sb.probe)
+	// A far server takes several round trips to open (TCP, TLS, the
+	// probe): an open is hedged only once it takes well over what the
+	// first one took (but not later than maxHedgeAfter: the first may have
+	// been slow for a dropped SYN of its own).
+	sb.hedge = min(max(hedgeAfter, 2*time.Since(start)), maxHedgeAfter)
 	sb.mu.Lock()
 	if err != nil {
 		sb.err = err
@@ -390,7 +398,7 @@ func (sb *sharedBurst) openFirst(ctx context.Context) bool {
 
 // plan hands out the slots of the connections open, and returns how many
 // more opens to start now (counted as opening), given the start of each
-// open in progress (those younger than hedgeAfter are still coming). It
+// open in progress (those younger than sb.hedge are still coming). It
 // returns more=false when nothing more will open though slots are wanted:
 // too many opens failed.
 func (sb *sharedBurst) plan(started []openGroup) (need int, now time.Time, more bool) {
@@ -400,7 +408,7 @@ func (sb *sharedBurst) plan(started []openGroup) (need int, now time.Time, more 
 	now = time.Now()
 	fresh := 0
 	for _, g := range started {
-		if now.Sub(g.at) < hedgeAfter {
+		if now.Sub(g.at) < sb.hedge {
 			fresh += g.n
 		}
 	}
@@ -465,9 +473,13 @@ func (sb *sharedBurst) forgetEnded(started []openGroup) []openGroup {
 	return kept
 }
 
-// hedgeAfter is how long an open may take before another is started beside
-// it.
+// hedgeAfter is how long an open may take, at least, before another is
+// started beside it (twice the first open's time when that is longer: see
+// sharedBurst.openFirst).
 const hedgeAfter = time.Second
+
+// maxHedgeAfter bounds the wait before a hedge however slow the first open.
+const maxHedgeAfter = 3 * time.Second
 
 // add adds an open connection, or closes it when every batch has left.
 func (sb *sharedBurst) add(wc *warmConn) {

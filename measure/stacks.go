@@ -33,38 +33,56 @@ const maxStackReserve = 2048
 type stackReserve struct {
 	mu    sync.Mutex
 	n     int
-	until chan struct{}
+	until chan struct{} // closed when the goroutines exit
+	timer *time.Timer   // closes until stackWarmLead before the instant
+	gone  bool          // until is closed
+
+	running atomic.Int64 // goroutines not ended yet
 }
 
 // add starts n more goroutines of the reserve for the instant at, unless
-// it is too close or the reserve is full.
+// it is too close, the reserve is full or let go.
 func (r *stackReserve) add(at time.Time, n int) {
 	lead := time.Until(at) - stackWarmLead
 	if lead <= 0 {
 		return
 	}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	n = min(n, maxStackReserve-r.n)
-	r.n += max(n, 0)
-	if r.until == nil && n > 0 {
-		until := make(chan struct{})
-		r.until = until
-		time.AfterFunc(lead, func() { close(until) })
+	if n <= 0 || r.gone {
+		return
 	}
-	until := r.until
-	r.mu.Unlock()
-	reserveRunning.Add(int64(n))
+	r.n += n
+	if r.until == nil {
+		r.until = make(chan struct{})
+		r.timer = time.AfterFunc(lead, r.letGo)
+	}
+	r.running.Add(int64(n))
 	for range n {
-		go func() {
-			defer reserveRunning.Add(-1)
+		go func(until <-chan struct{}) {
+			defer r.running.Add(-1)
 			growStack(stackDepth, until)
-		}()
+		}(r.until)
 	}
 }
 
-// reserveRunning counts the reserve's goroutines not ended yet, of every
-// instant (for tests).
-var reserveRunning atomic.Int64
+// letGo ends the reserve's goroutines (at the latest when the lead before
+// the instant begins) and takes no more.
+func (r *stackReserve) letGo() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gone {
+		return
+	}
+	r.gone = true
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	if r.until != nil {
+		close(r.until)
+	}
+}
 
 // stackDepth frames of growStack use about 24 KiB of stack: the goroutine
 // grows through every size of the runtime's stack pools (2, 4, 8 and 16
