@@ -57,7 +57,9 @@ type batchProgress struct {
 // if there was one. A record whose index is not part of the batch is
 // dropped.
 func resumeProgress(ctx context.Context, in SendInput) (*batchProgress, error) {
-	p := &batchProgress{inFlight: map[int]bool{}, sentBefore: map[int]bool{}, resent: map[int]bool{}}
+	// Sized for the batch: the senders mark their requests in flight at
+	// the send instant, all at once, where growing the map would cost.
+	p := &batchProgress{inFlight: make(map[int]bool, len(in.Requests)), sentBefore: map[int]bool{}, resent: map[int]bool{}}
 	if !activity.HasHeartbeatDetails(ctx) {
 		return p, nil
 	}
@@ -121,7 +123,9 @@ func (p *batchProgress) sending(idx int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.inFlight[idx] = true
-	p.resent[idx] = p.sentBefore[idx]
+	if p.sentBefore[idx] {
+		p.resent[idx] = true
+	}
 	p.version++
 }
 
