@@ -398,8 +398,8 @@ func startedWith(ctx context.Context, c client.Client, opts client.Options, orig
 // worker polls, saying how to serve it: a demo run's queue with -dev, any
 // other with a worker on that queue.
 func requireServed(ctx context.Context, c client.Client, queue, orig string) error {
-	_, pollers, err := servedEndpoints(ctx, c, queue)
-	if err != nil || pollers > 0 {
+	workers, err := workerEndpoints(ctx, c, queue)
+	if err != nil || len(workers) > 0 {
 		return nil // requireEndpoint says what is wrong
 	}
 	return badInput("run %s ran on task queue %q, which no worker polls: %s", orig, queue, serveHint(queue, "rerun "+orig))

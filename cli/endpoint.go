@@ -39,9 +39,10 @@ func requireEndpoint(ctx context.Context, c client.Client, address, taskQueue, n
 	defer tick.Stop()
 	noted := false
 	for {
-		served, pollers, err := servedEndpoints(ctx, c, taskQueue)
+		workers, err := workerEndpoints(ctx, c, taskQueue)
+		served, pollers := servedBy(workers), len(workers)
 		if err == nil && slices.Contains(served, name) {
-			noteMixedWorkers(ctx, c, taskQueue, name, note)
+			noteMixedWorkers(workers, taskQueue, name, note)
 			return nil
 		}
 		var denied *serviceerror.PermissionDenied
@@ -71,19 +72,14 @@ func requireEndpoint(ctx context.Context, c client.Client, address, taskQueue, n
 	}
 }
 
-// servedEndpoints returns the endpoint names served by the workers polling
-// taskQueue for activities, sorted, and how many workers there are.
-func servedEndpoints(ctx context.Context, c client.Client, taskQueue string) ([]string, int, error) {
-	workers, err := workerEndpoints(ctx, c, taskQueue)
-	if err != nil {
-		return nil, 0, err
-	}
+// servedBy returns the endpoint names that workers serve, sorted, each once.
+func servedBy(workers [][]string) []string {
 	var served []string
 	for _, names := range workers {
 		served = append(served, names...)
 	}
 	slices.Sort(served)
-	return slices.Compact(served), len(workers), nil
+	return slices.Compact(served)
 }
 
 // workerEndpoints returns, for each worker polling taskQueue for
@@ -106,12 +102,9 @@ func workerEndpoints(ctx context.Context, c client.Client, taskQueue string) ([]
 // taskQueue do not serve endpoint name: a batch one of them picks up is
 // handed to another (see docs/workers.md), so the run works, but that
 // batch's requests leave after the common instant. A worker that stopped in the last few minutes
-// still counts, as in requireEndpoint.
-func noteMixedWorkers(ctx context.Context, c client.Client, taskQueue, name string, note io.Writer) {
-	workers, err := workerEndpoints(ctx, c, taskQueue)
-	if err != nil {
-		return
-	}
+// still counts, as in requireEndpoint. workers are the endpoint names of
+// each worker (see workerEndpoints).
+func noteMixedWorkers(workers [][]string, taskQueue, name string, note io.Writer) {
 	without := 0
 	for _, names := range workers {
 		if !slices.Contains(names, name) {

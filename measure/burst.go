@@ -250,13 +250,13 @@ func (sb *sharedBurst) join(ctx context.Context, n int) *Burst {
 	case <-ctx.Done():
 	}
 	sb.mu.Lock()
-	defer sb.mu.Unlock()
-	if sb.proto == "HTTP/2.0" && sb.key > 0 {
-		sb.stacks.add(time.Unix(0, sb.key), len(t.slots))
-	}
 	b := &Burst{shared: sb, ticket: t, slots: t.slots, handed: len(t.slots), conns: len(sb.conns), Proto: sb.proto, StreamLimit: sb.limit, Err: sb.err}
 	if b.Err == nil && len(sb.conns) == 0 && ctx.Err() != nil {
 		b.Err = fmt.Errorf("no connection to %s was open in time: %w", sb.addr, ctx.Err())
+	}
+	sb.mu.Unlock()
+	if b.Proto == "HTTP/2.0" && sb.key > 0 {
+		sb.stacks.add(time.Unix(0, sb.key), len(b.slots))
 	}
 	return b
 }
