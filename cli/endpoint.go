@@ -99,11 +99,11 @@ func workerEndpoints(ctx context.Context, c client.Client, taskQueue string) ([]
 }
 
 // noteMixedWorkers says, in one line, when some of the workers that polled
-// taskQueue do not serve endpoint name: a batch one of them picks up is
-// handed to another (see docs/workers.md), so the run works, but that
-// batch's requests leave after the common instant. A worker that stopped in the last few minutes
-// still counts, as in requireEndpoint. workers are the endpoint names of
-// each worker (see workerEndpoints).
+// taskQueue (workers: the endpoint names of each, see workerEndpoints) do
+// not serve endpoint name: a batch one of them picks up is handed to
+// another (see docs/workers.md), so the run works, but that batch's
+// requests leave after the common instant. A worker that stopped in the
+// last few minutes still counts, as in requireEndpoint.
 func noteMixedWorkers(workers [][]string, taskQueue, name string, note io.Writer) {
 	without := 0
 	for _, names := range workers {

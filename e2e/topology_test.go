@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/llmconc/llmconc/devserver"
+	"github.com/llmconc/llmconc/simulator"
 	"github.com/llmconc/llmconc/temporalenv"
 	"github.com/llmconc/llmconc/testrun"
 	"github.com/llmconc/llmconc/workflows"
@@ -242,14 +243,16 @@ func simulatorChatRequests(t *testing.T, base string) int {
 		t.Fatalf("GET /sim/stats: %v", err)
 	}
 	defer resp.Body.Close()
-	var st struct {
-		StatusCounts map[string]int `json:"chat_status_counts"`
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read /sim/stats: %v", err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode /sim/stats: %v", err)
+	st, err := simulator.StatsFromJSON(b)
+	if err != nil {
+		t.Fatalf("decode /sim/stats: %v: %s", err, b)
 	}
 	total := 0
-	for _, n := range st.StatusCounts {
+	for _, n := range st.ChatStatusCounts {
 		total += n
 	}
 	return total
