@@ -27,11 +27,21 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 	}
 	sendScheduled := map[int64]bool{}
 	var outputs []activities.SendOutput
+	var in testrun.Input
+	// The requests never sent become records even when the history
+	// cannot be read, without their prompts then.
+	defer func() { r.ExpandNotSent(in.Prompts) }()
 	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			return fmt.Errorf("read the history of run %s: %w", workflowID, err)
+		}
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			if err := dc.FromPayloads(a.GetInput(), &in); err != nil {
+				return fmt.Errorf("decode the input in the history of run %s: %w", workflowID, err)
+			}
+			continue
 		}
 		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activities.SendActivity {
 			sendScheduled[ev.GetEventId()] = true
@@ -49,13 +59,17 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 		}
 		outputs = append(outputs, out)
 	}
+	r.ExpandNotSent(in.Prompts)
 	MergeRecords(r, outputs)
 	return nil
 }
 
 // MergeRecords adds the records of batch outputs to the passes of a run's
-// result, once per request, and orders each pass's records by index.
+// result, once per request, and orders each pass's records by index. The
+// requests never sent that the result holds as indexes become records
+// too, without their prompts unless Result.ExpandNotSent gave them first.
 func MergeRecords(r *testrun.Result, outputs []activities.SendOutput) {
+	r.ExpandNotSent(nil)
 	passes := map[record.Pass]*testrun.PassResult{}
 	for _, p := range append([]*testrun.PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
 		if p != nil {

@@ -1,6 +1,7 @@
 package testrun
 
 import (
+	"sort"
 	"time"
 
 	"github.com/llmconc/llmconc/analysis"
@@ -52,10 +53,62 @@ type PassResult struct {
 	TargetRate float64 `json:"target_rate,omitempty"`
 	// Summary holds the pass's figures over all its records.
 	Summary analysis.PassSummary `json:"summary"`
-	// Records, as the workflow returns it, holds only the requests that no
-	// batch reported: never sent (the run's -timeout had passed), or whose
-	// batch failed. history.MergeRecords adds the rest, ordered by index.
+	// Records, as the workflow returns it, holds only the records that no
+	// batch result has: those a failed batch's last heartbeat reported.
+	// history.MergeRecords adds the rest, ordered by index.
 	Records []record.Request `json:"records"`
+	// NotSent, as the workflow returns it, is the requests that were never
+	// answered and that no batch reported (the run's -timeout had passed,
+	// or their batch failed for good), by reason: ten thousand of them
+	// take a few kilobytes, where as records (each with its prompt and its
+	// error) they would take Temporal's 2 MiB of a result.
+	// Result.ExpandNotSent turns them into records, and empties it.
+	NotSent []NotSent `json:"not_sent,omitempty"`
+}
+
+// NotSent is the requests of a pass that were not sent, or whose batch
+// failed before reporting them, for one reason.
+type NotSent struct {
+	Error   string `json:"error"`
+	Indexes []int  `json:"indexes"`
+}
+
+// AddNotSent notes that request index was not sent, for why, in groups.
+func AddNotSent(groups []NotSent, index int, why string) []NotSent {
+	for i := range groups {
+		if groups[i].Error == why {
+			groups[i].Indexes = append(groups[i].Indexes, index)
+			return groups
+		}
+	}
+	return append(groups, NotSent{Error: why, Indexes: []int{index}})
+}
+
+// NotSentRecord is the record of request index of pass, not sent for why.
+func NotSentRecord(pass record.Pass, index int, prompt, model, why string) record.Request {
+	return record.Request{Index: index, Pass: pass, Prompt: prompt, Model: model, Error: why}
+}
+
+// ExpandNotSent turns every pass's NotSent into records, with their prompts
+// from prompts (the run's input; nil when it could not be read: the records
+// then have none), ordered by index with the pass's other records.
+func (r *Result) ExpandNotSent(prompts []string) {
+	for _, p := range append([]*PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
+		if p == nil || len(p.NotSent) == 0 {
+			continue
+		}
+		for _, g := range p.NotSent {
+			for _, i := range g.Indexes {
+				var prompt string
+				if i >= 0 && i < len(prompts) {
+					prompt = prompts[i]
+				}
+				p.Records = append(p.Records, NotSentRecord(p.Pass, i, prompt, r.Config.Model, g.Error))
+			}
+		}
+		p.NotSent = nil
+		sort.SliceStable(p.Records, func(i, j int) bool { return p.Records[i].Index < p.Records[j].Index })
+	}
 }
 
 // Phases of a run, as Progress.Phase has them; while a pass runs, the phase

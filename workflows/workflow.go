@@ -42,9 +42,11 @@ type state struct {
 	events   []testrun.ProgressEvent
 	progress map[record.Pass]*testrun.PassProgress
 	records  map[record.Pass][]record.Request
-	// own holds, per pass, the records the workflow made itself, for
-	// requests that no batch activity reported.
-	own map[record.Pass][]record.Request
+	// own holds, per pass, the records of failed batches that only their
+	// last heartbeat reported; notSent the requests that no batch reported
+	// at all (see testrun.PassResult).
+	own     map[record.Pass][]record.Request
+	notSent map[record.Pass][]testrun.NotSent
 	// done marks, per pass, the requests with at least one answer.
 	done map[record.Pass]map[int]bool
 	// stream is whether the requests are streamed: in.Stream, unless the
@@ -116,6 +118,7 @@ func newState(ctx workflow.Context, in testrun.Input) *state {
 		progress: map[record.Pass]*testrun.PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
 		records:  map[record.Pass][]record.Request{},
 		own:      map[record.Pass][]record.Request{},
+		notSent:  map[record.Pass][]testrun.NotSent{},
 		done:     map[record.Pass]map[int]bool{},
 		stream:   in.Stream,
 	}
@@ -231,7 +234,7 @@ func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 	for _, i := range st.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
 		if !workflow.Now(ctx).Before(deadline) {
-			st.addUnreported(notSent(record.PassSequential, spec, st.in.Model, "not sent: the run's -timeout had passed"))
+			st.addNotSent(record.PassSequential, spec, "not sent: the run's -timeout had passed")
 			continue
 		}
 		for attempt := int32(1); ; attempt++ {
@@ -286,7 +289,7 @@ func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass recor
 	st.schedule(pass, specs)
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
-			st.addUnreported(notSent(pass, s, st.in.Model, "not sent: the run's -timeout had passed"))
+			st.addNotSent(pass, s, "not sent: the run's -timeout had passed")
 		}
 		return time.Time{}, 0
 	}
@@ -423,7 +426,8 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 	recs := testrun.CollapseAttempts(st.records[pass])
 	s := analysis.Summarize(recs)
 	st.progress[pass].Summary = &s
-	pr := &testrun.PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s, Records: append([]record.Request{}, st.own[pass]...)}
+	pr := &testrun.PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s,
+		Records: append([]record.Request{}, st.own[pass]...), NotSent: append([]testrun.NotSent{}, st.notSent[pass]...)}
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == record.PassSequential {
 		pr.Shards = len(recs)
@@ -461,6 +465,14 @@ func (st *state) addUnreported(recs ...record.Request) {
 	st.add(recs...)
 }
 
+// addNotSent records a request that no batch reported: in the pass's
+// figures as a failed record, and in the result as an index (see
+// testrun.PassResult.NotSent).
+func (st *state) addNotSent(pass record.Pass, spec activities.RequestSpec, why string) {
+	st.notSent[pass] = testrun.AddNotSent(st.notSent[pass], spec.Index, why)
+	st.add(notSent(pass, spec, st.in.Model, why))
+}
+
 // batchFailed records the requests of a batch that failed for good: those
 // that its last attempt had answered, as its last heartbeat reported them
 // (when the attempt's worker was lost), and the others as failed.
@@ -484,13 +496,13 @@ func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, e
 	}
 	for _, s := range specs {
 		if !answered[s.Index] {
-			st.addUnreported(notSent(pass, s, st.in.Model, "the worker could not run the request: "+err.Error()))
+			st.addNotSent(pass, s, "the worker could not run the request: "+err.Error())
 		}
 	}
 }
 
 func notSent(pass record.Pass, spec activities.RequestSpec, model, why string) record.Request {
-	return record.Request{Index: spec.Index, Pass: pass, Prompt: spec.Prompt, Model: model, Error: why}
+	return testrun.NotSentRecord(pass, spec.Index, spec.Prompt, model, why)
 }
 
 // ShardSpec is one activity's share of the concurrent pass.

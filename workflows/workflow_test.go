@@ -103,10 +103,21 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 }
 
 // complete puts the records that the batches returned into a run's result,
-// as the starter does from the history.
+// as the starter does from the history, the requests never sent with the
+// prompts the calls had (the starter has them from the run's input).
 func (f *fakeSend) complete(r *testrun.Result) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var prompts []string
+	for _, c := range f.calls {
+		for _, spec := range c.Requests {
+			for len(prompts) <= spec.Index {
+				prompts = append(prompts, "")
+			}
+			prompts[spec.Index] = spec.Prompt
+		}
+	}
+	r.ExpandNotSent(prompts)
 	history.MergeRecords(r, f.outputs)
 }
 
