@@ -259,3 +259,23 @@ func (a *Activities) heartbeat(ctx context.Context, p *batchProgress) func() {
 		<-stopped
 	}
 }
+
+// Salvaged returns the records that a batch of pass with requests specs,
+// failed for good, had reported in its last heartbeat p: once per request,
+// the first report of each, and only the batch's own requests. The workflow
+// counts them in the pass's figures; the history reader (history.ReadRecords)
+// reads them from the batch's timeout in the history, where they stay.
+func Salvaged(pass record.Pass, specs []RequestSpec, p SendProgress) []record.Request {
+	want := make(map[int]bool, len(specs))
+	for _, s := range specs {
+		want[s.Index] = true
+	}
+	var out []record.Request
+	for _, rec := range p.Records {
+		if want[rec.Index] && rec.Pass == pass {
+			want[rec.Index] = false
+			out = append(out, rec)
+		}
+	}
+	return out
+}

@@ -163,3 +163,19 @@ func (h *heartbeatSpyOutbound) RecordHeartbeat(ctx context.Context, details ...a
 	h.record(details)
 	h.Next.RecordHeartbeat(ctx, details...)
 }
+
+// TestSalvagedKeepsTheBatchsOwnFirstReports: of a lost batch's last
+// heartbeat, only the batch's own requests of its pass count, each once.
+func TestSalvagedKeepsTheBatchsOwnFirstReports(t *testing.T) {
+	specs := []activities.RequestSpec{{Index: 2}, {Index: 5}}
+	p := activities.SendProgress{Records: []record.Request{
+		{Index: 5, Pass: record.PassConcurrent, Response: "first"},
+		{Index: 7, Pass: record.PassConcurrent, Response: "another batch's"},
+		{Index: 2, Pass: record.PassSequential, Response: "another pass's"},
+		{Index: 5, Pass: record.PassConcurrent, Response: "again"},
+	}}
+	got := activities.Salvaged(record.PassConcurrent, specs, p)
+	if len(got) != 1 || got[0].Index != 5 || got[0].Response != "first" {
+		t.Errorf("Salvaged = %+v, want request 5's first report alone", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -161,6 +162,9 @@ func chatRequests(sim *simulator.Server) (total, ok int) {
 type batchProgress struct {
 	activities.SendProgress
 	Attempt int32
+	// Fresh says that the attempt itself heartbeated: until it does, the
+	// details are those of the previous attempt.
+	Fresh bool
 }
 
 // waitBatchProgress polls the run's pending batch activity until its last
@@ -192,6 +196,8 @@ func waitBatchProgress(ctx context.Context, t *testing.T, c client.Client, id st
 				t.Fatalf("the batch's heartbeat details do not decode as SendProgress: %v", err)
 			}
 			p.Attempt = pa.GetAttempt()
+			p.Fresh = pa.GetState() == enumspb.PENDING_ACTIVITY_STATE_STARTED &&
+				pa.GetLastHeartbeatTime().AsTime().After(pa.GetLastStartedTime().AsTime())
 			last = p
 			if cond(p) {
 				return p
@@ -491,5 +497,65 @@ func waitSimulator(t *testing.T, sim *simulator.Server, starter *proc, cond func
 			t.Fatalf("the simulator never got there: %+v", st)
 		case <-tick.C:
 		}
+	}
+}
+
+// TestBatchLostOnEveryAttempt kills the worker mid-batch on each of the
+// batch's 3 attempts, so that the batch fails for good. The 3 answers of
+// the last heartbeat are measured records, and the run's result leaves
+// them in the history (the batch's timeout holds that heartbeat), where
+// the starter reads them: the JSON has them with their answers, and the 3
+// requests in flight as failed, each request once.
+func TestBatchLostOnEveryAttempt(t *testing.T) {
+	sim, key, base := crashSimulator(t)
+	worker := startWorker(t, key, base)
+	id := "e2e-crash-lost-" + randHex(4)
+	out := filepath.Join(t.TempDir(), "result.json")
+	starter := startProc(t, "starter", starterBin, binEnv(), crashRunArgs(id, out)...)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	var hb batchProgress
+	for attempt := int32(1); attempt <= 3; attempt++ {
+		hb = waitBatchProgress(ctx, t, tc, id, starter, func(p batchProgress) bool {
+			return p.Attempt == attempt && p.Fresh && len(p.Records) == 3 && len(p.InFlight) == 3
+		})
+		worker.kill9()
+		worker = startWorker(t, key, base)
+	}
+
+	if code := starter.wait(t, 2*time.Minute); code != 0 {
+		t.Errorf("starter exited %d, want 0: the run completed, with failed requests (docs/cli.md)\n%s", code, starter.output())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("read the result JSON: %v\n%s", err, starter.output())
+	}
+	var d crashDoc
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatal(err)
+	}
+	p := d.Concurrent
+	if p == nil || len(p.Requests) != 6 || p.Successful != 3 || p.Failed != 3 {
+		t.Fatalf("want 6 records, 3 answered and 3 failed; got %s", b)
+	}
+	kept := map[int]bool{}
+	for _, r := range hb.Records {
+		kept[r.Index] = true
+	}
+	for i, r := range p.Requests {
+		switch {
+		case r.Index != i:
+			t.Errorf("record %d has index %d", i, r.Index)
+		case kept[r.Index] && (!r.OK || r.Response == "" || r.ActivityAttempt != 1):
+			t.Errorf("request %d, answered in the first attempt and heartbeated: ok %v, response %q, activity_attempt %d; want its measured record",
+				r.Index, r.OK, r.Response, r.ActivityAttempt)
+		case !kept[r.Index] && r.OK:
+			t.Errorf("request %d, in flight at every kill: ok; want failed", r.Index)
+		}
+	}
+	// The 3 answered once; the 3 others sent by each attempt, never answered.
+	if total := sim.Stats().ChatRequests; total != 12 {
+		t.Errorf("simulator saw %d chat requests, want 3 + 3 × 3", total)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -25,7 +27,9 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
-	sendScheduled := map[int64]bool{}
+	// The input of each batch, kept undecoded until a batch turns out to
+	// have failed for good.
+	sendScheduled := map[int64]*commonpb.Payloads{}
 	var outputs []activities.SendOutput
 	var in testrun.Input
 	// The requests never sent become records even when the history
@@ -44,10 +48,20 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 			continue
 		}
 		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == activities.SendActivity {
-			sendScheduled[ev.GetEventId()] = true
+			sendScheduled[ev.GetEventId()] = a.GetInput()
+		}
+		if a := ev.GetActivityTaskTimedOutEventAttributes(); a != nil {
+			if input, ok := sendScheduled[a.GetScheduledEventId()]; ok {
+				recs, err := salvaged(dc, input, a.GetFailure())
+				if err != nil {
+					return fmt.Errorf("decode the last heartbeat of a lost batch in the history of run %s: %w", workflowID, err)
+				}
+				outputs = append(outputs, activities.SendOutput{Records: recs})
+			}
+			continue
 		}
 		a := ev.GetActivityTaskCompletedEventAttributes()
-		if a == nil || !sendScheduled[a.GetScheduledEventId()] {
+		if a == nil || sendScheduled[a.GetScheduledEventId()] == nil {
 			continue
 		}
 		var out activities.SendOutput
@@ -62,6 +76,28 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 	r.ExpandNotSent(in.Prompts)
 	MergeRecords(r, outputs)
 	return nil
+}
+
+// salvaged returns the records that a batch that failed for good by a
+// timeout (its worker lost, on its last attempt) had reported in its last
+// heartbeat, which its timeout failure holds (see activities.Salvaged).
+func salvaged(dc converter.DataConverter, input *commonpb.Payloads, f *failurepb.Failure) ([]record.Request, error) {
+	details := f.GetTimeoutFailureInfo().GetLastHeartbeatDetails()
+	for c := f.GetCause(); details == nil && c != nil; c = c.GetCause() {
+		details = c.GetTimeoutFailureInfo().GetLastHeartbeatDetails()
+	}
+	if len(details.GetPayloads()) == 0 {
+		return nil, nil
+	}
+	var in activities.SendInput
+	if err := dc.FromPayloads(input, &in); err != nil {
+		return nil, err
+	}
+	var p activities.SendProgress
+	if err := dc.FromPayloads(details, &p); err != nil {
+		return nil, err
+	}
+	return activities.Salvaged(in.Pass, in.Requests, p), nil
 }
 
 // MergeRecords adds the records of batch outputs to the passes of a run's

@@ -53,9 +53,11 @@ type PassResult struct {
 	TargetRate float64 `json:"target_rate,omitempty"`
 	// Summary holds the pass's figures over all its records.
 	Summary analysis.PassSummary `json:"summary"`
-	// Records, as the workflow returns it, holds only the records that no
-	// batch result has: those a failed batch's last heartbeat reported.
-	// history.MergeRecords adds the rest, ordered by index.
+	// Records, as the workflow returns it, is empty (runs of earlier
+	// builds have the records of failed batches here): every record is in
+	// the history, as a batch's result or, for a batch that failed for
+	// good, in its last heartbeat, and history.ReadRecords adds them,
+	// ordered by index.
 	Records []record.Request `json:"records"`
 	// NotSent, as the workflow returns it, is the requests that were never
 	// answered and that no batch reported (the run's -timeout had passed,

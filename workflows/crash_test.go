@@ -34,6 +34,9 @@ func TestLostBatchKeepsItsHeartbeatedRecords(t *testing.T) {
 	}
 	env := newEnv(t, f)
 	env.ExecuteWorkflow(workflows.ConcurrencyTest, in.WithDefaults())
+	var own testrun.Result
+	require.NoError(t, env.GetWorkflowResult(&own))
+	assert.Empty(t, own.Concurrent.Records, "the heartbeated records stay in the history")
 	r := runResult(t, env, f)
 
 	assert.Equal(t, 3, lostAttempts, "the batch is retried up to its retry policy's 3 attempts")

@@ -42,10 +42,8 @@ type state struct {
 	events   []testrun.ProgressEvent
 	progress map[record.Pass]*testrun.PassProgress
 	records  map[record.Pass][]record.Request
-	// own holds, per pass, the records of failed batches that only their
-	// last heartbeat reported; notSent the requests that no batch reported
-	// at all (see testrun.PassResult).
-	own     map[record.Pass][]record.Request
+	// notSent holds, per pass, the requests that no batch reported (see
+	// testrun.PassResult.NotSent).
 	notSent map[record.Pass][]testrun.NotSent
 	// done marks, per pass, the requests with at least one answer.
 	done map[record.Pass]map[int]bool
@@ -117,7 +115,6 @@ func newState(ctx workflow.Context, in testrun.Input) *state {
 		phase:    testrun.PhaseStarting,
 		progress: map[record.Pass]*testrun.PassProgress{record.PassSequential: {}, record.PassConcurrent: {}},
 		records:  map[record.Pass][]record.Request{},
-		own:      map[record.Pass][]record.Request{},
 		notSent:  map[record.Pass][]testrun.NotSent{},
 		done:     map[record.Pass]map[int]bool{},
 		stream:   in.Stream,
@@ -427,7 +424,7 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 	s := analysis.Summarize(recs)
 	st.progress[pass].Summary = &s
 	pr := &testrun.PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s,
-		Records: append([]record.Request{}, st.own[pass]...), NotSent: append([]testrun.NotSent{}, st.notSent[pass]...)}
+		Records: []record.Request{}, NotSent: append([]testrun.NotSent{}, st.notSent[pass]...)}
 	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == record.PassSequential {
 		pr.Shards = len(recs)
@@ -457,14 +454,6 @@ func (st *state) query(from int) (testrun.Progress, error) {
 	return p, nil
 }
 
-// addUnreported records requests that no batch reported.
-func (st *state) addUnreported(recs ...record.Request) {
-	for _, rec := range recs {
-		st.own[rec.Pass] = append(st.own[rec.Pass], rec)
-	}
-	st.add(recs...)
-}
-
 // addNotSent records a request that no batch reported: in the pass's
 // figures as a failed record, and in the result as an index (see
 // testrun.PassResult.NotSent).
@@ -482,15 +471,12 @@ func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, e
 	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
 		var p activities.SendProgress
 		if timeoutErr.LastHeartbeatDetails(&p) == nil {
-			want := map[int]bool{}
-			for _, s := range specs {
-				want[s.Index] = true
-			}
-			for _, rec := range p.Records {
-				if want[rec.Index] && !answered[rec.Index] && rec.Pass == pass {
-					answered[rec.Index] = true
-					st.addUnreported(rec)
-				}
+			// Their records stay in the history (the batch's timeout
+			// holds its last heartbeat), where the starter reads them:
+			// in the result they could pass its 2 MiB.
+			for _, rec := range activities.Salvaged(pass, specs, p) {
+				answered[rec.Index] = true
+				st.add(rec)
 			}
 		}
 	}

@@ -78,6 +78,15 @@ func (f *fakeSend) Send(_ context.Context, in activities.SendInput) (activities.
 	}
 	if f.fail != nil {
 		if err := f.fail(in); err != nil {
+			// A lost batch's last heartbeat stays in the history, in its
+			// timeout, where the starter finds it.
+			var timeout *temporal.TimeoutError
+			var p activities.SendProgress
+			if errors.As(err, &timeout) && timeout.HasLastHeartbeatDetails() && timeout.LastHeartbeatDetails(&p) == nil {
+				f.mu.Lock()
+				f.outputs = append(f.outputs, activities.SendOutput{Records: activities.Salvaged(in.Pass, in.Requests, p)})
+				f.mu.Unlock()
+			}
 			return activities.SendOutput{}, err
 		}
 	}
