@@ -570,3 +570,58 @@ func TestHTTP1ConnectionsProbedAhead(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTP1ProbeLostNowAndThen: a server that drops a connection after a
+// probe without saying so (as a reset would) costs that connection another
+// open, not the probes of every later connection: a worker whose probes
+// stopped after one lost connection sent its later bursts at twice the
+// spread. A server that drops them all gets its connections without a
+// probe after a few (at most two probes per connection of the first
+// burst, opened in parallel), and every open still succeeds.
+func TestHTTP1ProbeLostNowAndThen(t *testing.T) {
+	for _, dropAll := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dropAll=%v", dropAll), func(t *testing.T) {
+			var probes, dropped atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodGet && r.URL.Path == "/v1/models" {
+					if probes.Add(1) == 1 || dropAll {
+						dropped.Add(1)
+						conn, _, err := w.(http.Hijacker).Hijack()
+						if err == nil {
+							conn.Close()
+						}
+						return
+					}
+					http.Error(w, `{"error":{"message":"no key"}}`, http.StatusUnauthorized)
+					return
+				}
+				_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"ok"}}]}`)
+			}))
+			defer srv.Close()
+			pool := &ConnPool{}
+			NewHTTPClient(pool)
+			base := srv.URL + "/v1"
+			const n = 20
+			for round := range 2 {
+				before := probes.Load()
+				b := pool.Warm(t.Context(), base, n)
+				if b.Conns() != n {
+					t.Fatalf("round %d: Warm opened %d connections, want %d (err %v)", round, b.Conns(), n, b.Err)
+				}
+				b.Close()
+				got := probes.Load() - before
+				switch {
+				case !dropAll && round == 0 && got != n+1:
+					t.Errorf("round 0: %d probes, want %d: the lost one's connection opened again with a probe", got, n+1)
+				case !dropAll && round == 1 && got != n:
+					t.Errorf("round 1: %d probes, want %d: one lost connection must not stop the probes", got, n)
+				case dropAll && round == 1 && got != 0:
+					t.Errorf("round 1: %d probes, want none once the server dropped every probed connection", got)
+				}
+			}
+			if dropAll && dropped.Load() > maxH1ProbeTries*n {
+				t.Errorf("%d probed connections dropped before the probes stopped, want at most %d per connection", dropped.Load(), maxH1ProbeTries)
+			}
+		})
+	}
+}

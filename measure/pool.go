@@ -3,6 +3,7 @@ package measure
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -41,9 +42,14 @@ type ConnPool struct {
 	// what a request's trace needs to know about it (connInfo).
 	opened sync.Map
 
-	// noH1Probe is set once a server closed an HTTP/1.1 connection after
-	// its probe: its connections are then opened without one (see open).
-	noH1Probe atomic.Bool
+	// noH1Probe is set once a server announced that it closes an HTTP/1.1
+	// connection after answering its probe (Connection: close), or closed
+	// many without saying so: its connections are then opened without one
+	// (see open). h1ProbeFails and h1ProbeOKs count the probes that lost
+	// their connection and those that kept it.
+	noH1Probe    atomic.Bool
+	h1ProbeFails atomic.Int64
+	h1ProbeOKs   atomic.Int64
 
 	mu     sync.Mutex
 	shared map[int64]*sharedBurst // by send instant
@@ -103,6 +109,46 @@ func (p *ConnPool) info(c net.Conn) (connInfo, bool) {
 // each carried a request (see bench/README.md). A server that closes a
 // connection after that answer gets connections without it.
 func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmConn, error) {
+	for try := 0; ; try++ {
+		wc, err := p.openOnce(ctx, scheme, addr, probe, try < maxH1ProbeTries)
+		if !errors.Is(err, errProbeLost) {
+			return wc, err
+		}
+	}
+}
+
+// maxH1ProbeTries bounds the HTTP/1.1 connections that open opens with a
+// probe for one connection: past them, it opens the last without one.
+// minH1ProbeFails is how many probes must have lost their connection,
+// without the server saying why, and more than kept it, before the pool
+// stops probing that server's connections. A connection lost now and then
+// (a reset in a thousand opens) must not cost every later burst of the
+// worker its probes: without them a burst's start spread doubled.
+const (
+	maxH1ProbeTries = 2
+	minH1ProbeFails = 8
+)
+
+// errProbeLost is an HTTP/1.1 connection lost with its probe: open opens
+// another.
+var errProbeLost = errors.New("the connection was closed after its probe")
+
+// h1Probing reports whether HTTP/1.1 connections to this pool's server are
+// still probed (see noH1Probe).
+func (p *ConnPool) h1Probing() bool {
+	if p.noH1Probe.Load() {
+		return false
+	}
+	if f := p.h1ProbeFails.Load(); f >= minH1ProbeFails && f > p.h1ProbeOKs.Load() {
+		p.noH1Probe.Store(true)
+		return false
+	}
+	return true
+}
+
+// openOnce opens one connection, as open says, with a probe over HTTP/1.1
+// when probeH1 is set and the server's connections are still probed.
+func (p *ConnPool) openOnce(ctx context.Context, scheme, addr, probe string, probeH1 bool) (*warmConn, error) {
 	var (
 		mu  sync.Mutex
 		raw net.Conn
@@ -131,12 +177,12 @@ func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmC
 	}
 	mu.Unlock()
 	if wc.info.proto == "HTTP/2.0" {
-		if err := probeConn(ctx, cc, probe); err != nil {
+		if _, err := probeConn(ctx, cc, probe); err != nil {
 			cc.Close()
 			return nil, err
 		}
-	} else if !p.noH1Probe.Load() {
-		err := probeConn(ctx, cc, probe)
+	} else if probeH1 && p.h1Probing() {
+		closing, err := probeConn(ctx, cc, probe)
 		if err == nil {
 			err = waitAvailable(ctx, cc)
 		}
@@ -146,11 +192,17 @@ func (p *ConnPool) open(ctx context.Context, scheme, addr, probe string) (*warmC
 				return nil, fmt.Errorf("open a connection to %s: %w", addr, context.Cause(ctx))
 			}
 			// The server closed the connection after the probe (or
-			// refused it): this server's connections are opened without
-			// one, this one again.
-			p.noH1Probe.Store(true)
-			return p.open(ctx, scheme, addr, probe)
+			// refused it): when it said it would, its connections are
+			// opened without one from now on; otherwise only after
+			// many (see minH1ProbeFails). This one is opened again.
+			if closing {
+				p.noH1Probe.Store(true)
+			} else {
+				p.h1ProbeFails.Add(1)
+			}
+			return nil, errProbeLost
 		}
+		p.h1ProbeOKs.Add(1)
 	}
 	wc.info.readyAt = time.Now()
 	if wc.raw != nil {
@@ -189,17 +241,20 @@ func waitAvailable(ctx context.Context, cc *http.ClientConn) error {
 // probeConn sends one request without credentials (GET of the endpoint's
 // models list, as a client listing models does) on cc and reads its answer,
 // whatever its status.
-func probeConn(ctx context.Context, cc *http.ClientConn, probe string) error {
+//
+// closing reports whether the answer said that the server closes the
+// connection after it (Connection: close).
+func probeConn(ctx context.Context, cc *http.ClientConn, probe string) (closing bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	resp, err := cc.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("read the HTTP/2 settings of a new connection: %w", err)
+		return false, fmt.Errorf("read the HTTP/2 settings of a new connection: %w", err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return resp.Body.Close()
+	return resp.Close, resp.Body.Close()
 }
 
 // probeURL is the URL of the models list under baseURL.
