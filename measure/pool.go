@@ -182,33 +182,43 @@ func (p *ConnPool) openOnce(ctx context.Context, scheme, addr, probe string, pro
 			return nil, err
 		}
 	} else if probeH1 && p.h1Probing() {
-		closing, err := probeConn(ctx, cc, probe)
-		if err == nil {
-			err = waitAvailable(ctx, cc)
-		}
-		if err != nil {
+		if err := p.probeH1(ctx, cc, probe); err != nil {
 			cc.Close()
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("open a connection to %s: %w", addr, context.Cause(ctx))
 			}
-			// The server closed the connection after the probe (or
-			// refused it): when it said it would, its connections are
-			// opened without one from now on; otherwise only after
-			// many (see minH1ProbeFails). This one is opened again.
-			if closing {
-				p.noH1Probe.Store(true)
-			} else {
-				p.h1ProbeFails.Add(1)
-			}
-			return nil, errProbeLost
+			return nil, err
 		}
-		p.h1ProbeOKs.Add(1)
 	}
 	wc.info.readyAt = time.Now()
 	if wc.raw != nil {
 		p.opened.Store(wc.raw, wc.info)
 	}
 	return wc, nil
+}
+
+// probeH1 sends the probe on the new HTTP/1.1 connection cc and waits until
+// cc can take its next request. When the server closed it instead (or
+// refused the probe), it returns errProbeLost: when the server said it
+// would close it, its connections are opened without a probe from now on;
+// otherwise only after many (see minH1ProbeFails).
+func (p *ConnPool) probeH1(ctx context.Context, cc *http.ClientConn, probe string) error {
+	closing, err := probeConn(ctx, cc, probe)
+	if err == nil {
+		err = waitAvailable(ctx, cc)
+	}
+	switch {
+	case err == nil:
+		p.h1ProbeOKs.Add(1)
+		return nil
+	case ctx.Err() != nil:
+		return err
+	case closing:
+		p.noH1Probe.Store(true)
+	default:
+		p.h1ProbeFails.Add(1)
+	}
+	return errProbeLost
 }
 
 // waitAvailable waits until the HTTP/1.1 connection cc can take its next
