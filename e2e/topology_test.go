@@ -514,12 +514,26 @@ func (tp *topology) env(name string, extra ...string) []string {
 	return append(env, extra...)
 }
 
+// runuser is util-linux's runuser: on PATH, or in the sbin folder it lives
+// in, which a root's PATH may lack (env -i, a minimal CI shell).
+func runuser() string {
+	if p, err := exec.LookPath("runuser"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/runuser", "/sbin/runuser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return "runuser"
+}
+
 // asPostgres runs a PostgreSQL program as the postgres user when the test
 // runs as root (initdb refuses root), else as the test's user.
 func (tp *topology) asPostgres(ctx context.Context, prog string, args ...string) *exec.Cmd {
 	bin := filepath.Join(tp.pgBin, prog)
 	if tp.pgUser != nil {
-		return exec.CommandContext(ctx, "runuser", append([]string{"-u", tp.pgUser.Username, "--", bin}, args...)...)
+		return exec.CommandContext(ctx, runuser(), append([]string{"-u", tp.pgUser.Username, "--", bin}, args...)...)
 	}
 	return exec.CommandContext(ctx, bin, args...)
 }
@@ -552,7 +566,7 @@ func (tp *topology) startPostgres(ctx context.Context, t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := exec.CommandContext(ctx, "runuser", "-u", u.Username, "--", "test", "-w", pgDir).Run(); err != nil {
+		if err := exec.CommandContext(ctx, runuser(), "-u", u.Username, "--", "test", "-w", pgDir).Run(); err != nil {
 			t.Fatalf("the postgres user cannot write to %s (is a folder above it closed to others? set TMPDIR to one it can reach): %v", pgDir, err)
 		}
 	}
