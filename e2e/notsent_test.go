@@ -16,15 +16,7 @@ import (
 // failed records again, each with its prompt from the run's input and the
 // reason.
 func TestRequestsNeverSentKeepTheirPrompts(t *testing.T) {
-	key := "e2e-not-sent-" + randHex(8)
-	sim := simulator.New(simulator.Config{Latency: 2 * time.Second, APIKey: key, Seed: 5})
-	base, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("start the simulator: %v", err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	worker := startWorker(t, key, base)
-	defer worker.stop(t)
+	sim, _ := simulatedEndpoint(t, simulator.Config{Latency: 2 * time.Second, Seed: 5})
 
 	prompts := []string{"first prompt never sent at once", "second prompt never sent", "third prompt never sent"}
 	promptsFile := filepath.Join(t.TempDir(), "prompts.txt")

@@ -107,10 +107,8 @@ func salvaged(dc converter.DataConverter, input *commonpb.Payloads, f *failurepb
 func MergeRecords(r *testrun.Result, outputs []activities.SendOutput) {
 	r.ExpandNotSent(nil)
 	passes := map[record.Pass]*testrun.PassResult{}
-	for _, p := range append([]*testrun.PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
-		if p != nil {
-			passes[p.Pass] = p
-		}
+	for _, p := range r.Passes() {
+		passes[p.Pass] = p
 	}
 	for _, p := range passes {
 		recs := p.Records

@@ -91,12 +91,24 @@ func NotSentRecord(pass record.Pass, index int, prompt, model, why string) recor
 	return record.Request{Index: index, Pass: pass, Prompt: prompt, Model: model, Error: why}
 }
 
+// Passes returns the result's passes that ran: sequential, concurrent,
+// warm-up, then the sweep's levels.
+func (r *Result) Passes() []*PassResult {
+	var out []*PassResult
+	for _, p := range append([]*PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // ExpandNotSent turns every pass's NotSent into records, with their prompts
 // from prompts (the run's input; nil when it could not be read: the records
 // then have none), ordered by index with the pass's other records.
 func (r *Result) ExpandNotSent(prompts []string) {
-	for _, p := range append([]*PassResult{r.Sequential, r.Concurrent, r.Warmup}, r.Sweep...) {
-		if p == nil || len(p.NotSent) == 0 {
+	for _, p := range r.Passes() {
+		if len(p.NotSent) == 0 {
 			continue
 		}
 		for _, g := range p.NotSent {

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -425,7 +424,6 @@ func (st *state) finishPass(pass record.Pass, fireAt time.Time, shards int) *tes
 	st.progress[pass].Summary = &s
 	pr := &testrun.PassResult{Pass: pass, FireAt: fireAt, Shards: shards, Summary: s,
 		Records: []record.Request{}, NotSent: append([]testrun.NotSent{}, st.notSent[pass]...)}
-	sort.SliceStable(pr.Records, func(i, j int) bool { return pr.Records[i].Index < pr.Records[j].Index })
 	if pass == record.PassSequential {
 		pr.Shards = len(recs)
 	}
