@@ -72,6 +72,7 @@ func main() {
 	latency := flag.Duration("latency", 2*time.Second, "simulator latency per request (fixed)")
 	seq := flag.Int("seq", 50, "requests of a sequential pass at 10 ms latency whose dispatch gap is measured (0: none)")
 	procs := flag.Int("worker-procs", 1, "worker processes sharing a task queue: above 1, every run also sends the pass through that many workers, beside the one worker's")
+	flag.BoolVar(&refTwice, "reference-twice", false, "run the reference client twice per run and report how far its second spread is from its first: the noise of the ratio target itself")
 	flag.Parse()
 	if *procs < 1 {
 		fmt.Fprintln(os.Stderr, "burst: -worker-procs must be at least 1")
@@ -83,6 +84,9 @@ func main() {
 	}
 }
 
+// refTwice is -reference-twice.
+var refTwice bool
+
 // sample is one run of the project and of the reference.
 type sample struct {
 	first bool
@@ -91,8 +95,11 @@ type sample struct {
 	spread, refSpread       float64 // s
 	total, refTotal         float64 // s
 	srvSpread, refSrvSpread float64 // s
-	conns, cold             int
-	failed, refFailed       int
+	// ref2Spread and ref2SrvSpread are the second reference run's
+	// (-reference-twice; 0 without).
+	ref2Spread, ref2SrvSpread float64 // s
+	conns, cold               int
+	failed, refFailed         int
 	// workers are the requests each worker process sent, largest first;
 	// clockMax the pass's clock_offset_max_seconds.
 	workers  []int
@@ -109,6 +116,17 @@ func (s sample) ratio() float64 {
 	return s.spread / s.refSpread
 }
 func (s sample) diff() float64 { return s.total - s.refTotal }
+
+// selfRatio is the larger of the reference's two spreads over the smaller
+// (-reference-twice): the ratio the target would give the reference
+// itself, whichever of its runs stood in for the project.
+func (s sample) selfRatio() float64 {
+	lo, hi := min(s.refSpread, s.ref2Spread), max(s.refSpread, s.ref2Spread)
+	if lo <= 0 {
+		return 0
+	}
+	return hi / lo
+}
 func (s sample) ok() bool {
 	return s.spread <= 1.5*s.refSpread && s.diff() <= 0.050 && s.failed == 0 && s.cold == 0
 }
@@ -140,6 +158,9 @@ func run(kindList, nList string, workers, runs, procs int, latency time.Duration
 		}
 	}
 	printSummary(names, counts, procs, results)
+	if refTwice {
+		printSelfSummary(names, counts, results)
+	}
 	if seqN > 0 {
 		return sequentialGap(ctx, b.c, b.copts, b.bins, b.tmp, seqN)
 	}
@@ -270,6 +291,10 @@ func (b *bench) runWorker(ctx context.Context, sim *simProc, kind string, n, w, 
 			fmt.Printf("%-8s %5d %3d %3d %2d | %9.1f %9.1f %6.2f | %8.3f %8.3f %7.1f | %9.1f %9.1f | %5d %4d %4v | %v, %.1f, %.1f\n",
 				kind, n, w, r, s.procs, 1000*s.spread, 1000*s.refSpread, s.ratio(), s.total, s.refTotal, 1000*s.diff(),
 				1000*s.srvSpread, 1000*s.refSrvSpread, s.conns, s.cold, s.ok(), s.workers, 1000*s.clockMax, 1000*s.clockWidth)
+			if refTwice {
+				fmt.Printf("%-8s %5d %3d %3d %2s | reference again: spread %.1f ms (larger / smaller of the two: %.2f), server arrival spread %.1f ms\n",
+					kind, n, w, r, "", 1000*s.ref2Spread, s.selfRatio(), 1000*s.ref2SrvSpread)
+			}
 			ss = append(ss, s)
 		}
 	}
@@ -293,6 +318,35 @@ func printSummary(names []string, counts []int, procs int, results map[string][]
 				printSummaryRow(kind, n, p, "first", first)
 				printSummaryRow(kind, n, p, "later", later)
 			}
+		}
+	}
+}
+
+// printSelfSummary prints, per kind and N, how the reference's second run
+// in each run compares with its first (-reference-twice), beside the
+// project's ratio: how often the reference would meet the ratio target
+// against itself.
+func printSelfSummary(names []string, counts []int, results map[string][]sample) {
+	fmt.Println()
+	fmt.Println("| kind | N | runs | reference against itself: larger / smaller of its two spreads, median (worst) | reference's two runs within 1.5× of each other | project / reference, median (worst) | project within 1.5× the reference |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, kind := range names {
+		for _, n := range counts {
+			ss := results[resultKey(kind, n, 1)]
+			if len(ss) == 0 {
+				continue
+			}
+			self, proj := 0, 0
+			for _, s := range ss {
+				if s.selfRatio() <= 1.5 {
+					self++
+				}
+				if s.ratio() <= 1.5 {
+					proj++
+				}
+			}
+			fmt.Printf("| %s | %d | %d | %s | %d of %d | %s | %d of %d |\n", kind, n, len(ss),
+				medWorst(ss, sample.selfRatio, "%.2f"), self, len(ss), medWorst(ss, sample.ratio, "%.2f"), proj, len(ss))
 		}
 	}
 }
@@ -503,6 +557,21 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 	for i := range ss {
 		ss[i].refSpread, ss[i].refTotal, ss[i].refFailed = ref.spread, ref.total, ref.failed
 		ss[i].refSrvSpread = a.SpreadSeconds
+	}
+	if !refTwice {
+		return ss, nil
+	}
+	ref2, err := reference(ctx, sim, n)
+	if err != nil {
+		return nil, err
+	}
+	a2, err := sim.arrivals()
+	if err != nil {
+		return nil, err
+	}
+	for i := range ss {
+		ss[i].ref2Spread, ss[i].ref2SrvSpread = ref2.spread, a2.SpreadSeconds
+		ss[i].refFailed += ref2.failed
 	}
 	return ss, nil
 }
