@@ -52,5 +52,5 @@ var kindMeaning = map[string]string{
 	record.ErrorKindHTTP4xx:          "the request was refused",
 	record.ErrorKindRedirect:         "the worker never follows one",
 	record.ErrorKindResponseTooLarge: "the answer passed its size bound",
-	record.ErrorKindNotSent:          "the run's -timeout had passed",
+	record.ErrorKindNotSent:          "the run's -timeout had passed, or its batch could not run",
 }
