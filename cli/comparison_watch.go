@@ -180,8 +180,13 @@ func passProgressOf(p testrun.Progress) testrun.PassProgress {
 // runs, shows each target's report and the table, writes the JSON and the
 // HTML report, and returns the exit error.
 func (w *watcher) finishComparison(o comparisonOutcome) error {
+	wasCancelled := false
 	if o.err != nil {
-		return comparisonError(w.ref.workflowID, o.err)
+		ok, err := cancelledWith(o.err, &o.result)
+		if !ok || err != nil {
+			return comparisonError(w.ref.workflowID, o.err)
+		}
+		wasCancelled = true
 	}
 	ctx := context.Background()
 	var docs []report.TargetDocument
@@ -197,6 +202,9 @@ func (w *watcher) finishComparison(o comparisonOutcome) error {
 	w.showComparison(d)
 	if err := w.dest.writeComparison(d); err != nil {
 		return err
+	}
+	if wasCancelled {
+		return failed(fmt.Errorf("comparison %s was cancelled through Temporal before it ended; the JSON has what its targets measured", w.ref.workflowID))
 	}
 	return comparisonExit(d, readErrs)
 }

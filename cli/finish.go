@@ -39,6 +39,12 @@ func (o outcome) decode(workflowID string) (testrun.Result, error) {
 	if err := encrypted(workflowID, o.err); err != nil {
 		return result, err
 	}
+	if ok, err := cancelledWith(o.err, &result); ok {
+		if err != nil {
+			return result, failed(fmt.Errorf("run %s was cancelled and its partial result cannot be read: %v", workflowID, err))
+		}
+		return result, nil
+	}
 	var appErr *temporal.ApplicationError
 	if !errors.As(o.err, &appErr) {
 		return result, failed(fmt.Errorf("run %s ended without a result: %v", workflowID, o.err))
@@ -53,6 +59,19 @@ func (o outcome) decode(workflowID string) (testrun.Result, error) {
 		return result, nil
 	}
 	return result, failed(fmt.Errorf("run %s failed: %v", workflowID, o.err))
+}
+
+// cancelledWith reports whether err is the end of a run or comparison
+// cancelled through Temporal, and decodes into result what it had
+// measured (the details of its cancellation; see workflows.CancelledReason).
+// A cancellation without details (a build before the workflows returned
+// them, or a run cancelled before it started) is not one.
+func cancelledWith(err error, result any) (bool, error) {
+	var canErr *temporal.CanceledError
+	if !errors.As(err, &canErr) || !canErr.HasDetails() {
+		return false, nil
+	}
+	return true, canErr.Details(result)
 }
 
 // assembled is a finished run's document, and what kept it from being

@@ -46,6 +46,9 @@ func ConcurrencyComparison(ctx workflow.Context, in testrun.ComparisonInput) (te
 	}
 	c.result.FinishedAt = workflow.Now(ctx)
 	c.details(ctx)
+	if cancelled(ctx) {
+		return endCancelled(c.result)
+	}
 	return c.result, nil
 }
 

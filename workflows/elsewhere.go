@@ -78,6 +78,12 @@ func (st *state) sendShard(ctx, actx workflow.Context, sel workflow.Selector, pe
 		var out activities.SendOutput
 		if err := f.Get(ctx, &out); err != nil {
 			if temporal.IsCanceledError(err) {
+				// Cancelled with the run (not by an abort, which leaves
+				// out what it did not send): its requests stay in the
+				// result, marked.
+				if ctx.Err() != nil {
+					st.batchFailed(in.Pass, in.Requests, err)
+				}
 				return
 			}
 			if elsewhere(ctx, err, resends) {

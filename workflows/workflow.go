@@ -69,6 +69,17 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 	deadline := st.result.StartedAt.Add(in.Timeout)
 	st.passes(ctx, deadline)
 	st.sweep(ctx, deadline)
+	if cancelled(ctx) {
+		if st.result.Aborted == "" {
+			st.result.Aborted = CancelledReason
+		}
+		r, err := st.end(ctx)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == AbortedErrorType {
+			return endCancelled(st.result)
+		}
+		return r, err
+	}
 	return st.end(ctx)
 }
 
@@ -478,9 +489,13 @@ func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, e
 			}
 		}
 	}
+	why := "the worker could not run the request: " + err.Error()
+	if temporal.IsCanceledError(err) {
+		why = "cancelled with the run before its answer was recorded (if it was sent, the endpoint may have answered it)"
+	}
 	for _, s := range specs {
 		if !answered[s.Index] {
-			st.addNotSent(pass, s, "the worker could not run the request: "+err.Error())
+			st.addNotSent(pass, s, why)
 		}
 	}
 }
