@@ -183,7 +183,27 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 			host.stamp(&rec)
 			return progress.add(rec)
 		},
+		// A request cut short by the run's cancellation will not be sent
+		// again: its record (sent, then cancelled) is what it measured.
+		// Cut short otherwise (the worker stopping), a later attempt
+		// sends it again.
+		OnCutShort: func(rec record.Request) {
+			if temporal.IsCanceledError(context.Cause(ctx)) {
+				rec.Attempt = max(in.Attempt, 1)
+				rec.ActivityAttempt = activityAttempt
+				host.stamp(&rec)
+				_ = progress.add(rec)
+			}
+		},
 	})
+	if temporal.IsCanceledError(context.Cause(ctx)) {
+		// Cancelled with its run: what it measured goes back with the
+		// cancellation (the workflow waits for it, and the history keeps
+		// it for the starter).
+		out := SendOutput{Records: progress.result()}
+		host.finish(&out, activityAttempt)
+		return SendOutput{}, temporal.NewCanceledError(out)
+	}
 	if err != nil {
 		return SendOutput{}, err
 	}

@@ -31,6 +31,12 @@ type Batch struct {
 	// cut short by the end of ctx gets none. Its errors are returned by
 	// SendBatch.
 	OnAnswer func(record.Request) error
+	// OnCutShort, when set, receives the record of each request that was
+	// sent and then cut short by the end of ctx (it says when it was sent,
+	// and that it was cancelled), from its sender's goroutine: the caller
+	// decides whether it counts (a batch cancelled for good) or not (one
+	// whose requests a later attempt sends again).
+	OnCutShort func(record.Request)
 }
 
 // closedChan is the fire channel of a batch without a send instant.
@@ -150,12 +156,16 @@ func (r *batchRun) sender(ctx context.Context, held bool) {
 			r.sending(p.Index)
 		}
 		rec := r.s.Send(rctx, params, p)
+		sent := inFlight
 		if inFlight {
 			r.s.finished(rec)
 			inFlight = false
 		}
 		if ctx.Err() != nil {
 			// Cut short by the end of ctx: not answered.
+			if sent && r.b.OnCutShort != nil {
+				r.b.OnCutShort(rec)
+			}
 			return
 		}
 		r.answered(rec)

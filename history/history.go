@@ -11,6 +11,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -20,7 +21,9 @@ import (
 )
 
 // ReadRecords completes a run's result with the records of its batch
-// activities, read from the run's history (see testrun.PassResult) and decoded with
+// activities (their results, what a batch cancelled with its run returned,
+// and the last heartbeat of one lost for good), read from the run's history
+// (see testrun.PassResult) and decoded with
 // dc, the data converter of c (which encrypted payloads need; nil means the
 // SDK's default, as for a client).
 func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, r *testrun.Result) error {
@@ -60,12 +63,12 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 			}
 			continue
 		}
-		a := ev.GetActivityTaskCompletedEventAttributes()
-		if a == nil || sendScheduled[a.GetScheduledEventId()] == nil {
+		result := batchOutput(ev, sendScheduled)
+		if len(result.GetPayloads()) == 0 {
 			continue
 		}
 		var out activities.SendOutput
-		if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
+		if err := dc.FromPayloads(result, &out); err != nil {
 			return fmt.Errorf("decode a batch result in the history of run %s: %w", workflowID, err)
 		}
 		if t := ev.GetEventTime(); t != nil {
@@ -75,6 +78,19 @@ func ReadRecords(ctx context.Context, c client.Client, dc converter.DataConverte
 	}
 	r.ExpandNotSent(in.Prompts)
 	MergeRecords(r, outputs)
+	return nil
+}
+
+// batchOutput is what the event ev says a batch returned: its result, or,
+// for a batch cancelled with its run, the details of its cancellation; nil
+// when ev is not the end of one of the batches of sendScheduled.
+func batchOutput(ev *historypb.HistoryEvent, sendScheduled map[int64]*commonpb.Payloads) *commonpb.Payloads {
+	if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil && sendScheduled[a.GetScheduledEventId()] != nil {
+		return a.GetResult()
+	}
+	if a := ev.GetActivityTaskCanceledEventAttributes(); a != nil && sendScheduled[a.GetScheduledEventId()] != nil {
+		return a.GetDetails()
+	}
 	return nil
 }
 

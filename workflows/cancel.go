@@ -9,20 +9,23 @@ import (
 
 // versionCancelled is the change ID of a cancelled run or comparison
 // ending cancelled. A run cancelled through Temporal (the UI's Cancel,
-// `temporal workflow cancel`) used to go on to its end without sending
-// anything more, and end completed, as if it had run its course; now it
-// ends cancelled, with what it had measured as the details of its
-// cancellation. The marker is recorded only when a run is cancelled, so
-// every run that was not replays as it ran, and a cancelled run recorded
-// before the change (no marker) ends completed again on replay.
+// `temporal workflow cancel`) used to stop waiting for its batches in flight
+// at once, losing what they had measured, go on to its end without sending
+// anything more, and end completed, as if it had run its course. Now it
+// waits for its batches to stop and return what they measured
+// (WaitForCancellation), and ends cancelled, with its result as the details
+// of its cancellation. A run asks for the version as it starts (the batches'
+// options depend on it); a comparison, which waits for nothing, only when
+// it is cancelled. Runs recorded before the change (no marker) replay as
+// they ran.
 const versionCancelled = "cancelled-ends-cancelled"
 
 // CancelledReason is the reason a cancelled run gives for its early end
 // (testrun.Result.Aborted).
 const CancelledReason = "cancelled through Temporal (the UI's Cancel, or `temporal workflow cancel`) before it ended"
 
-// cancelled reports whether the run (or comparison) of ctx was cancelled
-// and ends cancelled: see versionCancelled.
+// cancelled reports whether the comparison of ctx was cancelled and ends
+// cancelled: see versionCancelled.
 func cancelled(ctx workflow.Context) bool {
 	return errors.Is(ctx.Err(), workflow.ErrCanceled) &&
 		workflow.GetVersion(ctx, versionCancelled, workflow.DefaultVersion, 1) >= 1
@@ -32,4 +35,14 @@ func cancelled(ctx workflow.Context) bool {
 // result as the details.
 func endCancelled[R any](result R) (R, error) {
 	return result, temporal.NewCanceledError(result)
+}
+
+// notSentCancelled is why a cancelled run did not send a request.
+const notSentCancelled = "not sent: the run was cancelled"
+
+// stopped reports whether the run was cancelled, and so schedules nothing
+// more (see versionCancelled): with WaitForCancellation, an activity
+// scheduled on a cancelled context is still scheduled, then cancelled.
+func (st *state) stopped(ctx workflow.Context) bool {
+	return st.cancelEnds && ctx.Err() != nil
 }

@@ -48,7 +48,7 @@ func TestCancelledRunEndsCancelled(t *testing.T) {
 	assert.Len(t, r.Concurrent.Records, 5, "the concurrent pass's requests stay in the result, never sent")
 	for _, rec := range r.Concurrent.Records {
 		assert.False(t, rec.OK)
-		assert.Contains(t, rec.Error, "cancelled with the run")
+		assert.Contains(t, rec.Error, "not sent: the run was cancelled")
 	}
 }
 

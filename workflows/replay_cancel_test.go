@@ -23,11 +23,13 @@ import (
 //	starter -id ID -requests 3 -max-tokens 8
 //	starter -id ID -model gpt-4.1-nano,gpt-4.1-mini -requests 3 -max-tokens 8
 //
-// and `temporal workflow cancel -w ID` 3.5 s later (during the warm-up or
-// the sequential pass's first request), then `temporal workflow show -w ID
-// --output json`. The "before" ones ran on a worker built before the
-// change "cancelled-ends-cancelled" (commit 75bdf05): they ended completed.
-// The others ran on a worker built with it: they ended cancelled.
+// and `temporal workflow cancel -w ID` 3.5 s later (during the sequential
+// pass's first request, or the first target's), then `temporal workflow
+// show -w ID --output json`. The "before" ones ran on a worker built before
+// the change "cancelled-ends-cancelled" (commit 75bdf05): they ended
+// completed. The others ran on a worker built with it: they ended
+// cancelled, and the run waited for its batch in flight, whose answer
+// arrived after the cancellation was asked for.
 const (
 	cancelledBeforeFile           = "testdata/cancelled_before_history.json"
 	cancelledFile                 = "testdata/cancelled_history.json"
@@ -46,6 +48,23 @@ func cancelRequested(hist *historypb.History) bool {
 	for _, ev := range hist.GetEvents() {
 		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED {
 			return true
+		}
+	}
+	return false
+}
+
+// answeredAfterCancel reports whether a batch of hist completed after its
+// cancellation was asked for.
+func answeredAfterCancel(hist *historypb.History) bool {
+	asked := false
+	for _, ev := range hist.GetEvents() {
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED:
+			asked = true
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+			if asked {
+				return true
+			}
 		}
 	}
 	return false
@@ -82,6 +101,9 @@ func TestReplayCancelledRunHistories(t *testing.T) {
 			assert.Equal(t, tc.closed, closedAs(hist))
 			_, ids := markers(hist)
 			assert.Equal(t, tc.marked, strings.Contains(ids, "cancelled-ends-cancelled"))
+			if tc.marked {
+				assert.True(t, answeredAfterCancel(hist), "the run waited for its batch in flight")
+			}
 
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflow(workflows.ConcurrencyTest)

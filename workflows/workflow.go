@@ -49,6 +49,10 @@ type state struct {
 	// stream is whether the requests are streamed: in.Stream, unless the
 	// warm-up showed that the endpoint does not stream (see warmup).
 	stream bool
+	// cancelEnds is set for a run started since versionCancelled: when it
+	// is cancelled, it waits for its batches in flight to stop (and return
+	// what they measured), then ends cancelled.
+	cancelEnds bool
 }
 
 // ConcurrencyTest is the workflow: one run of the concurrency test. Its
@@ -60,6 +64,7 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 		return testrun.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), InvalidInputErrorType, nil)
 	}
 	st := newState(ctx, in)
+	st.cancelEnds = workflow.GetVersion(ctx, versionCancelled, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetQueryHandler(ctx, ProgressQuery, st.query); err != nil {
 		return testrun.Result{}, fmt.Errorf("register the progress query: %w", err)
 	}
@@ -69,7 +74,7 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 	deadline := st.result.StartedAt.Add(in.Timeout)
 	st.passes(ctx, deadline)
 	st.sweep(ctx, deadline)
-	if cancelled(ctx) {
+	if st.cancelEnds && errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		if st.result.Aborted == "" {
 			st.result.Aborted = CancelledReason
 		}
@@ -240,6 +245,10 @@ func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
 func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 	for _, i := range st.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
+		if st.stopped(ctx) {
+			st.addNotSent(record.PassSequential, spec, notSentCancelled)
+			continue
+		}
 		if !workflow.Now(ctx).Before(deadline) {
 			st.addNotSent(record.PassSequential, spec, "not sent: the run's -timeout had passed")
 			continue
@@ -294,6 +303,12 @@ func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass recor
 		specs[i] = activities.RequestSpec{Index: idx, Prompt: st.in.Prompts[idx]}
 	}
 	st.schedule(pass, specs)
+	if st.stopped(ctx) {
+		for _, s := range specs {
+			st.addNotSent(pass, s, notSentCancelled)
+		}
+		return time.Time{}, 0
+	}
 	if !workflow.Now(ctx).Before(deadline) {
 		for _, s := range specs {
 			st.addNotSent(pass, s, "not sent: the run's -timeout had passed")
@@ -303,7 +318,7 @@ func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass recor
 	fireAt, shards := st.fire(ctx, pass, specs, concurrency, 0)
 	// -retry backoff: resend what was rate-limited or failed on the
 	// server's side, all together again, after the longest Retry-After.
-	for attempt := int32(2); st.in.Retry == testrun.RetryBackoff && st.result.Aborted == ""; attempt++ {
+	for attempt := int32(2); st.in.Retry == testrun.RetryBackoff && st.result.Aborted == "" && !st.stopped(ctx); attempt++ {
 		var again []record.Request
 		for _, rec := range testrun.CollapseAttempts(st.records[pass]) {
 			if retrying(st.in, rec) {
@@ -400,6 +415,9 @@ func (st *state) activityOptions(ctx workflow.Context, deadline time.Time, summa
 		StartToCloseTimeout:    startToClose,
 		HeartbeatTimeout:       heartbeatTimeout,
 		Summary:                summary,
+		// A cancelled run waits for its batches to stop and return what
+		// they measured (see versionCancelled).
+		WaitForCancellation: st.cancelEnds,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
@@ -476,6 +494,17 @@ func (st *state) addNotSent(pass record.Pass, spec activities.RequestSpec, why s
 // (when the attempt's worker was lost), and the others as failed.
 func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, err error) {
 	answered := map[int]bool{}
+	var canErr *temporal.CanceledError
+	if errors.As(err, &canErr) && canErr.HasDetails() {
+		// A batch cancelled with the run returns what it measured.
+		var out activities.SendOutput
+		if canErr.Details(&out) == nil {
+			for _, rec := range out.Records {
+				answered[rec.Index] = true
+				st.add(rec)
+			}
+		}
+	}
 	var timeoutErr *temporal.TimeoutError
 	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
 		var p activities.SendProgress
