@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/llmconc/llmconc/simulator"
+	"github.com/llmconc/llmconc/testrun"
 )
 
 // TestCancelledRunEndsCancelled cancels a run through Temporal (as the UI's
@@ -29,17 +30,7 @@ func TestCancelledRunEndsCancelled(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for answered := 0; answered < 1; answered, _ = chatRequests(sim) {
-		select {
-		case <-tick.C:
-		case <-starter.done:
-			t.Fatalf("the starter ended before the first answer\n%s", starter.output())
-		case <-ctx.Done():
-			t.Fatal("the simulator answered nothing within 2 minutes")
-		}
-	}
+	waitDone(ctx, t, id, func(p testrun.Progress) bool { return p.Sequential.Done >= 1 })
 	if err := tc.CancelWorkflow(ctx, id, ""); err != nil {
 		t.Fatalf("cancel the run: %v", err)
 	}
@@ -114,17 +105,7 @@ func TestCancelledMidBurstKeepsWhatWasSent(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for sim.Stats().ChatRequests < n {
-		select {
-		case <-tick.C:
-		case <-starter.done:
-			t.Fatalf("the starter ended before the burst was in flight\n%s", starter.output())
-		case <-ctx.Done():
-			t.Fatal("the burst did not reach the simulator within 2 minutes")
-		}
-	}
+	waitSimulator(t, sim, starter, func(st simulator.Stats) bool { return st.ChatRequests >= n })
 	if err := tc.CancelWorkflow(ctx, id, ""); err != nil {
 		t.Fatalf("cancel the run: %v", err)
 	}

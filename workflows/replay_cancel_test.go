@@ -43,6 +43,20 @@ func closedAs(hist *historypb.History) enumspb.EventType {
 	return evs[len(evs)-1].GetEventType()
 }
 
+// cancelledHistory reads the history in file and checks that it is one of
+// a cancelled run or comparison, closed as closed, holding no key, and
+// holding the change's marker when marked.
+func cancelledHistory(t *testing.T, file string, closed enumspb.EventType, marked bool) *historypb.History {
+	t.Helper()
+	raw, hist := readHistory(t, file)
+	assert.NotContains(t, string(raw), replayFakeKey)
+	require.True(t, cancelRequested(hist), "a cancelled run or comparison")
+	assert.Equal(t, closed, closedAs(hist))
+	_, ids := markers(hist)
+	assert.Equal(t, marked, strings.Contains(ids, "cancelled-ends-cancelled"))
+	return hist
+}
+
 // cancelRequested reports whether hist holds a cancellation request.
 func cancelRequested(hist *historypb.History) bool {
 	for _, ev := range hist.GetEvents() {
@@ -94,13 +108,8 @@ func TestReplayCancelledRunHistories(t *testing.T) {
 		{cancelledFile, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, true},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			raw, hist := readHistory(t, tc.file)
-			assert.NotContains(t, string(raw), replayFakeKey)
+			hist := cancelledHistory(t, tc.file, tc.closed, tc.marked)
 			require.NoError(t, startedInput(t, hist).Validate())
-			require.True(t, cancelRequested(hist), "a cancelled run")
-			assert.Equal(t, tc.closed, closedAs(hist))
-			_, ids := markers(hist)
-			assert.Equal(t, tc.marked, strings.Contains(ids, "cancelled-ends-cancelled"))
 			if tc.marked {
 				assert.True(t, answeredAfterCancel(hist), "the run waited for its batch in flight")
 			}
@@ -128,13 +137,8 @@ func TestReplayCancelledComparisonHistories(t *testing.T) {
 		{comparisonCancelledFile, "replay-comparison-cancelled", enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, true},
 	} {
 		t.Run(tc.id, func(t *testing.T) {
-			raw, hist := readHistory(t, tc.file)
-			assert.NotContains(t, string(raw), replayFakeKey)
+			hist := cancelledHistory(t, tc.file, tc.closed, tc.marked)
 			require.NoError(t, comparisonStarted(t, hist).Validate())
-			require.True(t, cancelRequested(hist), "a cancelled comparison")
-			assert.Equal(t, tc.closed, closedAs(hist))
-			_, ids := markers(hist)
-			assert.Equal(t, tc.marked, strings.Contains(ids, "cancelled-ends-cancelled"))
 			require.NoError(t, replayComparison(hist, tc.id, workflows.ConcurrencyComparison))
 		})
 	}

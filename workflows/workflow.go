@@ -74,7 +74,7 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 	deadline := st.result.StartedAt.Add(in.Timeout)
 	st.passes(ctx, deadline)
 	st.sweep(ctx, deadline)
-	if st.cancelEnds && errors.Is(ctx.Err(), workflow.ErrCanceled) {
+	if st.stopped(ctx) {
 		if st.result.Aborted == "" {
 			st.result.Aborted = CancelledReason
 		}
