@@ -170,6 +170,13 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 	}
 	stopHeartbeat := a.heartbeat(ctx, progress)
 	defer stopHeartbeat()
+	keep := func(rec record.Request) error {
+		rec.Attempt = max(in.Attempt, 1)
+		rec.ActivityAttempt = activityAttempt
+		host.stamp(&rec)
+		return progress.add(rec)
+	}
+	cancelled := func() bool { return temporal.IsCanceledError(context.Cause(ctx)) }
 	err = a.chatSender().SendBatch(ctx, chat.Batch{
 		Params:      paramsOf(in),
 		Prompts:     progress.unanswered(in.Requests),
@@ -177,38 +184,28 @@ func (a *Activities) Send(ctx context.Context, in SendInput) (SendOutput, error)
 		StopOnFatal: in.StopOnFatal,
 		Fatal:       progress.fatal(),
 		OnSend:      progress.sending,
-		OnAnswer: func(rec record.Request) error {
-			rec.Attempt = max(in.Attempt, 1)
-			rec.ActivityAttempt = activityAttempt
-			host.stamp(&rec)
-			return progress.add(rec)
-		},
+		OnAnswer:    keep,
 		// A request cut short by the run's cancellation will not be sent
 		// again: its record (sent, then cancelled) is what it measured.
 		// Cut short otherwise (the worker stopping), a later attempt
 		// sends it again.
 		OnCutShort: func(rec record.Request) {
-			if temporal.IsCanceledError(context.Cause(ctx)) {
-				rec.Attempt = max(in.Attempt, 1)
-				rec.ActivityAttempt = activityAttempt
-				host.stamp(&rec)
-				_ = progress.add(rec)
+			if cancelled() {
+				_ = keep(rec)
 			}
 		},
 	})
-	if temporal.IsCanceledError(context.Cause(ctx)) {
-		// Cancelled with its run: what it measured goes back with the
-		// cancellation (the workflow waits for it, and the history keeps
-		// it for the starter).
-		out := SendOutput{Records: progress.result()}
-		host.finish(&out, activityAttempt)
-		return SendOutput{}, temporal.NewCanceledError(out)
-	}
-	if err != nil {
+	if err != nil && !cancelled() {
 		return SendOutput{}, err
 	}
 	out := SendOutput{Records: progress.result()}
 	host.finish(&out, activityAttempt)
+	if cancelled() {
+		// Cancelled with its run: what it measured goes back with the
+		// cancellation (the workflow waits for it, and the history keeps
+		// it for the starter).
+		return SendOutput{}, temporal.NewCanceledError(out)
+	}
 	return out, nil
 }
 

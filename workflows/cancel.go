@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -37,12 +38,21 @@ func endCancelled[R any](result R) (R, error) {
 	return result, temporal.NewCanceledError(result)
 }
 
-// notSentCancelled is why a cancelled run did not send a request.
-const notSentCancelled = "not sent: the run was cancelled"
-
 // stopped reports whether the run was cancelled, and so schedules nothing
 // more (see versionCancelled): with WaitForCancellation, an activity
 // scheduled on a cancelled context is still scheduled, then cancelled.
 func (st *state) stopped(ctx workflow.Context) bool {
 	return st.cancelEnds && ctx.Err() != nil
+}
+
+// notSending is why the run may send no more requests: it was cancelled,
+// or its -timeout (deadline) has passed; "" while it may.
+func (st *state) notSending(ctx workflow.Context, deadline time.Time) string {
+	switch {
+	case st.stopped(ctx):
+		return "not sent: the run was cancelled"
+	case !workflow.Now(ctx).Before(deadline):
+		return "not sent: the run's -timeout had passed"
+	}
+	return ""
 }

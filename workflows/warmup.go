@@ -38,12 +38,8 @@ func (st *state) warmup(ctx workflow.Context, deadline time.Time) {
 	var recs []record.Request
 	for k := range st.in.Warmup {
 		spec := activities.RequestSpec{Index: k, Prompt: WarmupPrompt(k)}
-		if st.stopped(ctx) {
-			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, notSentCancelled))
-			continue
-		}
-		if !workflow.Now(ctx).Before(deadline) {
-			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, "not sent: the run's -timeout had passed"))
+		if why := st.notSending(ctx, deadline); why != "" {
+			recs = append(recs, notSent(record.PassWarmup, spec, st.in.Model, why))
 			continue
 		}
 		actx := workflow.WithActivityOptions(ctx, st.activityOptions(ctx, deadline, fmt.Sprintf("warm-up #%d (not measured)", k+1), 1, 0))

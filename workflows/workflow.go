@@ -74,17 +74,6 @@ func ConcurrencyTest(ctx workflow.Context, in testrun.Input) (testrun.Result, er
 	deadline := st.result.StartedAt.Add(in.Timeout)
 	st.passes(ctx, deadline)
 	st.sweep(ctx, deadline)
-	if st.stopped(ctx) {
-		if st.result.Aborted == "" {
-			st.result.Aborted = CancelledReason
-		}
-		r, err := st.end(ctx)
-		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) && appErr.Type() == AbortedErrorType {
-			return endCancelled(st.result)
-		}
-		return r, err
-	}
 	return st.end(ctx)
 }
 
@@ -223,8 +212,11 @@ func (st *state) sweep(ctx workflow.Context, deadline time.Time) {
 }
 
 // end closes the run: its last phase, its verdict, and its result, which an
-// aborted run returns as the details of its error.
+// aborted or cancelled run returns as the details of its error.
 func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
+	if st.stopped(ctx) && st.result.Aborted == "" {
+		st.result.Aborted = CancelledReason
+	}
 	st.result.FinishedAt = workflow.Now(ctx)
 	if st.result.Aborted != "" {
 		st.enter(ctx, testrun.PhaseAborted)
@@ -233,6 +225,9 @@ func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
 	}
 	if err := st.upsertVerdict(ctx); err != nil {
 		return testrun.Result{}, err
+	}
+	if st.stopped(ctx) {
+		return endCancelled(st.result)
 	}
 	if st.result.Aborted != "" {
 		return testrun.Result{}, temporal.NewNonRetryableApplicationError(st.result.Aborted, AbortedErrorType, nil, st.result)
@@ -245,12 +240,8 @@ func (st *state) end(ctx workflow.Context) (testrun.Result, error) {
 func (st *state) sequential(ctx workflow.Context, deadline time.Time) {
 	for _, i := range st.in.Indices(record.PassSequential) {
 		spec := activities.RequestSpec{Index: i, Prompt: st.in.Prompts[i]}
-		if st.stopped(ctx) {
-			st.addNotSent(record.PassSequential, spec, notSentCancelled)
-			continue
-		}
-		if !workflow.Now(ctx).Before(deadline) {
-			st.addNotSent(record.PassSequential, spec, "not sent: the run's -timeout had passed")
+		if why := st.notSending(ctx, deadline); why != "" {
+			st.addNotSent(record.PassSequential, spec, why)
 			continue
 		}
 		for attempt := int32(1); ; attempt++ {
@@ -303,15 +294,9 @@ func (st *state) concurrent(ctx workflow.Context, deadline time.Time, pass recor
 		specs[i] = activities.RequestSpec{Index: idx, Prompt: st.in.Prompts[idx]}
 	}
 	st.schedule(pass, specs)
-	if st.stopped(ctx) {
+	if why := st.notSending(ctx, deadline); why != "" {
 		for _, s := range specs {
-			st.addNotSent(pass, s, notSentCancelled)
-		}
-		return time.Time{}, 0
-	}
-	if !workflow.Now(ctx).Before(deadline) {
-		for _, s := range specs {
-			st.addNotSent(pass, s, "not sent: the run's -timeout had passed")
+			st.addNotSent(pass, s, why)
 		}
 		return time.Time{}, 0
 	}
@@ -490,33 +475,12 @@ func (st *state) addNotSent(pass record.Pass, spec activities.RequestSpec, why s
 }
 
 // batchFailed records the requests of a batch that failed for good: those
-// that its last attempt had answered, as its last heartbeat reported them
-// (when the attempt's worker was lost), and the others as failed.
+// that it had answered (see returned), and the others as failed.
 func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, err error) {
 	answered := map[int]bool{}
-	var canErr *temporal.CanceledError
-	if errors.As(err, &canErr) && canErr.HasDetails() {
-		// A batch cancelled with the run returns what it measured.
-		var out activities.SendOutput
-		if canErr.Details(&out) == nil {
-			for _, rec := range out.Records {
-				answered[rec.Index] = true
-				st.add(rec)
-			}
-		}
-	}
-	var timeoutErr *temporal.TimeoutError
-	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
-		var p activities.SendProgress
-		if timeoutErr.LastHeartbeatDetails(&p) == nil {
-			// Their records stay in the history (the batch's timeout
-			// holds its last heartbeat), where the starter reads them:
-			// in the result they could pass its 2 MiB.
-			for _, rec := range activities.Salvaged(pass, specs, p) {
-				answered[rec.Index] = true
-				st.add(rec)
-			}
-		}
+	for _, rec := range returned(pass, specs, err) {
+		answered[rec.Index] = true
+		st.add(rec)
 	}
 	why := "the worker could not run the request: " + err.Error()
 	if temporal.IsCanceledError(err) {
@@ -527,6 +491,29 @@ func (st *state) batchFailed(pass record.Pass, specs []activities.RequestSpec, e
 			st.addNotSent(pass, s, why)
 		}
 	}
+}
+
+// returned is what a batch that failed for good had measured: the records
+// a batch cancelled with its run returned, or those its last attempt had
+// reported in its last heartbeat, when its worker was lost. The latter stay
+// in the history (the batch's timeout holds its last heartbeat), where the
+// starter reads them: in the result they could pass its 2 MiB.
+func returned(pass record.Pass, specs []activities.RequestSpec, err error) []record.Request {
+	var canErr *temporal.CanceledError
+	if errors.As(err, &canErr) && canErr.HasDetails() {
+		var out activities.SendOutput
+		if canErr.Details(&out) == nil {
+			return out.Records
+		}
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) && timeoutErr.HasLastHeartbeatDetails() {
+		var p activities.SendProgress
+		if timeoutErr.LastHeartbeatDetails(&p) == nil {
+			return activities.Salvaged(pass, specs, p)
+		}
+	}
+	return nil
 }
 
 func notSent(pass record.Pass, spec activities.RequestSpec, model, why string) record.Request {
