@@ -550,13 +550,9 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 	if err != nil {
 		return nil, err
 	}
-	a, err := sim.arrivals()
-	if err != nil {
-		return nil, err
-	}
 	for i := range ss {
 		ss[i].refSpread, ss[i].refTotal, ss[i].refFailed = ref.spread, ref.total, ref.failed
-		ss[i].refSrvSpread = a.SpreadSeconds
+		ss[i].refSrvSpread = ref.srvSpread
 	}
 	if !refTwice {
 		return ss, nil
@@ -565,12 +561,8 @@ func oneRun(ctx context.Context, c client.Client, copts client.Options, sim *sim
 	if err != nil {
 		return nil, err
 	}
-	a2, err := sim.arrivals()
-	if err != nil {
-		return nil, err
-	}
 	for i := range ss {
-		ss[i].ref2Spread, ss[i].ref2SrvSpread = ref2.spread, a2.SpreadSeconds
+		ss[i].ref2Spread, ss[i].ref2SrvSpread = ref2.spread, ref2.srvSpread
 		ss[i].refFailed += ref2.failed
 	}
 	return ss, nil
@@ -625,12 +617,17 @@ func onePass(ctx context.Context, c client.Client, copts client.Options, sim *si
 
 type refResult struct {
 	spread, total float64
-	failed        int
+	// srvSpread is the simulator's arrival spread of the reference's
+	// requests.
+	srvSpread float64
+	failed    int
 }
 
 // reference is the minimal Go client: it opens its connections with n
 // concurrent GETs of /v1/models, builds all n requests, then releases n
-// goroutines from one closed channel.
+// goroutines from one closed channel. With its figures comes the
+// simulator's arrival spread of its requests (the arrivals read since the
+// last reading: the caller reads them before).
 func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 	tr := &http.Transport{ForceAttemptHTTP2: true, MaxIdleConnsPerHost: n, IdleConnTimeout: 30 * time.Second}
 	if sim.roots != nil {
@@ -643,7 +640,13 @@ func reference(ctx context.Context, sim *simProc, n int) (refResult, error) {
 	if err != nil {
 		return refResult{}, err
 	}
-	return fire(hc, reqs).result(), nil
+	r := fire(hc, reqs).result()
+	a, err := sim.arrivals()
+	if err != nil {
+		return refResult{}, err
+	}
+	r.srvSpread = a.SpreadSeconds
+	return r, nil
 }
 
 // openConnections opens up to n connections with n concurrent GETs of
