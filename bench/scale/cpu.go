@@ -18,11 +18,12 @@ import (
 	"github.com/llmconc/llmconc/prompts"
 )
 
-// cpuSample is one run: the worker's CPU seconds for its pass, hey's for
-// the same requests.
-type cpuSample struct{ worker, hey float64 }
+// cpuSample is one run: what a fresh worker spent on its first pass of N
+// and on its next pass of N, and what hey spent on the same N requests.
+type cpuSample struct{ first, next, hey usage }
 
-func (s cpuSample) ratio() float64 { return s.worker / s.hey }
+func (s cpuSample) firstRatio() float64 { return s.first.cpu / s.hey.cpu }
+func (s cpuSample) nextRatio() float64  { return s.next.cpu / s.hey.cpu }
 
 // cpuRuns compares, runs times per N, the worker's CPU time for a
 // concurrent pass of N requests with hey's for the same N requests.
@@ -40,8 +41,11 @@ func (b *bench) cpuRuns(ctx context.Context, counts []int, runs, maxTokens int) 
 	if err != nil {
 		return err
 	}
-	fmt.Printf("CPU per request: the worker (a concurrent pass through the starter, a fresh worker each run, after an unmeasured pass of 10) against hey (%s), same N, C = N, simulator at 0 latency\n", hey)
-	fmt.Printf("%6s %4s | %10s %9s | %10s %9s | %6s | %5s\n", "N", "run", "worker_ms", "us/req", "hey_ms", "us/req", "ratio", "load")
+	fmt.Printf("CPU per request: a fresh worker's first concurrent pass of N (after an unmeasured pass of 10) and its next, through the starter, against hey (%s), same N, C = N, simulator at 0 latency\n", hey)
+	if c, err := faultCost(); err == nil {
+		fmt.Printf("a first touch of a memory page (a minor page fault) costs %.1f µs on this machine\n", c.Seconds()*1e6)
+	}
+	fmt.Printf("%6s %4s | %9s %7s | %9s %7s | %9s %7s | %5s %5s | %5s\n", "N", "run", "first_ms", "faults", "next_ms", "faults", "hey_ms", "faults", "first", "next", "load")
 	for _, n := range counts {
 		var ss []cpuSample
 		for r := 1; r <= runs; r++ {
@@ -49,20 +53,31 @@ func (b *bench) cpuRuns(ctx context.Context, counts []int, runs, maxTokens int) 
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%6d %4d | %10.0f %9.1f | %10.0f %9.1f | %6.2f | %5s\n", n, r,
-				1000*s.worker, 1e6*s.worker/float64(n), 1000*s.hey, 1e6*s.hey/float64(n), s.ratio(), loadAvg())
+			fmt.Printf("%6d %4d | %9.0f %7d | %9.0f %7d | %9.0f %7d | %5.2f %5.2f | %5s\n", n, r,
+				1000*s.first.cpu, s.first.faults, 1000*s.next.cpu, s.next.faults, 1000*s.hey.cpu, s.hey.faults,
+				s.firstRatio(), s.nextRatio(), loadAvg())
 			ss = append(ss, s)
 		}
-		w, h, ratio := medianOf(ss, func(s cpuSample) float64 { return s.worker }), medianOf(ss, func(s cpuSample) float64 { return s.hey }), medianOf(ss, cpuSample.ratio)
-		fmt.Printf("N=%d, median of %d runs: worker %.0f ms (%.0f ms per 1,000 requests), hey %.0f ms (%.0f per 1,000), ratio %.2f (range %.2f–%.2f)\n",
-			n, len(ss), 1000*w, 1e6*w/float64(n), 1000*h, 1e6*h/float64(n), ratio,
-			minOf(ss, cpuSample.ratio), -minOf(ss, func(s cpuSample) float64 { return -s.ratio() }))
+		summarize(ss, n)
 	}
 	return nil
 }
 
-// cpuRun is one run at N: a fresh simulator and worker, the worker's pass,
-// then hey's requests against the same simulator.
+// summarize prints the medians of the runs at N, per 1,000 requests.
+func summarize(ss []cpuSample, n int) {
+	per := func(v float64) float64 { return 1000 * v / float64(n) }
+	med := func(f func(cpuSample) float64) float64 { return medianOf(ss, f) }
+	fmt.Printf("N=%d, median of %d runs, per 1,000 requests: worker's first pass %.0f ms CPU (%.0f page faults), its next pass %.0f ms (%.0f), hey %.0f ms (%.0f)\n",
+		n, len(ss), per(1000*med(func(s cpuSample) float64 { return s.first.cpu })), per(med(func(s cpuSample) float64 { return float64(s.first.faults) })),
+		per(1000*med(func(s cpuSample) float64 { return s.next.cpu })), per(med(func(s cpuSample) float64 { return float64(s.next.faults) })),
+		per(1000*med(func(s cpuSample) float64 { return s.hey.cpu })), per(med(func(s cpuSample) float64 { return float64(s.hey.faults) })))
+	fmt.Printf("N=%d, ratio to hey: first pass %.2f (range %.2f–%.2f), next pass %.2f (range %.2f–%.2f)\n", n,
+		med(cpuSample.firstRatio), minOf(ss, cpuSample.firstRatio), maxOf(ss, cpuSample.firstRatio),
+		med(cpuSample.nextRatio), minOf(ss, cpuSample.nextRatio), maxOf(ss, cpuSample.nextRatio))
+}
+
+// cpuRun is one run at N: a fresh simulator and worker, the worker's first
+// pass and its next, then hey's requests against the same simulator.
 func (b *bench) cpuRun(ctx context.Context, hey, promptFile, bodyFile string, n, maxTokens int) (cpuSample, error) {
 	var s cpuSample
 	sim, base, err := b.startSimulator(0)
@@ -74,36 +89,62 @@ func (b *bench) cpuRun(ctx context.Context, hey, promptFile, bodyFile string, n,
 	if err != nil {
 		return s, err
 	}
+	defer wk.stop()
 	// An unmeasured pass of 10 first: what a worker does once (lazy
-	// set-up, the heap's first growth) is not a cost per request.
-	out := filepath.Join(b.dir, fmt.Sprintf("cpu-%d.json", n))
-	if err := b.runStarter([]string{"-passes", "concurrent", "-requests", "10", "-max-tokens", strconv.Itoa(maxTokens), "-warmup", "0",
-		"-prompts", promptFile, "-yes", "-quiet", "-out", out, "-html", "none"}, fmt.Sprintf("cpu-%d-warm", n)); err != nil {
-		wk.stop()
+	// set-up) is not a cost per request. The first pass of N then grows
+	// the fresh process into the memory N requests need; the next reuses
+	// it, as a worker that serves run after run does.
+	if _, err := b.cpuPass(wk, promptFile, 10, maxTokens, fmt.Sprintf("cpu-%d-warm", n)); err != nil {
 		return s, err
 	}
-	before, err := cpuSeconds(wk.pid())
-	if err != nil {
-		wk.stop()
+	if s.first, err = b.cpuPass(wk, promptFile, n, maxTokens, fmt.Sprintf("cpu-%d-first", n)); err != nil {
 		return s, err
 	}
-	err = b.runStarter([]string{"-passes", "concurrent", "-requests", strconv.Itoa(n), "-max-requests", strconv.Itoa(n),
-		"-max-tokens", strconv.Itoa(maxTokens), "-warmup", "0", "-prompts", promptFile, "-yes", "-quiet", "-out", out, "-html", "none"},
-		fmt.Sprintf("cpu-%d", n))
-	after, cerr := cpuSeconds(wk.pid())
-	wk.stop()
-	if err != nil {
+	if s.next, err = b.cpuPass(wk, promptFile, n, maxTokens, fmt.Sprintf("cpu-%d-next", n)); err != nil {
 		return s, err
 	}
-	if cerr != nil {
-		return s, cerr
-	}
-	if f, err := checkJSON(out, n); err != nil || f.failed > 0 {
-		return s, fmt.Errorf("the worker's pass: %v (%d failed)", err, f.failed)
-	}
-	s.worker = after - before
 	s.hey, err = runHey(ctx, hey, bodyFile, base, n)
 	return s, err
+}
+
+// cpuPass runs a concurrent-only pass of n requests through the starter
+// and returns what the worker spent over it; every request must succeed.
+func (b *bench) cpuPass(wk *proc, promptFile string, n, maxTokens int, name string) (usage, error) {
+	before, err := usageOf(wk.pid())
+	if err != nil {
+		return usage{}, err
+	}
+	out := filepath.Join(b.dir, name+".json")
+	if err := b.runStarter([]string{"-passes", "concurrent", "-requests", strconv.Itoa(n), "-max-requests", strconv.Itoa(n),
+		"-max-tokens", strconv.Itoa(maxTokens), "-warmup", "0", "-prompts", promptFile, "-yes", "-quiet", "-out", out, "-html", "none"},
+		name); err != nil {
+		return usage{}, err
+	}
+	after, err := usageOf(wk.pid())
+	if err != nil {
+		return usage{}, err
+	}
+	if f, err := checkJSON(out, n); err != nil || f.failed > 0 {
+		return usage{}, fmt.Errorf("the worker's pass %s: %v (%d failed)", name, err, f.failed)
+	}
+	return after.minus(before), nil
+}
+
+// faultCost is what a minor page fault costs here: the time to touch each
+// page of 64 MiB of fresh anonymous memory once, per page.
+func faultCost() (time.Duration, error) {
+	const size = 64 << 20
+	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = syscall.Munmap(mem) }()
+	page := os.Getpagesize()
+	start := time.Now()
+	for i := 0; i < size; i += page {
+		mem[i] = 1
+	}
+	return time.Since(start) / time.Duration(size/page), nil
 }
 
 // writeBody writes the body the worker sends for prompt (go-openai's
@@ -126,24 +167,24 @@ func writeBody(dir, prompt string, maxTokens int) (string, error) {
 
 var heyOK = regexp.MustCompile(`\[200\]\s+(\d+) responses`)
 
-// runHey sends n requests at concurrency n with hey and returns its CPU
-// seconds (user + system, from its rusage).
-func runHey(ctx context.Context, hey, bodyFile, base string, n int) (float64, error) {
+// runHey sends n requests at concurrency n with hey and returns what it
+// spent (CPU user + system and minor page faults, from its rusage).
+func runHey(ctx context.Context, hey, bodyFile, base string, n int) (usage, error) {
 	cmd := exec.CommandContext(ctx, hey, "-n", strconv.Itoa(n), "-c", strconv.Itoa(n), "-m", "POST", "-T", "application/json",
 		"-H", "Authorization: Bearer "+key, "-D", bodyFile, base+"/chat/completions")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("hey: %v\n%s", err, tail(out, 2000))
+		return usage{}, fmt.Errorf("hey: %v\n%s", err, tail(out, 2000))
 	}
 	m := heyOK.FindSubmatch(out)
 	if m == nil || string(m[1]) != strconv.Itoa(n) {
-		return 0, fmt.Errorf("hey: not %d responses of status 200:\n%s", n, tail(out, 2000))
+		return usage{}, fmt.Errorf("hey: not %d responses of status 200:\n%s", n, tail(out, 2000))
 	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
-		return 0, fmt.Errorf("hey: no rusage")
+		return usage{}, fmt.Errorf("hey: no rusage")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), nil
+	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), faults: ru.Minflt}, nil
 }
 
 // findHey returns hey's path: on PATH, in the cache folder, or installed
@@ -180,6 +221,10 @@ func medianOf(ss []cpuSample, f func(cpuSample) float64) float64 {
 		return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
 	}
 	return vs[len(vs)/2]
+}
+
+func maxOf(ss []cpuSample, f func(cpuSample) float64) float64 {
+	return -minOf(ss, func(s cpuSample) float64 { return -f(s) })
 }
 
 func minOf(ss []cpuSample, f func(cpuSample) float64) float64 {

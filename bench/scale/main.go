@@ -12,13 +12,17 @@
 // and reports the worker's peak resident memory (VmHWM), its CPU time and
 // most open files, the wall time, the pass's figures and the JSON's size.
 //
-// The CPU run (-cpu) sends, -runs times per N, a concurrent-only pass of N
-// requests through the starter to a fresh worker, then the same N requests
-// with hey (same body, POST /v1/chat/completions, concurrency N) against
-// the same near-zero-latency simulator, and compares the CPU time (user +
-// system) each client process spent: the worker's over the run, from
-// /proc/PID/stat; hey's over its life, from its rusage. hey is installed
-// with `go install` into the user's cache folder when it is not on PATH.
+// The CPU run (-cpu) sends, -runs times per N, two concurrent-only passes
+// of N requests through the starter to a fresh worker (its first pass of
+// N, which grows the process into the memory N requests need, and its
+// next, as a worker serving run after run), then the same N requests with
+// hey (same body, POST /v1/chat/completions, concurrency N) against the
+// same near-zero-latency simulator, and compares the CPU time (user +
+// system) and the minor page faults each client process spent: the
+// worker's over each pass, from /proc/PID/stat; hey's over its life, from
+// its rusage. It also prints what a page fault costs on the machine. hey
+// is installed with `go install` into the user's cache folder when it is
+// not on PATH.
 package main
 
 import (

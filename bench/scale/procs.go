@@ -224,19 +224,36 @@ func readProc(pid int) (procStatus, error) {
 // cpuSeconds is a process's user + system time so far, all its threads,
 // from /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
 func cpuSeconds(pid int) (float64, error) {
+	u, err := usageOf(pid)
+	return u.cpu, err
+}
+
+// usage is what a process has spent so far: CPU seconds (user + system)
+// and minor page faults (first touches of memory).
+type usage struct {
+	cpu    float64
+	faults int64
+}
+
+func (u usage) minus(v usage) usage { return usage{u.cpu - v.cpu, u.faults - v.faults} }
+
+// usageOf reads a process's usage from /proc/PID/stat: minflt (field 10),
+// utime and stime (fields 14 and 15, in clock ticks of 1/100 s).
+func usageOf(pid int) (usage, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return usage{}, err
 	}
 	// The command name, field 2, is in parentheses and may hold spaces.
 	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
 	if len(f) < 13 {
-		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+		return usage{}, fmt.Errorf("short /proc/%d/stat", pid)
 	}
+	minflt, err0 := strconv.ParseInt(f[7], 10, 64)
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("bad /proc/%d/stat", pid)
+	if err0 != nil || err1 != nil || err2 != nil {
+		return usage{}, fmt.Errorf("bad /proc/%d/stat", pid)
 	}
-	return float64(utime+stime) / 100, nil
+	return usage{cpu: float64(utime+stime) / 100, faults: minflt}, nil
 }
