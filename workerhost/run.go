@@ -41,6 +41,8 @@ Environment:
   LLMCONC_TASK_QUEUE    default of -task-queue
   LLMCONC_METRICS_ADDR  serve Prometheus metrics at http://ADDR/metrics, ADDR such as 127.0.0.1:9464 (unset: none; see docs/metrics.md)
   LLMCONC_CODEC_KEY     payload encryption key, the same as the starter's (LLMCONC_CODEC_OLD_KEYS: earlier keys)
+  LLMCONC_GRPC_COMPRESSION
+                        compression of the requests to Temporal: none (default) or gzip (for a slow link; see docs/workers.md)
   TEMPORAL_ADDRESS      Temporal server's host:port (default localhost:7233)
   TEMPORAL_NAMESPACE    namespace (default "default")
   TEMPORAL_PROFILE      profile of the Temporal config file (TEMPORAL_CONFIG_FILE; TLS, API keys for Temporal Cloud)
@@ -98,6 +100,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, usage i
 	opts, err := temporalenv.Options("", temporalenv.Logger(os.Stderr, slog.LevelInfo))
 	if err != nil {
 		return &ConfigError{[]string{err.Error()}}
+	}
+	if opts.ConnectionOptions.GrpcCompression, err = GrpcCompression(getenv); err != nil {
+		return err
 	}
 	stopMetrics, err := serveMetrics(getenv, &opts, &cfg, logf)
 	if err != nil {
