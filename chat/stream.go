@@ -212,7 +212,7 @@ func (r *streamRead) readFailed(ctx context.Context, err error, ev measure.Event
 // reports whether the stream goes on (false: it failed).
 func (r *streamRead) chunk(raw []byte, ev measure.Event) bool {
 	var chunk streamChunk
-	if err := json.Unmarshal(raw, &chunk); err != nil {
+	if err := decodeChunk(raw, &chunk); err != nil {
 		r.failed(record.ErrorKindMalformedResponse, fmt.Sprintf("undecodable chunk in the stream after %d content chunks: %v: %s", len(r.contents), err, raw))
 		return false
 	}
@@ -358,17 +358,20 @@ func streamErrorMessage(payload []byte) (string, bool) {
 // stream decodes one chunk per token: the worker's largest cost per
 // request after the system calls.
 type streamChunk struct {
-	Model   string `json:"model"`
-	Choices []struct {
-		Index int `json:"index"`
-		Delta struct {
-			Content          string `json:"content"`
-			ReasoningContent string `json:"reasoning_content"`
-			Refusal          string `json:"refusal"`
-		} `json:"delta"`
-		FinishReason string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage *chunkUsage `json:"usage"`
+	Model   string        `json:"model"`
+	Choices []chunkChoice `json:"choices"`
+	Usage   *chunkUsage   `json:"usage"`
+}
+
+// chunkChoice is a choice of a chunk.
+type chunkChoice struct {
+	Index int `json:"index"`
+	Delta struct {
+		Content          string `json:"content"`
+		ReasoningContent string `json:"reasoning_content"`
+		Refusal          string `json:"refusal"`
+	} `json:"delta"`
+	FinishReason string `json:"finish_reason"`
 }
 
 // chunkUsage is a stream's usage, in its last chunk.
