@@ -4,6 +4,7 @@
 //
 //	go run ./bench/scale -n 10000                # one concurrent-only run of N (C = N) through the starter
 //	go run ./bench/scale -cpu -n 1000,10000      # the worker's CPU per request, against hey, side by side
+//	go run ./bench/scale -cpu -n 1000 -runs 10 -workers-from old,new   # two builds of the worker, in turn
 //
 // The size run (without -cpu) starts the run with the starter, stops
 // following it once its concurrent pass has answered (the starter is
@@ -31,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -49,23 +51,28 @@ func main() {
 	latency := flag.Duration("latency", 2*time.Second, "the simulator's latency for the size run (the CPU run uses 0)")
 	maxTokens := flag.Int("max-tokens", 20, "max_tokens of each request")
 	keep := flag.Bool("keep", false, "keep the folder with the binaries, logs and JSON files")
+	workersFrom := flag.String("workers-from", "", "comma-separated worker binaries (go build -o FILE ./worker at other commits) started in turn, one per run, instead of the checkout's: builds compared side by side")
 	flag.Parse()
 	counts, err := benchkit.Counts(*nList)
 	if err == nil && *runs < 1 {
 		err = errors.New("-runs must be at least 1")
 	}
+	var workers []string
+	if err == nil && *workersFrom != "" {
+		workers, err = workerBinaries(*workersFrom)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scale: "+err.Error())
 		os.Exit(2)
 	}
-	if err := run(context.Background(), counts, *cpu, *runs, *latency, *maxTokens, *keep); err != nil {
+	if err := run(context.Background(), counts, *cpu, *runs, *latency, *maxTokens, *keep, workers); err != nil {
 		fmt.Fprintln(os.Stderr, "scale: "+err.Error())
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, counts []int, cpu bool, runs int, latency time.Duration, maxTokens int, keep bool) error {
-	b, err := setUp(ctx, keep)
+func run(ctx context.Context, counts []int, cpu bool, runs int, latency time.Duration, maxTokens int, keep bool, workers []string) error {
+	b, err := setUp(ctx, keep, workers)
 	if err != nil {
 		return err
 	}
@@ -79,6 +86,23 @@ func run(ctx context.Context, counts []int, cpu bool, runs int, latency time.Dur
 		}
 	}
 	return nil
+}
+
+// workerBinaries checks the -workers-from list: executable files, as
+// absolute paths (the workers start in the bench's folder).
+func workerBinaries(list string) ([]string, error) {
+	var bins []string
+	for _, f := range strings.Split(list, ",") {
+		abs, err := filepath.Abs(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("-workers-from %q: %w", f, err)
+		}
+		if st, err := os.Stat(abs); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return nil, fmt.Errorf("-workers-from: %s is not an executable file", abs)
+		}
+		bins = append(bins, abs)
+	}
+	return bins, nil
 }
 
 // loadAvg is the first field of /proc/loadavg: the machine's load, which the

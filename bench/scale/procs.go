@@ -26,10 +26,14 @@ type bench struct {
 	keep bool
 	srv  *devserver.Server
 	c    client.Client
+	// workers are worker binaries started in turn instead of the
+	// checkout's (-workers-from); started counts the workers started.
+	workers []string
+	started int
 }
 
-func setUp(ctx context.Context, keep bool) (*bench, error) {
-	b := &bench{keep: keep}
+func setUp(ctx context.Context, keep bool, workers []string) (*bench, error) {
+	b := &bench{keep: keep, workers: workers}
 	if err := b.start(ctx); err != nil {
 		b.close()
 		return nil, err
@@ -175,7 +179,13 @@ func (b *bench) startSimulator(latency time.Duration) (*proc, string, error) {
 func (b *bench) startWorker(base string, n int) (*proc, error) {
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "TEMPORAL_ADDRESS=" + b.srv.Address,
 		"OPENAI_API_KEY=" + key, "OPENAI_BASE_URL=" + base}
-	p, _, err := startProc(b.bin("worker"), nil, env, filepath.Join(b.dir, fmt.Sprintf("worker-%d-%d.log", n, time.Now().UnixNano())), "Started Worker")
+	bin := b.bin("worker")
+	if len(b.workers) > 0 {
+		bin = b.workers[b.started%len(b.workers)]
+		fmt.Printf("worker %s\n", bin)
+	}
+	b.started++
+	p, _, err := startProc(bin, nil, env, filepath.Join(b.dir, fmt.Sprintf("worker-%d-%d.log", n, time.Now().UnixNano())), "Started Worker")
 	return p, err
 }
 
