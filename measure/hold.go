@@ -64,11 +64,12 @@ func release(ctx context.Context) error {
 
 // maxDeepWaits bounds the held requests of the worker that wait in
 // waitDeep at once; the others wait in a small frame. Each deep wait holds
-// a 32 KiB stack: at 10,000 held requests their stacks took 246 MB of
-// the worker's 640 MiB soft memory limit (see workerhost.MemoryLimit), and
-// a worker's second pass of 10,000 spent 58% of its CPU in the garbage
-// collector, three times its first pass, against 83 MB and no such
-// collections without the frames (bench/README.md). Past a few thousand
+// a 32 KiB stack: with 10,000 held requests in it, the worker's goroutine
+// stacks took 246 MB of its 640 MiB soft memory limit (see
+// workerhost.MemoryLimit), and a worker's second pass of 10,000 spent 58%
+// of its CPU in the garbage collector, three times its first pass; with
+// none, they took 83 MB and there were no such collections
+// (bench/README.md). Past a few thousand
 // requests at one instant the start spread is hundreds of milliseconds
 // whatever the frames do.
 const maxDeepWaits = 2048
