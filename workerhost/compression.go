@@ -19,8 +19,8 @@ const EnvGrpcCompression = "LLMCONC_GRPC_COMPRESSION"
 // carry the records of a burst while the burst is still being read, and
 // gzip takes a fresh compressor's memory for each of them. A worker that
 // had already sent a pass of 1,000 spent about a fifth less CPU on its next
-// pass without it (the next pass first-touched about 1,500 pages of memory
-// instead of about 14,000; bench/README.md). Payloads encrypted with
+// pass without it (that pass first-touched a median of about 3,300 pages
+// of memory instead of about 14,000; bench/README.md). Payloads encrypted with
 // LLMCONC_CODEC_KEY do not compress anyway. gzip is for a worker on a slow
 // link to its Temporal server: the records are JSON and shrink several
 // times.
