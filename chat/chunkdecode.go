@@ -136,8 +136,13 @@ func (p *chunkParser) plain() ([]byte, bool) {
 // null reads a null, if that is what comes next.
 func (p *chunkParser) null() bool {
 	p.space()
-	if len(p.b)-p.i >= 4 && string(p.b[p.i:p.i+4]) == "null" {
-		p.i += 4
+	return p.literal("null")
+}
+
+// literal reads lit, if that is what comes next.
+func (p *chunkParser) literal(lit string) bool {
+	if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
+		p.i += len(lit)
 		return true
 	}
 	return false
@@ -191,19 +196,30 @@ func (p *chunkParser) choices(cs *[]chunkChoice) bool {
 		*cs = nil
 		return true
 	}
-	if !p.next('[') {
-		return false
-	}
 	*cs = make([]chunkChoice, 0, 1)
-	if p.next(']') {
-		return true
-	}
-	for {
+	return p.array(func() bool {
 		var ch chunkChoice
 		if !p.choice(&ch) {
 			return false
 		}
 		*cs = append(*cs, ch)
+		return true
+	})
+}
+
+// array reads an array, calling elem with the parser at each element;
+// elem reads it.
+func (p *chunkParser) array(elem func() bool) bool {
+	if !p.next('[') {
+		return false
+	}
+	if p.next(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
 		if p.next(']') {
 			return true
 		}
@@ -316,31 +332,11 @@ func (p *chunkParser) skip(depth int) bool {
 	case ch == '{':
 		return p.object(func(key []byte) bool { return p.skip(depth + 1) })
 	case ch == '[':
-		p.i++
-		if p.next(']') {
-			return true
-		}
-		for {
-			if !p.skip(depth + 1) {
-				return false
-			}
-			if p.next(']') {
-				return true
-			}
-			if !p.next(',') {
-				return false
-			}
-		}
+		return p.array(func() bool { return p.skip(depth + 1) })
 	case ch == '-' || ch >= '0' && ch <= '9':
 		var n int
 		return p.integer(&n)
 	default:
-		for _, lit := range []string{"true", "false", "null"} {
-			if len(p.b)-p.i >= len(lit) && string(p.b[p.i:p.i+len(lit)]) == lit {
-				p.i += len(lit)
-				return true
-			}
-		}
-		return false
+		return p.literal("true") || p.literal("false") || p.literal("null")
 	}
 }
