@@ -65,12 +65,19 @@ func (b *bench) cpuRuns(ctx context.Context, counts []int, runs, maxTokens int) 
 
 // summarize prints the medians of the runs at N, per 1,000 requests.
 func summarize(ss []cpuSample, n int) {
-	per := func(v float64) float64 { return 1000 * v / float64(n) }
 	med := func(f func(cpuSample) float64) float64 { return medianOf(ss, f) }
+	// perThousand is the medians of one client's CPU (ms) and page faults,
+	// per 1,000 requests.
+	perThousand := func(of func(cpuSample) usage) (ms, faults float64) {
+		per := 1000 / float64(n)
+		return per * 1000 * med(func(s cpuSample) float64 { return of(s).cpu }),
+			per * med(func(s cpuSample) float64 { return float64(of(s).faults) })
+	}
+	firstMS, firstFaults := perThousand(func(s cpuSample) usage { return s.first })
+	nextMS, nextFaults := perThousand(func(s cpuSample) usage { return s.next })
+	heyMS, heyFaults := perThousand(func(s cpuSample) usage { return s.hey })
 	fmt.Printf("N=%d, median of %d runs, per 1,000 requests: worker's first pass %.0f ms CPU (%.0f page faults), its next pass %.0f ms (%.0f), hey %.0f ms (%.0f)\n",
-		n, len(ss), per(1000*med(func(s cpuSample) float64 { return s.first.cpu })), per(med(func(s cpuSample) float64 { return float64(s.first.faults) })),
-		per(1000*med(func(s cpuSample) float64 { return s.next.cpu })), per(med(func(s cpuSample) float64 { return float64(s.next.faults) })),
-		per(1000*med(func(s cpuSample) float64 { return s.hey.cpu })), per(med(func(s cpuSample) float64 { return float64(s.hey.faults) })))
+		n, len(ss), firstMS, firstFaults, nextMS, nextFaults, heyMS, heyFaults)
 	fmt.Printf("N=%d, ratio to hey: first pass %.2f (range %.2f–%.2f), next pass %.2f (range %.2f–%.2f)\n", n,
 		med(cpuSample.firstRatio), minOf(ss, cpuSample.firstRatio), maxOf(ss, cpuSample.firstRatio),
 		med(cpuSample.nextRatio), minOf(ss, cpuSample.nextRatio), maxOf(ss, cpuSample.nextRatio))
